@@ -1,0 +1,3 @@
+//! kdevops workflow tool for DataCrunch: credentials, catalog, tier selection, bringup, status, destroy.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The DataCrunch Terraform provider (source address linux-kdevops/datacrunch).
+
+fn main() {}

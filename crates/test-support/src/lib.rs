@@ -1,0 +1,1 @@
+//! Helpers shared by the end-to-end tests: real Terraform binaries, CLI configs, process control.
