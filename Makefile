@@ -36,10 +36,10 @@ check: docs-check ## formatting, lints and generated-docs drift
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 docs: ## regenerate the provider's registry docs from its schema
-	$(CARGO) run -q -p terraform-provider-datacrunch -- docs --out docs/provider
+	$(CARGO) run -q -p terraform-provider-datacrunch -- docs --out docs
 
 docs-check: ## fail when the committed provider docs differ from the schema
-	$(CARGO) run -q -p terraform-provider-datacrunch -- docs --out docs/provider --check
+	$(CARGO) run -q -p terraform-provider-datacrunch -- docs --out docs --check
 
 test: deps check ## every test: unit, emulator, Python SDK, real Terraform end to end
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
