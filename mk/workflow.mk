@@ -1,0 +1,68 @@
+# The kdevops workflow: configure with Kconfig, then bring nodes up and tear them down.
+#
+#   make menuconfig            edit .config in kconfiglib's menu interface
+#   make defconfig-NAME        load defconfigs/NAME (NAME may be A+B: fragments from
+#                              defconfigs/ or defconfigs/configs/B.config, later wins)
+#   make bringup               create the configured nodes (no .config: the default,
+#                              three nodes on the free local emulator)
+#   make status                nodes, addresses, hourly price and money spent so far
+#   make destroy               delete every node of this project, verify, clean up
+#
+# Every target below calls crates/kdevops-datacrunch; nobody types `terraform`.
+
+KCONFIG_CONFIG ?= $(TOPDIR)/.config
+KCONFIG_BIN := $(VENV)/bin
+# TOPDIR reaches Kconfig's $(shell,...) defaults: the per-project key name and file.
+KCONFIG_ENV := KCONFIG_CONFIG=$(KCONFIG_CONFIG) TOPDIR=$(TOPDIR)
+WORKFLOW_DEFAULT_DEFCONFIG ?= emulator-3-nodes
+# Debug builds: a release build of the three binaries takes minutes on a small machine
+# and buys nothing for a tool that mostly waits on the network.
+WORKFLOW_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(TOPDIR)/target)
+WORKFLOW_BIN := $(WORKFLOW_TARGET_DIR)/debug/kdevops-datacrunch
+WORKFLOW := $(WORKFLOW_BIN) --topdir $(TOPDIR) --config $(KCONFIG_CONFIG)
+
+.PHONY: menuconfig olddefconfig savedefconfig defconfig-% bringup status destroy \
+	catalog workflow-build
+
+$(KCONFIG_BIN)/menuconfig:
+	@tools/install-terraform
+
+workflow-build: ## build the workflow tool, the provider and the emulator
+	@$(CARGO) build --quiet -p kdevops-datacrunch -p terraform-provider-datacrunch -p datacrunch-emulator
+
+menuconfig: | $(KCONFIG_BIN)/menuconfig ## edit .config (instance type, endpoint, nodes, ...)
+	@$(KCONFIG_ENV) $(KCONFIG_BIN)/menuconfig $(TOPDIR)/Kconfig
+
+olddefconfig: | $(KCONFIG_BIN)/menuconfig ## refresh .config with defaults for new symbols, no terminal needed
+	@$(KCONFIG_ENV) $(KCONFIG_BIN)/olddefconfig $(TOPDIR)/Kconfig
+
+savedefconfig: | $(KCONFIG_BIN)/menuconfig ## write the minimal defconfig of .config to ./defconfig
+	@$(KCONFIG_ENV) $(KCONFIG_BIN)/savedefconfig --kconfig $(TOPDIR)/Kconfig --out $(TOPDIR)/defconfig
+
+defconfig-%: | $(KCONFIG_BIN)/menuconfig ## load defconfigs/% into .config
+	@set -e; files=; \
+	for part in $(subst +, ,$*); do \
+	  if [ -f "$(TOPDIR)/defconfigs/$$part" ]; then files="$$files $(TOPDIR)/defconfigs/$$part"; \
+	  elif [ -f "$(TOPDIR)/defconfigs/configs/$$part.config" ]; then files="$$files $(TOPDIR)/defconfigs/configs/$$part.config"; \
+	  else echo "error: no defconfig named '$$part': see $(TOPDIR)/defconfigs/ and defconfigs/configs/" >&2; exit 1; fi; \
+	done; \
+	merged=$$(mktemp); trap 'rm -f "$$merged"' EXIT; cat $$files > "$$merged"; \
+	$(KCONFIG_ENV) $(KCONFIG_BIN)/defconfig --kconfig $(TOPDIR)/Kconfig "$$merged" >/dev/null; \
+	echo "Loaded $* into $(KCONFIG_CONFIG)"
+
+# Only when .config is missing (no prerequisites: a newer Kconfig never overwrites it).
+$(KCONFIG_CONFIG):
+	@echo "No $(KCONFIG_CONFIG): loading the default, defconfigs/$(WORKFLOW_DEFAULT_DEFCONFIG)"
+	@$(MAKE) --no-print-directory defconfig-$(WORKFLOW_DEFAULT_DEFCONFIG)
+
+bringup: workflow-build | $(KCONFIG_CONFIG) ## create the nodes (the local emulator unless configured otherwise)
+	@$(WORKFLOW) bringup
+
+status: workflow-build | $(KCONFIG_CONFIG) ## show nodes, IPs, prices and money spent
+	@$(WORKFLOW) status
+
+destroy: workflow-build | $(KCONFIG_CONFIG) ## delete every node of this project and clean up
+	@$(WORKFLOW) destroy
+
+catalog: workflow-build | $(KCONFIG_CONFIG) ## instance types, prices, live availability per location
+	@$(WORKFLOW) catalog

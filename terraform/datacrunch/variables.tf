@@ -1,0 +1,74 @@
+# Inputs, written by `kdevops-datacrunch bringup` into terraform.tfvars.json from .config.
+
+variable "datacrunch_server_url" {
+  description = "API base URL, e.g. https://api.datacrunch.io/v1 or the local emulator's URL"
+  type        = string
+}
+
+variable "datacrunch_credentials_file" {
+  description = "INI credentials file (client_id, client_secret) read by the provider itself"
+  type        = string
+}
+
+variable "datacrunch_credentials_profile" {
+  description = "Section of the credentials file to use"
+  type        = string
+  default     = "default"
+}
+
+variable "datacrunch_nodes" {
+  description = "Node name => instance type and location. Per node, so a capacity fallback moves one node without touching the others."
+  type = map(object({
+    instance_type = string
+    location      = string
+  }))
+  validation {
+    condition     = length(var.datacrunch_nodes) > 0
+    error_message = "datacrunch_nodes must name at least one node."
+  }
+}
+
+variable "datacrunch_image" {
+  description = "OS image type (e.g. ubuntu-24.04-cuda-12.8-open-docker) or image UUID"
+  type        = string
+}
+
+variable "datacrunch_is_spot" {
+  description = "Create spot instances"
+  type        = bool
+  default     = false
+}
+
+variable "datacrunch_keep_volumes" {
+  description = "Keep (detach) OS volumes when a node is destroyed instead of deleting them"
+  type        = bool
+  default     = false
+}
+
+variable "datacrunch_ssh_key_name" {
+  description = "Name of the SSH key uploaded for this project (UNIQUE mode)"
+  type        = string
+}
+
+variable "datacrunch_ssh_key_id" {
+  description = "ID of an SSH key already in the account (MANUAL mode); empty uploads datacrunch_ssh_public_key"
+  type        = string
+  default     = ""
+}
+
+variable "datacrunch_ssh_public_key" {
+  description = "OpenSSH public key uploaded in UNIQUE mode"
+  type        = string
+  default     = ""
+}
+
+variable "datacrunch_project_marker" {
+  description = "Tag in every instance description that identifies this project's instances, so destroy can find leftovers through the API"
+  type        = string
+}
+
+variable "ssh_config_user" {
+  description = "Login user of the image"
+  type        = string
+  default     = "root"
+}
