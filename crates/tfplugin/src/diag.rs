@@ -1,0 +1,284 @@
+//! Diagnostics and attribute paths: the only way anything a user can fix is
+//! reported to Terraform. Every failure a resource meets becomes a
+//! [`Diagnostic`], optionally pointing at an [`AttributePath`] so Terraform can
+//! underline the offending line of configuration. gRPC errors are never used
+//! for user-facing problems (Terraform would only say "Plugin error").
+
+use std::fmt;
+
+/// One step into a value: an attribute of an object, a map key or a list index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PathStep {
+    /// An attribute (or nested block) of an object.
+    Attribute(String),
+    /// A key of a map (or of a map-nested block).
+    Key(String),
+    /// An index into a list or tuple.
+    Index(i64),
+}
+
+/// A path from the root of a resource's value to one attribute or element,
+/// built with a fluent API: `AttributePath::root().attr("disks").index(0).attr("size")`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AttributePath {
+    steps: Vec<PathStep>,
+}
+
+impl AttributePath {
+    /// The whole value (an empty path).
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    /// A top-level attribute.
+    pub fn new(attribute: impl Into<String>) -> Self {
+        Self::root().attr(attribute)
+    }
+
+    /// This path extended by an attribute name.
+    pub fn attr(mut self, name: impl Into<String>) -> Self {
+        self.steps.push(PathStep::Attribute(name.into()));
+        self
+    }
+
+    /// This path extended by a map key.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.steps.push(PathStep::Key(key.into()));
+        self
+    }
+
+    /// This path extended by a list index.
+    pub fn index(mut self, index: i64) -> Self {
+        self.steps.push(PathStep::Index(index));
+        self
+    }
+
+    /// The steps from the root.
+    pub fn steps(&self) -> &[PathStep] {
+        &self.steps
+    }
+
+    /// True for the root path.
+    pub fn is_root(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// True when `self` starts with every step of `prefix`.
+    pub fn starts_with(&self, prefix: &AttributePath) -> bool {
+        self.steps.starts_with(&prefix.steps)
+    }
+}
+
+impl fmt::Display for AttributePath {
+    /// Terraform-like rendering: `disks[0].size`, `tags["env"]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.steps.is_empty() {
+            return f.write_str("(root)");
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                PathStep::Attribute(a) if i == 0 => f.write_str(a)?,
+                PathStep::Attribute(a) => write!(f, ".{a}")?,
+                PathStep::Key(k) => write!(f, "[{k:?}]")?,
+                PathStep::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How bad a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem (or warning) reported to Terraform.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub path: Option<AttributePath>,
+}
+
+impl Diagnostic {
+    /// An error without a path.
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
+    }
+
+    /// A warning without a path.
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(summary, detail)
+        }
+    }
+
+    /// The same diagnostic pointing at `path`.
+    pub fn at(mut self, path: AttributePath) -> Self {
+        self.path = Some(path);
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev}: {}", self.summary)?;
+        if let Some(p) = &self.path {
+            write!(f, " (at {p})")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// An ordered collection of diagnostics. Resource methods return
+/// `Result<T, Diagnostics>`; any `std::error::Error` converts into a single
+/// error diagnostic with `?`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one diagnostic.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// Adds an error without a path.
+    pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
+        self.push(Diagnostic::error(summary, detail));
+    }
+
+    /// Adds an error pointing at `path`.
+    pub fn error_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.push(Diagnostic::error(summary, detail).at(path));
+    }
+
+    /// Adds a warning without a path.
+    pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
+        self.push(Diagnostic::warning(summary, detail));
+    }
+
+    /// Appends every diagnostic of `other`.
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    /// True when at least one diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// `Err(self)` when there are errors, else `Ok(())`; handy after validation.
+    pub fn into_result(self) -> Result<(), Diagnostics> {
+        if self.has_errors() {
+            Err(self)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Self(vec![d])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<crate::value::ValueError> for Diagnostics {
+    fn from(e: crate::value::ValueError) -> Self {
+        let d = Diagnostic::error("Invalid value", e.to_string());
+        match e.path() {
+            Some(p) if !p.is_root() => d.at(p.clone()).into(),
+            _ => d.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Diagnostics {
+    fn from(e: anyhow::Error) -> Self {
+        Diagnostic::error(e.to_string(), format!("{e:#}")).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_display_and_prefix() {
+        let p = AttributePath::new("disks").index(0).attr("size");
+        assert_eq!(p.to_string(), "disks[0].size");
+        let t = AttributePath::new("tags").key("env");
+        assert_eq!(t.to_string(), "tags[\"env\"]");
+        assert!(p.starts_with(&AttributePath::new("disks")));
+        assert!(!p.starts_with(&t));
+    }
+
+    #[test]
+    fn errors_vs_warnings() {
+        let mut d = Diagnostics::new();
+        d.warning("w", "");
+        assert!(!d.has_errors());
+        assert!(d.clone().into_result().is_ok());
+        d.error_at(AttributePath::new("x"), "bad", "detail");
+        assert!(d.has_errors());
+        assert_eq!(d.len(), 2);
+        assert!(d.into_result().is_err());
+    }
+}
