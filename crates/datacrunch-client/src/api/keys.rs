@@ -1,0 +1,75 @@
+//! SSH keys (`/sshkeys`) and startup scripts (`/scripts`): list, get, create, delete.
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::transport::Request;
+use datacrunch_models::{CreateSshKeyRequest, CreateStartupScriptRequest, SshKey, StartupScript};
+use reqwest::Method;
+
+impl Client {
+    /// `GET /sshkeys`.
+    pub async fn ssh_keys(&self) -> Result<Vec<SshKey>> {
+        self.fetch_json(Request::get(&["sshkeys"]), "an array of SSH keys")
+            .await
+    }
+
+    /// `GET /sshkeys/{id}` (answered as a one-element array). An unknown id is an error
+    /// for which [`Error::is_not_found`](crate::Error::is_not_found) holds.
+    pub async fn ssh_key(&self, id: &str) -> Result<SshKey> {
+        let id = super::require_id("ssh_key_id", id)?;
+        self.fetch_first(
+            Request::get(&["sshkeys", id]),
+            "SSH key",
+            "an SSH key (or a one-element array of it)",
+        )
+        .await
+    }
+
+    /// `POST /sshkeys` → the new key's id. Not retried once it may have been received.
+    pub async fn create_ssh_key(&self, request: &CreateSshKeyRequest) -> Result<String> {
+        self.create(Request::new(Method::POST, &["sshkeys"]).json(request)?)
+            .await
+    }
+
+    /// `DELETE /sshkeys/{id}`. The real API does not fail for an unknown key.
+    pub async fn delete_ssh_key(&self, id: &str) -> Result<()> {
+        let id = super::require_id("ssh_key_id", id)?;
+        self.execute(&Request::new(Method::DELETE, &["sshkeys", id]))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /scripts`.
+    pub async fn startup_scripts(&self) -> Result<Vec<StartupScript>> {
+        self.fetch_json(Request::get(&["scripts"]), "an array of startup scripts")
+            .await
+    }
+
+    /// `GET /scripts/{id}` (answered as a one-element array).
+    pub async fn startup_script(&self, id: &str) -> Result<StartupScript> {
+        let id = super::require_id("startup_script_id", id)?;
+        self.fetch_first(
+            Request::get(&["scripts", id]),
+            "startup script",
+            "a startup script (or a one-element array of it)",
+        )
+        .await
+    }
+
+    /// `POST /scripts` → the new script's id. Not retried once it may have been received.
+    pub async fn create_startup_script(
+        &self,
+        request: &CreateStartupScriptRequest,
+    ) -> Result<String> {
+        self.create(Request::new(Method::POST, &["scripts"]).json(request)?)
+            .await
+    }
+
+    /// `DELETE /scripts/{id}`.
+    pub async fn delete_startup_script(&self, id: &str) -> Result<()> {
+        let id = super::require_id("startup_script_id", id)?;
+        self.execute(&Request::new(Method::DELETE, &["scripts", id]))
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,68 @@
+//! Volumes: list, get, create, actions, delete.
+
+use crate::client::Client;
+use crate::decode::decode_id_list;
+use crate::error::{Error, Result};
+use crate::transport::{Repeat, Request, Uncertain};
+use datacrunch_models::{
+    CreateVolumeRequest, Volume, VolumeAction, VolumeActionRequest, VolumeStatus,
+};
+use reqwest::Method;
+
+impl Client {
+    /// `GET /volumes[?status=…]`.
+    pub async fn volumes(&self, status: Option<&VolumeStatus>) -> Result<Vec<Volume>> {
+        let req = Request::get(&["volumes"]).query("status", status);
+        self.fetch_json(req, "an array of volumes").await
+    }
+
+    /// `GET /volumes/{id}`. A permanently deleted volume may still answer, with status
+    /// `deleted`.
+    pub async fn volume(&self, id: &str) -> Result<Volume> {
+        let id = super::require_id("volume_id", id)?;
+        self.fetch_json(Request::get(&["volumes", id]), "a volume object")
+            .await
+    }
+
+    /// `POST /volumes` → the new volume's id. Not retried once it may have been received.
+    pub async fn create_volume(&self, request: &CreateVolumeRequest) -> Result<String> {
+        self.create(Request::new(Method::POST, &["volumes"]).json(request)?)
+            .await
+    }
+
+    /// `PUT /volumes`: attach, detach, rename, resize, delete or clone. Returns the new
+    /// volume ids for `clone`, nothing for the others. A clone (it creates a volume) is
+    /// not repeated once it may have been received; the other actions end in the same
+    /// state when repeated, so they are retried like reads.
+    pub async fn volume_action(&self, request: &VolumeActionRequest) -> Result<Vec<String>> {
+        if request.id.is_empty() {
+            return Err(Error::InvalidInput(
+                "id: expected at least one volume id".into(),
+            ));
+        }
+        for id in &request.id {
+            super::require_id("id", id)?;
+        }
+        let mut req = Request::new(Method::PUT, &["volumes"]).json(request)?;
+        if matches!(
+            request.action,
+            VolumeAction::Clone | VolumeAction::Restore | VolumeAction::Other(_)
+        ) {
+            req = req.repeat(Repeat::Once(Uncertain::Operation(format!(
+                "{} of volumes {}",
+                request.action,
+                request.id.join(", ")
+            ))));
+        }
+        let resp = self.execute(&req).await?;
+        decode_id_list(&req.endpoint(), &resp.body)
+    }
+
+    /// `DELETE /volumes/{id}` with `{"is_permanent": …}`: to the trash, or for good.
+    pub async fn delete_volume(&self, id: &str, is_permanent: bool) -> Result<()> {
+        let id = super::require_id("volume_id", id)?;
+        let req = Request::new(Method::DELETE, &["volumes", id])
+            .json(&serde_json::json!({ "is_permanent": is_permanent }))?;
+        self.execute(&req).await.map(drop)
+    }
+}

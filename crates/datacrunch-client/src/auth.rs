@@ -1,0 +1,235 @@
+//! OAuth2 tokens: fetched with client credentials, cached, refreshed shortly before
+//! expiry with the refresh-token grant (falling back to client credentials when the
+//! refresh is refused), and invalidated when the service answers 401.
+//!
+//! One `tokio::sync::Mutex` guards the cache, so however many tasks share a client, only
+//! one token request is in flight and the others wait for its result.
+
+use crate::config::Secret;
+use crate::decode::decode_json;
+use crate::error::{Error, Result};
+use crate::transport::{Repeat, Request, Transport};
+use datacrunch_models::{TokenRequest, TokenResponse};
+use reqwest::Method;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// A bearer token to send, with the cache generation it came from (so a 401 invalidates
+/// only that token, not one another task has fetched since).
+#[derive(Clone)]
+pub(crate) struct Bearer {
+    pub(crate) token: Arc<str>,
+    generation: u64,
+}
+
+pub(crate) enum Auth {
+    /// A token given by the user; used as is, never refreshed.
+    Fixed(Bearer),
+    ClientCredentials {
+        client_id: String,
+        secret: Secret,
+        refresh_margin: Duration,
+        cache: Mutex<Cache>,
+    },
+}
+
+#[derive(Default)]
+pub(crate) struct Cache {
+    current: Option<CachedToken>,
+    generation: u64,
+}
+
+struct CachedToken {
+    access: Arc<str>,
+    refresh: Option<Secret>,
+    /// When to stop using the token and refresh it: expiry less the margin.
+    refresh_at: Instant,
+}
+
+/// When a token fetched at `fetched_at` living `lifetime` should be refreshed: `margin`
+/// before it expires, but never more than half its life early, so short-lived tokens are
+/// not refreshed on every call.
+pub(crate) fn refresh_deadline(
+    fetched_at: Instant,
+    lifetime: Duration,
+    margin: Duration,
+) -> Instant {
+    fetched_at + lifetime - margin.min(lifetime / 2)
+}
+
+impl Auth {
+    pub(crate) fn fixed(token: Secret) -> Auth {
+        Auth::Fixed(Bearer {
+            token: token.0.into(),
+            generation: 0,
+        })
+    }
+
+    pub(crate) fn client_credentials(
+        client_id: String,
+        secret: Secret,
+        refresh_margin: Duration,
+    ) -> Auth {
+        Auth::ClientCredentials {
+            client_id,
+            secret,
+            refresh_margin,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    /// Whether a 401 is worth a new token and one more attempt.
+    pub(crate) fn can_renew(&self) -> bool {
+        matches!(self, Auth::ClientCredentials { .. })
+    }
+
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Auth::Fixed(_) => "bearer token",
+            Auth::ClientCredentials { .. } => "client credentials",
+        }
+    }
+
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        match self {
+            Auth::Fixed(_) => None,
+            Auth::ClientCredentials { client_id, .. } => Some(client_id),
+        }
+    }
+
+    /// A token valid for now: the cached one, a refreshed one, or a new one.
+    pub(crate) async fn bearer(&self, transport: &Transport) -> Result<Bearer> {
+        let (client_id, secret, margin, cache) = match self {
+            Auth::Fixed(b) => return Ok(b.clone()),
+            Auth::ClientCredentials {
+                client_id,
+                secret,
+                refresh_margin,
+                cache,
+            } => (client_id, secret, *refresh_margin, cache),
+        };
+        let mut cache = cache.lock().await;
+        let stale_refresh = match &cache.current {
+            Some(t) if Instant::now() < t.refresh_at => {
+                return Ok(Bearer {
+                    token: t.access.clone(),
+                    generation: cache.generation,
+                })
+            }
+            Some(t) => t.refresh.clone(),
+            None => None,
+        };
+        let fetched_at = Instant::now();
+        let response = match stale_refresh {
+            Some(refresh) => match request_token(transport, refresh_grant(&refresh)).await {
+                // The refresh token expired or was revoked: start over.
+                Err(e) if matches!(e.status(), Some(400 | 401)) => {
+                    tracing::debug!("token refresh refused; authenticating again");
+                    request_token(transport, credentials_grant(client_id, secret)).await?
+                }
+                other => other?,
+            },
+            None => request_token(transport, credentials_grant(client_id, secret)).await?,
+        };
+        let lifetime = Duration::from_secs(response.expires_in);
+        let access: Arc<str> = response.access_token.into();
+        cache.generation += 1;
+        cache.current = Some(CachedToken {
+            access: access.clone(),
+            refresh: response.refresh_token.map(Secret),
+            refresh_at: refresh_deadline(fetched_at, lifetime, margin),
+        });
+        Ok(Bearer {
+            token: access,
+            generation: cache.generation,
+        })
+    }
+
+    /// The service refused `used` with 401: stop using it (unless another task already
+    /// replaced it), so the next [`bearer`](Self::bearer) gets a new one.
+    pub(crate) async fn invalidate(&self, used: &Bearer) {
+        if let Auth::ClientCredentials { cache, .. } = self {
+            let mut cache = cache.lock().await;
+            if cache.generation == used.generation {
+                if let Some(t) = cache.current.as_mut() {
+                    t.refresh_at = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+fn credentials_grant(client_id: &str, secret: &Secret) -> TokenRequest {
+    TokenRequest {
+        grant_type: "client_credentials".into(),
+        client_id: Some(client_id.to_owned()),
+        client_secret: Some(secret.0.clone()),
+        refresh_token: None,
+    }
+}
+
+fn refresh_grant(refresh: &Secret) -> TokenRequest {
+    TokenRequest {
+        grant_type: "refresh_token".into(),
+        client_id: None,
+        client_secret: None,
+        refresh_token: Some(refresh.0.clone()),
+    }
+}
+
+/// `POST /oauth2/token` with a JSON body. Safe to repeat: a grant has no side effect
+/// beyond issuing a token.
+async fn request_token(transport: &Transport, grant: TokenRequest) -> Result<TokenResponse> {
+    let req = Request::new(Method::POST, &["oauth2", "token"])
+        .json(&grant)?
+        .repeat(Repeat::Safe);
+    let resp = transport.send(&req, None).await?;
+    if !resp.is_success() {
+        return Err(Error::Api(resp.into_api_error(&req)));
+    }
+    let token: TokenResponse = decode_json(&req.endpoint(), "an OAuth2 token object", &resp.body)?;
+    if token.access_token.is_empty() {
+        return Err(Error::Decode {
+            endpoint: req.endpoint(),
+            expected: "a non-empty access_token",
+            detail: "access_token is empty".into(),
+        });
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_margin_is_capped_at_half_the_lifetime() {
+        let t0 = Instant::now();
+        let m = Duration::from_secs(60);
+        assert_eq!(
+            refresh_deadline(t0, Duration::from_secs(3600), m),
+            t0 + Duration::from_secs(3540)
+        );
+        assert_eq!(
+            refresh_deadline(t0, Duration::from_secs(20), m),
+            t0 + Duration::from_secs(10)
+        );
+        assert_eq!(refresh_deadline(t0, Duration::ZERO, m), t0);
+    }
+
+    #[test]
+    fn grants_have_the_documented_shape() {
+        let g = serde_json::to_value(credentials_grant("id", &Secret("s".into()))).unwrap();
+        assert_eq!(
+            g,
+            serde_json::json!({"grant_type":"client_credentials","client_id":"id","client_secret":"s"})
+        );
+        let g = serde_json::to_value(refresh_grant(&Secret("r".into()))).unwrap();
+        assert_eq!(
+            g,
+            serde_json::json!({"grant_type":"refresh_token","refresh_token":"r"})
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! [`Client`] and the one path every call takes: authenticate, send (with retries), renew
+//! the token once on 401, and turn a failure into the right [`Error`].
+
+use crate::auth::Auth;
+use crate::config::ClientBuilder;
+use crate::decode::{decode_created_id, decode_json, decode_one_or_first};
+use crate::error::{Error, Result};
+use crate::transport::{never_sent, Repeat, Request, Response, Transport, Uncertain};
+use crate::wait::PollPolicy;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::Arc;
+
+/// The DataCrunch (Verda) API client. Cheap to clone; clones share the connection pool
+/// and the token cache, and any number of tasks may use it at once.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Transport,
+    pub(crate) auth: Auth,
+    pub(crate) poll: PollPolicy,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url())
+            .field("auth", &self.inner.auth.kind())
+            .field("client_id", &self.inner.auth.client_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client. See the crate docs for an example.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The API root this client talks to.
+    pub fn base_url(&self) -> &str {
+        self.inner.transport.base.as_str()
+    }
+
+    /// Makes sure a valid token is at hand, fetching one if needed: checks credentials
+    /// up front (e.g. when a provider is configured). A no-op for a fixed bearer token.
+    pub async fn authenticate(&self) -> Result<()> {
+        self.inner
+            .auth
+            .bearer(&self.inner.transport)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends `req` and returns its success answer. A 401 renews the token and retries
+    /// once; a failure of a request that must not be repeated, and that may have reached
+    /// the server, becomes an "outcome unknown" error.
+    pub(crate) async fn execute(&self, req: &Request) -> Result<Response> {
+        let Inner {
+            transport, auth, ..
+        } = &*self.inner;
+        let mut bearer = auth.bearer(transport).await?;
+        let mut outcome = transport.send(req, Some(&bearer.token)).await;
+        if matches!(&outcome, Ok(r) if r.status == 401) && auth.can_renew() {
+            tracing::debug!(path = %req.path(), "401; renewing the token once");
+            auth.invalidate(&bearer).await;
+            bearer = auth.bearer(transport).await?;
+            outcome = transport.send(req, Some(&bearer.token)).await;
+        }
+        let failure = match outcome {
+            Ok(resp) if resp.is_success() => return Ok(resp),
+            Ok(resp) => {
+                let uncertain = resp.status >= 500 && resp.status != 503;
+                (Error::Api(resp.into_api_error(req)), uncertain)
+            }
+            Err(e) => {
+                let uncertain = !never_sent(&e);
+                (e, uncertain)
+            }
+        };
+        Err(match (failure, &req.repeat) {
+            ((e, true), Repeat::Once(Uncertain::Deploy { hostname })) => {
+                Error::DeployOutcomeUnknown {
+                    hostname: hostname.clone(),
+                    source: Box::new(e),
+                }
+            }
+            ((e, true), Repeat::Once(Uncertain::Operation(operation))) => Error::OutcomeUnknown {
+                operation: operation.clone(),
+                source: Box::new(e),
+            },
+            ((e, _), _) => e,
+        })
+    }
+
+    /// Sends `req` and decodes its JSON answer.
+    pub(crate) async fn fetch_json<T: DeserializeOwned>(
+        &self,
+        req: Request,
+        expected: &'static str,
+    ) -> Result<T> {
+        let resp = self.execute(&req).await?;
+        decode_json(&req.endpoint(), expected, &resp.body)
+    }
+
+    /// Sends a create request and decodes the new id.
+    pub(crate) async fn create(&self, req: Request) -> Result<String> {
+        let resp = self.execute(&req).await?;
+        decode_created_id(&req.endpoint(), &resp.body)
+    }
+
+    /// Fetches a record the API wraps in a one-element array (SSH keys, scripts).
+    pub(crate) async fn fetch_first<T: DeserializeOwned>(
+        &self,
+        req: Request,
+        what: &'static str,
+        expected: &'static str,
+    ) -> Result<T> {
+        let resp = self.execute(&req).await?;
+        decode_one_or_first(&req.endpoint(), expected, &resp.body)?.ok_or_else(|| Error::Missing {
+            endpoint: req.endpoint(),
+            what,
+        })
+    }
+}

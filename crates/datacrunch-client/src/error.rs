@@ -1,0 +1,270 @@
+//! The one error type of the client, and the questions callers ask of it.
+//!
+//! Callers decide what to do next from an error (try another offer, treat a delete as
+//! done, look a deploy up by hostname, give up), so the classification lives here once
+//! instead of being re-derived from message text in every caller. The message matching
+//! follows what the real service says (see `datacrunch_models::messages`).
+
+use datacrunch_models::{codes, messages};
+use std::time::Duration;
+
+/// Everything a call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered with a non-success status.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+
+    /// The request could not be sent or its answer not read (connection refused, reset,
+    /// TLS failure, body cut short).
+    #[error("{method} {path}: transport error: {source}")]
+    Transport {
+        method: &'static str,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// No answer within the per-request timeout.
+    #[error("{method} {path}: no answer within {after:?}")]
+    Timeout {
+        method: &'static str,
+        path: String,
+        after: Duration,
+    },
+
+    /// A success answer whose body is not what the endpoint should return.
+    #[error("{endpoint}: unexpected response body: expected {expected}: {detail}")]
+    Decode {
+        endpoint: String,
+        expected: &'static str,
+        detail: String,
+    },
+
+    /// A lookup by id returned nothing (an empty array where one record was expected).
+    #[error("{endpoint}: no {what} with that id")]
+    Missing {
+        endpoint: String,
+        what: &'static str,
+    },
+
+    /// `POST /instances` may have reached the server (timeout, connection dropped after
+    /// sending, 5xx other than 503): an instance may exist. Never retried blindly; look
+    /// it up with [`Client::find_instances_by_hostname`](crate::Client::find_instances_by_hostname).
+    #[error("deploy of instance {hostname:?} may or may not have happened (look it up by hostname before retrying): {source}")]
+    DeployOutcomeUnknown {
+        hostname: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A non-idempotent request (creating a key, script or volume, cloning a volume,
+    /// hibernating) may have reached the server; whether it took effect is unknown.
+    #[error("{operation} may or may not have happened (check before retrying): {source}")]
+    OutcomeUnknown {
+        operation: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A bulk instance action (`PUT /instances`) that failed for some of its instances
+    /// (HTTP 207, or error items in a success answer).
+    #[error("{action} failed for {}", describe_failures(.failed))]
+    PartialFailure {
+        action: String,
+        /// Instance ids the action succeeded for.
+        succeeded: Vec<String>,
+        failed: Vec<ActionFailure>,
+    },
+
+    /// An argument the caller passed cannot be sent (an empty id, ...).
+    #[error("invalid argument: {0}")]
+    InvalidInput(String),
+
+    /// The client was configured wrongly (bad base URL, no credentials, ...).
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+}
+
+/// A non-success answer from the API: the HTTP status plus its `{code, message}` body.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{method} {path}: HTTP {status}{}: {message}", code_suffix(.code))]
+pub struct ApiError {
+    pub method: &'static str,
+    /// The path below the base URL, e.g. `/instances/abc`.
+    pub path: String,
+    pub status: u16,
+    /// The API's error code (`invalid_request`, ...); `None` for a non-JSON body.
+    pub code: Option<String>,
+    /// The API's message, or the raw body (trimmed, shortened) when it was not JSON.
+    pub message: String,
+    /// `Retry-After`, in seconds, when the answer carried one.
+    pub retry_after: Option<Duration>,
+}
+
+/// One failed item of a bulk instance action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionFailure {
+    pub instance_id: String,
+    /// The per-item HTTP-like status, when given.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
+}
+
+fn describe_failures(failed: &[ActionFailure]) -> String {
+    failed
+        .iter()
+        .map(|f| format!("{} ({})", f.instance_id, f.message))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Classification shared by whole-request errors and per-item action failures: both carry
+/// an optional status and a message, and the service reports the same conditions in both.
+fn classify_no_capacity(status: Option<u16>, code: Option<&str>, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    status == Some(503)
+        || code == Some(codes::SERVICE_UNAVAILABLE)
+        || m.contains("capacity")
+        || m.contains(&messages::NOT_ENOUGH_RESOURCES.to_ascii_lowercase())
+}
+
+fn classify_not_found(status: Option<u16>, code: Option<&str>, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    status == Some(404)
+        || code == Some(codes::NOT_FOUND)
+        // "Invalid instance id", "Invalid ssh-key ID", "Invalid volume id", ...: the
+        // service's way of saying not found, with 400.
+        || (m.starts_with("invalid ") && m.trim_end_matches('.').ends_with(" id"))
+}
+
+fn classify_already_discontinued(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains(&messages::CANT_DISCONTINUE_DISCONTINUED.to_ascii_lowercase())
+}
+
+fn classify_still_provisioning(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains(&messages::CANT_DISCONTINUE_PROVISIONING.to_ascii_lowercase())
+}
+
+impl ApiError {
+    fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+}
+
+impl ActionFailure {
+    pub fn is_not_found(&self) -> bool {
+        classify_not_found(self.status, None, &self.message)
+    }
+    pub fn is_already_discontinued(&self) -> bool {
+        classify_already_discontinued(&self.message)
+    }
+    pub fn is_still_provisioning(&self) -> bool {
+        classify_still_provisioning(&self.message)
+    }
+}
+
+impl Error {
+    /// The API error, looking through the "outcome unknown" wrappers.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            Error::DeployOutcomeUnknown { source, .. } | Error::OutcomeUnknown { source, .. } => {
+                source.api()
+            }
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        self.api().map(|e| e.status)
+    }
+
+    /// True for a partial failure whose every failed item satisfies `pred`, so a
+    /// one-instance action answers like a one-instance request would.
+    fn all_failures(&self, pred: impl Fn(&ActionFailure) -> bool) -> bool {
+        matches!(self, Error::PartialFailure { failed, .. } if !failed.is_empty() && failed.iter().all(pred))
+    }
+
+    /// No capacity for the requested type: 503 `service_unavailable`, or a message about
+    /// capacity / "Not enough resources". Try another type or location.
+    pub fn is_no_capacity(&self) -> bool {
+        match self {
+            Error::Api(e) => classify_no_capacity(Some(e.status), e.code(), &e.message),
+            _ => self.all_failures(|f| classify_no_capacity(f.status, None, &f.message)),
+        }
+    }
+
+    /// The resource does not exist: 404, an empty by-id lookup, or the service's 400
+    /// "Invalid instance id" / "Invalid ssh-key ID" style answers.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::Api(e) => classify_not_found(Some(e.status), e.code(), &e.message),
+            Error::Missing { .. } => true,
+            _ => self.all_failures(ActionFailure::is_not_found),
+        }
+    }
+
+    /// 402: the balance is too low.
+    pub fn is_insufficient_funds(&self) -> bool {
+        matches!(self.api(), Some(e) if e.status == 402 || e.code() == Some(codes::INSUFFICIENT_FUNDS))
+    }
+
+    /// 403: the action is not allowed (in the current state).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self.api(), Some(e) if e.status == 403)
+    }
+
+    /// 401: bad credentials or a token the service does not accept.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self.api(), Some(e) if e.status == 401)
+    }
+
+    /// Worth trying again later (the client has already retried what it safely could):
+    /// rate limiting, 500/502/504, timeouts and transport failures of requests that are
+    /// safe to repeat. Never true for an "outcome unknown" error: look first.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(e) => crate::retry::is_retryable_status(e.status),
+            Error::Transport { .. } | Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// "Can't discontinue a discontinued instance": the delete already happened.
+    pub fn is_already_discontinued(&self) -> bool {
+        match self {
+            Error::Api(e) => classify_already_discontinued(&e.message),
+            _ => self.all_failures(ActionFailure::is_already_discontinued),
+        }
+    }
+
+    /// "Can't discontinue a provisioning instance": retry the delete later.
+    pub fn is_still_provisioning(&self) -> bool {
+        match self {
+            Error::Api(e) => classify_still_provisioning(&e.message),
+            _ => self.all_failures(ActionFailure::is_still_provisioning),
+        }
+    }
+
+    /// Whether the request may have taken effect although it failed.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Error::DeployOutcomeUnknown { .. } | Error::OutcomeUnknown { .. }
+        )
+    }
+}
+
+/// The client's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,220 @@
+//! Choosing an offer: the first candidate type, in preference order, with capacity in an
+//! allowed location at an acceptable price. Pure: the data comes in, a decision and the
+//! reason for every skipped candidate come out.
+
+use datacrunch_models::{InstanceType, LocationAvailability, Price};
+use std::collections::HashSet;
+use std::fmt;
+
+/// Which `(instance type, location, spot)` combinations have capacity. On-demand and spot
+/// are separate API queries; keeping the flag in the key stops one being read as the
+/// other (a bug dstack had until 2026-06).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Availability {
+    entries: HashSet<(String, String, bool)>,
+    /// Locations in the order the service listed them (the order "any location" tries).
+    locations: Vec<String>,
+}
+
+impl Availability {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one answer of `GET /instance-availability` for the given spot flag.
+    pub fn add(&mut self, is_spot: bool, per_location: &[LocationAvailability]) {
+        for loc in per_location {
+            if !self.locations.contains(&loc.location_code) {
+                self.locations.push(loc.location_code.clone());
+            }
+            for t in &loc.availabilities {
+                self.entries
+                    .insert((t.clone(), loc.location_code.clone(), is_spot));
+            }
+        }
+    }
+
+    /// Builder-style [`add`](Self::add).
+    pub fn with(mut self, is_spot: bool, per_location: &[LocationAvailability]) -> Self {
+        self.add(is_spot, per_location);
+        self
+    }
+
+    pub fn is_available(&self, instance_type: &str, location: &str, is_spot: bool) -> bool {
+        self.entries
+            .contains(&(instance_type.to_owned(), location.to_owned(), is_spot))
+    }
+
+    /// The locations where the type has capacity, in listing order.
+    pub fn locations_for(&self, instance_type: &str, is_spot: bool) -> Vec<&str> {
+        self.locations
+            .iter()
+            .filter(|l| self.is_available(instance_type, l, is_spot))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// What to look for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OfferQuery {
+    /// Candidate instance types, most preferred first (an explicit list, or a
+    /// [`TierGroup`](super::TierGroup)'s types).
+    pub candidates: Vec<String>,
+    /// Allowed locations in preference order; empty means any, in the service's order.
+    pub locations: Vec<String>,
+    pub is_spot: bool,
+    /// The most to pay per hour (on-demand or spot price, whichever applies).
+    pub max_price_per_hour: Option<Price>,
+    /// Types not to use (e.g. ones that just failed to deploy).
+    pub exclude: Vec<String>,
+}
+
+/// A chosen (type, location, price).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub instance_type: String,
+    pub location: String,
+    pub is_spot: bool,
+    /// The hourly price that applies (spot price for spot).
+    pub price_per_hour: Price,
+    /// The catalog's currency for the price.
+    pub currency: String,
+}
+
+/// Why a candidate was passed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Listed in [`OfferQuery::exclude`].
+    Excluded,
+    /// Not in `/instance-types`.
+    UnknownType,
+    /// Spot was asked for but the type has no spot price.
+    NoSpotPrice,
+    /// Its price is above [`OfferQuery::max_price_per_hour`].
+    OverPriceCap { price: Price, cap: Price },
+    /// No capacity in any location.
+    NotAvailable,
+    /// Capacity only in locations not allowed.
+    OnlyInDisallowedLocations(Vec<String>),
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Excluded => f.write_str("excluded"),
+            SkipReason::UnknownType => f.write_str("unknown instance type (not in the catalog)"),
+            SkipReason::NoSpotPrice => f.write_str("not offered as spot"),
+            SkipReason::OverPriceCap { price, cap } => {
+                write!(f, "price {price}/h is over the cap of {cap}/h")
+            }
+            SkipReason::NotAvailable => f.write_str("no capacity in any location"),
+            SkipReason::OnlyInDisallowedLocations(l) => {
+                write!(
+                    f,
+                    "capacity only in locations not allowed: {}",
+                    l.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// A candidate that was passed over, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub instance_type: String,
+    pub reason: SkipReason,
+}
+
+/// The outcome of [`select_offer`]: the offer, if any, and every candidate skipped before
+/// it (all of them when there is none), in candidate order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub offer: Option<Offer>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Selection {
+    /// One line per skipped candidate, e.g. for a "no offer" error message.
+    pub fn explain(&self) -> String {
+        self.skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.instance_type, s.reason))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Picks the first candidate (in order) that is not excluded, is in the catalog, is
+/// within the price cap and has capacity in an allowed location; the location is the
+/// first allowed one (in the query's order, or the service's when any is allowed).
+pub fn select_offer(
+    query: &OfferQuery,
+    availability: &Availability,
+    catalog: &[InstanceType],
+) -> Selection {
+    let mut selection = Selection::default();
+    for candidate in &query.candidates {
+        match evaluate(candidate, query, availability, catalog) {
+            Ok(offer) => {
+                selection.offer = Some(offer);
+                break;
+            }
+            Err(reason) => selection.skipped.push(Skipped {
+                instance_type: candidate.clone(),
+                reason,
+            }),
+        }
+    }
+    selection
+}
+
+fn evaluate(
+    candidate: &str,
+    query: &OfferQuery,
+    availability: &Availability,
+    catalog: &[InstanceType],
+) -> Result<Offer, SkipReason> {
+    if query.exclude.iter().any(|x| x == candidate) {
+        return Err(SkipReason::Excluded);
+    }
+    let Some(record) = catalog.iter().find(|t| t.instance_type == candidate) else {
+        return Err(SkipReason::UnknownType);
+    };
+    let price = if query.is_spot {
+        record.spot_price.ok_or(SkipReason::NoSpotPrice)?
+    } else {
+        record.price_per_hour
+    };
+    if let Some(cap) = query.max_price_per_hour {
+        if price > cap {
+            return Err(SkipReason::OverPriceCap { price, cap });
+        }
+    }
+    let with_capacity = availability.locations_for(candidate, query.is_spot);
+    if with_capacity.is_empty() {
+        return Err(SkipReason::NotAvailable);
+    }
+    let location = if query.locations.is_empty() {
+        with_capacity.first().map(|l| (*l).to_owned())
+    } else {
+        query
+            .locations
+            .iter()
+            .find(|l| with_capacity.contains(&l.as_str()))
+            .cloned()
+    };
+    let location = location.ok_or_else(|| {
+        SkipReason::OnlyInDisallowedLocations(
+            with_capacity.iter().map(|l| (*l).to_owned()).collect(),
+        )
+    })?;
+    Ok(Offer {
+        instance_type: candidate.to_owned(),
+        location,
+        is_spot: query.is_spot,
+        price_per_hour: price,
+        currency: record.currency.clone(),
+    })
+}

@@ -1,0 +1,163 @@
+//! When to retry, and how long to wait in between: pure functions plus the injectable
+//! sleep and jitter the transport uses, so the policy is unit-testable without a clock.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How hard the client retries requests that are safe to repeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (so `max_retries + 1` attempts at most).
+    pub max_retries: u32,
+    /// The backoff cap before jitter for the first retry; doubled for each further one.
+    pub base_backoff: Duration,
+    /// The largest backoff cap (before jitter).
+    pub max_backoff: Duration,
+    /// No retry starts after this much time has passed since the first attempt; a wait
+    /// (including a `Retry-After`) that would end past it is not taken.
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            budget: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+/// The wait before retry number `retry` (0 for the first retry) with "full jitter": a
+/// uniformly random point in `[0, min(max_backoff, base_backoff * 2^retry)]`. `unit` is
+/// the random draw in `[0, 1]`; values outside are clamped.
+pub fn backoff_delay(policy: &RetryPolicy, retry: u32, unit: f64) -> Duration {
+    let factor = 2u32.checked_pow(retry).unwrap_or(u32::MAX);
+    let cap = policy
+        .base_backoff
+        .checked_mul(factor)
+        .unwrap_or(policy.max_backoff)
+        .min(policy.max_backoff);
+    let unit = if unit.is_nan() {
+        0.0
+    } else {
+        unit.clamp(0.0, 1.0)
+    };
+    cap.mul_f64(unit)
+}
+
+/// The wait before the next retry: the server's `Retry-After` when it gave one (honoured
+/// as is: waiting less would just earn another 429), full-jitter backoff otherwise.
+pub fn retry_delay(
+    policy: &RetryPolicy,
+    retry: u32,
+    unit: f64,
+    retry_after: Option<Duration>,
+) -> Duration {
+    retry_after.unwrap_or_else(|| backoff_delay(policy, retry, unit))
+}
+
+/// HTTP statuses worth repeating a safe request for. 503 is not among them: the service
+/// uses it for "no capacity", which retrying the same request does not fix.
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 504)
+}
+
+/// Parses `Retry-After` given in seconds (the HTTP-date form is not used by APIs of this
+/// kind and is ignored).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// A future the transport awaits between attempts.
+pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How the client waits between attempts. Injectable so tests can record the waits a
+/// policy asks for instead of spending them.
+pub type SleepFn = Arc<dyn Fn(Duration) -> SleepFuture + Send + Sync>;
+
+/// The random draw in `[0, 1]` for full jitter. Injectable for deterministic tests.
+pub type JitterFn = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+pub(crate) fn tokio_sleep() -> SleepFn {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
+pub(crate) fn random_jitter() -> JitterFn {
+    Arc::new(fastrand::f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 10,
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            budget: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = policy();
+        let full: Vec<u128> = (0..8)
+            .map(|r| backoff_delay(&p, r, 1.0).as_millis())
+            .collect();
+        assert_eq!(full, [100, 200, 400, 800, 1600, 2000, 2000, 2000]);
+    }
+
+    #[test]
+    fn backoff_is_full_jitter() {
+        let p = policy();
+        assert_eq!(backoff_delay(&p, 3, 0.0), Duration::ZERO);
+        assert_eq!(backoff_delay(&p, 3, 0.5), Duration::from_millis(400));
+        // Out-of-range draws are clamped, never panics or overflows.
+        assert_eq!(backoff_delay(&p, 3, 7.0), Duration::from_millis(800));
+        assert_eq!(backoff_delay(&p, 3, -1.0), Duration::ZERO);
+        assert_eq!(backoff_delay(&p, 3, f64::NAN), Duration::ZERO);
+        assert_eq!(backoff_delay(&p, u32::MAX, 1.0), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn retry_after_wins_over_backoff() {
+        let p = policy();
+        assert_eq!(
+            retry_delay(&p, 0, 1.0, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert_eq!(retry_delay(&p, 1, 1.0, None), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn retry_after_parsing() {
+        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [429, 500, 502, 504] {
+            assert!(is_retryable_status(s), "{s}");
+        }
+        for s in [200, 400, 401, 402, 403, 404, 409, 503] {
+            assert!(!is_retryable_status(s), "{s}");
+        }
+    }
+}
