@@ -89,7 +89,10 @@
 
 pub mod context;
 pub mod diag;
+pub mod log;
+mod plan;
 pub mod schema;
+mod server;
 mod traits;
 pub mod value;
 
@@ -107,5 +110,8 @@ pub use async_trait::async_trait;
 pub use context::{Context, ProviderData};
 pub use diag::{AttributePath, Diagnostic, Diagnostics, Severity};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+pub use server::{
+    handshake, serve, serve_with, tls, ProviderService, ServeOptions, MAX_MESSAGE_SIZE,
+};
 pub use traits::{DataSource, PlanChange, Provider, Resource};
 pub use value::{Number, Tf, Type, Value, ValueError};

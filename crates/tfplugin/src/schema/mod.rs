@@ -23,7 +23,7 @@ mod walk;
 use std::sync::Arc;
 
 pub use validators::Validator;
-pub(crate) use walk::{validate_config, walk_attributes, AttrVisit};
+pub(crate) use walk::{validate_config, walk_attributes};
 
 use crate::value::{Type, Value};
 

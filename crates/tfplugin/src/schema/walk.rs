@@ -13,6 +13,8 @@ pub(crate) struct AttrVisit<'a> {
     pub attr: &'a Attribute,
     pub value: &'a Value,
     pub path: AttributePath,
+    /// True inside a set element, whose path cannot address it individually.
+    pub in_set: bool,
 }
 
 /// Calls `f` for every attribute of `block` found in the object `value`,
@@ -23,7 +25,7 @@ pub(crate) fn walk_attributes<'a>(
     path: &AttributePath,
     f: &mut dyn FnMut(AttrVisit<'a>),
 ) {
-    walk_parts(block.attributes(), block.blocks(), value, path, f)
+    walk_parts(block.attributes(), block.blocks(), value, path, false, f)
 }
 
 fn walk_parts<'a>(
@@ -31,6 +33,7 @@ fn walk_parts<'a>(
     blocks: &'a [NestedBlock],
     value: &'a Value,
     path: &AttributePath,
+    in_set: bool,
     f: &mut dyn FnMut(AttrVisit<'a>),
 ) {
     let Some(obj) = value.as_map() else { return };
@@ -41,18 +44,21 @@ fn walk_parts<'a>(
             attr,
             value: v,
             path: p.clone(),
+            in_set,
         });
         if let AttributeType::Nested(nesting, attrs) = &attr.ty {
+            let in_set = in_set || *nesting == Nesting::Set;
             for_each_element(*nesting, v, &p, &mut |ev, ep| {
-                walk_parts(attrs, &[], ev, &ep, f)
+                walk_parts(attrs, &[], ev, &ep, in_set, f)
             });
         }
     }
     for nb in blocks {
         let v = obj.get(&nb.name).unwrap_or(&Value::Null);
         let p = path.clone().attr(nb.name.clone());
+        let in_set = in_set || nb.nesting == Nesting::Set;
         for_each_element(nb.nesting, v, &p, &mut |ev, ep| {
-            walk_attributes(&nb.block, ev, &ep, f)
+            walk_parts(nb.block.attributes(), nb.block.blocks(), ev, &ep, in_set, f)
         });
     }
 }

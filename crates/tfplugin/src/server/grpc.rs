@@ -1,0 +1,411 @@
+//! The tfplugin6.Provider gRPC service: decodes requests, dispatches to the
+//! author's [`Provider`], resources and data sources (in `ops`), encodes
+//! responses. Every user-facing failure is returned as diagnostics with an
+//! OK status; gRPC errors are reserved for transport problems.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::context::{Context, ProviderData};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::proto::tfplugin6 as pb;
+use crate::proto::tfplugin6::provider_server::Provider as ProviderRpc;
+use crate::schema::{validate_config, Schema};
+use crate::traits::{DataSource, Provider, Resource};
+
+/// A resource with its schema computed once.
+pub(super) struct ResourceEntry {
+    pub imp: Arc<dyn Resource>,
+    pub schema: Schema,
+}
+
+/// The gRPC service wrapping a [`Provider`]; public so tests can serve it
+/// in-process on their own transport.
+pub struct ProviderService {
+    provider: Arc<dyn Provider>,
+    provider_schema: Schema,
+    pub(super) resources: BTreeMap<String, ResourceEntry>,
+    data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema)>,
+    data: RwLock<Option<ProviderData>>,
+    tf_version: RwLock<String>,
+    /// Cancelled by StopProvider; every operation's context watches it.
+    stop: CancellationToken,
+}
+
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities {
+        plan_destroy: true,
+        get_provider_schema_optional: true,
+        move_resource_state: false,
+        generate_resource_config: false,
+    }
+}
+
+type RpcResult<T> = Result<Response<T>, Status>;
+
+impl ProviderService {
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|r| {
+                let schema = r.schema();
+                (r.type_name(), ResourceEntry { imp: r, schema })
+            })
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| {
+                let s = d.schema();
+                (d.type_name(), (d, s))
+            })
+            .collect();
+        Self {
+            provider_schema: provider.schema(),
+            provider,
+            resources,
+            data_sources,
+            data: RwLock::new(None),
+            tf_version: RwLock::new(String::new()),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// A context for one call, with an optional deadline.
+    pub(super) fn context(&self, timeout: Option<std::time::Duration>) -> Context {
+        let data = self.data.read().ok().and_then(|d| d.clone());
+        let version = self
+            .tf_version
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        Context::new(self.stop.child_token(), deadline, data, version)
+    }
+
+    pub(super) fn resource(&self, name: &str) -> Result<&ResourceEntry, Diagnostics> {
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown_type("resource", name))
+    }
+
+    fn data_source(&self, name: &str) -> Result<&(Arc<dyn DataSource>, Schema), Diagnostics> {
+        self.data_sources
+            .get(name)
+            .ok_or_else(|| unknown_type("data source", name))
+    }
+
+    async fn validate_with(
+        &self,
+        schema: &Schema,
+        config: &Option<pb::DynamicValue>,
+        custom: impl AsyncFnOnce(&Context, &crate::value::Value) -> Result<(), Diagnostics>,
+    ) -> Diagnostics {
+        let config = match convert::decode(config, &schema.value_type()) {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        let mut diags = validate_config(&schema.block, &config);
+        let ctx = self.context(None);
+        if let Err(d) = custom(&ctx, &config).await {
+            diags.extend(d);
+        }
+        diags.extend(ctx.take_warnings());
+        diags
+    }
+}
+
+pub(super) fn unknown_type(kind: &str, name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} type named {name:?}."),
+    )
+    .into()
+}
+
+#[tonic::async_trait]
+impl ProviderRpc for ProviderService {
+    async fn get_metadata(
+        &self,
+        _r: Request<pb::get_metadata::Request>,
+    ) -> RpcResult<pb::get_metadata::Response> {
+        use pb::get_metadata::{DataSourceMetadata, ResourceMetadata};
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(capabilities()),
+            diagnostics: Vec::new(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| DataSourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| ResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _r: Request<pb::get_provider_schema::Request>,
+    ) -> RpcResult<pb::get_provider_schema::Response> {
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(convert::schema(&self.provider_schema)),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), convert::schema(&e.schema)))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), convert::schema(s)))
+                .collect(),
+            diagnostics: Vec::new(),
+            provider_meta: None,
+            server_capabilities: Some(capabilities()),
+        }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _r: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> RpcResult<pb::get_resource_identity_schemas::Response> {
+        Ok(Response::new(Default::default()))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        r: Request<pb::validate_provider_config::Request>,
+    ) -> RpcResult<pb::validate_provider_config::Response> {
+        let r = r.into_inner();
+        let p = self.provider.clone();
+        let diags = self
+            .validate_with(&self.provider_schema, &r.config, async |ctx, v| {
+                p.validate(ctx, v).await
+            })
+            .await;
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        r: Request<pb::validate_resource_config::Request>,
+    ) -> RpcResult<pb::validate_resource_config::Response> {
+        let r = r.into_inner();
+        let diags = match self.resource(&r.type_name) {
+            Err(d) => d,
+            Ok(e) => {
+                let imp = e.imp.clone();
+                self.validate_with(&e.schema, &r.config, async |ctx, v| {
+                    imp.validate(ctx, v).await
+                })
+                .await
+            }
+        };
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        r: Request<pb::validate_data_resource_config::Request>,
+    ) -> RpcResult<pb::validate_data_resource_config::Response> {
+        let r = r.into_inner();
+        let diags = match self.data_source(&r.type_name) {
+            Err(d) => d,
+            Ok((imp, schema)) => {
+                let imp = imp.clone();
+                self.validate_with(schema, &r.config, async |ctx, v| imp.validate(ctx, v).await)
+                    .await
+            }
+        };
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        r: Request<pb::upgrade_resource_state::Request>,
+    ) -> RpcResult<pb::upgrade_resource_state::Response> {
+        let (state, diags) = split(self.upgrade(r.into_inner()).await);
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: state,
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn configure_provider(
+        &self,
+        r: Request<pb::configure_provider::Request>,
+    ) -> RpcResult<pb::configure_provider::Response> {
+        let r = r.into_inner();
+        if let Ok(mut v) = self.tf_version.write() {
+            v.clone_from(&r.terraform_version);
+        }
+        tracing::debug!(terraform_version = %r.terraform_version, "ConfigureProvider");
+        let mut diags = Diagnostics::new();
+        match convert::decode(&r.config, &self.provider_schema.value_type()) {
+            Err(d) => diags.extend(d),
+            Ok(config) => {
+                let ctx = self.context(None);
+                match self.provider.configure(&ctx, &config).await {
+                    Ok(data) => {
+                        if let Ok(mut slot) = self.data.write() {
+                            *slot = Some(data);
+                        }
+                    }
+                    Err(d) => diags.extend(d),
+                }
+                diags.extend(ctx.take_warnings());
+            }
+        }
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn read_resource(
+        &self,
+        r: Request<pb::read_resource::Request>,
+    ) -> RpcResult<pb::read_resource::Response> {
+        let r = r.into_inner();
+        let private = r.private.clone();
+        let (state, diags) = split(self.read(r).await);
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: state,
+            diagnostics: convert::diagnostics(diags),
+            private,
+            deferred: None,
+            new_identity: None,
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        r: Request<pb::plan_resource_change::Request>,
+    ) -> RpcResult<pb::plan_resource_change::Response> {
+        let r = r.into_inner();
+        let private = r.prior_private.clone();
+        let (out, diags) = split(self.plan(r).await);
+        let (planned, replace) = match out {
+            Some((p, r)) => (Some(p), r),
+            None => (None, Vec::new()),
+        };
+        Ok(Response::new(pb::plan_resource_change::Response {
+            planned_state: planned,
+            requires_replace: replace.iter().map(convert::path).collect(),
+            planned_private: private,
+            diagnostics: convert::diagnostics(diags),
+            legacy_type_system: false,
+            deferred: None,
+            planned_identity: None,
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        r: Request<pb::apply_resource_change::Request>,
+    ) -> RpcResult<pb::apply_resource_change::Response> {
+        let r = r.into_inner();
+        let private = r.planned_private.clone();
+        let (new_state, diags) = self.apply(r).await;
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state,
+            private,
+            diagnostics: convert::diagnostics(diags),
+            legacy_type_system: false,
+            new_identity: None,
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        r: Request<pb::import_resource_state::Request>,
+    ) -> RpcResult<pb::import_resource_state::Response> {
+        let r = r.into_inner();
+        let (state, diags) = split(self.import(&r.type_name, &r.id).await);
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: state
+                .map(|s| pb::import_resource_state::ImportedResource {
+                    type_name: r.type_name.clone(),
+                    state: Some(s),
+                    private: Vec::new(),
+                    identity: None,
+                })
+                .into_iter()
+                .collect(),
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
+        }))
+    }
+
+    async fn read_data_source(
+        &self,
+        r: Request<pb::read_data_source::Request>,
+    ) -> RpcResult<pb::read_data_source::Response> {
+        let r = r.into_inner();
+        let (state, diags) = split(self.read_data(&r.type_name, &r.config).await);
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
+        }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _r: Request<pb::stop_provider::Request>,
+    ) -> RpcResult<pb::stop_provider::Response> {
+        tracing::info!("StopProvider: cancelling in-flight operations");
+        self.stop.cancel();
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
+    }
+}
+
+/// Splits an operation result into (value, diagnostics) for a response:
+/// warnings travel with the value, errors replace it.
+pub(super) fn split<T>(r: Result<(T, Diagnostics), Diagnostics>) -> (Option<T>, Diagnostics) {
+    match r {
+        Ok((v, d)) => (Some(v), d),
+        Err(d) => (None, d),
+    }
+}
+
+impl ProviderService {
+    async fn read_data(
+        &self,
+        type_name: &str,
+        config: &Option<pb::DynamicValue>,
+    ) -> Result<(pb::DynamicValue, Diagnostics), Diagnostics> {
+        let (imp, schema) = self.data_source(type_name)?;
+        let ty = schema.value_type();
+        let config = convert::decode(config, &ty)?;
+        let ctx = self.context(None);
+        let state = imp.read(&ctx, &config).await?.conform(&ty)?;
+        if !state.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "Provider bug: data source returned unknown values",
+                format!("{type_name} must return a wholly known value."),
+            )
+            .into());
+        }
+        Ok((convert::encode(&state, &ty)?, ctx.take_warnings()))
+    }
+}

@@ -1,0 +1,196 @@
+//! Serving: [`serve`] runs the whole life of a provider process — logging,
+//! panic hook, handshake, TLS, the gRPC services, and a prompt exit when
+//! Terraform calls GRPCController.Shutdown. SIGINT is ignored (Terraform
+//! signals the whole process group on Ctrl-C and then calls StopProvider,
+//! which cancels in-flight operations instead of killing them).
+
+mod controller;
+mod convert;
+mod grpc;
+pub mod handshake;
+mod ops;
+pub mod tls;
+mod transport;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+
+use crate::proto::plugin::{
+    grpc_broker_server::GrpcBrokerServer, grpc_controller_server::GrpcControllerServer,
+    grpc_stdio_server::GrpcStdioServer,
+};
+use crate::proto::tfplugin6::provider_server::ProviderServer;
+use crate::traits::Provider;
+
+pub use grpc::ProviderService;
+
+/// terraform-plugin-go's limit; tonic's default of 4 MiB is too small for big states.
+pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
+
+/// Options for [`serve_with`]; [`serve`] reads them from argv and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct ServeOptions {
+    /// Serve without Terraform starting us: no cookie, no TLS, print the
+    /// `TF_REATTACH_PROVIDERS` value and keep serving until Ctrl-C.
+    pub debug: bool,
+}
+
+/// Runs the provider: call it from `main` and nothing else.
+/// `--debug` on the command line selects reattach mode. Never returns.
+pub fn serve<P: Provider>(provider: P) -> ! {
+    let debug = std::env::args()
+        .skip(1)
+        .any(|a| a == "--debug" || a == "-debug");
+    serve_with(provider, ServeOptions { debug })
+}
+
+/// [`serve`] with explicit options.
+pub fn serve_with<P: Provider>(provider: P, opts: ServeOptions) -> ! {
+    crate::log::install_panic_hook();
+    crate::log::init();
+    if !opts.debug {
+        if let Err(e) = handshake::check_environment(|k| std::env::var(k).ok()) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = rt.block_on(run(Arc::new(provider), opts));
+    // Dropping the runtime could wait on blocked tasks; exit right away.
+    std::process::exit(code)
+}
+
+async fn run(provider: Arc<dyn Provider>, opts: ServeOptions) -> i32 {
+    match run_inner(provider, opts).await {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("Error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Removes the socket file when serving ends, however it ends.
+struct SocketGuard(PathBuf);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    ignore_sigint(opts.debug, shutdown.clone())?;
+
+    let path = handshake::socket_path(std::env::var("PLUGIN_UNIX_SOCKET_DIR").ok());
+    let listener =
+        UnixListener::bind(&path).map_err(|source| handshake::HandshakeError::Listen {
+            dir: path.parent().map(PathBuf::from).unwrap_or_default(),
+            source,
+        })?;
+    let _guard = SocketGuard(path.clone());
+
+    let client_cert = std::env::var("PLUGIN_CLIENT_CERT")
+        .ok()
+        .filter(|c| !c.is_empty());
+    let (tls, cert_der) = match (&client_cert, opts.debug) {
+        (Some(pem), false) => {
+            let identity = tls::generate_identity()?;
+            let client_der = tls::parse_client_cert(pem)?;
+            let cfg = tls::server_config(&identity, client_der)?;
+            (Some(Arc::new(cfg)), Some(identity.cert_der))
+        }
+        // No client cert: Terraform runs with TF_DISABLE_PLUGIN_TLS (or we debug).
+        _ => (None, None),
+    };
+
+    if opts.debug {
+        print_reattach(&provider.address(), &path)?;
+    } else {
+        handshake::announce(&handshake::handshake_line(&path, cert_der.as_deref()))?;
+    }
+    tracing::debug!(socket = %path.display(), tls = tls.is_some(), "plugin server listening");
+
+    let incoming = transport::incoming(listener, tls);
+    let service = ProviderService::new(provider);
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
+
+    let server = Server::builder()
+        .add_service(
+            ProviderServer::new(service)
+                .max_decoding_message_size(MAX_MESSAGE_SIZE)
+                .max_encoding_message_size(MAX_MESSAGE_SIZE),
+        )
+        .add_service(GrpcControllerServer::new(controller::Controller::new(
+            shutdown.clone(),
+            opts.debug,
+        )))
+        .add_service(GrpcStdioServer::new(controller::Unused))
+        .add_service(GrpcBrokerServer::new(controller::Unused))
+        .add_service(health)
+        .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned());
+
+    tokio::select! {
+        r = server => r?,
+        // Graceful shutdown waits for Terraform to hang up; don't let that
+        // exceed its 2-second patience.
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_millis(500)).await } => {}
+    }
+    tracing::debug!("plugin server stopped");
+    Ok(())
+}
+
+/// Replaces SIGINT's default action (terminate) by a handler that only logs,
+/// so Ctrl-C in Terraform's terminal does not kill us mid-apply. In debug
+/// mode Ctrl-C is for the human running us and stops the server.
+fn ignore_sigint(debug: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        while sigint.recv().await.is_some() {
+            if debug {
+                shutdown.cancel();
+                return;
+            }
+            tracing::debug!("ignoring SIGINT; Terraform will call StopProvider");
+        }
+    });
+    Ok(())
+}
+
+/// The human-facing output of `--debug` (the one sanctioned stdout use
+/// besides the handshake line).
+fn print_reattach(address: &str, socket: &std::path::Path) -> anyhow::Result<()> {
+    let value = serde_json::json!({
+        address: {
+            "Protocol": "grpc",
+            "ProtocolVersion": 6,
+            "Pid": std::process::id(),
+            "Test": true,
+            "Addr": {"Network": "unix", "String": socket.display().to_string()},
+        }
+    });
+    let text = format!(
+        "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n\n\tTF_REATTACH_PROVIDERS='{value}'\n\n"
+    );
+    handshake::announce(&text)?;
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Managed-resource operations behind the gRPC methods: state upgrade,
+//! read, plan (through the generic planner and the resource's hook), apply
+//! (create / update / delete with result checks) and import.
+
+use super::convert;
+use super::grpc::ProviderService;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::plan;
+use crate::proto::tfplugin6 as pb;
+use crate::schema::timeouts::{self, Operation};
+use crate::traits::PlanChange;
+use crate::value::Value;
+
+type Op<T> = Result<(T, Diagnostics), Diagnostics>;
+
+impl ProviderService {
+    /// The deadline for `op` on `object`: its `timeouts` value, else the resource's default.
+    fn timeout_for(
+        &self,
+        type_name: &str,
+        object: &Value,
+        op: Operation,
+    ) -> Result<Option<std::time::Duration>, Diagnostics> {
+        let entry = self.resource(type_name)?;
+        Ok(timeouts::configured(object, op)?.or_else(|| entry.imp.default_timeout(op)))
+    }
+
+    pub(super) async fn upgrade(
+        &self,
+        r: pb::upgrade_resource_state::Request,
+    ) -> Op<pb::DynamicValue> {
+        let entry = self.resource(&r.type_name)?;
+        let ty = entry.schema.value_type();
+        let raw = r.raw_state.unwrap_or_default();
+        if raw.json.is_empty() {
+            if !raw.flatmap.is_empty() {
+                return Err(Diagnostic::error(
+                    "Unsupported legacy state",
+                    "This state was written in the pre-0.12 flatmap format, which this provider cannot read. \
+                     Remove the resource from state and import it again.",
+                )
+                .into());
+            }
+            return Ok((convert::encode(&Value::Null, &ty)?, Diagnostics::new()));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&raw.json)
+            .map_err(|e| Diagnostic::error("Stored state is not valid JSON", e.to_string()))?;
+        let ctx = self.context(None);
+        let json = if r.version == entry.schema.version {
+            json
+        } else {
+            entry.imp.upgrade(&ctx, r.version, json).await?
+        };
+        let state = Value::from_json_value(&json, &ty).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Stored state does not match the schema",
+                format!("{e}. If the schema changed, bump its version and implement upgrade."),
+            ))
+        })?;
+        Ok((convert::encode(&state, &ty)?, ctx.take_warnings()))
+    }
+
+    pub(super) async fn read(&self, r: pb::read_resource::Request) -> Op<pb::DynamicValue> {
+        let entry = self.resource(&r.type_name)?;
+        let ty = entry.schema.value_type();
+        let current = convert::decode(&r.current_state, &ty)?;
+        if current.is_null() {
+            return Ok((convert::encode(&Value::Null, &ty)?, Diagnostics::new()));
+        }
+        let ctx = self.context(self.timeout_for(&r.type_name, &current, Operation::Read)?);
+        let new = match entry.imp.read(&ctx, &current).await? {
+            None => Value::Null,
+            Some(v) => v.conform(&ty)?,
+        };
+        if !new.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "Provider bug: read returned unknown values",
+                format!("{} read must return a wholly known state.", r.type_name),
+            )
+            .into());
+        }
+        Ok((convert::encode(&new, &ty)?, ctx.take_warnings()))
+    }
+
+    pub(super) async fn plan(
+        &self,
+        r: pb::plan_resource_change::Request,
+    ) -> Op<(pb::DynamicValue, Vec<crate::diag::AttributePath>)> {
+        let entry = self.resource(&r.type_name)?;
+        let ty = entry.schema.value_type();
+        let prior = convert::decode(&r.prior_state, &ty)?;
+        let proposed = convert::decode(&r.proposed_new_state, &ty)?;
+        let config = convert::decode(&r.config, &ty)?;
+        if proposed.is_null() {
+            // Destroy: nothing to plan.
+            return Ok((
+                (convert::encode(&Value::Null, &ty)?, Vec::new()),
+                Diagnostics::new(),
+            ));
+        }
+        let prior = (!prior.is_null()).then_some(prior);
+        let (planned, replace) = plan::plan(&entry.schema.block, prior.as_ref(), proposed, &config);
+        let mut change = PlanChange {
+            prior,
+            config,
+            planned,
+            requires_replace: replace,
+        };
+        let ctx = self.context(None);
+        entry.imp.modify_plan(&ctx, &mut change).await?;
+        let planned = change.planned.conform(&ty)?;
+        let mut diags = ctx.take_warnings();
+        diags.extend(plan::check_plan(
+            &entry.schema.block,
+            change.prior.as_ref(),
+            &change.config,
+            &planned,
+        ));
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let replace = if change.prior.is_some() {
+            change.requires_replace
+        } else {
+            Vec::new()
+        };
+        Ok(((convert::encode(&planned, &ty)?, replace), diags))
+    }
+
+    /// Create, update or delete. Always returns a state to record: on
+    /// failure the prior state (or null after a failed create).
+    pub(super) async fn apply(
+        &self,
+        r: pb::apply_resource_change::Request,
+    ) -> (Option<pb::DynamicValue>, Diagnostics) {
+        let entry = match self.resource(&r.type_name) {
+            Ok(e) => e,
+            Err(d) => return (None, d),
+        };
+        let ty = entry.schema.value_type();
+        let decoded = (|| {
+            Ok::<_, Diagnostics>((
+                convert::decode(&r.prior_state, &ty)?,
+                convert::decode(&r.planned_state, &ty)?,
+                convert::decode(&r.config, &ty)?,
+            ))
+        })();
+        let (prior, planned, config) = match decoded {
+            Ok(x) => x,
+            Err(d) => return (None, d),
+        };
+        let result = self
+            .apply_inner(&r.type_name, &prior, &planned, &config)
+            .await;
+        let (state, diags) = match result {
+            Ok((state, diags)) => (state, diags),
+            // The object is as it was: keep recording the prior state.
+            Err(d) => (prior, d),
+        };
+        match convert::encode(&state, &ty) {
+            Ok(s) => (Some(s), diags),
+            Err(mut d) => {
+                d.extend(diags);
+                (None, d)
+            }
+        }
+    }
+
+    async fn apply_inner(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+    ) -> Op<Value> {
+        let entry = self.resource(type_name)?;
+        let ty = entry.schema.value_type();
+        if planned.is_null() {
+            let ctx = self.context(self.timeout_for(type_name, prior, Operation::Delete)?);
+            entry.imp.delete(&ctx, prior).await?;
+            return Ok((Value::Null, ctx.take_warnings()));
+        }
+        let create = prior.is_null();
+        let op = if create {
+            Operation::Create
+        } else {
+            Operation::Update
+        };
+        let ctx = self.context(self.timeout_for(type_name, planned, op)?);
+        let new = if create {
+            entry.imp.create(&ctx, planned, config).await?
+        } else {
+            entry.imp.update(&ctx, prior, planned, config).await?
+        };
+        let mut new = new.conform(&ty)?;
+        null_write_only(&entry.schema.block, &mut new);
+        let mut diags = ctx.take_warnings();
+        diags.extend(plan::check_applied(&ty, planned, &new));
+        Ok((new, diags))
+    }
+
+    pub(super) async fn import(&self, type_name: &str, id: &str) -> Op<pb::DynamicValue> {
+        let entry = self.resource(type_name)?;
+        let ty = entry.schema.value_type();
+        let ctx = self.context(None);
+        let state = entry.imp.import(&ctx, id).await?.conform(&ty)?;
+        Ok((convert::encode(&state, &ty)?, ctx.take_warnings()))
+    }
+}
+
+/// Write-only values never reach state, whatever the resource returned.
+fn null_write_only(block: &crate::schema::Block, v: &mut Value) {
+    if let Value::Map(m) = v {
+        for a in block.attributes().iter().filter(|a| a.write_only) {
+            m.insert(a.name.clone(), Value::Null);
+        }
+    }
+}
