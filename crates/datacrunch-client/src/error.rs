@@ -268,3 +268,128 @@ impl Error {
 
 /// The client's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: Option<&str>, message: &str) -> Error {
+        Error::Api(ApiError {
+            method: "GET",
+            path: "/instances/x".into(),
+            status,
+            code: code.map(str::to_owned),
+            message: message.into(),
+            retry_after: None,
+        })
+    }
+
+    fn failure(message: &str) -> ActionFailure {
+        ActionFailure {
+            instance_id: "i".into(),
+            status: Some(400),
+            message: message.into(),
+        }
+    }
+
+    fn partial(failed: Vec<ActionFailure>) -> Error {
+        Error::PartialFailure {
+            action: "delete".into(),
+            succeeded: vec![],
+            failed,
+        }
+    }
+
+    #[test]
+    fn no_capacity_forms() {
+        assert!(api(503, Some("service_unavailable"), "").is_no_capacity());
+        assert!(api(503, None, "<html>").is_no_capacity());
+        assert!(api(
+            400,
+            Some("invalid_request"),
+            "Not enough resources to deploy 1B300.30V in FIN-03"
+        )
+        .is_no_capacity());
+        assert!(api(400, None, "No capacity left").is_no_capacity());
+        assert!(!api(500, Some("server_error"), "boom").is_no_capacity());
+        assert!(partial(vec![failure("not enough resources")]).is_no_capacity());
+    }
+
+    #[test]
+    fn not_found_forms() {
+        assert!(api(404, None, "").is_not_found());
+        assert!(api(400, Some("invalid_request"), "Invalid instance id").is_not_found());
+        assert!(api(400, Some("invalid_request"), "Invalid ssh-key ID").is_not_found());
+        assert!(api(400, Some("invalid_request"), "Invalid volume id.").is_not_found());
+        assert!(!api(400, Some("invalid_request"), "Invalid status").is_not_found());
+        assert!(!api(
+            400,
+            Some("invalid_request"),
+            "Invalid request body: bad id format for field"
+        )
+        .is_not_found());
+        assert!(Error::Missing {
+            endpoint: "GET /sshkeys/x".into(),
+            what: "SSH key"
+        }
+        .is_not_found());
+    }
+
+    #[test]
+    fn status_helpers() {
+        assert!(api(402, None, "").is_insufficient_funds());
+        assert!(api(400, Some("insufficient_funds"), "").is_insufficient_funds());
+        assert!(api(403, None, "").is_forbidden());
+        assert!(api(401, None, "").is_unauthorized());
+        for s in [429, 500, 502, 504] {
+            assert!(api(s, None, "").is_retryable(), "{s}");
+        }
+        for s in [400, 401, 402, 403, 404, 503] {
+            assert!(!api(s, None, "").is_retryable(), "{s}");
+        }
+    }
+
+    #[test]
+    fn delete_conditions() {
+        assert!(
+            api(400, None, "Can't discontinue a discontinued instance").is_already_discontinued()
+        );
+        assert!(api(403, None, "can't discontinue a provisioning instance").is_still_provisioning());
+        assert!(
+            !api(403, None, "Can't discontinue a provisioning instance").is_already_discontinued()
+        );
+        // A partial failure answers only when every failed item does.
+        let mixed = partial(vec![
+            failure("Can't discontinue a discontinued instance"),
+            failure("Can't discontinue a provisioning instance"),
+        ]);
+        assert!(!mixed.is_already_discontinued() && !mixed.is_still_provisioning());
+        assert!(!partial(vec![]).is_not_found());
+    }
+
+    #[test]
+    fn outcome_unknown_wraps_but_is_never_retryable() {
+        let e = Error::DeployOutcomeUnknown {
+            hostname: "h".into(),
+            source: Box::new(api(500, Some("server_error"), "boom")),
+        };
+        assert!(e.is_outcome_unknown() && !e.is_retryable());
+        assert_eq!(e.status(), Some(500));
+        assert!(
+            e.to_string().contains("\"h\"") && e.to_string().contains("HTTP 500"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn display_has_method_path_status_code_and_message() {
+        assert_eq!(
+            api(400, Some("invalid_request"), "Invalid instance id").to_string(),
+            "GET /instances/x: HTTP 400 invalid_request: Invalid instance id"
+        );
+        assert_eq!(
+            api(502, None, "bad gateway").to_string(),
+            "GET /instances/x: HTTP 502: bad gateway"
+        );
+    }
+}

@@ -284,3 +284,68 @@ impl Transport {
 pub(crate) fn never_sent(e: &Error) -> bool {
     matches!(e, Error::Transport { source, .. } if source.is_connect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(status: u16, body: &[u8]) -> ApiError {
+        let req = Request::get(&["instances", "x"]);
+        Response {
+            status,
+            retry_after: Some(Duration::from_secs(2)),
+            body: body.to_vec(),
+        }
+        .into_api_error(&req)
+    }
+
+    #[test]
+    fn json_error_bodies() {
+        let e = error_of(
+            400,
+            br#"{"code":"invalid_request","message":"Invalid instance id"}"#,
+        );
+        assert_eq!(
+            (e.status, e.code.as_deref(), e.message.as_str()),
+            (400, Some("invalid_request"), "Invalid instance id")
+        );
+        assert_eq!((e.method, e.path.as_str()), ("GET", "/instances/x"));
+        assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
+        let e = error_of(
+            400,
+            br#"{"code":"invalid_request","message":"bad","details":"size"}"#,
+        );
+        assert_eq!(e.message, "bad (size)");
+    }
+
+    #[test]
+    fn non_json_bodies_are_kept_as_text() {
+        let e = error_of(502, b"  <html>Bad Gateway</html>\n");
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (None, "<html>Bad Gateway</html>")
+        );
+        assert_eq!(error_of(500, b"").message, "(empty body)");
+        assert_eq!(error_of(500, b"{}").message, "{}");
+        let long = "x".repeat(1000);
+        let e = error_of(500, long.as_bytes());
+        assert_eq!(e.message.chars().count(), 301);
+        // Invalid UTF-8 and a multi-byte character at the cut do not panic.
+        let mut bytes = "é".repeat(400).into_bytes();
+        bytes.push(0xff);
+        assert!(error_of(500, &bytes).message.ends_with('…'));
+    }
+
+    #[test]
+    fn only_posts_default_to_once() {
+        assert_eq!(Request::get(&["instances"]).repeat, Repeat::Safe);
+        assert_eq!(
+            Request::new(Method::DELETE, &["sshkeys", "a"]).repeat,
+            Repeat::Safe
+        );
+        assert_eq!(
+            Request::new(Method::POST, &["sshkeys"]).repeat,
+            Repeat::Once(Uncertain::Operation("POST /sshkeys".into()))
+        );
+    }
+}

@@ -173,9 +173,12 @@ async fn ids_are_escaped_into_one_path_segment() {
     );
 }
 
+/// One of the `Error::is_*` helpers.
+type ErrorCheck = fn(&Error) -> bool;
+
 #[tokio::test]
 async fn error_bodies_map_to_the_helpers() {
-    let cases: Vec<(Reply, fn(&Error) -> bool)> = vec![
+    let cases: Vec<(Reply, ErrorCheck)> = vec![
         (
             Reply::error(400, "invalid_request", "Invalid instance id"),
             Error::is_not_found,

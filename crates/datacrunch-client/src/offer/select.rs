@@ -218,3 +218,175 @@ fn evaluate(
         currency: record.currency.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Vec<InstanceType> {
+        serde_json::from_value(serde_json::json!([
+            {"instance_type": "1B300.30V", "price_per_hour": "4.95", "spot_price": "1.24"},
+            {"instance_type": "1H100.80S.30V", "price_per_hour": "1.99", "spot_price": "1.00"},
+            {"instance_type": "1H100.80S.32V", "price_per_hour": "2.29", "spot_price": "0.80"},
+            {"instance_type": "1A100.22V", "price_per_hour": "1.16", "spot_price": "0.58", "currency": "eur"},
+            {"instance_type": "1L40S.20V", "price_per_hour": "0.91"}
+        ]))
+        .unwrap()
+    }
+
+    fn avail(entries: &[(&str, &[&str])]) -> Vec<LocationAvailability> {
+        entries
+            .iter()
+            .map(|(loc, types)| LocationAvailability {
+                location_code: (*loc).into(),
+                availabilities: types.iter().map(|t| (*t).into()).collect(),
+            })
+            .collect()
+    }
+
+    fn query(candidates: &[&str]) -> OfferQuery {
+        OfferQuery {
+            candidates: candidates.iter().map(|c| (*c).into()).collect(),
+            ..OfferQuery::default()
+        }
+    }
+
+    fn price(s: &str) -> Price {
+        s.parse().unwrap()
+    }
+
+    fn reasons(s: &Selection) -> Vec<(&str, &SkipReason)> {
+        s.skipped
+            .iter()
+            .map(|k| (k.instance_type.as_str(), &k.reason))
+            .collect()
+    }
+
+    #[test]
+    fn first_available_candidate_in_order_wins() {
+        let a = Availability::new().with(
+            false,
+            &avail(&[
+                ("FIN-01", &["1A100.22V"]),
+                ("FIN-03", &["1H100.80S.32V", "1A100.22V"]),
+            ]),
+        );
+        let s = select_offer(
+            &query(&["1B300.30V", "1H100.80S.30V", "1H100.80S.32V", "1A100.22V"]),
+            &a,
+            &catalog(),
+        );
+        let offer = s.offer.clone().unwrap();
+        assert_eq!(offer.instance_type, "1H100.80S.32V");
+        assert_eq!(offer.location, "FIN-03");
+        assert_eq!(offer.price_per_hour, price("2.29"));
+        assert_eq!(offer.currency, "usd");
+        assert_eq!(
+            reasons(&s),
+            [
+                ("1B300.30V", &SkipReason::NotAvailable),
+                ("1H100.80S.30V", &SkipReason::NotAvailable)
+            ]
+        );
+        assert_eq!(
+            s.explain(),
+            "1B300.30V: no capacity in any location\n1H100.80S.30V: no capacity in any location"
+        );
+    }
+
+    #[test]
+    fn spot_and_on_demand_capacity_are_kept_apart() {
+        let a = Availability::new()
+            .with(true, &avail(&[("FIN-01", &["1H100.80S.30V"])]))
+            .with(false, &avail(&[("FIN-02", &["1A100.22V"])]));
+        let on_demand = select_offer(&query(&["1H100.80S.30V", "1A100.22V"]), &a, &catalog());
+        assert_eq!(on_demand.offer.unwrap().instance_type, "1A100.22V");
+        let spot_q = OfferQuery {
+            is_spot: true,
+            ..query(&["1H100.80S.30V", "1A100.22V"])
+        };
+        let spot = select_offer(&spot_q, &a, &catalog()).offer.unwrap();
+        assert_eq!(
+            (spot.instance_type.as_str(), spot.location.as_str()),
+            ("1H100.80S.30V", "FIN-01")
+        );
+        assert_eq!(spot.price_per_hour, price("1.00"));
+        assert!(spot.is_spot);
+    }
+
+    #[test]
+    fn allowed_locations_are_tried_in_the_callers_order() {
+        let a = Availability::new().with(
+            false,
+            &avail(&[
+                ("FIN-01", &["1A100.22V"]),
+                ("FIN-02", &["1A100.22V"]),
+                ("ICE-01", &["1H100.80S.30V"]),
+            ]),
+        );
+        let q = OfferQuery {
+            locations: vec!["FIN-03".into(), "FIN-02".into(), "FIN-01".into()],
+            ..query(&["1H100.80S.30V", "1A100.22V"])
+        };
+        let s = select_offer(&q, &a, &catalog());
+        assert_eq!(s.offer.as_ref().unwrap().location, "FIN-02");
+        assert_eq!(
+            reasons(&s),
+            [(
+                "1H100.80S.30V",
+                &SkipReason::OnlyInDisallowedLocations(vec!["ICE-01".into()])
+            )]
+        );
+    }
+
+    #[test]
+    fn every_skip_reason() {
+        let a = Availability::new().with(
+            false,
+            &avail(&[("FIN-01", &["1B300.30V", "1H100.80S.30V", "1L40S.20V"])]),
+        );
+        let q = OfferQuery {
+            exclude: vec!["1H100.80S.30V".into()],
+            max_price_per_hour: Some(price("2.50")),
+            ..query(&[
+                "NOPE.1V",
+                "1H100.80S.30V",
+                "1B300.30V",
+                "1A100.22V",
+                "1L40S.20V",
+            ])
+        };
+        let s = select_offer(&q, &a, &catalog());
+        assert_eq!(s.offer.as_ref().unwrap().instance_type, "1L40S.20V");
+        assert_eq!(
+            reasons(&s),
+            [
+                ("NOPE.1V", &SkipReason::UnknownType),
+                ("1H100.80S.30V", &SkipReason::Excluded),
+                (
+                    "1B300.30V",
+                    &SkipReason::OverPriceCap {
+                        price: price("4.95"),
+                        cap: price("2.50")
+                    }
+                ),
+                ("1A100.22V", &SkipReason::NotAvailable),
+            ]
+        );
+        let spot = OfferQuery {
+            is_spot: true,
+            ..query(&["1L40S.20V"])
+        };
+        let s = select_offer(&spot, &a, &catalog());
+        assert_eq!(s.offer, None);
+        assert_eq!(reasons(&s), [("1L40S.20V", &SkipReason::NoSpotPrice)]);
+    }
+
+    #[test]
+    fn nothing_to_choose_from() {
+        let s = select_offer(&query(&[]), &Availability::new(), &catalog());
+        assert_eq!(s, Selection::default());
+        let s = select_offer(&query(&["1A100.22V"]), &Availability::new(), &[]);
+        assert_eq!(reasons(&s), [("1A100.22V", &SkipReason::UnknownType)]);
+    }
+}
