@@ -1,1 +1,285 @@
-//! A faithful local emulator of the DataCrunch (Verda) public API v1, as a library and a binary.
+//! A faithful local emulator of the DataCrunch (Verda) public API v1, as a library and
+//! a binary (`datacrunch-emulator`).
+//!
+//! The official SDKs work against it unmodified: every endpoint of
+//! `shared/spec/datacrunch-api.md` §1–§11 with the real payload shapes and quirks, the
+//! realistic catalog of §15, OAuth2 with expiring tokens, an instance lifecycle on a
+//! virtual clock the admin API can advance, capacity per (type, location, spot), a
+//! balance that drops with use, fault injection, and state in SQLite that survives a
+//! restart.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), datacrunch_emulator::EmulatorError> {
+//! let emulator = datacrunch_emulator::Emulator::builder().build()?;
+//! let running = emulator.spawn_on_loopback().await?;
+//! // Point a client at running.base_url ("http://127.0.0.1:PORT/v1") with
+//! // running.client_id / running.client_secret; steer it with running.admin.
+//! running.admin.advance_clock(std::time::Duration::from_secs(60));
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: `catalog` (seed data), `world` (resources and lifecycle), `store` (SQLite),
+//! `clock`, `auth`, `faults`, `http` (routes and middleware), `server` (accept loop),
+//! `shared` (state handed to handlers, and the in-process [`AdminHandle`]).
+
+mod auth;
+pub mod catalog;
+pub mod clock;
+mod config;
+mod error;
+pub mod faults;
+mod http;
+mod server;
+mod shared;
+pub mod store;
+pub mod world;
+
+pub use config::{Config, Timing, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+pub use error::{ApiError, EmulatorError};
+pub use faults::FaultRule;
+pub use shared::AdminHandle;
+
+use crate::auth::Auth;
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::faults::Faults;
+use crate::shared::{Counters, Shared};
+use crate::store::Store;
+use crate::world::World;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// An emulator ready to serve. Build one with [`Emulator::builder`].
+#[derive(Debug)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    config: Config,
+}
+
+impl Emulator {
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// Opens (or creates) the state and seeds a new world from `config`.
+    pub fn new(config: Config) -> Result<Emulator, EmulatorError> {
+        for (endpoint, rule) in &config.faults {
+            rule.validate()
+                .map_err(|e| EmulatorError::Config(format!("fault rule for {endpoint:?}: {e}")))?;
+        }
+        let catalog = Arc::new(Catalog::new());
+        let clock = Arc::new(Clock::new(0));
+        let store = Store::open(config.state_file.as_deref())?;
+        let world = World::load(
+            catalog.clone(),
+            Arc::new(config.clone()),
+            clock.clone(),
+            store,
+        )?;
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world),
+            auth: Auth::new(
+                config.client_id.clone(),
+                config.client_secret.clone(),
+                config.token_lifetime,
+            ),
+            faults: Faults::new(config.faults.clone(), config.fault_seed),
+            counters: Counters::default(),
+            catalog,
+            clock,
+        });
+        Ok(Emulator { shared, config })
+    }
+
+    /// The in-process admin API.
+    pub fn admin(&self) -> AdminHandle {
+        AdminHandle(self.shared.clone())
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then drains open requests.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let router = http::router(self.shared.clone());
+        server::serve(router, listener, shutdown).await;
+    }
+
+    /// Serves on 127.0.0.1 on a free port, in a task of the current tokio runtime.
+    pub async fn spawn_on_loopback(self) -> Result<RunningEmulator, EmulatorError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let stop = CancellationToken::new();
+        let mut running = self.running(addr, stop.clone());
+        let shutdown = async move { stop.cancelled().await };
+        let task = tokio::spawn(self.serve(listener, shutdown));
+        running.task = Some(Runner::Task(task));
+        Ok(running)
+    }
+
+    /// Like [`spawn_on_loopback`](Self::spawn_on_loopback), on a thread with its own
+    /// runtime: for synchronous tests, or tests that want the emulator off their runtime.
+    pub fn start_on_loopback_thread(self) -> Result<RunningEmulator, EmulatorError> {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let stop = CancellationToken::new();
+        let mut running = self.running(addr, stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("datacrunch-emulator".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(std_listener) {
+                        Ok(listener) => {
+                            self.serve(listener, async move { stop.cancelled().await })
+                                .await
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot listen"),
+                    }
+                })
+            })?;
+        running.task = Some(Runner::Thread(thread));
+        Ok(running)
+    }
+
+    fn running(&self, addr: SocketAddr, stop: CancellationToken) -> RunningEmulator {
+        RunningEmulator {
+            base_url: format!("http://{addr}/v1"),
+            admin_url: format!("http://{addr}/admin"),
+            addr,
+            client_id: self.config.client_id.clone(),
+            client_secret: self.config.client_secret.clone(),
+            admin: self.admin(),
+            stop,
+            task: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Runner {
+    Task(tokio::task::JoinHandle<()>),
+    Thread(std::thread::JoinHandle<()>),
+}
+
+/// A serving emulator. Dropping it stops the server (without waiting).
+#[derive(Debug)]
+pub struct RunningEmulator {
+    /// `http://127.0.0.1:PORT/v1`: the base URL for API clients.
+    pub base_url: String,
+    /// `http://127.0.0.1:PORT/admin`.
+    pub admin_url: String,
+    pub addr: SocketAddr,
+    pub client_id: String,
+    pub client_secret: String,
+    pub admin: AdminHandle,
+    stop: CancellationToken,
+    task: Option<Runner>,
+}
+
+impl RunningEmulator {
+    /// Stops accepting, drains open requests, and waits for the server to end.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        match self.task.take() {
+            Some(Runner::Task(task)) => {
+                let _ = task.await;
+            }
+            Some(Runner::Thread(thread)) => {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            }
+            None => {}
+        }
+    }
+
+    /// [`shutdown`](Self::shutdown) for synchronous callers (not inside a runtime).
+    pub fn shutdown_blocking(mut self) {
+        self.stop.cancel();
+        if let Some(Runner::Thread(thread)) = self.task.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Builds an [`Emulator`]; every setting has a default for local use.
+#[derive(Clone, Debug, Default)]
+pub struct EmulatorBuilder {
+    config: Config,
+}
+
+impl EmulatorBuilder {
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    pub fn client_credentials(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.client_id = id.into();
+        self.config.client_secret = secret.into();
+        self
+    }
+
+    /// Keeps state in this SQLite file (created if missing) instead of memory.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.state_file = Some(path.into());
+        self
+    }
+
+    pub fn timing(mut self, timing: Timing) -> Self {
+        self.config.timing = timing;
+        self
+    }
+
+    /// `provisioning` → `running` time.
+    pub fn provisioning_time(mut self, d: Duration) -> Self {
+        self.config.timing.provisioning = d;
+        self
+    }
+
+    pub fn capacity_per_slot(mut self, n: u32) -> Self {
+        self.config.capacity_per_slot = n;
+        self
+    }
+
+    pub fn starting_balance(mut self, usd: rust_decimal::Decimal) -> Self {
+        self.config.starting_balance = usd;
+        self
+    }
+
+    pub fn token_lifetime(mut self, d: Duration) -> Self {
+        self.config.token_lifetime = d;
+        self
+    }
+
+    /// A fault rule for one endpoint key (`"GET /v1/instances"`, or `"*"`).
+    pub fn fault(mut self, endpoint: impl Into<String>, rule: FaultRule) -> Self {
+        self.config.faults.insert(endpoint.into(), rule);
+        self
+    }
+
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.config.fault_seed = seed;
+        self
+    }
+
+    pub fn build(self) -> Result<Emulator, EmulatorError> {
+        Emulator::new(self.config)
+    }
+}

@@ -1,0 +1,91 @@
+//! [`Config`]: everything an emulator is started with (credentials, lifecycle timing,
+//! capacity, balance, token lifetime, faults), with the defaults for local use.
+
+use crate::faults::FaultRule;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The client id accepted when none is configured.
+pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
+/// The client secret accepted when none is configured.
+pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
+/// How long each lifecycle step takes on the emulator's virtual clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// `ordered` → `provisioning` (the real service does this almost at once).
+    pub ordered: Duration,
+    /// `provisioning` → `running` (the IP appears at `running`).
+    pub provisioning: Duration,
+    /// `starting_hibernation` → `hibernating`, and `restoring` → `running`.
+    pub hibernation: Duration,
+    /// How long a deleted instance stays listed as `discontinued` before it leaves the
+    /// list and `GET /instances/{id}` answers 404.
+    pub discontinued_visible: Duration,
+}
+
+impl Timing {
+    /// Fast defaults for tests and local work: running about 3 s after deploy.
+    pub fn fast() -> Timing {
+        Timing {
+            ordered: Duration::from_millis(300),
+            provisioning: Duration::from_secs(3),
+            hibernation: Duration::from_secs(2),
+            discontinued_visible: Duration::from_secs(5),
+        }
+    }
+
+    /// Roughly what the real service takes: minutes to provision.
+    pub fn realistic() -> Timing {
+        Timing {
+            ordered: Duration::from_secs(5),
+            provisioning: Duration::from_secs(180),
+            hibernation: Duration::from_secs(60),
+            discontinued_visible: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing::fast()
+    }
+}
+
+/// The configuration of one emulator.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub client_id: String,
+    pub client_secret: String,
+    /// SQLite file for durable state; `None` keeps state in memory.
+    pub state_file: Option<PathBuf>,
+    pub timing: Timing,
+    /// Free slots per (instance type, location, spot/on-demand) where the catalog offers
+    /// the type. Admin API calls change single slots.
+    pub capacity_per_slot: u32,
+    /// Starting balance in USD (used only when the state is new).
+    pub starting_balance: rust_decimal::Decimal,
+    /// Lifetime of access tokens (`expires_in`).
+    pub token_lifetime: Duration,
+    /// Fault rules by endpoint key (`"GET /v1/instances"`, or `"*"` for every endpoint).
+    pub faults: BTreeMap<String, FaultRule>,
+    /// Seed of the fault RNG, so a test sees the same faults on every run.
+    pub fault_seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            state_file: None,
+            timing: Timing::default(),
+            capacity_per_slot: 20,
+            starting_balance: rust_decimal::Decimal::from(1000),
+            token_lifetime: Duration::from_secs(3600),
+            faults: BTreeMap::new(),
+            fault_seed: 0,
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The admin API, `/admin/…`: no token, loopback clients only. Inspect state (with
+//! deleted-instance history), steer capacity, balance, faults and the clock, reset, and
+//! read the request counters benchmarks and provider tests count API calls with.
+
+use super::extract::{ApiJson, Query};
+use super::{json, AppState};
+use crate::error::ApiError;
+use crate::faults::{FaultRule, ANY_ENDPOINT};
+use crate::shared::AdminHandle;
+use crate::world::Slot;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use datacrunch_models::{Price, VolumeStatus};
+use serde::Deserialize;
+use serde_json::json as j;
+
+type ApiResult = Result<Response, ApiError>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/state", get(state))
+        .route("/instances", get(instances))
+        .route("/capacity", get(capacity).put(set_capacity))
+        .route("/balance", put(set_balance))
+        .route("/faults", get(faults).put(set_fault).delete(clear_faults))
+        .route("/faults/seed", post(reseed))
+        .route("/no-capacity-late", put(set_late))
+        .route("/clock", get(clock))
+        .route("/clock/advance", post(advance))
+        .route("/reset", post(reset))
+        .route("/counters", get(counters).delete(reset_counters))
+        .route("/tokens/revoke", post(revoke_tokens))
+}
+
+fn admin(s: &AppState) -> AdminHandle {
+    AdminHandle(s.clone())
+}
+
+fn ok() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn state(State(s): State<AppState>) -> ApiResult {
+    let body = s.with(|w, now| {
+        let mut volumes = w.volumes(None);
+        volumes.extend(w.volumes(Some(&VolumeStatus::Deleted)));
+        Ok(j!({
+            "clock": {"now": crate::clock::iso8601(now), "offset_ms": s.clock.offset()},
+            "balance": Price(w.balance(now)),
+            "instances": w.instance_history(now),
+            "volumes": volumes,
+            "ssh_keys": w.ssh_keys(),
+            "scripts": w.scripts(),
+            "capacity": w.capacity(),
+        }))
+    })?;
+    Ok(json(StatusCode::OK, &body))
+}
+
+async fn instances(State(s): State<AppState>) -> Response {
+    json(StatusCode::OK, &admin(&s).instances())
+}
+
+async fn capacity(State(s): State<AppState>) -> Response {
+    json(StatusCode::OK, &admin(&s).capacity())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetCapacity {
+    instance_type: String,
+    location_code: String,
+    #[serde(default)]
+    is_spot: bool,
+    total: u32,
+}
+
+async fn set_capacity(State(s): State<AppState>, ApiJson(req): ApiJson<SetCapacity>) -> ApiResult {
+    let slot = Slot {
+        instance_type: req.instance_type,
+        location: req.location_code,
+        is_spot: req.is_spot,
+    };
+    s.with(|w, _| w.set_capacity(slot, req.total))?;
+    Ok(ok())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetBalance {
+    amount: Price,
+}
+
+async fn set_balance(State(s): State<AppState>, ApiJson(req): ApiJson<SetBalance>) -> Response {
+    admin(&s).set_balance(req.amount.0);
+    ok()
+}
+
+async fn faults(State(s): State<AppState>) -> Response {
+    json(StatusCode::OK, &s.faults.rules())
+}
+
+#[derive(Deserialize)]
+struct SetFault {
+    /// `"GET /v1/instances"` or `"*"` (the default).
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(flatten)]
+    rule: FaultRule,
+}
+
+async fn set_fault(State(s): State<AppState>, ApiJson(req): ApiJson<SetFault>) -> ApiResult {
+    let endpoint = req.endpoint.unwrap_or_else(|| ANY_ENDPOINT.to_owned());
+    admin(&s)
+        .set_fault(&endpoint, req.rule)
+        .map_err(ApiError::invalid)?;
+    Ok(ok())
+}
+
+async fn clear_faults(State(s): State<AppState>) -> Response {
+    admin(&s).clear_faults();
+    ok()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seed {
+    seed: u64,
+}
+
+async fn reseed(State(s): State<AppState>, ApiJson(req): ApiJson<Seed>) -> Response {
+    s.faults.reseed(req.seed);
+    ok()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetLate {
+    instance_type: String,
+    location_code: String,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn set_late(State(s): State<AppState>, ApiJson(req): ApiJson<SetLate>) -> ApiResult {
+    if s.catalog.instance_type(&req.instance_type).is_none() {
+        return Err(ApiError::invalid(format!(
+            "instance_type {:?} is not in the catalog",
+            req.instance_type
+        )));
+    }
+    admin(&s).set_late_no_capacity(&req.instance_type, &req.location_code, req.enabled);
+    Ok(ok())
+}
+
+async fn clock(State(s): State<AppState>) -> Response {
+    let now = s.clock.now();
+    json(
+        StatusCode::OK,
+        &j!({"now": crate::clock::iso8601(now), "now_ms": now, "offset_ms": s.clock.offset()}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: f64,
+}
+
+async fn advance(State(s): State<AppState>, ApiJson(req): ApiJson<Advance>) -> ApiResult {
+    if !(req.seconds.is_finite() && req.seconds >= 0.0) {
+        return Err(ApiError::invalid("seconds must be a non-negative number"));
+    }
+    admin(&s).advance_clock(std::time::Duration::from_secs_f64(req.seconds));
+    Ok(clock(State(s)).await)
+}
+
+async fn reset(State(s): State<AppState>) -> ApiResult {
+    admin(&s).reset()?;
+    Ok(ok())
+}
+
+/// `GET /admin/counters[?prefix=GET%20/v1/instances]`.
+async fn counters(State(s): State<AppState>, q: Query) -> Response {
+    let prefix = q.get(&["prefix"]).unwrap_or_default().to_owned();
+    let mut all = admin(&s).counters();
+    all.retain(|k, _| k.starts_with(&prefix));
+    json(StatusCode::OK, &all)
+}
+
+async fn reset_counters(State(s): State<AppState>) -> Response {
+    admin(&s).reset_counters();
+    ok()
+}
+
+async fn revoke_tokens(State(s): State<AppState>) -> Response {
+    admin(&s).revoke_all_tokens();
+    ok()
+}

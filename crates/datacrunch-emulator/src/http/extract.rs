@@ -1,0 +1,133 @@
+//! Request decoding that always fails with our `{code, message}` body: JSON bodies
+//! (naming the field at fault), query strings, path parameters. axum's own rejections
+//! answer in plain text, which no API client can read.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// Decodes JSON, naming the path of the field at fault, e.g.
+/// `Invalid JSON body at ssh_key_ids[0]: invalid type: integer 5, expected a string`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid(
+            "Request body is empty; expected a JSON object",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        match path.as_str() {
+            "." => ApiError::invalid(format!("Invalid JSON body: {}", e.inner())),
+            _ => ApiError::invalid(format!("Invalid JSON body at {path}: {}", e.inner())),
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::invalid(format!("Invalid JSON body: {e}")))?;
+    Ok(value)
+}
+
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            datacrunch_models::codes::INVALID_REQUEST,
+            format!("Cannot read the request body: {}", e.body_text()),
+        )
+    })
+}
+
+/// A JSON request body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body that may be absent (DELETE calls where some clients send one).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        parse_json(&bytes).map(|v| OptionalJson(Some(v)))
+    }
+}
+
+/// The raw body, for endpoints that accept several encodings.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        body_bytes(req, state).await.map(RawBody)
+    }
+}
+
+/// Path parameters.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| ApiPath(t))
+            .map_err(|e| ApiError::invalid(format!("Invalid path: {}", e.body_text())))
+    }
+}
+
+/// The query string as name → value (the last value of a repeated name wins).
+pub struct Query(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .map(|pairs| Query(pairs.into_iter().collect()))
+            .map_err(|e| ApiError::invalid(format!("Invalid query string: {e}")))
+    }
+}
+
+impl Query {
+    /// The first of several accepted spellings that is present and not empty.
+    pub fn get(&self, names: &[&str]) -> Option<&str> {
+        names
+            .iter()
+            .filter_map(|n| self.0.get(*n))
+            .map(String::as_str)
+            .find(|v| !v.is_empty())
+    }
+
+    /// A boolean parameter: `true`/`false` (any case) or `1`/`0`.
+    pub fn bool(&self, names: &[&str]) -> Result<Option<bool>, ApiError> {
+        match self.get(names) {
+            None => Ok(None),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(ApiError::invalid(format!(
+                    "{} must be true or false, got {v:?}",
+                    names[0]
+                ))),
+            },
+        }
+    }
+}

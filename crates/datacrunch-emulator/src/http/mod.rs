@@ -1,0 +1,185 @@
+//! The HTTP surface: the public API under `/v1` (`api`), the admin API under `/admin`
+//! (`admin`), and the middleware every request passes: a one-line log, request
+//! counters and fault injection keyed by method + route template, bearer-token checks,
+//! and `{code, message}` bodies for unknown routes and methods.
+
+mod admin;
+mod api;
+pub mod extract;
+
+use crate::error::ApiError;
+use crate::faults::Fault;
+use crate::shared::Shared;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use datacrunch_models::codes;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Per-connection facts the accept loop hands to every request.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    /// Cancelling it closes the connection without an answer (the "drop" fault).
+    pub drop: CancellationToken,
+}
+
+pub type AppState = Arc<Shared>;
+
+/// The whole router: `/v1/…`, `/admin/…`, and JSON 404/405 answers for the rest.
+pub fn router(state: AppState) -> Router {
+    let v1 = api::routes()
+        .route_layer(from_fn_with_state(state.clone(), require_token))
+        .merge(api::public_routes())
+        .layer(from_fn_with_state(state.clone(), count_and_inject_faults));
+    Router::new()
+        .nest("/v1", v1)
+        .nest("/admin", admin::routes().layer(from_fn(loopback_only)))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn(log_request))
+        .with_state(state)
+}
+
+/// Answers JSON (already serialized).
+pub fn json_bytes(status: StatusCode, bytes: Bytes) -> Response {
+    let mut response = (status, bytes).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Answers JSON.
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => json_bytes(status, Bytes::from(bytes)),
+        Err(e) => ApiError::server(format!("cannot encode the answer: {e}")).into_response(),
+    }
+}
+
+/// Answers a bare id as `text/plain`, as every create endpoint does.
+pub fn text_id(status: StatusCode, id: String) -> Response {
+    let mut response = (status, id).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+}
+
+async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("No route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::INVALID_REQUEST,
+        format!("Method {method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// One line per request on stderr.
+async fn log_request(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    tracing::info!(
+        target: "datacrunch_emulator::request",
+        "{method} {path} {} {:.1}ms",
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+/// Counts the request under its endpoint key, then applies any fault rule for it.
+async fn count_and_inject_faults(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(unmatched)", |m| m.as_str());
+    let key = format!("{} {route}", req.method());
+    state.counters.bump(&key);
+    let (latency, fault) = state.faults.decide(&key);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match fault {
+        Fault::None => {}
+        Fault::Drop => {
+            if let Some(conn) = req.extensions().get::<ConnInfo>() {
+                tracing::info!(endpoint = %key, "fault: dropping the connection");
+                conn.drop.cancel();
+                // The connection task closes the socket; this answer is never sent.
+                std::future::pending::<()>().await;
+            }
+            return ApiError::server("Injected fault: connection dropped").into_response();
+        }
+        Fault::TooManyRequests { retry_after_secs } => {
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::TOO_MANY_REQUESTS,
+                "Too many requests (injected fault)",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            return response;
+        }
+        Fault::ServerError => {
+            return ApiError::server("Internal server error (injected fault)").into_response()
+        }
+        Fault::Unavailable => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::SERVICE_UNAVAILABLE,
+                "Service unavailable (injected fault)",
+            )
+            .into_response()
+        }
+        Fault::Revoke => {
+            if let Some(h) = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|h| h.to_str().ok())
+            {
+                tracing::info!(endpoint = %key, "fault: revoking the bearer token");
+                state.auth.revoke(h);
+            }
+        }
+    }
+    next.run(req).await
+}
+
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    match state.auth.check(header) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The admin API needs no token, so only loopback peers may use it.
+async fn loopback_only(req: Request<Body>, next: Next) -> Response {
+    match req.extensions().get::<ConnInfo>() {
+        Some(conn) if conn.peer.ip().is_loopback() => next.run(req).await,
+        _ => ApiError::forbidden("The admin API answers loopback clients only").into_response(),
+    }
+}

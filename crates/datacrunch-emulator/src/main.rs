@@ -1,0 +1,168 @@
+//! `datacrunch-emulator`: serves the emulated DataCrunch (Verda) API v1 until SIGINT or
+//! SIGTERM. Prints one line with the real address (also for `--listen 127.0.0.1:0`).
+
+use anyhow::Context;
+use clap::Parser;
+use datacrunch_emulator::{Config, Emulator, FaultRule, Timing};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A local emulator of the DataCrunch (Verda) public API v1.
+///
+/// Clients use the base URL http://ADDR/v1 with the configured client id and secret.
+/// The admin API (no token; loopback clients only) is at http://ADDR/admin.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port (the real one is printed).
+    #[arg(
+        long,
+        env = "DATACRUNCH_EMULATOR_LISTEN",
+        default_value = "127.0.0.1:18480"
+    )]
+    listen: String,
+
+    /// The only client id the token endpoint accepts.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_CLIENT_ID", default_value = datacrunch_emulator::DEFAULT_CLIENT_ID)]
+    client_id: String,
+
+    /// The only client secret the token endpoint accepts.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_CLIENT_SECRET", default_value = datacrunch_emulator::DEFAULT_CLIENT_SECRET, hide_env_values = true)]
+    client_secret: String,
+
+    /// SQLite file holding instances, keys, scripts, volumes, balance and capacity
+    /// across restarts (created if missing). Without it, state lives in memory.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_STATE")]
+    state: Option<PathBuf>,
+
+    /// Write the port actually listened on to this file (for scripts using port 0).
+    #[arg(long, env = "DATACRUNCH_EMULATOR_PORT_FILE")]
+    port_file: Option<PathBuf>,
+
+    /// Use realistic lifecycle times: 3 minutes to provision, a minute to hibernate
+    /// and to leave the list after delete. Default: running about 3 s after deploy.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_REALISTIC")]
+    realistic: bool,
+
+    /// Seconds from `provisioning` to `running` (overrides --realistic) [default: 3].
+    #[arg(long, env = "DATACRUNCH_EMULATOR_PROVISIONING_SECONDS")]
+    provisioning_seconds: Option<f64>,
+
+    /// Seconds a deleted instance stays listed as `discontinued` [default: 5].
+    #[arg(long, env = "DATACRUNCH_EMULATOR_DISCONTINUED_SECONDS")]
+    discontinued_seconds: Option<f64>,
+
+    /// Free slots per (instance type, location, spot/on-demand) the catalog offers.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_CAPACITY", default_value_t = 20)]
+    capacity: u32,
+
+    /// Starting balance in USD (only for a new state).
+    #[arg(long, env = "DATACRUNCH_EMULATOR_BALANCE", default_value = "1000")]
+    balance: rust_decimal::Decimal,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(
+        long,
+        env = "DATACRUNCH_EMULATOR_TOKEN_LIFETIME",
+        default_value_t = 3600
+    )]
+    token_lifetime_seconds: u64,
+
+    /// A fault rule, repeatable: `[ENDPOINT@]key=value[,key=value…]` with keys
+    /// rate_429, rate_500, rate_503, drop_rate, revoke_rate (0 to 1), latency_ms,
+    /// retry_after_secs. ENDPOINT is a method and route template such as
+    /// `GET /v1/instances/{id}`; without one the rule applies to every endpoint.
+    /// Example: --fault 'POST /v1/instances@rate_503=0.5' --fault 'latency_ms=20'.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    faults: Vec<(String, FaultRule)>,
+
+    /// Seed of the fault RNG (same seed, same calls: same faults).
+    #[arg(long, env = "DATACRUNCH_EMULATOR_FAULT_SEED", default_value_t = 0)]
+    fault_seed: u64,
+}
+
+fn parse_fault(spec: &str) -> Result<(String, FaultRule), String> {
+    FaultRule::parse_spec(spec)
+}
+
+fn seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(s)
+        .with_context(|| format!("--{name} must be a non-negative number of seconds, got {s}"))
+}
+
+fn config(args: &Args) -> anyhow::Result<Config> {
+    let mut timing = if args.realistic {
+        Timing::realistic()
+    } else {
+        Timing::fast()
+    };
+    if let Some(s) = args.provisioning_seconds {
+        timing.provisioning = seconds("provisioning-seconds", s)?;
+    }
+    if let Some(s) = args.discontinued_seconds {
+        timing.discontinued_visible = seconds("discontinued-seconds", s)?;
+    }
+    Ok(Config {
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        state_file: args.state.clone(),
+        timing,
+        capacity_per_slot: args.capacity,
+        starting_balance: args.balance,
+        token_lifetime: Duration::from_secs(args.token_lifetime_seconds),
+        faults: args.faults.iter().cloned().collect(),
+        fault_seed: args.fault_seed,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let emulator = Emulator::new(config(&args)?).context("cannot start the emulator")?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "listening beyond loopback: anyone who can reach it can use the API with the configured credentials");
+    }
+    if let Some(path) = &args.port_file {
+        std::fs::write(path, format!("{}\n", addr.port()))
+            .with_context(|| format!("cannot write --port-file {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "datacrunch-emulator listening on http://{addr}/v1")?;
+    stdout.flush()?;
+    emulator.serve(listener, shutdown_signal()).await;
+    Ok(())
+}

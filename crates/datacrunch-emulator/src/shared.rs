@@ -1,0 +1,163 @@
+//! [`Shared`]: the state every request handler sees (world, auth, faults, counters),
+//! and [`AdminHandle`], the in-process admin API tests use instead of HTTP.
+
+use crate::auth::Auth;
+use crate::catalog::Catalog;
+use crate::clock::{Clock, Millis};
+use crate::error::ApiError;
+use crate::faults::{FaultRule, Faults};
+use crate::world::{Slot, SlotUsage, World};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Requests per endpoint key, e.g. `"GET /v1/instances/{id}"`.
+#[derive(Debug, Default)]
+pub struct Counters(Mutex<HashMap<String, u64>>);
+
+impl Counters {
+    pub fn bump(&self, key: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                map.insert(key.to_owned(), 1);
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    pub fn reset(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Everything a running emulator holds.
+#[derive(Debug)]
+pub struct Shared {
+    pub world: Mutex<World>,
+    pub auth: Auth,
+    pub faults: Faults,
+    pub counters: Counters,
+    pub catalog: Arc<Catalog>,
+    pub clock: Arc<Clock>,
+}
+
+impl Shared {
+    /// Runs `f` on the world at the current virtual time, after applying every due
+    /// transition, and writes the changes through to the store.
+    pub fn with<R>(
+        &self,
+        f: impl FnOnce(&mut World, Millis) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.now();
+        world.settle(now);
+        let result = f(&mut world, now);
+        world.flush()?;
+        result
+    }
+}
+
+/// The admin API, in process: inspect and steer a running emulator from a test.
+#[derive(Clone, Debug)]
+pub struct AdminHandle(pub(crate) Arc<Shared>);
+
+impl AdminHandle {
+    /// Moves the virtual clock forward (lifecycle steps and billing follow).
+    pub fn advance_clock(&self, by: Duration) {
+        let _ = self.0.with(|w, _| {
+            w.advance_clock(by.as_millis() as Millis);
+            Ok(())
+        });
+    }
+
+    /// Sets the total of one capacity slot.
+    pub fn set_capacity(
+        &self,
+        instance_type: &str,
+        location: &str,
+        is_spot: bool,
+        total: u32,
+    ) -> Result<(), ApiError> {
+        let slot = Slot {
+            instance_type: instance_type.to_owned(),
+            location: location.to_owned(),
+            is_spot,
+        };
+        self.0.with(|w, _| w.set_capacity(slot, total))
+    }
+
+    /// Every capacity slot with its use.
+    pub fn capacity(&self) -> Vec<SlotUsage> {
+        self.0.with(|w, _| Ok(w.capacity())).unwrap_or_default()
+    }
+
+    /// Makes deploys of a type in a location answer 202 and then end in `no_capacity`.
+    pub fn set_late_no_capacity(&self, instance_type: &str, location: &str, enabled: bool) {
+        let _ = self.0.with(|w, _| {
+            w.set_late_no_capacity(instance_type, location, enabled);
+            Ok(())
+        });
+    }
+
+    pub fn balance(&self) -> Decimal {
+        self.0.with(|w, now| Ok(w.balance(now))).unwrap_or_default()
+    }
+
+    pub fn set_balance(&self, amount: Decimal) {
+        let _ = self.0.with(|w, now| {
+            w.set_balance(amount, now);
+            Ok(())
+        });
+    }
+
+    /// Sets the fault rule of one endpoint key (`"GET /v1/instances"` or `"*"`).
+    pub fn set_fault(&self, endpoint: &str, rule: FaultRule) -> Result<(), String> {
+        rule.validate()?;
+        self.0.faults.set(endpoint.to_owned(), rule);
+        Ok(())
+    }
+
+    pub fn clear_faults(&self) {
+        self.0.faults.replace(BTreeMap::new());
+    }
+
+    pub fn revoke_all_tokens(&self) {
+        self.0.auth.revoke_all();
+    }
+
+    /// Requests served per endpoint key (method + route template).
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.0.counters.snapshot()
+    }
+
+    /// The count of one endpoint key, 0 if never called.
+    pub fn count(&self, endpoint: &str) -> u64 {
+        self.counters().get(endpoint).copied().unwrap_or(0)
+    }
+
+    pub fn reset_counters(&self) {
+        self.0.counters.reset();
+    }
+
+    /// Every instance ever deployed, including deleted ones (with `listed`,
+    /// `deleted_at`, `cost`).
+    pub fn instances(&self) -> Vec<serde_json::Value> {
+        self.0
+            .with(|w, now| Ok(w.instance_history(now)))
+            .unwrap_or_default()
+    }
+
+    /// Forgets every resource and reseeds capacity and balance.
+    pub fn reset(&self) -> Result<(), ApiError> {
+        self.0.with(|w, _| w.reset())?;
+        self.0.counters.reset();
+        Ok(())
+    }
+}
