@@ -81,19 +81,20 @@ impl Client {
                 (e, uncertain)
             }
         };
-        Err(match (failure, &req.repeat) {
-            ((e, true), Repeat::Once(Uncertain::Deploy { hostname })) => {
-                Error::DeployOutcomeUnknown {
-                    hostname: hostname.clone(),
-                    source: Box::new(e),
-                }
-            }
-            ((e, true), Repeat::Once(Uncertain::Operation(operation))) => Error::OutcomeUnknown {
-                operation: operation.clone(),
-                source: Box::new(e),
-            },
-            ((e, _), _) => e,
+        let (error, uncertain) = failure;
+        Err(if uncertain {
+            outcome_unknown(req, error)
+        } else {
+            error
         })
+    }
+
+    /// Sends a create request and decodes the new id. A success answer whose id cannot
+    /// be read means the resource exists but is unknown to us: that is an "outcome
+    /// unknown" too, so the caller looks before creating another.
+    pub(crate) async fn create(&self, req: Request) -> Result<String> {
+        let resp = self.execute(&req).await?;
+        decode_created_id(&req.endpoint(), &resp.body).map_err(|e| outcome_unknown(&req, e))
     }
 
     /// Sends `req` and decodes its JSON answer.
@@ -104,12 +105,6 @@ impl Client {
     ) -> Result<T> {
         let resp = self.execute(&req).await?;
         decode_json(&req.endpoint(), expected, &resp.body)
-    }
-
-    /// Sends a create request and decodes the new id.
-    pub(crate) async fn create(&self, req: Request) -> Result<String> {
-        let resp = self.execute(&req).await?;
-        decode_created_id(&req.endpoint(), &resp.body)
     }
 
     /// Fetches a record the API wraps in a one-element array (SSH keys, scripts).
@@ -124,5 +119,22 @@ impl Client {
             endpoint: req.endpoint(),
             what,
         })
+    }
+}
+
+/// Wraps a failure of a request that may have taken effect: for a [`Repeat::Once`]
+/// request it becomes an "outcome unknown" error; a repeatable request's error is
+/// returned as is (repeating it is harmless).
+pub(crate) fn outcome_unknown(req: &Request, error: Error) -> Error {
+    match &req.repeat {
+        Repeat::Safe => error,
+        Repeat::Once(Uncertain::Deploy { hostname }) => Error::DeployOutcomeUnknown {
+            hostname: hostname.clone(),
+            source: Box::new(error),
+        },
+        Repeat::Once(Uncertain::Operation(operation)) => Error::OutcomeUnknown {
+            operation: operation.clone(),
+            source: Box::new(error),
+        },
     }
 }

@@ -13,6 +13,9 @@ use datacrunch_models::ApiErrorBody;
 use reqwest::{header, Method, Url};
 use std::time::{Duration, Instant};
 
+/// The largest answer body read (16 MiB).
+const MAX_BODY: usize = 16 << 20;
+
 pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
     pub(crate) base: Url,
@@ -241,17 +244,34 @@ impl Transport {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = resp.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(Response {
+            // Read at most MAX_BODY: every real answer is small, and a broken proxy must
+            // not make us buffer without end.
+            let mut resp = resp;
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Ok(Err(status));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>(Ok(Response {
                 status,
                 retry_after,
                 body,
-            })
+            }))
         }
         .await;
         let latency_ms = t0.elapsed().as_millis() as u64;
         match result {
-            Ok(r) => {
+            Ok(Err(status)) => {
+                tracing::debug!(method = req.method_str(), path = %req.path(), status, latency_ms, "answer too large");
+                Err(Error::Decode {
+                    endpoint: req.endpoint(),
+                    expected: "an answer of at most 16 MiB",
+                    detail: format!("HTTP {status} with a larger body"),
+                })
+            }
+            Ok(Ok(r)) => {
                 tracing::debug!(method = req.method_str(), path = %req.path(), status = r.status, latency_ms, "request");
                 Ok(r)
             }

@@ -296,3 +296,34 @@ async fn other_creates_are_not_retried_either() {
     );
     assert_eq!(server.count("POST /v1/sshkeys"), 1);
 }
+
+#[tokio::test]
+async fn deploy_answered_with_an_unreadable_id_is_an_unknown_outcome() {
+    let server = flaky(
+        99,
+        Reply::text(202, "<html>created</html>"),
+        Reply::text(202, "x"),
+    )
+    .await;
+    let e = bearer_client(&server, &Sleeps::default())
+        .deploy_instance(&deploy_request())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::DeployOutcomeUnknown { source, .. } if matches!(**source, Error::Decode { .. })),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_answer_is_refused_not_buffered() {
+    let huge = "x".repeat(17 << 20);
+    let server = flaky(99, Reply::text(200, &huge), balance_ok()).await;
+    let client = builder(&server, &Sleeps::default())
+        .bearer_token("t")
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let e = client.balance().await.unwrap_err();
+    assert!(e.to_string().contains("at most 16 MiB"), "{e}");
+}

@@ -1,6 +1,6 @@
 //! Volumes: list, get, create, actions, delete.
 
-use crate::client::Client;
+use crate::client::{outcome_unknown, Client};
 use crate::decode::decode_id_list;
 use crate::error::{Error, Result};
 use crate::transport::{Repeat, Request, Uncertain};
@@ -55,7 +55,7 @@ impl Client {
             ))));
         }
         let resp = self.execute(&req).await?;
-        decode_id_list(&req.endpoint(), &resp.body)
+        decode_id_list(&req.endpoint(), &resp.body).map_err(|e| outcome_unknown(&req, e))
     }
 
     /// `DELETE /volumes/{id}` with `{"is_permanent": …}`: to the trash, or for good.
