@@ -1,3 +1,98 @@
-//! kdevops workflow tool for DataCrunch: credentials, catalog, tier selection, bringup, status, destroy.
+//! `kdevops-datacrunch`: the kdevops workflow for DataCrunch (Verda) GPU machines.
+//!
+//! The Makefile targets (`make bringup`, `status`, `destroy`, `catalog`, `credentials`)
+//! call this binary; users never type `terraform`. Layout, one module per concern:
+//!
+//! * [`kconfig`], [`settings`]: `.config` to typed settings (every Kconfig symbol is read
+//!   in `settings`);
+//! * [`project`]: the paths and the per-project hash;
+//! * [`credentials`]: the INI credentials file;
+//! * [`api`], [`emulator`]: an API client for the configured endpoint, starting the
+//!   local emulator when that is the endpoint;
+//! * [`placement`], [`fallback`]: which node goes where, and the capacity fallback;
+//! * [`terraform`], [`tfvars`]: running Terraform and feeding it;
+//! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
+//! * [`progress`]: phase lines with elapsed time;
+//! * `cmd/*`: one file per subcommand.
 
-fn main() {}
+mod api;
+mod cmd;
+mod credentials;
+mod emulator;
+mod fallback;
+mod kconfig;
+mod placement;
+mod progress;
+mod project;
+mod settings;
+mod sshconfig;
+mod sshkey;
+mod terraform;
+mod tfvars;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The kdevops workflow for DataCrunch (Verda) GPU machines: bring nodes up from
+/// `.config`, show what they cost, tear them down.
+#[derive(Debug, Parser)]
+#[command(name = "kdevops-datacrunch", version)]
+struct Cli {
+    /// The kdevops tree (holds terraform/datacrunch/, .local/ and the inventory).
+    #[arg(long, global = true, default_value = ".")]
+    topdir: PathBuf,
+    /// The Kconfig .config to read (default: TOPDIR/.config).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write, check or test the API credentials file.
+    #[command(subcommand)]
+    Credentials(cmd::credentials::CredentialsCommand),
+    /// Instance types with prices and live availability per location.
+    Catalog(cmd::catalog::CatalogArgs),
+    /// Pick the first type of a tier group with live capacity.
+    SelectTier(cmd::select_tier::SelectTierArgs),
+    /// Create the configured nodes (or the missing ones), then write ssh config and inventory.
+    Bringup,
+    /// Nodes, type, location, IP, hourly price and money spent so far.
+    Status(cmd::status::StatusArgs),
+    /// Delete every node of this project, verify through the API, clean up.
+    Destroy,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Everything this tool writes (state, tfvars, keys, ssh config, credentials) is
+    // private; Terraform inherits the mask too.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line that says what to fix; the causes follow on the same line.
+            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let project = project::Project::new(&cli.topdir, cli.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Credentials(c) => runtime.block_on(cmd::credentials::run(&project, c)),
+        Command::Catalog(a) => runtime.block_on(cmd::catalog::run(&project, a)),
+        Command::SelectTier(a) => runtime.block_on(cmd::select_tier::run(&project, a)),
+        Command::Bringup => runtime.block_on(cmd::bringup::run(&project)),
+        Command::Status(a) => runtime.block_on(cmd::status::run(&project, a)),
+        Command::Destroy => runtime.block_on(cmd::destroy::run(&project)),
+    }
+}

@@ -1,0 +1,104 @@
+//! The API of the configured endpoint: a [`Client`] plus what the provider needs to
+//! reach the same account (URL, credentials file, profile).
+//!
+//! For the emulator endpoint the emulator is started here when it is not running. For a
+//! real endpoint the credentials file is checked (exists, mode 0600, has the profile)
+//! before anything else happens, and the first call proves the URL answers and the
+//! credentials are accepted, each failure a one-line error that says what to fix.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use datacrunch_client::Client;
+
+use crate::credentials;
+use crate::emulator;
+use crate::project::Project;
+use crate::settings::{Endpoint, Settings};
+
+/// A connected API and how the provider reaches the same account.
+pub struct Api {
+    pub client: Client,
+    pub server_url: String,
+    pub credentials_file: PathBuf,
+    pub profile: String,
+    pub is_emulator: bool,
+}
+
+/// Connects to the endpoint of `settings` (starting the emulator if it is the
+/// endpoint), and checks the credentials with one token request.
+pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
+    let (server_url, credentials_file, profile, is_emulator) = match &settings.endpoint {
+        Endpoint::Emulator => {
+            let emu = emulator::ensure_running(project)?;
+            (
+                emu.url,
+                emu.credentials_file,
+                emulator::PROFILE.to_owned(),
+                true,
+            )
+        }
+        Endpoint::Url(url) => (
+            url.clone(),
+            project.expand(&settings.credentials_file),
+            settings.credentials_profile.clone(),
+            false,
+        ),
+    };
+    let creds = credentials::read_profile(&credentials_file, &profile)?;
+    let client = Client::builder()
+        .base_url(&server_url)
+        .client_credentials(creds.client_id, creds.client_secret)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| {
+            anyhow!("cannot use API URL {server_url:?} (CONFIG_TERRAFORM_DATACRUNCH_API_URL): {e}")
+        })?;
+    let api = Api {
+        client,
+        server_url,
+        credentials_file,
+        profile,
+        is_emulator,
+    };
+    api.check().await?;
+    Ok(api)
+}
+
+impl Api {
+    /// One authenticated round trip, with the failure explained.
+    pub async fn check(&self) -> Result<()> {
+        self.client
+            .authenticate()
+            .await
+            .map_err(|e| self.explain(e))
+    }
+
+    /// Turns a client error into what the user should do about it.
+    pub fn explain(&self, err: datacrunch_client::Error) -> anyhow::Error {
+        use datacrunch_client::Error as E;
+        let url = &self.server_url;
+        match &err {
+            E::Transport { .. } | E::Timeout { .. } => anyhow!(
+                "cannot reach the API at {url}: {err}. Check CONFIG_TERRAFORM_DATACRUNCH_API_URL (make menuconfig) and your network"
+            ),
+            _ if err.is_unauthorized() || err.status() == Some(400) && self.is_auth_error(&err) => anyhow!(
+                "the API at {url} rejected the credentials in {} [{}] (401): check client_id and client_secret, \
+                 e.g. with `kdevops-datacrunch credentials set`",
+                self.credentials_file.display(),
+                self.profile
+            ),
+            _ if err.status() == Some(404) => anyhow!(
+                "the API at {url} answered 404 Not Found: the URL must end in /v1 (CONFIG_TERRAFORM_DATACRUNCH_API_URL): {err}"
+            ),
+            _ => anyhow!("API error from {url}: {err}"),
+        }
+    }
+
+    fn is_auth_error(&self, err: &datacrunch_client::Error) -> bool {
+        err.api().and_then(|a| a.code.as_deref()).is_some_and(|c| {
+            c == "invalid_grant" || c == "unauthorized_request" || c == "invalid_client"
+        })
+    }
+}

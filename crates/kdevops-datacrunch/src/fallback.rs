@@ -1,0 +1,246 @@
+//! What Terraform's state and `apply -json` say about the nodes, and what bringup does
+//! next: keep a healthy node, re-place a node that failed for lack of capacity, stop on
+//! any other failure. Pure functions over parsed data, unit-tested.
+//!
+//! "Why did it fail" comes from data, never from grepping Terraform's human output: the
+//! instance's `status` in state (`no_capacity` when capacity vanished after the deploy
+//! was accepted), or live availability asked again after the failure (a 503 at deploy
+//! leaves nothing in state; if the API no longer lists the type in that location, the
+//! failure was capacity).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::placement::Placement;
+use crate::terraform::{ApplyReport, StateResource};
+
+/// The Terraform address of a node's instance.
+pub fn instance_address(node: &str) -> String {
+    format!("datacrunch_instance.kdevops[\"{node}\"]")
+}
+
+/// A node's instance as recorded in state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeState {
+    pub name: String,
+    pub id: String,
+    pub placement: Placement,
+    pub status: String,
+    pub ip: Option<String>,
+    pub tainted: bool,
+}
+
+impl NodeState {
+    /// Usable as it is: not tainted, and in a status on the way to or at `running`.
+    pub fn is_healthy(&self) -> bool {
+        !self.tainted
+            && matches!(
+                self.status.as_str(),
+                "running" | "provisioning" | "ordered" | "new" | "validating"
+            )
+    }
+}
+
+/// The `datacrunch_instance` entries of a state listing, by node name.
+pub fn nodes_in_state(resources: &[StateResource]) -> BTreeMap<String, NodeState> {
+    let text = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
+    resources
+        .iter()
+        .filter(|r| r.resource_type == "datacrunch_instance")
+        .filter_map(|r| {
+            let name = r.index.clone()?;
+            let v = &r.values;
+            // `location` is where the API put it; `location_code` what was asked for.
+            let location = Some(text(v, "location"))
+                .filter(|l| !l.is_empty())
+                .unwrap_or_else(|| text(v, "location_code"));
+            Some((
+                name.clone(),
+                NodeState {
+                    name,
+                    id: text(v, "id"),
+                    placement: Placement {
+                        instance_type: text(v, "instance_type"),
+                        location,
+                    },
+                    status: text(v, "status"),
+                    ip: v["ip"]
+                        .as_str()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                    tainted: r.tainted,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The placements of the healthy nodes that are still configured: they stay.
+pub fn keep(nodes: &[String], state: &BTreeMap<String, NodeState>) -> BTreeMap<String, Placement> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            state
+                .get(n)
+                .filter(|s| s.is_healthy())
+                .map(|s| (n.clone(), s.placement.clone()))
+        })
+        .collect()
+}
+
+/// Why a node failed in an apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No capacity for its type in its location: exclude the type, try the next tier.
+    Capacity,
+    /// Anything else: stop and show Terraform's diagnostics.
+    Other(String),
+}
+
+/// The failed nodes of an apply. A node failed when Terraform reported an error for its
+/// address, or when after the apply it is missing from state or unhealthy.
+/// `still_available(placement)` asks live availability again.
+pub fn classify(
+    placements: &BTreeMap<String, Placement>,
+    report: &ApplyReport,
+    state_after: &BTreeMap<String, NodeState>,
+    mut still_available: impl FnMut(&Placement) -> bool,
+) -> BTreeMap<String, Failure> {
+    let mut failed = BTreeMap::new();
+    for (node, placement) in placements {
+        let errors = report.errors.get(&instance_address(node));
+        let recorded = state_after.get(node);
+        let healthy = recorded.is_some_and(|s| s.is_healthy() && s.placement == *placement);
+        if errors.is_none() && healthy {
+            continue;
+        }
+        let failure =
+            if recorded.is_some_and(|s| s.status == "no_capacity") || !still_available(placement) {
+                Failure::Capacity
+            } else {
+                let mut why = errors.map(|e| e.join("; ")).unwrap_or_default();
+                if why.is_empty() {
+                    why = match recorded {
+                        Some(s) => format!("instance {} is in status {:?}", s.id, s.status),
+                        None => "Terraform did not create it".to_owned(),
+                    };
+                }
+                Failure::Other(why)
+            };
+        failed.insert(node.clone(), failure);
+    }
+    failed
+}
+
+/// The types to exclude after a failed attempt: those of nodes that failed for capacity.
+pub fn excluded_after(
+    placements: &BTreeMap<String, Placement>,
+    failed: &BTreeMap<String, Failure>,
+) -> BTreeSet<String> {
+    failed
+        .iter()
+        .filter(|(_, f)| **f == Failure::Capacity)
+        .filter_map(|(n, _)| placements.get(n).map(|p| p.instance_type.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(t: &str, l: &str) -> Placement {
+        Placement {
+            instance_type: t.into(),
+            location: l.into(),
+        }
+    }
+
+    fn res(node: &str, status: &str, tainted: bool) -> StateResource {
+        StateResource {
+            resource_type: "datacrunch_instance".into(),
+            index: Some(node.into()),
+            tainted,
+            values: json!({"id": format!("id-{node}"), "instance_type": "1H100.80S.30V", "location": "FIN-01",
+                           "location_code": "FIN-01", "status": status, "ip": "127.0.0.5"}),
+        }
+    }
+
+    #[test]
+    fn reads_nodes_and_health_from_state() {
+        let key = StateResource {
+            resource_type: "datacrunch_ssh_key".into(),
+            index: Some("0".into()),
+            tainted: false,
+            values: json!({}),
+        };
+        let state = nodes_in_state(&[
+            res("a", "running", false),
+            res("b", "no_capacity", true),
+            key,
+        ]);
+        assert_eq!(state.len(), 2);
+        assert_eq!(state["a"].placement, p("1H100.80S.30V", "FIN-01"));
+        assert_eq!(state["a"].ip.as_deref(), Some("127.0.0.5"));
+        let nodes = ["a", "b", "c"].map(String::from).to_vec();
+        let kept = keep(&nodes, &state);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[test]
+    fn only_the_node_that_lost_capacity_moves() {
+        let placements: BTreeMap<_, _> = ["a", "b", "c"]
+            .iter()
+            .map(|n| (n.to_string(), p("1H100.80S.30V", "FIN-01")))
+            .collect();
+        let mut report = ApplyReport::default();
+        report.errors.insert(
+            instance_address("b"),
+            vec!["Instance failed: status no_capacity".into()],
+        );
+        let state = nodes_in_state(&[
+            res("a", "running", false),
+            res("b", "no_capacity", true),
+            res("c", "running", false),
+        ]);
+        let failed = classify(&placements, &report, &state, |_| true);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed["b"], Failure::Capacity);
+        assert_eq!(
+            excluded_after(&placements, &failed),
+            BTreeSet::from(["1H100.80S.30V".to_string()])
+        );
+    }
+
+    #[test]
+    fn a_refused_deploy_is_capacity_only_if_availability_agrees() {
+        let placements: BTreeMap<_, _> = [("a".to_string(), p("1B300.30V", "FIN-03"))].into();
+        let mut report = ApplyReport::default();
+        report.errors.insert(
+            instance_address("a"),
+            vec!["Error deploying instance: 503".into()],
+        );
+        let empty = BTreeMap::new();
+        assert_eq!(
+            classify(&placements, &report, &empty, |_| false)["a"],
+            Failure::Capacity
+        );
+        let other = classify(&placements, &report, &empty, |_| true);
+        assert_eq!(
+            other["a"],
+            Failure::Other("Error deploying instance: 503".into())
+        );
+        assert!(excluded_after(&placements, &other).is_empty());
+    }
+
+    #[test]
+    fn a_healthy_node_with_the_planned_placement_did_not_fail() {
+        let placements: BTreeMap<_, _> = [("a".to_string(), p("1H100.80S.30V", "FIN-01"))].into();
+        let state = nodes_in_state(&[res("a", "running", false)]);
+        assert!(
+            classify(&placements, &ApplyReport::default(), &state, |_| panic!(
+                "not asked"
+            ))
+            .is_empty()
+        );
+    }
+}

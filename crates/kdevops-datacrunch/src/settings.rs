@@ -1,0 +1,381 @@
+//! `.config` to typed settings: every symbol of the Kconfig tree is read here, and only
+//! here, so "is this option used?" has one place to look (defect 13: no dead symbols).
+//!
+//! Values are checked as they are read: a bad one is an error naming the `CONFIG_`
+//! symbol, what it holds and what is expected.
+
+use anyhow::{bail, Context, Result};
+
+use datacrunch_client::offer::TierGroup;
+
+use crate::kconfig::KconfigValues;
+
+/// Where the API is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The local emulator, started on demand by bringup.
+    Emulator,
+    /// A real (or custom) API base URL, ending in `/v1`.
+    Url(String),
+}
+
+/// The configured instance type: one name, or a rule resolved from live availability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeRequest {
+    /// An explicit type such as `1H100.80S.30V`.
+    Explicit(String),
+    /// A tier wildcard as written in Kconfig, e.g. `H100_OR_LESS` or `ANY_1H100`.
+    Wildcard(String),
+}
+
+/// How the SSH key reaches the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshKeyMode {
+    /// Upload `key_file.pub` under this name; Terraform owns the key.
+    Unique { name: String },
+    /// Use the key already in the account under this name; nothing is uploaded.
+    Manual { name: String },
+}
+
+/// Key-pair generation (kdevops' `TERRAFORM_SSH_CONFIG_GENKEY*` trio).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenKey {
+    pub enabled: bool,
+    pub overwrite: bool,
+    pub empty_passphrase: bool,
+}
+
+/// The ssh client configuration written after bringup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshConfigSettings {
+    /// The main config that gets the Include block, e.g. `~/.ssh/config`.
+    pub main: String,
+    /// Prefix of the per-project file, e.g. `~/.ssh/config_kdevops_`.
+    pub prefix: String,
+    /// Add the no-host-key-check options.
+    pub strict: bool,
+}
+
+/// Everything `.config` says, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub endpoint: Endpoint,
+    /// Credentials file and profile (ignored for the emulator, which has its own).
+    pub credentials_file: String,
+    pub credentials_profile: String,
+    pub nodes: Vec<String>,
+    pub hosts_file: String,
+    pub instance_type: TypeRequest,
+    pub image: String,
+    /// `None` is AUTO: the first location with capacity.
+    pub location: Option<String>,
+    pub spot: bool,
+    pub max_price_per_hour: Option<f64>,
+    pub keep_volumes: bool,
+    pub ssh_key: SshKeyMode,
+    pub ssh_key_file: String,
+    pub genkey: GenKey,
+    pub ssh_user: String,
+    /// `None` when KDEVOPS_SSH_CONFIG_UPDATE is off.
+    pub ssh_config: Option<SshConfigSettings>,
+}
+
+const KNOWN_LOCATIONS: &[&str] = &["FIN-01", "FIN-02", "FIN-03", "ICE-01"];
+
+impl Settings {
+    /// Interprets a parsed `.config`.
+    pub fn from_kconfig(v: &KconfigValues) -> Result<Self> {
+        if !v.enabled("TERRAFORM_DATACRUNCH") {
+            bail!(
+                "this .config does not select the DataCrunch provider (CONFIG_TERRAFORM_DATACRUNCH=y): \
+                 run `make defconfig-emulator-3-nodes` or `make menuconfig`"
+            );
+        }
+        let text = |name: &str| -> Result<String> {
+            v.string(name).map(str::to_owned).with_context(|| {
+                format!("CONFIG_{name} is missing from .config: run `make olddefconfig` to fill in defaults")
+            })
+        };
+
+        let url = text("TERRAFORM_DATACRUNCH_API_URL")?;
+        let endpoint = if url == "emulator" {
+            Endpoint::Emulator
+        } else if url.starts_with("https://") || url.starts_with("http://") {
+            Endpoint::Url(url.trim_end_matches('/').to_owned())
+        } else {
+            bail!("CONFIG_TERRAFORM_DATACRUNCH_API_URL is {url:?}: expected \"emulator\" or an http(s):// URL ending in /v1");
+        };
+
+        let instance_type = text("TERRAFORM_DATACRUNCH_INSTANCE_TYPE")?;
+        let instance_type = if instance_type.is_empty() {
+            bail!("CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE is empty: choose an instance type in `make menuconfig`");
+        } else if instance_type.parse::<TierGroup>().is_ok() {
+            TypeRequest::Wildcard(instance_type)
+        } else if instance_type.ends_with("_OR_LESS") || instance_type.starts_with("ANY_") {
+            let names: Vec<&str> = TierGroup::ALL.iter().map(|g| g.name()).collect();
+            bail!(
+                "CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE is {instance_type:?}, an unknown wildcard: expected one of {}",
+                names.join(", ")
+            );
+        } else {
+            TypeRequest::Explicit(instance_type)
+        };
+
+        let location = match text("TERRAFORM_DATACRUNCH_LOCATION")?.as_str() {
+            "AUTO" | "" => None,
+            code if KNOWN_LOCATIONS.contains(&code) => Some(code.to_owned()),
+            other => bail!(
+                "CONFIG_TERRAFORM_DATACRUNCH_LOCATION is {other:?}: expected AUTO or one of {}",
+                KNOWN_LOCATIONS.join(", ")
+            ),
+        };
+
+        let max_price_per_hour = match v.string("TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR").unwrap_or("").trim() {
+            "" => None,
+            s => Some(s.parse::<f64>().ok().filter(|p| *p > 0.0 && p.is_finite()).with_context(|| {
+                format!("CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR is {s:?}: expected a positive number of USD per hour such as \"2.50\", or empty for no cap")
+            })?),
+        };
+
+        let ssh_key_name = text("TERRAFORM_DATACRUNCH_SSH_KEY_NAME")?;
+        if ssh_key_name.is_empty() {
+            bail!("CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_NAME is empty: set the key name in `make menuconfig`");
+        }
+        let ssh_key = if v.enabled("TERRAFORM_DATACRUNCH_SSH_KEY_MANUAL") {
+            SshKeyMode::Manual { name: ssh_key_name }
+        } else {
+            SshKeyMode::Unique { name: ssh_key_name }
+        };
+
+        let ssh_config = v
+            .enabled("KDEVOPS_SSH_CONFIG_UPDATE")
+            .then(|| SshConfigSettings {
+                main: v
+                    .string("KDEVOPS_SSH_CONFIG")
+                    .unwrap_or("~/.ssh/config")
+                    .to_owned(),
+                prefix: v
+                    .string("KDEVOPS_SSH_CONFIG_PREFIX")
+                    .unwrap_or("~/.ssh/config_kdevops_")
+                    .to_owned(),
+                strict: v.enabled("KDEVOPS_SSH_CONFIG_UPDATE_STRICT"),
+            });
+
+        let image = text("TERRAFORM_DATACRUNCH_IMAGE")?;
+        if image.is_empty() {
+            bail!(
+                "CONFIG_TERRAFORM_DATACRUNCH_IMAGE is empty: choose an image in `make menuconfig`"
+            );
+        }
+
+        Ok(Self {
+            credentials_file: v
+                .string("TERRAFORM_DATACRUNCH_API_KEY_FILE")
+                .unwrap_or("~/.datacrunch/credentials")
+                .to_owned(),
+            credentials_profile: v
+                .string("TERRAFORM_DATACRUNCH_API_KEY_PROFILE")
+                .unwrap_or("default")
+                .to_owned(),
+            endpoint,
+            nodes: node_names(v)?,
+            hosts_file: v.string("KDEVOPS_HOSTS").unwrap_or("hosts").to_owned(),
+            instance_type,
+            image,
+            location,
+            spot: v.enabled("TERRAFORM_DATACRUNCH_SPOT"),
+            max_price_per_hour,
+            keep_volumes: v.enabled("TERRAFORM_DATACRUNCH_KEEP_VOLUMES"),
+            ssh_key,
+            ssh_key_file: text("TERRAFORM_DATACRUNCH_SSH_KEY_FILE")?,
+            genkey: GenKey {
+                enabled: v.enabled("TERRAFORM_SSH_CONFIG_GENKEY"),
+                overwrite: v.enabled("TERRAFORM_SSH_CONFIG_GENKEY_OVERWRITE"),
+                empty_passphrase: v.enabled("TERRAFORM_SSH_CONFIG_GENKEY_EMPTY_PASSPHRASE"),
+            },
+            ssh_user: v
+                .string("TERRAFORM_SSH_CONFIG_USER")
+                .unwrap_or("root")
+                .to_owned(),
+            ssh_config,
+        })
+    }
+}
+
+/// The node names: the explicit list, or PREFIX-0 .. PREFIX-(N-1). Names become
+/// hostnames, so they must satisfy the API's hostname rule.
+fn node_names(v: &KconfigValues) -> Result<Vec<String>> {
+    let explicit: Vec<String> = v
+        .string("KDEVOPS_NODE_NAMES")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let names = if explicit.is_empty() {
+        let prefix = v.string("KDEVOPS_HOSTS_PREFIX").unwrap_or("kdevops");
+        let raw = v.number("KDEVOPS_NODE_COUNT").unwrap_or("1");
+        let count: usize = raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=32).contains(n))
+            .with_context(|| {
+                format!("CONFIG_KDEVOPS_NODE_COUNT is {raw:?}: expected a number from 1 to 32")
+            })?;
+        (0..count).map(|i| format!("{prefix}-{i}")).collect()
+    } else {
+        explicit
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &names {
+        if !valid_hostname(name) {
+            bail!(
+                "node name {name:?} (from CONFIG_KDEVOPS_HOSTS_PREFIX or CONFIG_KDEVOPS_NODE_NAMES) is not a valid hostname: \
+                 use letters, digits and '-', at least one letter, at most 60 characters, no leading or trailing '-'"
+            );
+        }
+        if !seen.insert(name) {
+            bail!("node name {name:?} appears twice in CONFIG_KDEVOPS_NODE_NAMES");
+        }
+    }
+    Ok(names)
+}
+
+/// The API's hostname rule (`^(?!-)(?!.*-$)[a-zA-Z0-9-]*[a-zA-Z][a-zA-Z0-9-]*$`), with
+/// dstack's 60-character limit.
+fn valid_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 60
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && name.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The output of `olddefconfig` for the default Kconfig, trimmed to what is read.
+    pub(crate) const DEFAULT_CONFIG: &str = r#"
+CONFIG_TERRAFORM=y
+CONFIG_TERRAFORM_DATACRUNCH=y
+CONFIG_TERRAFORM_DATACRUNCH_API_EMULATOR=y
+CONFIG_TERRAFORM_DATACRUNCH_API_URL="emulator"
+CONFIG_KDEVOPS_HOSTS_PREFIX="kdevops"
+CONFIG_KDEVOPS_NODE_COUNT=3
+CONFIG_KDEVOPS_NODE_NAMES=""
+CONFIG_KDEVOPS_HOSTS="hosts"
+CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE_H100_OR_LESS=y
+CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE="H100_OR_LESS"
+# CONFIG_TERRAFORM_DATACRUNCH_SPOT is not set
+CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR=""
+# CONFIG_TERRAFORM_DATACRUNCH_KEEP_VOLUMES is not set
+CONFIG_TERRAFORM_DATACRUNCH_IMAGE="ubuntu-24.04-cuda-12.8-open-docker"
+CONFIG_TERRAFORM_DATACRUNCH_LOCATION="AUTO"
+CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_UNIQUE=y
+CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_NAME="kdevops-datacrunch-f2af6c09"
+CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_FILE="~/.ssh/kdevops_terraform_f2af6c09"
+CONFIG_TERRAFORM_SSH_CONFIG_GENKEY=y
+CONFIG_TERRAFORM_SSH_CONFIG_GENKEY_EMPTY_PASSPHRASE=y
+CONFIG_TERRAFORM_SSH_CONFIG_USER="root"
+CONFIG_KDEVOPS_SSH_CONFIG_UPDATE=y
+CONFIG_KDEVOPS_SSH_CONFIG="~/.ssh/config"
+CONFIG_KDEVOPS_SSH_CONFIG_PREFIX="~/.ssh/config_kdevops_"
+CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
+"#;
+
+    fn settings(extra: &str) -> Result<Settings> {
+        Settings::from_kconfig(&KconfigValues::parse(&format!("{DEFAULT_CONFIG}{extra}")).unwrap())
+    }
+
+    #[test]
+    fn reads_the_default_configuration() {
+        let s = settings("").unwrap();
+        assert_eq!(s.endpoint, Endpoint::Emulator);
+        assert_eq!(s.nodes, ["kdevops-0", "kdevops-1", "kdevops-2"]);
+        assert_eq!(
+            s.instance_type,
+            TypeRequest::Wildcard("H100_OR_LESS".into())
+        );
+        assert_eq!(s.location, None);
+        assert!(!s.spot && !s.keep_volumes);
+        assert_eq!(s.max_price_per_hour, None);
+        assert_eq!(
+            s.ssh_key,
+            SshKeyMode::Unique {
+                name: "kdevops-datacrunch-f2af6c09".into()
+            }
+        );
+        assert!(s.genkey.enabled && s.genkey.empty_passphrase && !s.genkey.overwrite);
+        let ssh = s.ssh_config.unwrap();
+        assert!(ssh.strict);
+        assert_eq!(ssh.prefix, "~/.ssh/config_kdevops_");
+    }
+
+    #[test]
+    fn later_lines_override_and_options_are_typed() {
+        let s = settings(
+            "CONFIG_TERRAFORM_DATACRUNCH_API_URL=\"https://api.verda.com/v1/\"\n\
+             CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"1B200.30V\"\n\
+             CONFIG_TERRAFORM_DATACRUNCH_LOCATION=\"FIN-03\"\n\
+             CONFIG_TERRAFORM_DATACRUNCH_SPOT=y\n\
+             CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR=\"2.5\"\n\
+             CONFIG_KDEVOPS_NODE_NAMES=\"xfs ext4\"\n\
+             CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_MANUAL=y\n\
+             # CONFIG_KDEVOPS_SSH_CONFIG_UPDATE is not set\n",
+        )
+        .unwrap();
+        assert_eq!(s.endpoint, Endpoint::Url("https://api.verda.com/v1".into()));
+        assert_eq!(s.instance_type, TypeRequest::Explicit("1B200.30V".into()));
+        assert_eq!(s.location.as_deref(), Some("FIN-03"));
+        assert!(s.spot);
+        assert_eq!(s.max_price_per_hour, Some(2.5));
+        assert_eq!(s.nodes, ["xfs", "ext4"]);
+        assert!(matches!(s.ssh_key, SshKeyMode::Manual { .. }));
+        assert_eq!(s.ssh_config, None);
+    }
+
+    #[test]
+    fn bad_values_name_the_symbol() {
+        let cases = [
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_LOCATION=\"MARS-01\"\n",
+                "CONFIG_TERRAFORM_DATACRUNCH_LOCATION",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR=\"cheap\"\n",
+                "MAX_PRICE_PER_HOUR",
+            ),
+            ("CONFIG_KDEVOPS_NODE_COUNT=0\n", "CONFIG_KDEVOPS_NODE_COUNT"),
+            (
+                "CONFIG_KDEVOPS_NODE_NAMES=\"a_b\"\n",
+                "not a valid hostname",
+            ),
+            ("CONFIG_KDEVOPS_NODE_NAMES=\"a a\"\n", "appears twice"),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"H200_OR_LESS\"\n",
+                "unknown wildcard",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_API_URL=\"ftp://x\"\n",
+                "CONFIG_TERRAFORM_DATACRUNCH_API_URL",
+            ),
+            (
+                "# CONFIG_TERRAFORM_DATACRUNCH is not set\n",
+                "CONFIG_TERRAFORM_DATACRUNCH=y",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let err = settings(extra).unwrap_err().to_string();
+            assert!(err.contains(expected), "{extra:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn hostname_rule() {
+        assert!(valid_hostname("kdevops-0"));
+        assert!(!valid_hostname("0-1"));
+        assert!(!valid_hostname("-a"));
+        assert!(!valid_hostname(&"a".repeat(61)));
+    }
+}

@@ -1,0 +1,384 @@
+//! Running Terraform: finding it, installing our provider where `init` finds it offline,
+//! and reading what happened from machine-readable output only (`apply -json`,
+//! `show -json`, `output -json`), never from human text.
+//!
+//! The provider goes into a project-local filesystem mirror,
+//! `.local/terraform/plugins/registry.terraform.io/linux-kdevops/datacrunch/<ver>/<os_arch>/`,
+//! named by a project CLI config passed as `TF_CLI_CONFIG_FILE`: one-step `init`, no
+//! `dev_overrides`, no hidden files, a real lock file (defect 10). A rebuilt binary no
+//! longer matches the lock file's checksum, so when the installed binary changes the
+//! lock file and the cached copy are removed and `init` runs again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::project::Project;
+
+/// The provider's registry address.
+const PROVIDER_NAMESPACE: &str = "linux-kdevops";
+const PROVIDER_TYPE: &str = "datacrunch";
+
+/// A Terraform (or OpenTofu) binary bound to the module's working directory.
+pub struct Terraform {
+    binary: PathBuf,
+    workdir: PathBuf,
+    cli_config: PathBuf,
+}
+
+/// One resource instance from `terraform show -json`.
+#[derive(Debug, Clone)]
+pub struct StateResource {
+    pub resource_type: String,
+    /// The `for_each` key (node name) or `count` index as text.
+    pub index: Option<String>,
+    pub tainted: bool,
+    pub values: Value,
+}
+
+/// What `apply -json` reported, per resource address.
+#[derive(Debug, Default, Clone)]
+pub struct ApplyReport {
+    pub succeeded: bool,
+    /// Address → error diagnostics (summary and detail) for that resource.
+    pub errors: BTreeMap<String, Vec<String>>,
+    /// Errors not tied to a resource (configuration, provider configuration).
+    pub general_errors: Vec<String>,
+}
+
+/// Finds `terraform` (or `tofu`): `$KDEVOPS_TERRAFORM`, then PATH, then the project's
+/// `.venv/bin/terraform` installed by `make deps`.
+pub fn find_binary(project: &Project) -> Result<PathBuf> {
+    if let Some(explicit) = std::env::var_os("KDEVOPS_TERRAFORM") {
+        let path = PathBuf::from(explicit);
+        if path.is_file() {
+            return Ok(path);
+        }
+        bail!(
+            "KDEVOPS_TERRAFORM names {}, which does not exist",
+            path.display()
+        );
+    }
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    for name in ["terraform", "tofu"] {
+        if let Some(found) = path_dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+            return Ok(found);
+        }
+    }
+    let venv = project.topdir.join(".venv/bin/terraform");
+    if venv.is_file() {
+        return Ok(venv);
+    }
+    bail!("terraform not found: install Terraform or OpenTofu on PATH, or run `make deps` to get .venv/bin/terraform")
+}
+
+fn os_arch() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+impl Terraform {
+    /// Installs `provider_binary` into the project mirror, writes the CLI config, and
+    /// returns a runner for the module directory.
+    pub fn prepare(project: &Project, binary: PathBuf, provider_binary: &Path) -> Result<Self> {
+        let workdir = project.terraform_dir();
+        if !workdir.join("main.tf").is_file() {
+            bail!(
+                "{} has no main.tf: --topdir must be a kdevops tree with terraform/datacrunch/",
+                workdir.display()
+            );
+        }
+        let local = project.terraform_local_dir();
+        let mirror = local.join("plugins");
+        let version = env!("CARGO_PKG_VERSION");
+        let dir = mirror
+            .join("registry.terraform.io")
+            .join(PROVIDER_NAMESPACE)
+            .join(PROVIDER_TYPE)
+            .join(version)
+            .join(os_arch());
+        let installed = dir.join(format!("terraform-provider-{PROVIDER_TYPE}_v{version}"));
+        let wanted = file_sha256(provider_binary)?;
+        let current = installed
+            .is_file()
+            .then(|| file_sha256(&installed))
+            .transpose()?;
+        if current.as_deref() != Some(wanted.as_str()) {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            // Copy, not link: a later rebuild must not change the binary behind the lock.
+            let tmp = installed.with_extension("new");
+            std::fs::copy(provider_binary, &tmp)
+                .with_context(|| format!("cannot install the provider into {}", dir.display()))?;
+            std::fs::rename(&tmp, &installed)?;
+            // The lock records the old checksum; init would refuse the new binary.
+            for stale in [
+                workdir.join(".terraform.lock.hcl"),
+                workdir.join(".terraform/providers"),
+            ] {
+                remove_any(&stale)?;
+            }
+        }
+        let cli_config = local.join("terraform.tfrc");
+        let text = format!(
+            "# Written by kdevops-datacrunch: our provider comes from the project mirror only.\n\
+             provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}\"]\n  }}\n}}\n",
+            mirror.display()
+        );
+        crate::sshconfig::write_private(&cli_config, &text)?;
+        Ok(Self {
+            binary,
+            workdir,
+            cli_config,
+        })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg(format!("-chdir={}", self.workdir.display()))
+            .args(args)
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .stdin(Stdio::null());
+        // The provider prefers these over the credentials file named in the module:
+        // an unrelated shell setting must not send real credentials to the emulator.
+        for (key, _) in std::env::vars_os() {
+            let key_text = key.to_string_lossy();
+            if key_text.starts_with("DATACRUNCH_") || key_text.starts_with("VERDA_") {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd
+    }
+
+    /// Runs a command that should succeed; on failure returns its stderr.
+    fn run_quiet(&self, args: &[&str]) -> Result<String> {
+        let out = self
+            .command(args)
+            .output()
+            .with_context(|| format!("cannot run {}", self.binary.display()))?;
+        if !out.status.success() {
+            bail!(
+                "terraform {} failed:\n{}",
+                args.first().copied().unwrap_or(""),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `terraform init`, only when the providers are not installed yet.
+    pub fn init_if_needed(&self) -> Result<bool> {
+        if self.workdir.join(".terraform/providers").is_dir()
+            && self.workdir.join(".terraform.lock.hcl").is_file()
+        {
+            return Ok(false);
+        }
+        self.run_quiet(&["init", "-input=false", "-no-color"])?;
+        Ok(true)
+    }
+
+    /// Whether a state file with resources exists.
+    pub fn has_state(&self) -> bool {
+        self.workdir.join("terraform.tfstate").is_file()
+    }
+
+    /// The resources in state (`show -json`), empty without state.
+    pub fn state(&self) -> Result<Vec<StateResource>> {
+        if !self.has_state() {
+            return Ok(Vec::new());
+        }
+        let json: Value = serde_json::from_str(&self.run_quiet(&["show", "-json", "-no-color"])?)
+            .context("terraform show -json printed something that is not JSON")?;
+        let resources = json
+            .pointer("/values/root_module/resources")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(resources
+            .into_iter()
+            .map(|r| StateResource {
+                resource_type: r["type"].as_str().unwrap_or_default().to_owned(),
+                index: match &r["index"] {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                },
+                tainted: r["tainted"].as_bool().unwrap_or(false),
+                values: r["values"].clone(),
+            })
+            .collect())
+    }
+
+    /// `terraform import ADDRESS ID` (adopting an instance created by an interrupted run).
+    pub fn import(&self, address: &str, id: &str) -> Result<()> {
+        self.run_quiet(&["import", "-input=false", "-no-color", address, id])
+            .map(|_| ())
+    }
+
+    /// `terraform apply -json` (or `destroy`), streaming progress lines to `on_event`.
+    pub fn apply(&self, destroy: bool, mut on_event: impl FnMut(&Value)) -> Result<ApplyReport> {
+        let mut args = vec!["apply", "-auto-approve", "-input=false", "-json"];
+        if destroy {
+            args.push("-destroy");
+        }
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot run {}", self.binary.display()))?;
+        let stdout = child.stdout.take().context("terraform stdout")?;
+        let mut report = ApplyReport::default();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let line = line?;
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            record_event(&mut report, &event);
+            on_event(&event);
+        }
+        let output = child.wait_with_output()?;
+        report.succeeded = output.status.success();
+        if !report.succeeded && report.errors.is_empty() && report.general_errors.is_empty() {
+            report
+                .general_errors
+                .push(String::from_utf8_lossy(&output.stderr).trim().to_owned());
+        }
+        self.protect_state()?;
+        Ok(report)
+    }
+
+    /// `terraform output -json` as name → value.
+    pub fn outputs(&self) -> Result<BTreeMap<String, Value>> {
+        let json: Value =
+            serde_json::from_str(&self.run_quiet(&["output", "-json", "-no-color"])?)
+                .context("terraform output -json printed something that is not JSON")?;
+        Ok(json
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v["value"].clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// State files hold instance details: owner-only, whatever the umask was.
+    fn protect_state(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
+            let path = self.workdir.join(name);
+            if path.is_file() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the state, lock and tfvars once everything is destroyed.
+    pub fn forget(&self) -> Result<()> {
+        for name in [
+            "terraform.tfstate",
+            "terraform.tfstate.backup",
+            "terraform.tfvars.json",
+        ] {
+            remove_any(&self.workdir.join(name))?;
+        }
+        Ok(())
+    }
+
+    pub fn tfvars_path(&self) -> PathBuf {
+        self.workdir.join("terraform.tfvars.json")
+    }
+}
+
+/// Files an `apply -json` error under its resource address (or as a general error).
+fn record_event(report: &mut ApplyReport, event: &Value) {
+    if event["type"] != "diagnostic"
+        || event.pointer("/diagnostic/severity") != Some(&Value::from("error"))
+    {
+        return;
+    }
+    let diag = &event["diagnostic"];
+    let summary = diag["summary"].as_str().unwrap_or_default();
+    let detail = diag["detail"].as_str().unwrap_or_default();
+    let text = if detail.is_empty() {
+        summary.to_owned()
+    } else {
+        format!("{summary}: {detail}")
+    };
+    match diag["address"].as_str() {
+        Some(address) => report
+            .errors
+            .entry(address.to_owned())
+            .or_default()
+            .push(text),
+        None => report.general_errors.push(text),
+    }
+}
+
+fn remove_any(path: &Path) -> Result<()> {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_errors_are_filed_by_address() {
+        let mut report = ApplyReport::default();
+        let lines = [
+            r#"{"@level":"info","type":"apply_start","hook":{"resource":{"addr":"datacrunch_instance.kdevops[\"a\"]"}}}"#,
+            r#"{"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"No capacity","detail":"503 service_unavailable","address":"datacrunch_instance.kdevops[\"b\"]"}}"#,
+            r#"{"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"Invalid provider configuration","detail":""}}"#,
+            r#"{"@level":"warn","type":"diagnostic","diagnostic":{"severity":"warning","summary":"w","address":"x"}}"#,
+        ];
+        for l in lines {
+            record_event(&mut report, &serde_json::from_str(l).unwrap());
+        }
+        assert_eq!(
+            report.errors["datacrunch_instance.kdevops[\"b\"]"],
+            ["No capacity: 503 service_unavailable"]
+        );
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.general_errors, ["Invalid provider configuration"]);
+    }
+
+    #[test]
+    fn platform_directory_name() {
+        let name = os_arch();
+        assert!(name.contains('_') && !name.contains("x86_64"), "{name}");
+    }
+}
