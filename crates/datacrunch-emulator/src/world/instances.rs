@@ -365,7 +365,7 @@ impl World {
                     Err(ApiError::invalid(messages::CANT_DISCONTINUE_PROVISIONING))
                 }
                 S::Discontinued => Err(ApiError::invalid(messages::CANT_DISCONTINUE_DISCONTINUED)),
-                S::StartingHibernation | S::Restoring => Err(refuse("discontinue")),
+                S::Restoring => Err(refuse("discontinue")),
                 _ => self.discontinue(
                     idx,
                     req.volume_ids.as_deref(),
