@@ -20,9 +20,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
+        let mut why = e.inner().to_string();
+        // serde's wording for the string-or-array fields (`id`, `ssh_key_ids`) says
+        // nothing a caller can act on.
+        if why.contains("untagged enum OneOrMany") {
+            why = "expected a string or an array of strings".to_owned();
+        }
         match path.as_str() {
-            "." => ApiError::invalid(format!("Invalid JSON body: {}", e.inner())),
-            _ => ApiError::invalid(format!("Invalid JSON body at {path}: {}", e.inner())),
+            "." => ApiError::invalid(format!("Invalid JSON body: {why}")),
+            _ => ApiError::invalid(format!("Invalid JSON body at {path}: {why}")),
         }
     })?;
     de.end()

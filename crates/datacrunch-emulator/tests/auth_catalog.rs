@@ -1,0 +1,253 @@
+//! Wire-level tests of OAuth2, balance, the catalog and availability.
+
+mod common;
+
+use common::{builder, start, start_with};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[tokio::test]
+async fn token_endpoint_accepts_json_and_form_and_refresh() {
+    let (emu, api) = start().await;
+    let url = format!("{}/oauth2/token", emu.base_url);
+    let form = api
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            "grant_type=client_credentials&client_id=emulator-client&client_secret=emulator-secret",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 200);
+    let token: Value = form.json().await.unwrap();
+    assert_eq!(token["token_type"], "Bearer");
+    assert_eq!(token["expires_in"], 3600);
+    assert_eq!(token["scope"], "fullAccess");
+
+    let refresh = json!({"grant_type": "refresh_token", "refresh_token": token["refresh_token"]});
+    let r = api.http.post(&url).json(&refresh).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Refresh tokens are single use.
+    let again = api.http.post(&url).json(&refresh).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_grant");
+
+    for bad in [
+        json!({"grant_type": "client_credentials", "client_id": "emulator-client", "client_secret": "nope"}),
+        json!({"grant_type": "client_credentials", "client_id": "someone", "client_secret": "emulator-secret"}),
+        json!({"grant_type": "client_credentials"}),
+    ] {
+        let r = api.http.post(&url).json(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "unauthorized_request");
+    }
+    let r = api
+        .http
+        .post(&url)
+        .json(&json!({"grant_type": "password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn bearer_token_is_required_and_checked() {
+    let (emu, mut api) = start().await;
+    let r = api
+        .http
+        .get(format!("{}/balance", emu.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    api.token = "forged".into();
+    api.get("/instances")
+        .await
+        .assert_error(401, "unauthorized_request", "Invalid access token");
+}
+
+#[tokio::test]
+async fn tokens_expire_after_their_lifetime() {
+    let (_emu, api) = start_with(builder().token_lifetime(Duration::from_secs(1))).await;
+    assert_eq!(api.get("/balance").await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    api.get("/balance")
+        .await
+        .assert_error(401, "unauthorized_request", "expired");
+}
+
+#[tokio::test]
+async fn custom_credentials_only() {
+    let emu = builder()
+        .client_credentials("ci-id", "ci-secret")
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let url = format!("{}/oauth2/token", emu.base_url);
+    let http = reqwest::Client::new();
+    let default = json!({"grant_type": "client_credentials", "client_id": "emulator-client", "client_secret": "emulator-secret"});
+    assert_eq!(
+        http.post(&url)
+            .json(&default)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let custom = json!({"grant_type": "client_credentials", "client_id": "ci-id", "client_secret": "ci-secret"});
+    assert_eq!(
+        http.post(&url).json(&custom).send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn balance_and_catalog() {
+    let (_emu, api) = start().await;
+    let balance = api.get("/balance").await.json();
+    assert_eq!(balance, json!({"amount": 1000.0, "currency": "usd"}));
+
+    let types = api.get("/instance-types").await.json();
+    let h100 = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["instance_type"] == "1H100.80S.30V")
+        .unwrap();
+    assert_eq!(h100["price_per_hour"], "1.99", "prices are strings here");
+    assert_eq!(h100["spot_price"], "1");
+    assert_eq!(
+        h100["gpu"],
+        json!({"description": "1x H100 SXM5 80GB", "number_of_gpus": 1})
+    );
+    let eur = api.get("/instance-types?currency=eur").await.json();
+    assert!(eur
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["currency"] == "eur"));
+    api.get("/instance-types?currency=yen")
+        .await
+        .assert_error(400, "invalid_request", "currency");
+
+    let one = api.get("/instance-types/1H100.80S.30V").await.json();
+    assert_eq!(one["instance_type"], "1H100.80S.30V");
+    api.get("/instance-types/9Z999.1V")
+        .await
+        .assert_error(404, "not_found", "9Z999.1V");
+
+    let images = api.get("/images").await.json();
+    assert!(images.as_array().unwrap().iter().any(|i| i["image_type"]
+        == "ubuntu-24.04-cuda-12.8-open-docker"
+        && i["is_default"] == true));
+    let v100 = api.get("/images?instance_type=1V100.6V").await.json();
+    let v100 = v100.as_array().unwrap();
+    assert!(!v100.is_empty());
+    assert!(v100.iter().all(|i| !i["image_type"]
+        .as_str()
+        .unwrap()
+        .starts_with("ubuntu-24.04")));
+    api.get("/images?instance_type=nope").await.assert_error(
+        400,
+        "invalid_request",
+        "instance_type",
+    );
+
+    let locations = api.get("/locations").await.json();
+    assert_eq!(
+        locations[3],
+        json!({"code": "ICE-01", "name": "Iceland 1", "country_code": "IS"})
+    );
+    let vt = api.get("/volume-types").await.json();
+    assert_eq!(vt[0]["type"], "NVMe");
+    assert_eq!(vt[0]["price"]["price_per_month_per_gb"], 0.2);
+}
+
+#[tokio::test]
+async fn availability_accepts_every_parameter_spelling() {
+    let (emu, api) = start().await;
+    let all = api.get("/instance-availability").await.json();
+    assert_eq!(all.as_array().unwrap().len(), 4);
+    for q in [
+        "location_code=FIN-01",
+        "locationCode=FIN-01&isSpot=false",
+        "is_spot=FALSE&location_code=FIN-01",
+    ] {
+        let one = api.get(&format!("/instance-availability?{q}")).await.json();
+        assert_eq!(one.as_array().unwrap().len(), 1, "{q}");
+        assert_eq!(one[0]["location_code"], "FIN-01");
+        assert!(one[0]["availabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "1V100.6V"));
+    }
+    // 1L40S.20V has no spot offer at all; 2L40S.40V does.
+    let spot = api
+        .get("/instance-availability?isSpot=true&location_code=FIN-02")
+        .await
+        .json();
+    let spot_types = spot[0]["availabilities"].as_array().unwrap();
+    assert!(
+        !spot_types.iter().any(|t| t == "1L40S.20V") && spot_types.iter().any(|t| t == "2L40S.40V")
+    );
+    api.get("/instance-availability?is_spot=maybe")
+        .await
+        .assert_error(400, "invalid_request", "is_spot");
+    api.get("/instance-availability?location_code=MARS-1")
+        .await
+        .assert_error(400, "invalid_request", "location_code");
+
+    let yes = api
+        .get("/instance-availability/1V100.6V?location_code=FIN-01")
+        .await;
+    assert_eq!((yes.status.as_u16(), yes.text.as_str()), (200, "true"));
+    let no = api
+        .get("/instance-availability/1V100.6V?locationCode=ICE-01")
+        .await;
+    assert_eq!(no.text, "false");
+    let deprecated = api
+        .get("/instances/availability/1V100.6V?is_spot=true")
+        .await;
+    assert_eq!(deprecated.text, "true");
+    api.get("/instance-availability/NOPE")
+        .await
+        .assert_error(404, "not_found", "NOPE");
+
+    // Availability follows capacity.
+    emu.admin
+        .set_capacity("1V100.6V", "FIN-01", false, 0)
+        .unwrap();
+    assert_eq!(
+        api.get("/instance-availability/1V100.6V?location_code=FIN-01")
+            .await
+            .text,
+        "false"
+    );
+    assert_eq!(
+        api.get("/instance-availability/1V100.6V").await.text,
+        "true",
+        "FIN-03 still has some"
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let (_emu, api) = start().await;
+    api.get("/clusters-of-llamas")
+        .await
+        .assert_error(404, "not_found", "/v1/clusters-of-llamas");
+    api.call(reqwest::Method::PATCH, "/balance", None)
+        .await
+        .assert_error(405, "invalid_request", "PATCH");
+}
