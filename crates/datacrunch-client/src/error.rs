@@ -18,7 +18,7 @@ pub enum Error {
 
     /// The request could not be sent or its answer not read (connection refused, reset,
     /// TLS failure, body cut short).
-    #[error("{method} {path}: transport error: {source}")]
+    #[error("{method} {path}: transport error: {}", error_chain(.source))]
     Transport {
         method: &'static str,
         path: String,
@@ -110,6 +110,22 @@ pub struct ActionFailure {
     /// The per-item HTTP-like status, when given.
     pub status: Option<u16>,
     pub message: String,
+}
+
+/// An error and its causes, `outer: inner: innermost`: reqwest's own message alone
+/// ("error sending request") hides the part that explains it ("connection reset").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn code_suffix(code: &Option<String>) -> String {

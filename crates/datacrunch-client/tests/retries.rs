@@ -175,6 +175,12 @@ async fn deploy_is_not_retried_when_the_connection_drops_after_sending() {
         "{e:?}"
     );
     assert_eq!(server.count("POST /v1/instances"), 1);
+    // The message goes down to the cause, not just reqwest's "error sending request".
+    let shown = e.to_string();
+    assert!(
+        shown.contains("connection closed before message completed"),
+        "{shown}"
+    );
     // The request did reach the server, with the whole body.
     assert_eq!(server.requests()[0].json()["hostname"], "kdevops-xfs-1");
 }
