@@ -8,6 +8,9 @@
 use datacrunch_models::{codes, messages};
 use std::time::Duration;
 
+/// The token endpoint's path, as errors name it.
+pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
+
 /// Everything a call can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -241,9 +244,10 @@ impl Error {
         matches!(self.api(), Some(e) if e.status == 403)
     }
 
-    /// 401: bad credentials or a token the service does not accept.
+    /// Bad credentials or a token the service does not accept: 401, or a 400 from the
+    /// token endpoint (which answers bad client credentials with either).
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self.api(), Some(e) if e.status == 401)
+        matches!(self.api(), Some(e) if e.status == 401 || (e.status == 400 && e.path == TOKEN_PATH))
     }
 
     /// Worth trying again later (the client has already retried what it safely could):
@@ -357,6 +361,16 @@ mod tests {
         assert!(api(400, Some("insufficient_funds"), "").is_insufficient_funds());
         assert!(api(403, None, "").is_forbidden());
         assert!(api(401, None, "").is_unauthorized());
+        assert!(!api(400, None, "").is_unauthorized());
+        let bad_grant = Error::Api(ApiError {
+            method: "POST",
+            path: TOKEN_PATH.into(),
+            status: 400,
+            code: Some("invalid_grant".into()),
+            message: "bad client".into(),
+            retry_after: None,
+        });
+        assert!(bad_grant.is_unauthorized());
         for s in [429, 500, 502, 504] {
             assert!(api(s, None, "").is_retryable(), "{s}");
         }

@@ -180,15 +180,19 @@ async fn a_static_bearer_token_is_never_renewed() {
 
 #[tokio::test]
 async fn bad_credentials_are_an_unauthorized_error() {
-    let server =
-        TestServer::start(|_| Reply::error(401, "unauthorized_request", "Invalid client")).await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "wrong")
-        .build()
-        .unwrap();
-    let e = client.authenticate().await.unwrap_err();
-    assert!(e.is_unauthorized(), "{e}");
-    assert!(e.to_string().contains("/oauth2/token"), "{e}");
+    // The token endpoint answers bad client credentials with 401 or 400.
+    for (status, code) in [(401, "unauthorized_request"), (400, "invalid_grant")] {
+        let server = TestServer::start(move |_| Reply::error(status, code, "Invalid client")).await;
+        let client = builder(&server, &Sleeps::default())
+            .client_credentials("cid", "wrong")
+            .build()
+            .unwrap();
+        let e = client.authenticate().await.unwrap_err();
+        assert!(e.is_unauthorized(), "{e}");
+        assert!(e.to_string().contains("/oauth2/token"), "{e}");
+        // A refused grant is not retried.
+        assert_eq!(server.lines(), ["POST /v1/oauth2/token"]);
+    }
 }
 
 #[tokio::test]
