@@ -103,19 +103,26 @@ async fn faults(State(s): State<AppState>) -> Response {
     json(StatusCode::OK, &s.faults.rules())
 }
 
-#[derive(Deserialize)]
-struct SetFault {
-    /// `"GET /v1/instances"` or `"*"` (the default).
-    #[serde(default)]
-    endpoint: Option<String>,
-    #[serde(flatten)]
-    rule: FaultRule,
-}
-
-async fn set_fault(State(s): State<AppState>, ApiJson(req): ApiJson<SetFault>) -> ApiResult {
-    let endpoint = req.endpoint.unwrap_or_else(|| ANY_ENDPOINT.to_owned());
+/// `PUT /admin/faults`: a [`FaultRule`] plus an optional `endpoint`
+/// (`"GET /v1/instances"`, default `"*"`). Unknown keys are refused, so a typo does not
+/// silently inject nothing.
+async fn set_fault(
+    State(s): State<AppState>,
+    ApiJson(mut body): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult {
+    let endpoint = match body.remove("endpoint") {
+        None | Some(serde_json::Value::Null) => ANY_ENDPOINT.to_owned(),
+        Some(serde_json::Value::String(e)) => e,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "endpoint must be a string, got {other}"
+            )))
+        }
+    };
+    let rule: FaultRule = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|e| ApiError::invalid(format!("Invalid fault rule: {e}")))?;
     admin(&s)
-        .set_fault(&endpoint, req.rule)
+        .set_fault(&endpoint, rule)
         .map_err(ApiError::invalid)?;
     Ok(ok())
 }

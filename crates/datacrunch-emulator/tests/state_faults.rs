@@ -1,0 +1,410 @@
+//! Restart with a state file, fault injection, and the admin HTTP API.
+
+mod common;
+
+use common::{builder, start, start_with, to_running, v100, Api, ED25519};
+use datacrunch_emulator::FaultRule;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_restarted_emulator_remembers_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let (emu, api) = start_with(builder().state_file(&state).capacity_per_slot(1)).await;
+    let key = api
+        .post("/sshkeys", json!({"name": "k", "key": ED25519}))
+        .await
+        .text;
+    let script = api
+        .post("/scripts", json!({"name": "s", "script": "#!/bin/sh"}))
+        .await
+        .text;
+    let vol = api
+        .post(
+            "/volumes",
+            json!({"type": "HDD", "name": "v", "size": 5, "location_code": "FIN-01"}),
+        )
+        .await
+        .text;
+    let running = api.deploy(v100("survivor")).await;
+    to_running(&emu);
+    let pending = {
+        let mut b = v100("pending");
+        b["instance_type"] = json!("1A100.22V");
+        api.deploy(b).await
+    };
+    let deleted = {
+        let mut b = v100("gone");
+        b["instance_type"] = json!("2V100.10V");
+        api.deploy(b).await
+    };
+    emu.admin.advance_clock(Duration::from_secs(11));
+    let before = api.instance(&running).await;
+    let balance_before = emu.admin.balance();
+    let _ = (&deleted, &pending);
+    emu.shutdown().await;
+
+    let (emu, old_api) = (
+        builder()
+            .state_file(&state)
+            .capacity_per_slot(1)
+            .build()
+            .unwrap()
+            .spawn_on_loopback()
+            .await
+            .unwrap(),
+        api,
+    );
+    let stale = Api {
+        base: emu.base_url.clone(),
+        ..old_api
+    };
+    stale
+        .get("/balance")
+        .await
+        .assert_error(401, "unauthorized_request", "");
+    let api = Api::login(&emu).await;
+    assert_eq!(
+        api.instance(&running).await,
+        before,
+        "same instance, same IP"
+    );
+    assert_eq!(
+        api.status(&pending).await,
+        "provisioning",
+        "clock offset kept"
+    );
+    emu.admin.advance_clock(Duration::from_secs(100));
+    assert_eq!(
+        api.status(&pending).await,
+        "running",
+        "the lifecycle resumes"
+    );
+    assert_eq!(
+        api.get(&format!("/sshkeys/{key}")).await.json()[0]["id"],
+        key.as_str()
+    );
+    assert_eq!(
+        api.get(&format!("/scripts/{script}")).await.json()[0]["id"],
+        script.as_str()
+    );
+    assert_eq!(
+        api.get(&format!("/volumes/{vol}")).await.json()["type"],
+        "HDD"
+    );
+    // Capacity usage survived: the one FIN-01 V100 slot is still taken.
+    assert_eq!(
+        api.get("/instance-availability/1V100.6V?location_code=FIN-01")
+            .await
+            .text,
+        "false"
+    );
+    let balance_after = emu.admin.balance();
+    assert!(
+        balance_after <= balance_before
+            && balance_after > balance_before - rust_decimal::Decimal::ONE
+    );
+    api.post("/instances", v100("no-room"))
+        .await
+        .assert_error(503, "service_unavailable", "");
+}
+
+#[tokio::test]
+async fn injected_statuses_latency_and_retry_after() {
+    let (emu, api) = start().await;
+    let rule = |r: FaultRule| r;
+    emu.admin
+        .set_fault(
+            "GET /v1/balance",
+            rule(FaultRule {
+                rate_429: 1.0,
+                retry_after_secs: Some(7),
+                ..Default::default()
+            }),
+        )
+        .unwrap();
+    let a = api.get("/balance").await;
+    a.assert_error(429, "too_many_requests", "");
+    assert_eq!(a.headers["retry-after"], "7");
+    assert_eq!(
+        api.get("/locations").await.status,
+        200,
+        "other endpoints unaffected"
+    );
+    emu.admin
+        .set_fault(
+            "GET /v1/instances/{id}",
+            FaultRule {
+                rate_500: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    api.get("/instances/x")
+        .await
+        .assert_error(500, "server_error", "injected");
+    emu.admin
+        .set_fault(
+            "*",
+            FaultRule {
+                rate_503: 1.0,
+                latency_ms: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    api.get("/volumes")
+        .await
+        .assert_error(503, "service_unavailable", "injected");
+    assert!(emu
+        .admin
+        .set_fault(
+            "*",
+            FaultRule {
+                rate_500: 1.5,
+                ..Default::default()
+            }
+        )
+        .is_err());
+    emu.admin.clear_faults();
+    assert_eq!(api.get("/balance").await.status, 200);
+    assert_eq!(emu.admin.count("GET /v1/balance"), 2);
+    assert_eq!(emu.admin.count("GET /v1/instances/{id}"), 1);
+}
+
+#[tokio::test]
+async fn dropped_connections_and_revoked_tokens() {
+    let (emu, api) = start().await;
+    emu.admin
+        .set_fault(
+            "GET /v1/locations",
+            FaultRule {
+                drop_rate: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let err = api
+        .http
+        .get(format!("{}/locations", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect_err("the connection is closed without an answer");
+    assert!(
+        err.is_request() || err.is_connect() || err.to_string().contains("connection"),
+        "{err}"
+    );
+    emu.admin.clear_faults();
+    assert_eq!(
+        api.get("/locations").await.status,
+        200,
+        "the server survives"
+    );
+
+    emu.admin
+        .set_fault(
+            "GET /v1/balance",
+            FaultRule {
+                revoke_rate: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    api.get("/balance")
+        .await
+        .assert_error(401, "unauthorized_request", "");
+    emu.admin.clear_faults();
+    api.get("/balance")
+        .await
+        .assert_error(401, "unauthorized_request", "");
+    let fresh = Api::login(&emu).await;
+    assert_eq!(fresh.get("/balance").await.status, 200);
+    emu.admin.revoke_all_tokens();
+    fresh
+        .get("/balance")
+        .await
+        .assert_error(401, "unauthorized_request", "");
+}
+
+#[tokio::test]
+async fn faults_are_reproducible_with_a_seed() {
+    let statuses = |seed: u64| async move {
+        let b = builder().fault_seed(seed).fault(
+            "GET /v1/locations",
+            FaultRule {
+                rate_500: 0.5,
+                ..Default::default()
+            },
+        );
+        let (_emu, api) = start_with(b).await;
+        let mut out = Vec::new();
+        for _ in 0..40 {
+            out.push(api.get("/locations").await.status.as_u16());
+        }
+        out
+    };
+    let a = statuses(42).await;
+    assert_eq!(a, statuses(42).await);
+    assert!(a.contains(&500) && a.contains(&200), "{a:?}");
+}
+
+async fn admin_call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http.request(method, url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn admin_http_api() {
+    use reqwest::Method;
+    let (emu, api) = start().await;
+    let http = reqwest::Client::new();
+    let admin = |p: &str| format!("{}{p}", emu.admin_url);
+    let id = api.deploy(v100("adm")).await;
+
+    let (s, clock) = admin_call(
+        &http,
+        Method::POST,
+        admin("/clock/advance"),
+        Some(json!({"seconds": 111})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(clock["offset_ms"].as_i64().unwrap() >= 111_000);
+    assert_eq!(api.status(&id).await, "running");
+
+    let (s, _) = admin_call(
+        &http,
+        Method::PUT,
+        admin("/capacity"),
+        Some(json!({"instance_type": "1V100.6V", "location_code": "FIN-01", "total": 1})),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let (_, cap) = admin_call(&http, Method::GET, admin("/capacity"), None).await;
+    let slot = cap
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["instance_type"] == "1V100.6V" && c["location"] == "FIN-01" && c["is_spot"] == false
+        })
+        .unwrap();
+    assert_eq!(
+        (slot["total"].as_u64(), slot["used"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let (s, err) = admin_call(
+        &http,
+        Method::PUT,
+        admin("/capacity"),
+        Some(json!({"instance_type": "nope", "location_code": "FIN-01", "total": 1})),
+    )
+    .await;
+    assert_eq!((s, err["code"].as_str()), (400, Some("invalid_request")));
+
+    assert_eq!(
+        admin_call(
+            &http,
+            Method::PUT,
+            admin("/balance"),
+            Some(json!({"amount": 12.5}))
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(api.get("/balance").await.json()["amount"], 12.5);
+
+    let fault = json!({"endpoint": "GET /v1/locations", "rate_503": 1.0});
+    assert_eq!(
+        admin_call(&http, Method::PUT, admin("/faults"), Some(fault))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get("/locations").await.status, 503);
+    let (_, faults) = admin_call(&http, Method::GET, admin("/faults"), None).await;
+    assert_eq!(faults["GET /v1/locations"]["rate_503"], 1.0);
+    let (s, _) = admin_call(
+        &http,
+        Method::PUT,
+        admin("/faults"),
+        Some(json!({"rate_9000": 1})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        admin_call(&http, Method::DELETE, admin("/faults"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get("/locations").await.status, 200);
+
+    let late = json!({"instance_type": "1A100.22V", "location_code": "FIN-03"});
+    assert_eq!(
+        admin_call(&http, Method::PUT, admin("/no-capacity-late"), Some(late))
+            .await
+            .0,
+        204
+    );
+
+    let (_, counters) = admin_call(
+        &http,
+        Method::GET,
+        admin("/counters?prefix=GET%20/v1/locations"),
+        None,
+    )
+    .await;
+    assert_eq!(counters, json!({"GET /v1/locations": 2}));
+    let (_, state) = admin_call(&http, Method::GET, admin("/state"), None).await;
+    assert_eq!(state["instances"][0]["id"], id.as_str());
+    assert_eq!(state["balance"], 12.5);
+
+    assert_eq!(
+        admin_call(&http, Method::POST, admin("/reset"), None)
+            .await
+            .0,
+        204
+    );
+    let api = Api::login(&emu).await;
+    assert_eq!(api.get("/instances").await.json(), json!([]));
+    assert_eq!(api.get("/balance").await.json()["amount"], 1000.0);
+    assert_eq!(
+        admin_call(&http, Method::POST, admin("/tokens/revoke"), None)
+            .await
+            .0,
+        204
+    );
+    api.get("/balance")
+        .await
+        .assert_error(401, "unauthorized_request", "");
+    let (s, err) = admin_call(&http, Method::GET, admin("/nothing"), None).await;
+    assert_eq!((s, err["code"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn sync_callers_can_run_it_on_its_own_thread() {
+    let emu = builder()
+        .build()
+        .unwrap()
+        .start_on_loopback_thread()
+        .unwrap();
+    let api = Api::login(&emu).await;
+    assert_eq!(api.get("/locations").await.status, 200);
+    let _ = start().await;
+    drop(emu);
+}
