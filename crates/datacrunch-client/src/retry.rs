@@ -160,4 +160,25 @@ mod tests {
             assert!(!is_retryable_status(s), "{s}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn backoff_stays_within_its_caps(
+            base_ms in 0u64..10_000,
+            max_ms in 0u64..100_000,
+            retry in 0u32..64,
+            unit in proptest::num::f64::ANY,
+        ) {
+            let p = RetryPolicy {
+                max_retries: 10,
+                base_backoff: Duration::from_millis(base_ms),
+                max_backoff: Duration::from_millis(max_ms),
+                budget: Duration::from_secs(60),
+            };
+            let d = backoff_delay(&p, retry, unit);
+            proptest::prop_assert!(d <= p.max_backoff);
+            let uncapped = p.base_backoff.checked_mul(2u32.saturating_pow(retry)).unwrap_or(Duration::MAX);
+            proptest::prop_assert!(d <= uncapped);
+        }
+    }
 }

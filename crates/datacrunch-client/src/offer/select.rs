@@ -389,4 +389,67 @@ mod tests {
         let s = select_offer(&query(&["1A100.22V"]), &Availability::new(), &[]);
         assert_eq!(reasons(&s), [("1A100.22V", &SkipReason::UnknownType)]);
     }
+
+    const TYPES: &[&str] = &[
+        "1B300.30V",
+        "1H100.80S.30V",
+        "1H100.80S.32V",
+        "1A100.22V",
+        "1L40S.20V",
+        "X.1V",
+    ];
+    const LOCATIONS: &[&str] = &["FIN-01", "FIN-02", "FIN-03", "ICE-01"];
+
+    fn pick(
+        from: &'static [&'static str],
+    ) -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+        proptest::sample::subsequence(from, 0..=from.len())
+            .prop_map(|v| v.into_iter().map(str::to_owned).collect())
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the market, a chosen offer satisfies every constraint, and the
+        /// candidates before it are exactly the skipped ones, in order.
+        #[test]
+        fn the_choice_respects_every_constraint(
+            candidates in pick(TYPES).prop_shuffle(),
+            locations in pick(LOCATIONS).prop_shuffle(),
+            exclude in pick(TYPES),
+            is_spot in any::<bool>(),
+            cap_cents in proptest::option::of(0u32..600),
+            market in proptest::collection::vec((0..LOCATIONS.len(), pick(TYPES), any::<bool>()), 0..6),
+        ) {
+            let mut availability = Availability::new();
+            for (loc, types, spot) in &market {
+                availability.add(*spot, &[LocationAvailability {
+                    location_code: LOCATIONS[*loc].to_owned(),
+                    availabilities: types.clone(),
+                }]);
+            }
+            let q = OfferQuery {
+                candidates: candidates.clone(),
+                locations: locations.clone(),
+                is_spot,
+                max_price_per_hour: cap_cents.map(|c| Price(c.into()) ),
+                exclude: exclude.clone(),
+            };
+            let s = select_offer(&q, &availability, &catalog());
+            let decided = s.skipped.len() + usize::from(s.offer.is_some());
+            prop_assert!(decided == candidates.len() || s.offer.is_some());
+            for (skipped, candidate) in s.skipped.iter().zip(&candidates) {
+                prop_assert_eq!(&skipped.instance_type, candidate);
+            }
+            if let Some(o) = &s.offer {
+                prop_assert_eq!(&o.instance_type, &candidates[s.skipped.len()]);
+                prop_assert!(!exclude.contains(&o.instance_type));
+                prop_assert!(availability.is_available(&o.instance_type, &o.location, is_spot));
+                prop_assert!(locations.is_empty() || locations.contains(&o.location));
+                if let Some(cap) = q.max_price_per_hour {
+                    prop_assert!(o.price_per_hour <= cap);
+                }
+            }
+        }
+    }
 }
