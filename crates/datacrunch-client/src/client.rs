@@ -70,7 +70,8 @@ impl Client {
             bearer = auth.bearer(transport).await?;
             outcome = transport.send(req, Some(&bearer.token)).await;
         }
-        let failure = match outcome {
+        // Whether the failed request may nonetheless have taken effect.
+        let (error, uncertain) = match outcome {
             Ok(resp) if resp.is_success() => return Ok(resp),
             Ok(resp) => {
                 let uncertain = resp.status >= 500 && resp.status != 503;
@@ -81,7 +82,6 @@ impl Client {
                 (e, uncertain)
             }
         };
-        let (error, uncertain) = failure;
         Err(if uncertain {
             outcome_unknown(req, error)
         } else {

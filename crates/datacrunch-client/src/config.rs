@@ -155,6 +155,13 @@ impl ClientBuilder {
                 "timeout: expected a positive duration".into(),
             ));
         }
+        if self.poll_policy.initial.is_zero() || self.poll_policy.max < self.poll_policy.initial {
+            // A zero interval would poll the API in a tight loop.
+            return Err(Error::Config(format!(
+                "poll_policy: expected 0 < initial <= max, got initial {:?}, max {:?}",
+                self.poll_policy.initial, self.poll_policy.max
+            )));
+        }
         let auth = match self.credentials {
             None => {
                 return Err(Error::Config(
@@ -290,6 +297,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bearer_token"), "{e}");
+    }
+
+    #[test]
+    fn build_rejects_a_zero_timeout_or_poll_interval() {
+        let b = Client::builder().bearer_token("t");
+        let e = b
+            .clone()
+            .timeout(Duration::ZERO)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeout"), "{e}");
+        let e = b
+            .poll_policy(PollPolicy {
+                initial: Duration::ZERO,
+                ..PollPolicy::default()
+            })
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("poll_policy"), "{e}");
     }
 
     #[test]
