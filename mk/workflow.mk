@@ -7,6 +7,8 @@
 #                              three nodes on the free local emulator)
 #   make status                nodes, addresses, hourly price and money spent so far
 #   make destroy               delete every node of this project, verify, clean up
+#   make catalog               instance types, prices, live availability per location
+#   make credentials           store API credentials (asks for them), then test them
 #
 # Every target below calls crates/kdevops-datacrunch; nobody types `terraform`.
 
@@ -22,7 +24,7 @@ WORKFLOW_BIN := $(WORKFLOW_TARGET_DIR)/debug/kdevops-datacrunch
 WORKFLOW := $(WORKFLOW_BIN) --topdir $(TOPDIR) --config $(KCONFIG_CONFIG)
 
 .PHONY: menuconfig olddefconfig savedefconfig defconfig-% bringup status destroy \
-	catalog workflow-build
+	catalog credentials workflow-build
 
 $(KCONFIG_BIN)/menuconfig:
 	@tools/install-terraform
@@ -66,3 +68,7 @@ destroy: workflow-build | $(KCONFIG_CONFIG) ## delete every node of this project
 
 catalog: workflow-build | $(KCONFIG_CONFIG) ## instance types, prices, live availability per location
 	@$(WORKFLOW) catalog
+
+credentials: workflow-build ## store DataCrunch API credentials in ~/.datacrunch/credentials (mode 0600)
+	@$(WORKFLOW_BIN) credentials set
+	@$(WORKFLOW_BIN) credentials test

@@ -135,7 +135,7 @@ pub fn ensure_running(project: &Project) -> Result<Emulator> {
     let url = wait_for_url(&files.log(), pid, Duration::from_secs(15))?;
     fs::write(files.pid(), format!("{pid}\n"))?;
     fs::write(files.url(), format!("{url}\n"))?;
-    eprintln!(
+    println!(
         "Using the local emulator at {url} (free; no real machines). State: {}",
         files.state().display()
     );

@@ -6,7 +6,10 @@
 //! instance's `status` in state (`no_capacity` when capacity vanished after the deploy
 //! was accepted), or live availability asked again after the failure (a 503 at deploy
 //! leaves nothing in state; if the API no longer lists the type in that location, the
-//! failure was capacity).
+//! failure was capacity), or the provider's diagnostic for that resource: our provider
+//! names a refused deploy "No capacity for TYPE in LOCATION" and a late failure by the
+//! API's status value `no_capacity` ([`CAPACITY_TOKENS`]); these are its stable
+//! diagnostic contract, matched per resource address from `apply -json`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -86,6 +89,11 @@ pub fn keep(nodes: &[String], state: &BTreeMap<String, NodeState>) -> BTreeMap<S
         })
         .collect()
 }
+
+/// What the provider's diagnostics carry when a node failed for lack of capacity: the
+/// summary of a refused deploy, and the API status value of a late failure (the provider
+/// deletes such an instance, so state cannot tell).
+pub const CAPACITY_TOKENS: &[&str] = &["No capacity for ", "\"no_capacity\""];
 
 /// Why a node failed in an apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +238,16 @@ mod tests {
             Failure::Other("Error deploying instance: 503".into())
         );
         assert!(excluded_after(&placements, &other).is_empty());
+        // The provider deleted a late no_capacity instance: only its diagnostic knows.
+        let mut late = ApplyReport::default();
+        late.errors.insert(
+            instance_address("a"),
+            vec!["Instance did not become ready: instance x reached status \"no_capacity\"".into()],
+        );
+        assert_eq!(
+            classify(&placements, &late, &empty, |_| true)["a"],
+            Failure::Capacity
+        );
     }
 
     #[test]

@@ -41,11 +41,23 @@ pub async fn run(project: &Project) -> Result<()> {
     let mut terraform_error = None;
     if tf.has_state() {
         tf.init_if_needed()?;
-        let nodes = fallback::nodes_in_state(&tf.state()?);
-        if !tf.state()?.is_empty() {
+        let resources = tf.state()?;
+        let nodes = fallback::nodes_in_state(&resources);
+        if !resources.is_empty() {
             // The inputs must name the current endpoint (the emulator's port changes
-            // across restarts); the nodes are those in state.
-            let mut vars = base_tfvars(project, &settings, &api, String::new(), String::new());
+            // across restarts), the nodes and key in state, whatever .config says now.
+            let public_key = resources
+                .iter()
+                .find(|r| r.resource_type == "datacrunch_ssh_key")
+                .and_then(|r| r.values["public_key"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let key_id = if public_key.is_empty() {
+                "unused".to_owned()
+            } else {
+                String::new()
+            };
+            let mut vars = base_tfvars(project, &settings, &api, public_key, key_id);
             let mut placements = cmd::placements_of(&nodes);
             if placements.is_empty() {
                 // Only the key is left; the module still wants one node entry.
