@@ -73,7 +73,7 @@ impl Serialize for Price {
 impl<'de> Deserialize<'de> for Price {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl de::Visitor<'_> for V {
+        impl<'v> de::Visitor<'v> for V {
             type Value = Price;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a price as a JSON number or a numeric string")
@@ -93,6 +93,21 @@ impl<'de> Deserialize<'de> for Price {
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Price, E> {
                 Ok(Price(Decimal::from(v)))
+            }
+            // With serde_json's `arbitrary_precision` (enabled in any build that links
+            // tfplugin, since features unify) a JSON number reaches `deserialize_any`
+            // as a one-entry map holding its exact text.
+            fn visit_map<A: de::MapAccess<'v>>(self, mut map: A) -> Result<Price, A::Error> {
+                match map.next_entry::<String, String>()? {
+                    Some((key, text)) if key == "$serde_json::private::Number" => {
+                        Price::from_str(&text).map_err(|_| {
+                            de::Error::custom(format!("invalid price {text:?}"))
+                        })
+                    }
+                    _ => Err(de::Error::custom(
+                        "expected a price as a JSON number or a numeric string",
+                    )),
+                }
             }
         }
         d.deserialize_any(V)

@@ -1,0 +1,362 @@
+//! The `provider "datacrunch"` block and what configuring it builds: one API client and
+//! the per-process caches every resource and data source shares ([`ProviderState`]).
+
+use crate::catalog::CatalogCache;
+use crate::credentials::{self, Auth, ConfigInput, ProcessEnv, Secret, Setting};
+use crate::resources::instance::directory::InstanceDirectory;
+use crate::{data_sources, resources};
+use datacrunch_client::{Client, RetryPolicy};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tfplugin::schema::timeouts::parse_duration;
+use tfplugin::schema::validators;
+use tfplugin::{
+    async_trait, Attribute, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider,
+    Resource, Schema, Value,
+};
+
+/// The registry address kdevops' HCL names in `required_providers`.
+pub const ADDRESS: &str = "registry.terraform.io/linux-kdevops/datacrunch";
+
+/// Defaults of the pacing settings, documented in the schema.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+pub const DEFAULT_POLL_MAX_INTERVAL: Duration = Duration::from_secs(15);
+pub const DEFAULT_MAX_RETRIES: u32 = 5;
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How waits poll: start at `initial`, then a tenth of the time waited so far, capped
+/// at `max`. A wait therefore overshoots the moment the instance became ready by at
+/// most 10% (or `initial`), while a long wait (real GPU machines take minutes) makes
+/// few calls.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pacing {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Pacing {
+    pub fn interval_after(&self, waited: Duration) -> Duration {
+        (waited / 10).clamp(self.initial, self.max.max(self.initial))
+    }
+}
+
+/// Everything configured once per provider process.
+pub struct ProviderState {
+    pub client: Client,
+    pub catalog: CatalogCache,
+    pub instances: InstanceDirectory,
+    pub pacing: Pacing,
+}
+
+impl ProviderState {
+    pub fn new(client: Client, pacing: Pacing) -> Self {
+        Self {
+            instances: InstanceDirectory::new(client.clone()),
+            client,
+            catalog: CatalogCache::default(),
+            pacing,
+        }
+    }
+}
+
+/// The provider itself.
+#[derive(Default)]
+pub struct DataCrunchProvider;
+
+#[derive(Deserialize, Default)]
+struct ProviderConfig {
+    server_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    bearer: Option<String>,
+    credentials_file: Option<String>,
+    profile: Option<String>,
+    poll_interval: Option<String>,
+    poll_max_interval: Option<String>,
+    max_retries: Option<u32>,
+    request_timeout: Option<String>,
+}
+
+fn env_list(setting: Setting) -> String {
+    setting
+        .env_vars()
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn setting_attribute(setting: Setting, what: &str) -> Attribute {
+    Attribute::string(setting.attribute())
+        .optional()
+        .description(format!("{what} Environment: {}.", env_list(setting)))
+}
+
+fn duration_attribute(name: &str, what: &str, default: &str) -> Attribute {
+    Attribute::string(name)
+        .optional()
+        .validator(validators::duration())
+        .description(format!(
+            "{what} A duration such as `500ms` or `10s`. Default `{default}`."
+        ))
+}
+
+/// The provider block's schema.
+pub fn provider_schema() -> Schema {
+    Schema::new()
+        .description(
+            "The DataCrunch (Verda) GPU cloud. Each setting is taken from the attribute, \
+             else from the environment, else (credentials only) from the credentials file.",
+        )
+        .attribute(setting_attribute(
+            Setting::ServerUrl,
+            "API base URL, default `https://api.datacrunch.io/v1` (Verda: `https://api.verda.com/v1`).",
+        ))
+        .attribute(setting_attribute(Setting::ClientId, "OAuth2 client id."))
+        .attribute(setting_attribute(Setting::ClientSecret, "OAuth2 client secret.").sensitive())
+        .attribute(
+            setting_attribute(
+                Setting::Bearer,
+                "A ready access token; when set, client_id and client_secret are not used.",
+            )
+            .sensitive(),
+        )
+        .attribute(setting_attribute(
+            Setting::CredentialsFile,
+            "INI (`[profile]` with `client_id` and `client_secret`, also accepted as \
+             `datacrunch_api_key` or `api_key`) or JSON credentials file, default \
+             `~/.datacrunch/credentials`. Must not be readable by group or others.",
+        ))
+        .attribute(setting_attribute(
+            Setting::Profile,
+            "Section of the credentials file, default `default` (also found as `[DEFAULT]`).",
+        ))
+        .attribute(duration_attribute(
+            "poll_interval",
+            "First interval when waiting for an instance or volume; later polls wait a \
+             tenth of the time waited so far, up to `poll_max_interval`.",
+            "250ms",
+        ))
+        .attribute(duration_attribute(
+            "poll_max_interval",
+            "Longest interval between polls while waiting.",
+            "15s",
+        ))
+        .attribute(
+            Attribute::number("max_retries")
+                .optional()
+                .validator(validators::range(Some(0.into()), Some(20.into())))
+                .description(format!(
+                    "Retries of a request that failed with 429, 5xx or a dropped connection \
+                     (with exponential backoff and jitter, honouring `Retry-After`). Requests \
+                     that may have taken effect are never blindly repeated. Default `{DEFAULT_MAX_RETRIES}`."
+                )),
+        )
+        .attribute(duration_attribute(
+            "request_timeout",
+            "Timeout of one HTTP request.",
+            "60s",
+        ))
+}
+
+fn duration_setting(
+    value: Option<&str>,
+    attr: &str,
+    default: Duration,
+    diags: &mut Diagnostics,
+) -> Duration {
+    match value.map(parse_duration) {
+        None => default,
+        Some(Ok(d)) if !d.is_zero() => d,
+        Some(Ok(_)) => {
+            diags.error_at(
+                AttributePath::new(attr),
+                "Invalid duration",
+                "must be more than 0",
+            );
+            default
+        }
+        Some(Err(e)) => {
+            diags.error_at(AttributePath::new(attr), "Invalid duration", e);
+            default
+        }
+    }
+}
+
+/// Builds the provider state from the block's (known) values and the environment.
+fn build_state(config: &ProviderConfig) -> Result<ProviderState, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let input = ConfigInput {
+        server_url: config.server_url.clone(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone().map(Secret::new),
+        bearer: config.bearer.clone().map(Secret::new),
+        credentials_file: config.credentials_file.clone(),
+        profile: config.profile.clone(),
+    };
+    let pacing = Pacing {
+        initial: duration_setting(
+            config.poll_interval.as_deref(),
+            "poll_interval",
+            DEFAULT_POLL_INTERVAL,
+            &mut diags,
+        ),
+        max: duration_setting(
+            config.poll_max_interval.as_deref(),
+            "poll_max_interval",
+            DEFAULT_POLL_MAX_INTERVAL,
+            &mut diags,
+        ),
+    };
+    let timeout = duration_setting(
+        config.request_timeout.as_deref(),
+        "request_timeout",
+        DEFAULT_REQUEST_TIMEOUT,
+        &mut diags,
+    );
+    let resolved = credentials::resolve(&input, &ProcessEnv)
+        .map_err(|e| Diagnostics::from(Diagnostic::error("DataCrunch credentials", e.to_string())));
+    let resolved = match resolved {
+        Ok(r) => r,
+        Err(e) => {
+            diags.extend(e);
+            return Err(diags);
+        }
+    };
+    diags.into_result()?;
+    let builder = Client::builder()
+        .base_url(&resolved.server_url)
+        .timeout(timeout)
+        .user_agent(concat!(
+            "terraform-provider-datacrunch/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .retry_policy(RetryPolicy {
+            max_retries: config.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            ..RetryPolicy::default()
+        });
+    let builder = match &resolved.auth {
+        Auth::Bearer(token) => builder.bearer_token(token.expose()),
+        Auth::ClientCredentials {
+            client_id,
+            client_secret,
+        } => builder.client_credentials(client_id, client_secret.expose()),
+    };
+    let client = builder.build().map_err(|e| {
+        let attr = if e.to_string().contains("base_url") {
+            Setting::ServerUrl
+        } else {
+            Setting::ClientId
+        };
+        Diagnostics::from(
+            Diagnostic::error("Invalid provider configuration", e.to_string())
+                .at(AttributePath::new(attr.attribute())),
+        )
+    })?;
+    Ok(ProviderState::new(client, pacing))
+}
+
+/// Attributes that must be known when the provider is configured.
+const MUST_BE_KNOWN: &[&str] = &[
+    "server_url",
+    "client_id",
+    "client_secret",
+    "bearer",
+    "credentials_file",
+    "profile",
+];
+
+#[async_trait]
+impl Provider for DataCrunchProvider {
+    fn address(&self) -> String {
+        ADDRESS.to_owned()
+    }
+
+    fn schema(&self) -> Schema {
+        provider_schema()
+    }
+
+    async fn configure(
+        &self,
+        _ctx: &Context,
+        config: &Value,
+    ) -> Result<tfplugin::ProviderData, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        for name in MUST_BE_KNOWN {
+            if config.get(name).is_some_and(Value::is_unknown) {
+                diags.error_at(
+                    AttributePath::new(*name),
+                    "Provider setting not known until apply",
+                    format!(
+                        "`{name}` depends on a value Terraform only knows after apply; the \
+                         provider needs it to plan. Use a literal, a variable or an \
+                         environment variable instead."
+                    ),
+                );
+            }
+        }
+        diags.into_result()?;
+        let config: ProviderConfig = config.decode()?;
+        Ok(Arc::new(build_state(&config)?))
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        resources::all()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        data_sources::all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacing_is_a_tenth_of_the_wait_within_bounds() {
+        let p = Pacing {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(15),
+        };
+        assert_eq!(p.interval_after(Duration::ZERO), Duration::from_millis(250));
+        assert_eq!(
+            p.interval_after(Duration::from_secs(5)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            p.interval_after(Duration::from_secs(600)),
+            Duration::from_secs(15)
+        );
+    }
+
+    #[test]
+    fn bad_durations_name_their_attribute() {
+        let config = ProviderConfig {
+            bearer: Some("t".into()),
+            server_url: Some("http://127.0.0.1:1/v1".into()),
+            poll_interval: Some("soon".into()),
+            ..Default::default()
+        };
+        let Err(diags) = build_state(&config) else {
+            panic!("expected an error")
+        };
+        let d = diags.iter().next().unwrap();
+        assert_eq!(d.path.as_ref().unwrap().to_string(), "poll_interval");
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_at_server_url() {
+        let config = ProviderConfig {
+            bearer: Some("t".into()),
+            server_url: Some("http://example.com/v1".into()),
+            ..Default::default()
+        };
+        let Err(diags) = build_state(&config) else {
+            panic!("expected an error")
+        };
+        let d = diags.iter().next().unwrap();
+        assert_eq!(d.path.as_ref().unwrap().to_string(), "server_url");
+    }
+}

@@ -1,0 +1,215 @@
+//! Pieces every resource uses: the `timeouts` block, validators built on the API's own
+//! input rules (`datacrunch_models::validate`), API-error diagnostics, and the provider
+//! state lookup.
+
+use crate::provider::ProviderState;
+use datacrunch_models::validate::{self, RuleError};
+use std::sync::Arc;
+use tfplugin::schema::timeouts::{self, Operation};
+use tfplugin::schema::{validators, Validator};
+use tfplugin::{
+    AttributePath, Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Value,
+};
+
+/// The provider state configured for this process.
+pub fn state(ctx: &Context) -> Result<Arc<ProviderState>, Diagnostics> {
+    ctx.provider_data::<ProviderState>()
+}
+
+/// A `timeouts { create = "20m" }` block (block syntax, as every established provider
+/// and kdevops' HCL write it) with one duration per operation. The value has the same
+/// shape as tfplugin's `timeouts` attribute, so the server derives deadlines from it.
+pub fn timeouts_block(ops: &[(Operation, &str)]) -> NestedBlock {
+    let block = ops.iter().fold(Block::new(), |block, (op, default)| {
+        block.attribute(
+            tfplugin::Attribute::string(op.name())
+                .optional()
+                .validator(validators::duration())
+                .description(format!(
+                    "How long {} may take, as a duration such as `30s`, `10m` or `1h30m`. \
+                     Default `{default}`.",
+                    op.name()
+                )),
+        )
+    });
+    NestedBlock::new(
+        timeouts::ATTRIBUTE,
+        Nesting::Single,
+        block.description("Per-operation timeouts."),
+    )
+}
+
+/// A validator from one of the API's input rules.
+pub fn rule(description: &str, check: fn(&str) -> Result<(), RuleError>) -> Arc<dyn Validator> {
+    validators::custom(description, move |v, path, diags| {
+        if let Some(s) = v.as_str() {
+            if let Err(e) = check(s) {
+                diags.push(
+                    Diagnostic::error("Invalid attribute value", format!("{s:?} {e}"))
+                        .at(path.clone()),
+                );
+            }
+        }
+    })
+}
+
+pub fn hostname_validator() -> Arc<dyn Validator> {
+    rule(
+        "letters, digits and '-', at least one letter, no leading or trailing '-', at most 60 characters",
+        validate::hostname,
+    )
+}
+
+pub fn ssh_key_validator() -> Arc<dyn Validator> {
+    rule(
+        "an OpenSSH public key line (`ssh-ed25519 AAAA… comment`)",
+        validate::ssh_public_key,
+    )
+}
+
+/// Tag map rules (count, key and value length, case-insensitive duplicates).
+pub fn tags_validator() -> Arc<dyn Validator> {
+    validators::custom(
+        "at most 10 tags; keys 1-63 characters, values up to 127; keys are case-insensitive",
+        |v, path, diags| {
+            let Some(map) = v.as_map() else { return };
+            // The API lowercases keys; an uppercase key would read back changed and show
+            // a difference in every plan.
+            if let Some(k) = map.keys().find(|k| k.chars().any(|c| c.is_uppercase())) {
+                diags.push(
+                    Diagnostic::error(
+                        "Invalid tags",
+                        format!(
+                            "tag key {k:?} has uppercase letters; the API stores keys in \
+                             lowercase, so write {:?}",
+                            k.to_lowercase()
+                        ),
+                    )
+                    .at(path.clone().key(k.clone())),
+                );
+            }
+            let pairs = map.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            if let Err(e) = validate::tags(pairs) {
+                diags.push(Diagnostic::error("Invalid tags", format!("tags {e}")).at(path.clone()));
+            }
+        },
+    )
+}
+
+/// A diagnostic for a failed API call: the summary says what was being done, the
+/// detail carries the API's own code and message (never dropped, unlike the original).
+pub fn api_error(summary: impl Into<String>, err: &datacrunch_client::Error) -> Diagnostics {
+    let mut detail = err.to_string();
+    if err.is_unauthorized() {
+        detail.push_str(
+            "\n\nThe API refused the credentials. Check client_id/client_secret (or \
+             DATACRUNCH_CLIENT_ID/DATACRUNCH_CLIENT_SECRET, or the credentials file).",
+        );
+    } else if err.is_insufficient_funds() {
+        detail.push_str("\n\nThe account balance is too low for this deploy.");
+    }
+    Diagnostic::error(summary, detail).into()
+}
+
+/// Same, pointing at an attribute.
+pub fn api_error_at(
+    path: AttributePath,
+    summary: impl Into<String>,
+    err: &datacrunch_client::Error,
+) -> Diagnostics {
+    api_error(summary, err)
+        .into_iter()
+        .map(|d| d.at(path.clone()))
+        .fold(Diagnostics::new(), |mut all, d| {
+            all.push(d);
+            all
+        })
+}
+
+/// The string at `name` when known.
+pub fn known_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
+    v.get(name).and_then(Value::as_str)
+}
+
+/// Creates an object whose create request is not idempotent (keys, scripts, volumes).
+/// When the answer is lost ([`datacrunch_client::Error::is_outcome_unknown`]), `find`
+/// looks for an object matching the request; it is adopted if found, else the create is
+/// tried once more. Returns the id and whether it was adopted.
+pub async fn create_adopting<C, CF, F, FF>(
+    create: C,
+    find: F,
+) -> Result<(String, bool), datacrunch_client::Error>
+where
+    C: Fn() -> CF,
+    CF: std::future::Future<Output = Result<String, datacrunch_client::Error>>,
+    F: Fn() -> FF,
+    FF: std::future::Future<Output = Result<Option<String>, datacrunch_client::Error>>,
+{
+    match create().await {
+        Ok(id) => Ok((id, false)),
+        Err(e) if e.is_outcome_unknown() => {
+            tracing::warn!(error = %e, "create outcome unknown; looking for the object");
+            if let Some(id) = find().await? {
+                return Ok((id, true));
+            }
+            create().await.map(|id| (id, false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps computed attributes that are null in the prior state and left out of the
+/// configuration null in an update plan, instead of "(known after apply)".
+///
+/// tfplugin's planner plans such attributes unknown on every update, so a value the
+/// API legitimately leaves empty (a key without fingerprint, an OS volume request the
+/// user never made) would show a change in every plan, and for a requires-replace
+/// attribute force a replacement. When nothing else changes the plan becomes the prior
+/// state; otherwise only the requires-replace ones are kept null (and not replaced).
+pub fn keep_prior_nulls(plan: &mut tfplugin::PlanChange, schema: &tfplugin::Schema) {
+    let Some(prior) = plan.prior.clone() else {
+        return;
+    };
+    let candidates: Vec<&tfplugin::Attribute> = schema
+        .block
+        .attributes()
+        .iter()
+        .filter(|a| {
+            a.computed
+                && prior.get(&a.name).is_none_or(Value::is_null)
+                && plan.config.get(&a.name).is_none_or(Value::is_null)
+                && plan.planned.get(&a.name).is_some_and(Value::is_unknown)
+        })
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    // The planner also marks other computed values unknown once it saw the spurious
+    // change; with every such value at its prior, is anything really changing?
+    let mut trial = plan.planned.clone();
+    for a in schema.block.attributes().iter().filter(|a| {
+        a.computed
+            && plan.config.get(&a.name).is_none_or(Value::is_null)
+            && plan.planned.get(&a.name).is_some_and(Value::is_unknown)
+    }) {
+        if let Some(slot) = trial.at_mut(&AttributePath::new(&a.name)) {
+            *slot = prior.get(&a.name).cloned().unwrap_or(Value::Null);
+        }
+    }
+    if trial == prior {
+        plan.planned = prior;
+        plan.requires_replace.clear();
+        return;
+    }
+    for a in candidates.iter().filter(|a| {
+        a.plan_modifiers
+            .iter()
+            .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
+    }) {
+        let path = AttributePath::new(&a.name);
+        if let Some(slot) = plan.planned.at_mut(&path) {
+            *slot = Value::Null;
+        }
+        plan.requires_replace.retain(|p| !p.starts_with(&path));
+    }
+}

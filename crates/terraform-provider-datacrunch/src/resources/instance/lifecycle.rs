@@ -1,0 +1,248 @@
+//! The instance's life on the API side: deploy (or adopt a deploy whose answer was
+//! lost), wait until it runs, delete and confirm. Pure API work: the Terraform side
+//! (state, diagnostics) lives in `mod.rs`.
+
+use super::directory::{InstanceDirectory, Lookup};
+use super::model::CREATE_TOKEN_TAG;
+use crate::provider::Pacing;
+use datacrunch_client::{Client, Error};
+use datacrunch_models::{
+    DeployInstanceRequest, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
+};
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Why a wait or a delete stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("{0}")]
+    Api(#[from] Error),
+    #[error("instance {id} reached status {status:?}{}", no_capacity_hint(.status))]
+    Failed { id: String, status: String },
+    #[error("instance {id} disappeared while waiting for it to run")]
+    Vanished { id: String },
+    #[error("timed out after {waited:?} waiting for instance {id} ({what}; last status {last_status:?})")]
+    Timeout {
+        id: String,
+        what: &'static str,
+        waited: Duration,
+        last_status: String,
+    },
+    #[error("cancelled while waiting for instance {id}")]
+    Cancelled { id: String },
+}
+
+fn no_capacity_hint(status: &str) -> &'static str {
+    if status == InstanceStatus::NoCapacity.as_str() {
+        ": the location ran out of capacity for this type after accepting the deploy; \
+         pick another location or type (data source datacrunch_offer)"
+    } else {
+        ""
+    }
+}
+
+/// Deadline and cancellation of one operation.
+pub struct Budget<'a> {
+    pub deadline: Instant,
+    pub cancel: &'a CancellationToken,
+    pub pacing: Pacing,
+}
+
+impl Budget<'_> {
+    /// Sleeps `d`, or less when the deadline comes first; false when out of time or
+    /// cancelled.
+    async fn sleep(&self, d: Duration) -> bool {
+        let wake = (Instant::now() + d).min(self.deadline);
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep_until(wake) => Instant::now() < self.deadline,
+        }
+    }
+}
+
+/// Deploys, and when the outcome is unknown looks for the instance this very request
+/// created (same hostname, carrying `token` in the create-token tag) before trying
+/// again: a lost answer must never become a second billed machine.
+/// Returns the id and whether it was adopted.
+pub async fn deploy_or_adopt(
+    client: &Client,
+    request: &DeployInstanceRequest,
+    token: &str,
+    budget: &Budget<'_>,
+) -> Result<(String, bool), Error> {
+    loop {
+        match client.deploy_instance(request).await {
+            Ok(id) => return Ok((id, false)),
+            Err(e) if e.is_outcome_unknown() => {
+                tracing::warn!(hostname = %request.hostname, error = %e, "deploy outcome unknown; looking for the instance");
+                if let Some(id) = find_adoptable(client, &request.hostname, token, budget).await? {
+                    return Ok((id, true));
+                }
+                if !budget.sleep(Duration::ZERO).await {
+                    return Err(e);
+                }
+                tracing::warn!(hostname = %request.hostname, "no instance from the lost deploy; deploying again");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Looks a few times (an accepted deploy may take a moment to be listed) for the
+/// instance named `hostname` carrying `token`.
+async fn find_adoptable(
+    client: &Client,
+    hostname: &str,
+    token: &str,
+    budget: &Budget<'_>,
+) -> Result<Option<String>, Error> {
+    const LOOKS: u32 = 3;
+    for look in 0..LOOKS {
+        match client.find_instances_by_hostname(hostname).await {
+            Ok(found) => {
+                if let Some(i) = found.iter().find(|i| carries_token(i, token)) {
+                    return Ok(Some(i.id.clone()));
+                }
+            }
+            Err(e) if e.is_retryable() => {
+                tracing::debug!(error = %e, "lookup after an unknown deploy failed; looking again")
+            }
+            Err(e) => return Err(e),
+        }
+        if look + 1 < LOOKS && !budget.sleep(budget.pacing.initial * 4).await {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+fn carries_token(i: &Instance, token: &str) -> bool {
+    i.tags
+        .iter()
+        .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token))
+}
+
+/// Polls (through the shared directory) until the instance runs and has an IP.
+pub async fn wait_running(
+    directory: &InstanceDirectory,
+    id: &str,
+    budget: &Budget<'_>,
+) -> Result<Instance, LifecycleError> {
+    let start = Instant::now();
+    let mut last_status = String::from("not seen yet");
+    loop {
+        let interval = budget.pacing.interval_after(start.elapsed());
+        match directory.lookup(id, interval).await {
+            Ok(Lookup::Found(i)) => {
+                if i.status == InstanceStatus::Running
+                    && i.ip.as_deref().is_some_and(|ip| !ip.is_empty())
+                {
+                    return Ok(*i);
+                }
+                if i.status.is_failed() {
+                    return Err(LifecycleError::Failed {
+                        id: id.to_owned(),
+                        status: i.status.to_string(),
+                    });
+                }
+                last_status = i.status.to_string();
+            }
+            Ok(Lookup::Gone) => return Err(LifecycleError::Vanished { id: id.to_owned() }),
+            // Already retried by the client; keep waiting while there is time.
+            Err(e) if e.is_retryable() => tracing::debug!(id, error = %e, "poll failed"),
+            Err(e) => return Err(e.into()),
+        }
+        if !budget.sleep(interval).await {
+            return Err(stopped(
+                budget,
+                id,
+                "waiting for status running with an IP",
+                start,
+                last_status,
+            ));
+        }
+    }
+}
+
+fn stopped(
+    budget: &Budget<'_>,
+    id: &str,
+    what: &'static str,
+    start: Instant,
+    last_status: String,
+) -> LifecycleError {
+    if budget.cancel.is_cancelled() {
+        LifecycleError::Cancelled { id: id.to_owned() }
+    } else {
+        LifecycleError::Timeout {
+            id: id.to_owned(),
+            what,
+            waited: start.elapsed(),
+            last_status,
+        }
+    }
+}
+
+/// Deletes the instance and waits until the API reports it gone. An instance that is
+/// unknown or already discontinued counts as deleted; "Can't discontinue a provisioning
+/// instance" is retried until the deadline. `delete_os_volume` false keeps every
+/// volume (`volume_ids: []`); true deletes the OS volume and detaches the others.
+pub async fn delete_and_confirm(
+    client: &Client,
+    id: &str,
+    delete_os_volume: bool,
+    budget: &Budget<'_>,
+) -> Result<(), LifecycleError> {
+    let start = Instant::now();
+    let request = InstanceActionRequest {
+        action: InstanceAction::Delete,
+        id: vec![id.to_owned()],
+        volume_ids: if delete_os_volume {
+            None
+        } else {
+            Some(Vec::new())
+        },
+        delete_permanently: None,
+    };
+    loop {
+        match client.instance_action(&request).await {
+            Ok(_) => break,
+            Err(e) if e.is_not_found() || e.is_already_discontinued() => break,
+            Err(e) if e.is_still_provisioning() || e.is_retryable() => {
+                tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let interval = budget.pacing.interval_after(start.elapsed());
+        if !budget.sleep(interval).await {
+            return Err(stopped(
+                budget,
+                id,
+                "retrying the delete of a provisioning instance",
+                start,
+                "provisioning".into(),
+            ));
+        }
+    }
+    // Confirm: gone means 404 or a gone status (discontinued, deleting).
+    loop {
+        let last_status = match client.instance(id).await {
+            Err(e) if e.is_not_found() => return Ok(()),
+            Ok(i) if i.status.is_gone() => return Ok(()),
+            Ok(i) => i.status.to_string(),
+            Err(e) if e.is_retryable() => "unreadable".to_owned(),
+            Err(e) => return Err(e.into()),
+        };
+        let interval = budget.pacing.interval_after(start.elapsed());
+        if !budget.sleep(interval).await {
+            return Err(stopped(
+                budget,
+                id,
+                "confirming the delete",
+                start,
+                last_status,
+            ));
+        }
+    }
+}

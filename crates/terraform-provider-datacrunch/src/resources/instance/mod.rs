@@ -1,0 +1,388 @@
+//! `datacrunch_instance`: the resource at the centre of kdevops' HCL.
+//!
+//! - Create adopts an instance an interrupted earlier apply left behind for the same
+//!   configuration (found by hostname and a create token derived from the
+//!   configuration, stored as a tag), else deploys; a deploy whose answer was lost is
+//!   looked up the same way before it is ever repeated. Then it waits for `running`
+//!   with an IP, polling through the shared [`directory`].
+//! - Read goes through the [`directory`] too: refreshing 100 instances costs one list.
+//! - Delete retries "still provisioning", treats gone as deleted and confirms.
+//! - [`plan`] checks type, image and location against the live catalog at plan time.
+
+pub mod directory;
+mod lifecycle;
+pub mod model;
+mod plan;
+mod schema;
+
+use crate::resources::common::{api_error, state};
+use datacrunch_client::Client;
+use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
+use lifecycle::{Budget, LifecycleError};
+use model::{api_tags, InstanceModel, OsVolume, CREATE_TOKEN_TAG};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use tfplugin::schema::timeouts::{parse_duration, Operation};
+use tfplugin::{
+    async_trait, Context, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub struct InstanceResource;
+
+/// A cleanup after a failed create gets this long even when the create's own budget is
+/// spent or Terraform asked to stop: leaving a billed machine behind is worse.
+const CLEANUP_BUDGET: Duration = Duration::from_secs(180);
+
+fn default_timeout(op: Operation) -> Duration {
+    let text = match op {
+        Operation::Create => schema::DEFAULT_CREATE_TIMEOUT,
+        Operation::Update => schema::DEFAULT_UPDATE_TIMEOUT,
+        Operation::Delete | Operation::Read => schema::DEFAULT_DELETE_TIMEOUT,
+    };
+    parse_duration(text).unwrap_or(Duration::from_secs(600))
+}
+
+fn budget<'a>(ctx: &'a Context, op: Operation, pacing: crate::provider::Pacing) -> Budget<'a> {
+    Budget {
+        deadline: ctx
+            .deadline()
+            .unwrap_or_else(|| Instant::now() + default_timeout(op)),
+        cancel: ctx.cancellation_token(),
+        pacing,
+    }
+}
+
+fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, Diagnostics> {
+    v.as_deref().ok_or_else(|| {
+        Diagnostic::error(
+            "Provider bug: missing value",
+            format!("`{name}` was not known when it was needed"),
+        )
+        .into()
+    })
+}
+
+/// A token that identifies "the instance this configuration asked for": the same
+/// configuration gives the same token, so a re-run after an interrupted apply finds the
+/// instance instead of deploying a duplicate.
+pub fn create_token(m: &InstanceModel) -> String {
+    let mut keys = m.ssh_key_ids.clone().unwrap_or_default();
+    keys.sort();
+    let parts = [
+        m.hostname.clone().unwrap_or_default(),
+        m.description.clone().unwrap_or_default(),
+        m.image.clone().unwrap_or_default(),
+        m.instance_type.clone().unwrap_or_default(),
+        m.location_code.clone().unwrap_or_default(),
+        m.is_spot.unwrap_or(false).to_string(),
+        m.startup_script_id.clone().unwrap_or_default(),
+        keys.join(","),
+    ];
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn deploy_request(m: &InstanceModel, token: &str) -> Result<DeployInstanceRequest, Diagnostics> {
+    let hostname = required(&m.hostname, "hostname")?.to_owned();
+    let mut tags = api_tags(&m.tags);
+    tags.push(Tag {
+        key: CREATE_TOKEN_TAG.to_owned(),
+        value: Some(token.to_owned()),
+    });
+    Ok(DeployInstanceRequest {
+        instance_type: required(&m.instance_type, "instance_type")?.to_owned(),
+        image: required(&m.image, "image")?.to_owned(),
+        description: m.description.clone().unwrap_or_default(),
+        ssh_key_ids: m.ssh_key_ids.clone().unwrap_or_default(),
+        location_code: m.location_code.clone(),
+        startup_script_id: m.startup_script_id.clone(),
+        os_volume: m.os_volume.as_ref().and_then(|v| {
+            v.size.map(|size| OsVolumeRequest {
+                name: v.name.clone().unwrap_or_else(|| format!("{hostname}-os")),
+                size,
+                on_spot_discontinue: None,
+            })
+        }),
+        volumes: Vec::new(),
+        existing_volumes: m.existing_volume_ids.clone().unwrap_or_default(),
+        is_spot: m.is_spot.unwrap_or(false),
+        contract: m.contract.as_deref().map(Into::into),
+        pricing: m.pricing.as_deref().map(Into::into),
+        coupon: None,
+        tags,
+        hostname,
+    })
+}
+
+/// The state after create or update: what the API reports, except that every value
+/// the plan already knew is kept (Terraform requires it), with a warning if the API
+/// disagrees about where the instance is.
+fn settle(ctx: &Context, planned: &InstanceModel, api: &Instance) -> InstanceModel {
+    let mut m = planned.refreshed(api);
+    macro_rules! keep_planned {
+        ($($field:ident),*) => {$( if planned.$field.is_some() { m.$field = planned.$field.clone(); } )*};
+    }
+    keep_planned!(
+        hostname,
+        description,
+        image,
+        instance_type,
+        location_code,
+        ssh_key_ids,
+        startup_script_id,
+        is_spot,
+        contract,
+        pricing,
+        existing_volume_ids,
+        tags,
+        delete_os_volume_on_destroy,
+        timeouts
+    );
+    if let (Some(asked), false) = (&planned.location_code, api.location.is_empty()) {
+        if *asked != api.location {
+            ctx.warn(
+                "Instance placed elsewhere",
+                format!(
+                    "location_code is {asked} but the API reports the instance in {}; the \
+                     next plan will show it.",
+                    api.location
+                ),
+            );
+        }
+    }
+    m.os_volume = match (&planned.os_volume, &m.os_volume) {
+        (Some(v), _) => Some(OsVolume {
+            name: v
+                .name
+                .clone()
+                .or_else(|| Some(format!("{}-os", api.hostname))),
+            size: v.size,
+        }),
+        (None, _) => None,
+    };
+    m
+}
+
+/// An instance a previous, interrupted apply created for this very configuration.
+/// Failed leftovers are deleted (they may bill) rather than adopted.
+async fn find_leftover(
+    ctx: &Context,
+    st: &crate::provider::ProviderState,
+    hostname: &str,
+    token: &str,
+) -> Result<Option<String>, Diagnostics> {
+    let listing = st
+        .instances
+        .listing(Duration::from_secs(60))
+        .await
+        .map_err(|e| api_error("Listing instances before create", &e))?;
+    let mut adopt = None;
+    for i in listing.values() {
+        let ours = i.hostname.eq_ignore_ascii_case(hostname)
+            && i.tags
+                .iter()
+                .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token));
+        if !ours || i.status.is_gone() {
+            continue;
+        }
+        if i.status.is_failed() {
+            cleanup(st, &i.id, true).await.ok();
+        } else if adopt.is_none() {
+            ctx.warn(
+                "Adopted an instance from an interrupted apply",
+                format!(
+                    "Instance {} ({hostname}, status {}) was created for this configuration \
+                     by an earlier apply that did not record it; it is used instead of \
+                     deploying a second one.",
+                    i.id, i.status
+                ),
+            );
+            adopt = Some(i.id.clone());
+        }
+    }
+    Ok(adopt)
+}
+
+/// Deletes an instance after a failed create, with its own budget.
+async fn cleanup(
+    st: &crate::provider::ProviderState,
+    id: &str,
+    delete_os_volume: bool,
+) -> Result<(), LifecycleError> {
+    let cancel = CancellationToken::new();
+    let budget = Budget {
+        deadline: Instant::now() + CLEANUP_BUDGET,
+        cancel: &cancel,
+        pacing: st.pacing,
+    };
+    lifecycle::delete_and_confirm(&st.client, id, delete_os_volume, &budget).await
+}
+
+fn failed_create_diagnostic(
+    id: &str,
+    err: &LifecycleError,
+    cleanup: &Result<(), LifecycleError>,
+) -> Diagnostics {
+    let aftermath = match cleanup {
+        Ok(()) => format!(
+            "Instance {id} was deleted so that it does not bill; nothing is left behind. \
+             Run apply again (or choose another type or location)."
+        ),
+        Err(e) => format!(
+            "Deleting instance {id} failed too ({e}). It may still bill: the next apply \
+             adopts or cleans it up (it carries this configuration's create token), or \
+             delete it in the console."
+        ),
+    };
+    Diagnostic::error(
+        "Instance did not become ready",
+        format!("{err}.\n\n{aftermath}"),
+    )
+    .into()
+}
+
+async fn read_instance(client: &Client, id: &str) -> Result<Instance, Diagnostics> {
+    client
+        .instance(id)
+        .await
+        .map_err(|e| api_error(format!("Reading instance {id}"), &e))
+}
+
+#[async_trait]
+impl Resource for InstanceResource {
+    fn type_name(&self) -> String {
+        "datacrunch_instance".into()
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    fn default_timeout(&self, op: Operation) -> Option<Duration> {
+        Some(default_timeout(op))
+    }
+
+    async fn modify_plan(&self, ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
+        crate::resources::common::keep_prior_nulls(plan, &schema::schema());
+        plan::check(ctx, plan).await
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let m: InstanceModel = planned.decode()?;
+        let st = state(ctx)?;
+        let token = create_token(&m);
+        let request = deploy_request(&m, &token)?;
+        let budget = budget(ctx, Operation::Create, st.pacing);
+        let id = match find_leftover(ctx, &st, &request.hostname, &token).await? {
+            Some(id) => id,
+            None => {
+                let (id, adopted) =
+                    lifecycle::deploy_or_adopt(&st.client, &request, &token, &budget)
+                        .await
+                        .map_err(|e| deploy_error(&request, &e))?;
+                if adopted {
+                    ctx.warn(
+                        "Recovered from a lost deploy answer",
+                        format!("The deploy's answer was lost; instance {id} it created was found and used."),
+                    );
+                }
+                id
+            }
+        };
+        tracing::info!(id, hostname = %request.hostname, "instance deployed; waiting for running");
+        match lifecycle::wait_running(&st.instances, &id, &budget).await {
+            Ok(instance) => Ok(Value::encode(&settle(ctx, &m, &instance))?),
+            Err(err) => {
+                let cleaned =
+                    cleanup(&st, &id, m.delete_os_volume_on_destroy.unwrap_or(true)).await;
+                Err(failed_create_diagnostic(&id, &err, &cleaned))
+            }
+        }
+    }
+
+    async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
+        let prior: InstanceModel = state_value.decode()?;
+        let st = state(ctx)?;
+        let id = required(&prior.id, "id")?;
+        let found = st
+            .instances
+            .lookup(id, directory::READ_MAX_AGE)
+            .await
+            .map_err(|e| api_error(format!("Reading instance {id}"), &e))?;
+        let directory::Lookup::Found(api) = found else {
+            tracing::info!(id, "instance is gone; removing it from state");
+            return Ok(None);
+        };
+        let mut m = prior.refreshed(&api);
+        // Import: fill what only the OS volume knows, once.
+        if prior.hostname.is_none() && prior.os_volume.is_none() {
+            if let Some(vol_id) = &m.os_volume_id {
+                if let Ok(v) = st.client.volume(vol_id).await {
+                    m.os_volume = Some(OsVolume {
+                        name: Some(v.name),
+                        size: Some(v.size),
+                    });
+                }
+            }
+        }
+        Ok(Some(Value::encode(&m)?))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        _prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        // Only settings of this provider change in place (delete_os_volume_on_destroy,
+        // timeouts); everything the API holds forces replacement.
+        let m: InstanceModel = planned.decode()?;
+        let st = state(ctx)?;
+        let api = read_instance(&st.client, required(&m.id, "id")?).await?;
+        Ok(Value::encode(&settle(ctx, &m, &api))?)
+    }
+
+    async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        let m: InstanceModel = prior.decode()?;
+        let st = state(ctx)?;
+        let id = required(&m.id, "id")?;
+        let budget = budget(ctx, Operation::Delete, st.pacing);
+        lifecycle::delete_and_confirm(
+            &st.client,
+            id,
+            m.delete_os_volume_on_destroy.unwrap_or(true),
+            &budget,
+        )
+        .await
+        .map_err(|e| Diagnostic::error(format!("Deleting instance {id}"), e.to_string()).into())
+    }
+}
+
+fn deploy_error(request: &DeployInstanceRequest, err: &datacrunch_client::Error) -> Diagnostics {
+    let summary = if err.is_no_capacity() {
+        format!(
+            "No capacity for {} in {}",
+            request.instance_type,
+            request.location_code.as_deref().unwrap_or("any location")
+        )
+    } else {
+        format!("Deploying instance {}", request.hostname)
+    };
+    let mut d = api_error(summary, err);
+    if err.is_no_capacity() {
+        d.warning(
+            "Nothing was created",
+            "The API refused the deploy, so nothing bills. The data source \
+             datacrunch_offer finds a type and location with capacity.",
+        );
+    }
+    d
+}

@@ -1,0 +1,140 @@
+//! Plan-time checks of `datacrunch_instance` against the live catalog, so that nothing
+//! is spent on a configuration the API would refuse: an unknown type, image or location
+//! (with a "did you mean"), an image the type does not support, and a type with no
+//! capacity where it was asked for.
+
+use crate::provider::ProviderState;
+use crate::resources::common::{api_error, known_str};
+use std::sync::Arc;
+use tfplugin::{AttributePath, Context, Diagnostic, Diagnostics, PlanChange, Value};
+
+/// True when `name` is new or differs from the prior state (so it is worth checking).
+fn changed(plan: &PlanChange, name: &str) -> bool {
+    match &plan.prior {
+        None => true,
+        Some(prior) => prior.get(name) != plan.planned.get(name),
+    }
+}
+
+fn invalid(diags: &mut Diagnostics, attr: &str, summary: &str, detail: String) {
+    diags.push(Diagnostic::error(summary, detail).at(AttributePath::new(attr)));
+}
+
+pub async fn check(ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
+    // Without a configured provider (e.g. `terraform validate`) there is no catalog.
+    let Ok(st) = ctx.provider_data::<ProviderState>() else {
+        return Ok(());
+    };
+    let to_check = ["instance_type", "image", "location_code", "is_spot"];
+    if !to_check.iter().any(|n| changed(plan, n)) {
+        return Ok(());
+    }
+    check_catalog(&st, &plan.planned, plan.is_create()).await
+}
+
+async fn check_catalog(
+    st: &Arc<ProviderState>,
+    planned: &Value,
+    is_create: bool,
+) -> Result<(), Diagnostics> {
+    let catalog = st
+        .catalog
+        .get(&st.client)
+        .await
+        .map_err(|e| api_error("Reading the catalog to check the plan", &e))?;
+    let mut diags = Diagnostics::new();
+    let instance_type = known_str(planned, "instance_type");
+    let image = known_str(planned, "image");
+    let location = known_str(planned, "location_code");
+    let mut type_ok = false;
+    if let Some(t) = instance_type {
+        match catalog.check_instance_type(t) {
+            Ok(()) => type_ok = true,
+            Err(e) => invalid(&mut diags, "instance_type", "Unknown instance type", e),
+        }
+    }
+    if let Some(l) = location {
+        if let Err(e) = catalog.check_location(l) {
+            invalid(&mut diags, "location_code", "Unknown location", e);
+        }
+    }
+    if let Some(i) = image {
+        match catalog.check_image(i) {
+            Err(e) => invalid(&mut diags, "image", "Unknown image", e),
+            Ok(()) if type_ok => {
+                let t = instance_type.unwrap_or_default();
+                let supported = st
+                    .catalog
+                    .images_for(&st.client, t)
+                    .await
+                    .map_err(|e| api_error("Reading the images of the instance type", &e))?;
+                if let Err(e) = crate::catalog::check_image_for_type(i, t, &supported) {
+                    invalid(
+                        &mut diags,
+                        "image",
+                        "Image not available for this instance type",
+                        e,
+                    );
+                }
+            }
+            Ok(()) => {}
+        }
+    }
+    diags.clone().into_result()?;
+    if is_create && type_ok {
+        check_capacity(st, planned, instance_type.unwrap_or_default(), location).await?;
+    }
+    Ok(())
+}
+
+/// Fails the plan when the type has no capacity where it is asked for, naming the
+/// locations that do have it.
+async fn check_capacity(
+    st: &ProviderState,
+    planned: &Value,
+    instance_type: &str,
+    location: Option<&str>,
+) -> Result<(), Diagnostics> {
+    let is_spot = planned
+        .get("is_spot")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let availability = st
+        .catalog
+        .availability(&st.client, is_spot)
+        .await
+        .map_err(|e| api_error("Reading instance availability", &e))?;
+    let with_capacity: Vec<&str> = availability
+        .iter()
+        .filter(|l| l.availabilities.iter().any(|t| t == instance_type))
+        .map(|l| l.location_code.as_str())
+        .collect();
+    let kind = if is_spot { "spot" } else { "on-demand" };
+    let ok = match location {
+        Some(l) => with_capacity.contains(&l),
+        None => !with_capacity.is_empty(),
+    };
+    if ok {
+        return Ok(());
+    }
+    let where_ = location.map(|l| format!(" in {l}")).unwrap_or_default();
+    let elsewhere = if with_capacity.is_empty() {
+        "It has no capacity in any location right now.".to_owned()
+    } else {
+        format!("It has capacity in: {}.", with_capacity.join(", "))
+    };
+    let attr = if location.is_some() {
+        "location_code"
+    } else {
+        "instance_type"
+    };
+    Err(Diagnostic::error(
+        format!("No {kind} capacity for {instance_type}{where_}"),
+        format!(
+            "{elsewhere} Nothing was created. Choose another location or type; the data \
+             source datacrunch_offer picks the first candidate with capacity."
+        ),
+    )
+    .at(AttributePath::new(attr))
+    .into())
+}

@@ -1,0 +1,205 @@
+//! The `datacrunch_instance` schema: the original provider's attributes with the same
+//! names and meanings, plus what the API offers and the original left out.
+
+use crate::resources::common::{hostname_validator, tags_validator, timeouts_block};
+use tfplugin::schema::timeouts::Operation;
+use tfplugin::schema::validators;
+use tfplugin::{Attribute, Nesting, Schema, Type};
+
+/// Create waits this long for `running` unless `timeouts.create` says otherwise.
+pub const DEFAULT_CREATE_TIMEOUT: &str = "20m";
+pub const DEFAULT_UPDATE_TIMEOUT: &str = "10m";
+pub const DEFAULT_DELETE_TIMEOUT: &str = "10m";
+
+fn replace_string(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .required()
+        .requires_replace()
+        .description(description)
+}
+
+fn computed_string(name: &str, description: &str) -> Attribute {
+    Attribute::string(name)
+        .computed()
+        .use_state_for_unknown()
+        .description(description)
+}
+
+fn summary(name: &str, what: &str, fields: Vec<Attribute>) -> Attribute {
+    Attribute::nested(name, Nesting::Single, fields)
+        .computed()
+        .use_state_for_unknown()
+        .description(what)
+}
+
+fn size_summary(name: &str, what: &str) -> Attribute {
+    summary(
+        name,
+        what,
+        vec![
+            Attribute::string("description").computed(),
+            Attribute::number("size_gb").computed(),
+        ],
+    )
+}
+
+pub fn schema() -> Schema {
+    Schema::new()
+        .description(
+            "A DataCrunch (Verda) GPU or CPU instance. Create waits until the instance is \
+             `running` with an IP. Every argument the API cannot change in place forces a \
+             replacement; `tags` change in place. Destroy deletes the OS volume unless \
+             `delete_os_volume_on_destroy = false`, so nothing keeps billing by accident.",
+        )
+        .attribute(computed_string("id", "The instance id."))
+        .attribute(
+            replace_string(
+                "hostname",
+                "Hostname; letters, digits and `-`, at most 60 characters.",
+            )
+            .validator(hostname_validator()),
+        )
+        .attribute(replace_string("description", "Free-text description."))
+        .attribute(replace_string(
+            "image",
+            "OS image: an `image_type` such as `ubuntu-24.04-cuda-12.8-open-docker`, an image id, \
+             or the id of a detached OS volume to boot. Checked at plan time against the \
+             images the instance type supports.",
+        ))
+        .attribute(replace_string(
+            "instance_type",
+            "Instance type such as `1H100.80S.30V`; checked at plan time against the catalog.",
+        ))
+        .attribute(
+            Attribute::string("location_code")
+                .optional()
+                .computed()
+                .requires_replace()
+                .use_state_for_unknown()
+                .description(
+                    "Location to deploy in (e.g. `FIN-01`). When left out the API chooses, and \
+                     this shows where the instance landed.",
+                ),
+        )
+        .attribute(
+            Attribute::list("ssh_key_ids", Type::String)
+                .required()
+                .requires_replace()
+                .description("Ids of the SSH keys installed for root."),
+        )
+        .attribute(
+            Attribute::string("startup_script_id")
+                .optional()
+                .requires_replace()
+                .description("Id of a startup script run at first boot."),
+        )
+        .attribute(
+            Attribute::bool("is_spot")
+                .default(false)
+                .requires_replace()
+                .description("Deploy as a spot instance (cheaper; may be discontinued)."),
+        )
+        .attribute(
+            Attribute::string("contract")
+                .optional()
+                .computed()
+                .requires_replace()
+                .use_state_for_unknown()
+                .validator(validators::one_of(["PAY_AS_YOU_GO", "SPOT", "LONG_TERM"]))
+                .description("Billing contract: `PAY_AS_YOU_GO`, `SPOT` or `LONG_TERM`."),
+        )
+        .attribute(
+            Attribute::string("pricing")
+                .optional()
+                .computed()
+                .requires_replace()
+                .use_state_for_unknown()
+                .validator(validators::one_of(["FIXED_PRICE", "DYNAMIC_PRICE"]))
+                .description("Pricing model: `FIXED_PRICE` or `DYNAMIC_PRICE`."),
+        )
+        .attribute(
+            Attribute::nested(
+                "os_volume",
+                Nesting::Single,
+                vec![
+                    Attribute::string("name")
+                        .optional()
+                        .computed()
+                        .description("Name of the OS volume, default `<hostname>-os`."),
+                    Attribute::number("size")
+                        .required()
+                        .validator(validators::range(Some(1.into()), Some(100_000.into())))
+                        .description("Size of the OS volume in GB."),
+                ],
+            )
+            .optional()
+            .computed()
+            .requires_replace()
+            .use_state_for_unknown()
+            .description("The OS volume to create. Left out, the API's default size is used."),
+        )
+        .attribute(
+            Attribute::list("existing_volume_ids", Type::String)
+                .optional()
+                .requires_replace()
+                .description("Ids of detached volumes to attach at deploy."),
+        )
+        .attribute(
+            Attribute::map("tags", Type::String)
+                .optional()
+                .requires_replace()
+                .validator(tags_validator())
+                .description(
+                    "Tags (at most 10; lowercase keys up to 63 characters, values up to 127).",
+                ),
+        )
+        .attribute(
+            Attribute::bool("delete_os_volume_on_destroy")
+                .default(true)
+                .description(
+                    "Delete the OS volume with the instance (default). `false` keeps it, \
+                     detached and still billed, for reuse.",
+                ),
+        )
+        .attribute(computed_string("ip", "Public IPv4 address."))
+        .attribute(
+            Attribute::string("status")
+                .computed()
+                .description("Status as the API reports it (`running`, `offline`, ...)."),
+        )
+        .attribute(computed_string("created_at", "Creation time (ISO 8601)."))
+        .attribute(computed_string("os_volume_id", "Id of the OS volume."))
+        .attribute(
+            Attribute::number("price_per_hour")
+                .computed()
+                .use_state_for_unknown()
+                .description("Price per hour in the account's currency."),
+        )
+        .attribute(computed_string(
+            "location",
+            "Where the instance really is (the API's `location`).",
+        ))
+        .attribute(summary(
+            "cpu",
+            "CPU summary.",
+            vec![
+                Attribute::string("description").computed(),
+                Attribute::number("cores").computed(),
+            ],
+        ))
+        .attribute(summary(
+            "gpu",
+            "GPU summary.",
+            vec![
+                Attribute::string("description").computed(),
+                Attribute::number("count").computed(),
+            ],
+        ))
+        .attribute(size_summary("memory", "System memory."))
+        .attribute(size_summary("gpu_memory", "GPU memory (per GPU)."))
+        .block(timeouts_block(&[
+            (Operation::Create, DEFAULT_CREATE_TIMEOUT),
+            (Operation::Update, DEFAULT_UPDATE_TIMEOUT),
+            (Operation::Delete, DEFAULT_DELETE_TIMEOUT),
+        ]))
+}

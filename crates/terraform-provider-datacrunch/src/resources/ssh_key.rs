@@ -1,0 +1,170 @@
+//! `datacrunch_ssh_key`: an SSH public key in the account.
+//!
+//! The id comes from the API's answer (bare text or JSON; the original scraped it from
+//! an error string), Read notices deletion and changes (the original kept stale state),
+//! and both arguments force replacement since the API has no update.
+
+use crate::resources::common::{
+    api_error, create_adopting, keep_prior_nulls, ssh_key_validator, state,
+};
+use datacrunch_models::{CreateSshKeyRequest, SshKey};
+use serde::{Deserialize, Serialize};
+use tfplugin::{
+    async_trait, Attribute, Context, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
+};
+
+pub struct SshKeyResource;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct SshKeyModel {
+    id: Option<String>,
+    name: Option<String>,
+    public_key: Option<String>,
+    fingerprint: Option<String>,
+}
+
+impl SshKeyModel {
+    /// The state after reading `api`. A key that differs only in surrounding
+    /// whitespace (a trailing newline from `file()`) is the same key.
+    fn refreshed(&self, api: &SshKey) -> Self {
+        let same_key = self
+            .public_key
+            .as_deref()
+            .is_some_and(|k| k.trim() == api.key.trim());
+        Self {
+            id: Some(api.id.clone()),
+            name: Some(api.name.clone()),
+            public_key: if same_key {
+                self.public_key.clone()
+            } else {
+                Some(api.key.clone())
+            },
+            fingerprint: api.fingerprint.clone().or_else(|| self.fingerprint.clone()),
+        }
+    }
+}
+
+fn missing(what: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Provider bug: missing value",
+        format!("`{what}` is not known"),
+    )
+    .into()
+}
+
+#[async_trait]
+impl Resource for SshKeyResource {
+    fn type_name(&self) -> String {
+        "datacrunch_ssh_key".into()
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .description("An SSH public key that instances can be deployed with (`ssh_key_ids`).")
+            .attribute(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("The key id."),
+            )
+            .attribute(
+                Attribute::string("name")
+                    .required()
+                    .requires_replace()
+                    .description("Name of the key in the account."),
+            )
+            .attribute(
+                Attribute::string("public_key")
+                    .required()
+                    .requires_replace()
+                    .validator(ssh_key_validator())
+                    .description(
+                        "OpenSSH public key line, e.g. `file(\"~/.ssh/id_ed25519.pub\")`; sent \
+                         to the API as `key`.",
+                    ),
+            )
+            .attribute(
+                Attribute::string("fingerprint")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("The key's fingerprint, when the API reports one."),
+            )
+    }
+
+    async fn modify_plan(&self, _ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
+        keep_prior_nulls(plan, &self.schema());
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let m: SshKeyModel = planned.decode()?;
+        let st = state(ctx)?;
+        let request = CreateSshKeyRequest {
+            name: m.name.clone().ok_or_else(|| missing("name"))?,
+            key: m.public_key.clone().ok_or_else(|| missing("public_key"))?,
+        };
+        let (id, _) = create_adopting(
+            || st.client.create_ssh_key(&request),
+            || async {
+                let keys = st.client.ssh_keys().await?;
+                Ok(keys
+                    .into_iter()
+                    .find(|k| k.name == request.name && k.key.trim() == request.key.trim())
+                    .map(|k| k.id))
+            },
+        )
+        .await
+        .map_err(|e| api_error(format!("Creating SSH key {:?}", request.name), &e))?;
+        // The fingerprint, if the API computes one; the key exists either way.
+        let fingerprint = match st.client.ssh_key(&id).await {
+            Ok(k) => k.fingerprint,
+            Err(e) => {
+                tracing::debug!(id, error = %e, "reading the new key back failed");
+                None
+            }
+        };
+        Ok(Value::encode(&SshKeyModel {
+            id: Some(id),
+            fingerprint,
+            ..m
+        })?)
+    }
+
+    async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
+        let prior: SshKeyModel = state_value.decode()?;
+        let st = state(ctx)?;
+        let id = prior.id.clone().ok_or_else(|| missing("id"))?;
+        match st.client.ssh_key(&id).await {
+            Ok(api) => Ok(Some(Value::encode(&prior.refreshed(&api))?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(api_error(format!("Reading SSH key {id}"), &e)),
+        }
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        // Every argument forces replacement, so there is nothing to change in place.
+        Ok(planned.clone())
+    }
+
+    async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        let m: SshKeyModel = prior.decode()?;
+        let st = state(ctx)?;
+        let id = m.id.ok_or_else(|| missing("id"))?;
+        match st.client.delete_ssh_key(&id).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(api_error(format!("Deleting SSH key {id}"), &e)),
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `datacrunch_instance` and `datacrunch_ssh_key` end to end: real Terraform, the
+//! emulator, and the state compared with what the emulator holds.
+
+mod common;
+
+use common::*;
+
+fn config(hostnames: &[&str], extra: &str) -> String {
+    let nodes = hostnames
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"
+provider "datacrunch" {{}}
+
+resource "datacrunch_ssh_key" "k" {{
+  name       = "e2e-key"
+  public_key = "{PUBKEY}"
+}}
+
+resource "datacrunch_instance" "n" {{
+  for_each      = toset([{nodes}])
+  hostname      = each.key
+  description   = "e2e node ${{each.key}}"
+  image         = "ubuntu-24.04-cuda-12.8-open-docker"
+  instance_type = "1H100.80S.30V"
+  location_code = "FIN-01"
+  ssh_key_ids   = [datacrunch_ssh_key.k.id]
+  {extra}
+  timeouts {{
+    create = "2m"
+    delete = "2m"
+  }}
+}}
+
+output "controller_ip_map" {{
+  value = {{ for name, node in datacrunch_instance.n : name => node.ip }}
+}}
+"#
+    )
+}
+
+#[test]
+fn create_plan_clean_destroy_on_every_terraform() {
+    for tf in terraforms() {
+        let emu = emulator();
+        let ws = Workspace::new(&tf, &emu);
+        ws.write(&config(&["e2e-a", "e2e-b"], ""));
+        ws.init();
+        ws.apply();
+
+        // State matches the emulator: two running instances with IPs, one key.
+        let live = live_instances(&emu);
+        assert_eq!(live.len(), 2, "{live:#?}");
+        for host in ["e2e-a", "e2e-b"] {
+            let v = ws.values(&format!("datacrunch_instance.n[\"{host}\"]"));
+            let api = live.iter().find(|i| i["hostname"] == host).unwrap();
+            assert_eq!(v["id"], api["id"]);
+            assert_eq!(v["status"], "running");
+            assert_eq!(v["ip"], api["ip"]);
+            assert!(v["ip"].as_str().unwrap().starts_with("127."));
+            assert_eq!(v["location"], "FIN-01");
+            assert_eq!(v["location_code"], "FIN-01");
+            assert_eq!(v["gpu"]["count"], 1);
+            assert!(v["cpu"]["cores"].as_u64().unwrap() > 0);
+            assert!(v["memory"]["size_gb"].as_u64().unwrap() > 0);
+            assert!(v["price_per_hour"].as_f64().unwrap() > 0.0);
+            assert!(v["os_volume_id"].is_string());
+            assert_eq!(v["delete_os_volume_on_destroy"], true);
+            // The create token never shows as a user tag.
+            assert!(v["tags"].is_null(), "{}", v["tags"]);
+        }
+        let key = ws.values("datacrunch_ssh_key.k");
+        assert!(key["id"].as_str().unwrap().len() >= 36);
+
+        ws.assert_no_changes();
+
+        ws.destroy();
+        assert!(
+            live_instances(&emu).is_empty(),
+            "instances left after destroy"
+        );
+        assert!(ws.resources().is_empty());
+    }
+}
