@@ -17,6 +17,17 @@
 //! * [`offer`]: the kdevops GPU tier table and capacity-aware offer selection.
 //! * [`decode`]: the tolerant decoders for the API's inconsistent answers.
 //!
+//! ## What is retried
+//!
+//! | Request | 429 | 500/502/504 | connection refused | timeout, dropped after send |
+//! |---|---|---|---|---|
+//! | GET, DELETE, token, idempotent `PUT` actions | retried | retried | retried | retried |
+//! | `POST /instances` (deploy) | retried (not processed) | [`Error::DeployOutcomeUnknown`] | retried (never sent) | [`Error::DeployOutcomeUnknown`] |
+//! | other creates, volume clone, hibernate/restore | retried | [`Error::OutcomeUnknown`] | retried | [`Error::OutcomeUnknown`] |
+//!
+//! 503 (no capacity) and other 4xx answers are never retried. A 401 renews the token and
+//! repeats the request once, whatever its kind (a 401 means it was not processed).
+//!
 //! ```no_run
 //! use datacrunch_client::{Client, Error};
 //! use datacrunch_client::offer::{OfferQuery, TierGroup};
