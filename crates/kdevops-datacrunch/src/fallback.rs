@@ -121,19 +121,25 @@ pub fn classify(
         if errors.is_none() && healthy {
             continue;
         }
-        let failure =
-            if recorded.is_some_and(|s| s.status == "no_capacity") || !still_available(placement) {
-                Failure::Capacity
-            } else {
-                let mut why = errors.map(|e| e.join("; ")).unwrap_or_default();
-                if why.is_empty() {
-                    why = match recorded {
-                        Some(s) => format!("instance {} is in status {:?}", s.id, s.status),
-                        None => "Terraform did not create it".to_owned(),
-                    };
-                }
-                Failure::Other(why)
-            };
+        let said_capacity = errors.is_some_and(|e| {
+            e.iter()
+                .any(|text| CAPACITY_TOKENS.iter().any(|token| text.contains(token)))
+        });
+        let failure = if said_capacity
+            || recorded.is_some_and(|s| s.status == "no_capacity")
+            || !still_available(placement)
+        {
+            Failure::Capacity
+        } else {
+            let mut why = errors.map(|e| e.join("; ")).unwrap_or_default();
+            if why.is_empty() {
+                why = match recorded {
+                    Some(s) => format!("instance {} is in status {:?}", s.id, s.status),
+                    None => "Terraform did not create it".to_owned(),
+                };
+            }
+            Failure::Other(why)
+        };
         failed.insert(node.clone(), failure);
     }
     failed
