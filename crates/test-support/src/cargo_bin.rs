@@ -43,6 +43,10 @@ pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     let path = target_dir().join("debug").join(bin);
-    assert!(path.is_file(), "cargo built {bin} but {} is missing", path.display());
+    assert!(
+        path.is_file(),
+        "cargo built {bin} but {} is missing",
+        path.display()
+    );
     path
 }

@@ -161,17 +161,26 @@ async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::R
 
 /// Replaces SIGINT's default action (terminate) by a handler that only logs,
 /// so Ctrl-C in Terraform's terminal does not kill us mid-apply. In debug
-/// mode Ctrl-C is for the human running us and stops the server.
+/// mode Ctrl-C is for the human running us and stops the server. SIGTERM
+/// stops the server gracefully so the socket file is removed.
 fn ignore_sigint(debug: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
     tokio::spawn(async move {
-        while sigint.recv().await.is_some() {
-            if debug {
-                shutdown.cancel();
-                return;
+        loop {
+            tokio::select! {
+                Some(()) = sigint.recv() => {
+                    if debug {
+                        break;
+                    }
+                    tracing::debug!("ignoring SIGINT; Terraform will call StopProvider");
+                }
+                Some(()) = sigterm.recv() => break,
+                else => return,
             }
-            tracing::debug!("ignoring SIGINT; Terraform will call StopProvider");
         }
+        shutdown.cancel();
     });
     Ok(())
 }

@@ -126,13 +126,37 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
         }
     }
 
+    // A null collection reads as an empty one, so `Vec`/`BTreeMap` fields
+    // (with or without `#[serde(default)]`) accept null.
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.inner() {
+            Value::Null => visitor.visit_seq(SeqDe {
+                iter: [].iter().enumerate(),
+                path: self.path,
+            }),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        static EMPTY: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+        match self.inner() {
+            Value::Null => visitor.visit_map(MapDe {
+                iter: EMPTY.iter(),
+                pending: None,
+                path: self.path,
+            }),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         visitor.visit_unit()
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+        bytes byte_buf unit unit_struct tuple tuple_struct struct identifier
     }
 }
 
@@ -261,6 +285,18 @@ mod tests {
         assert_eq!(m.tags["env"], "prod");
         assert_eq!(m.ports, vec![22, 443]);
         assert_eq!(m.gone, None);
+    }
+
+    #[test]
+    fn null_collections_read_as_empty() {
+        #[derive(Deserialize)]
+        struct C {
+            list: Vec<String>,
+            map: BTreeMap<String, i64>,
+        }
+        let v = Value::object([("list", Value::Null), ("map", Value::Null)]);
+        let c: C = from_value(&v).unwrap();
+        assert!(c.list.is_empty() && c.map.is_empty());
     }
 
     #[test]

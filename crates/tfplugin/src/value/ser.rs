@@ -133,8 +133,11 @@ impl ser::Serializer for ValueSer {
     fn serialize_map(self, _len: Option<usize>) -> Result<MapSer, ValueError> {
         Ok(MapSer::default())
     }
-    fn serialize_struct(self, _: &'static str, _len: usize) -> Result<MapSer, ValueError> {
-        Ok(MapSer::default())
+    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<MapSer, ValueError> {
+        Ok(MapSer {
+            json_number: name == SERDE_JSON_NUMBER,
+            ..MapSer::default()
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -183,10 +186,15 @@ impl ser::SerializeTupleStruct for SeqSer {
     }
 }
 
+/// How serde_json (with `arbitrary_precision`, on in this workspace)
+/// serialises its numbers: a one-field struct holding the exact text.
+const SERDE_JSON_NUMBER: &str = "$serde_json::private::Number";
+
 #[derive(Default)]
 struct MapSer {
     map: BTreeMap<String, Value>,
     key: Option<String>,
+    json_number: bool,
 }
 
 impl ser::SerializeMap for MapSer {
@@ -232,6 +240,14 @@ impl ser::SerializeStruct for MapSer {
         Ok(())
     }
     fn end(self) -> Result<Value, ValueError> {
+        if self.json_number {
+            if let Some(Value::String(s)) = self.map.values().next() {
+                return s
+                    .parse()
+                    .map(Value::Number)
+                    .map_err(|e: super::ParseNumberError| err(e.to_string()));
+            }
+        }
         Ok(Value::Map(self.map))
     }
 }
