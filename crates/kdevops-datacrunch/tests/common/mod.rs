@@ -1,0 +1,253 @@
+//! Shared by the end-to-end tests: a throw-away kdevops tree and HOME, the real workflow
+//! binary, the real provider and emulator (built by `workspace_bin`), real Terraform
+//! 1.15.5 from the workspace's `.venv`, and the emulator's admin API.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use test_support::cargo_bin::{workspace_bin, workspace_root};
+
+/// One project: its own topdir (a copy of the Kconfig tree, defconfigs and the module)
+/// and its own HOME, so ssh config and keys land in a temp dir.
+pub struct Project {
+    pub top: tempfile::TempDir,
+    pub home: tempfile::TempDir,
+}
+
+pub fn workflow_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kdevops-datacrunch"))
+}
+
+pub fn terraform_bin() -> PathBuf {
+    workspace_root().join(".venv/bin/terraform")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+impl Project {
+    /// A fresh tree; the provider and emulator binaries are built next to the workflow
+    /// binary (same target directory), where the workflow looks for them.
+    pub fn new() -> Self {
+        workspace_bin(
+            "terraform-provider-datacrunch",
+            "terraform-provider-datacrunch",
+        );
+        workspace_bin("datacrunch-emulator", "datacrunch-emulator");
+        let root = workspace_root();
+        let top = tempfile::Builder::new()
+            .prefix("kdevops-top")
+            .tempdir()
+            .unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("kdevops-home")
+            .tempdir()
+            .unwrap();
+        std::fs::copy(root.join("Kconfig"), top.path().join("Kconfig")).unwrap();
+        copy_tree(&root.join("kconfigs"), &top.path().join("kconfigs"));
+        copy_tree(&root.join("defconfigs"), &top.path().join("defconfigs"));
+        let module = top.path().join("terraform/datacrunch");
+        std::fs::create_dir_all(&module).unwrap();
+        for name in ["provider.tf", "main.tf", "variables.tf", "outputs.tf"] {
+            std::fs::copy(
+                root.join("terraform/datacrunch").join(name),
+                module.join(name),
+            )
+            .unwrap();
+        }
+        Project { top, home }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.top.path()
+    }
+
+    /// `make defconfig-NAME` with this tree as TOPDIR.
+    pub fn defconfig(&self, name: &str) {
+        let out = self.make(&[&format!("defconfig-{name}")]);
+        assert!(out.status.success(), "defconfig failed: {}", text(&out));
+    }
+
+    /// `make ARGS` from the workspace, pointed at this tree and the workspace's venv.
+    pub fn make(&self, args: &[&str]) -> Output {
+        let root = workspace_root();
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .arg(format!("TOPDIR={}", self.dir().display()))
+            .arg(format!("VENV={}", root.join(".venv").display()))
+            .env("HOME", self.home.path())
+            .output()
+            .expect("run make")
+    }
+
+    /// Appends `CONFIG_<line>` to .config (later lines win).
+    pub fn set(&self, line: &str) {
+        let path = self.dir().join(".config");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!("CONFIG_{line}\n"));
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A workflow command, prepared (for spawning) with this project's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(workflow_bin());
+        cmd.arg("--topdir")
+            .arg(self.dir())
+            .args(args)
+            .current_dir(self.dir())
+            .env("HOME", self.home.path())
+            .env("KDEVOPS_TERRAFORM", terraform_bin())
+            .env_remove("TF_CLI_CONFIG_FILE");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kdevops-datacrunch")
+    }
+
+    /// Runs and asserts success; returns stdout+stderr.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?} failed:\n{}", text(&out));
+        text(&out)
+    }
+
+    /// Runs and asserts failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "{args:?} should fail:\n{}",
+            text(&out)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn hash(&self) -> String {
+        use std::fmt::Write as _;
+        let path = std::path::absolute(self.dir()).unwrap();
+        let digest = sha256(path.as_os_str().as_encoded_bytes());
+        digest.iter().take(4).fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+
+    pub fn emulator_base(&self) -> String {
+        let url = std::fs::read_to_string(self.dir().join(".local/emulator/url"))
+            .expect("emulator url file");
+        url.trim().trim_end_matches("/v1").to_owned()
+    }
+
+    pub fn emulator_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir().join(".local/emulator/pid"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+    }
+
+    /// `PUT /admin/PATH` with a JSON body on the running emulator.
+    pub fn admin_put(&self, path: &str, body: &str) {
+        let (status, reply) = http(
+            &self.emulator_base(),
+            "PUT",
+            &format!("/admin/{path}"),
+            Some(body),
+        );
+        assert!(status < 300, "PUT /admin/{path} {body}: {status} {reply}");
+    }
+
+    /// The emulator's live (not deleted) instances, from `status --json`.
+    pub fn status(&self) -> Vec<serde_json::Value> {
+        let out = self.ok(&["status", "--json"]);
+        let json = out.find('[').map(|i| &out[i..]).unwrap_or("[]");
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("status --json: {e}: {out}"))
+    }
+}
+
+impl Drop for Project {
+    /// A failed test must not leave an emulator running.
+    fn drop(&mut self) {
+        if let Some(pid) = self.emulator_pid() {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether a process is alive (and not a zombie).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// A minimal HTTP/1.1 request to the loopback emulator (admin API only).
+pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let host = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).expect("connect to emulator");
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// sha256, for the expected per-project hash (independent of the code under test).
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let out = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(data)?;
+            child.wait_with_output()
+        })
+        .expect("sha256sum");
+    let hex = String::from_utf8_lossy(&out.stdout);
+    let mut digest = [0u8; 32];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    digest
+}

@@ -1,0 +1,126 @@
+//! The whole loop on the emulator, with real Terraform: defconfig, bringup of 3 nodes,
+//! status, ssh config and inventory, a second bringup that changes nothing, destroy that
+//! leaves no instance, no ssh config and no emulator process.
+
+mod common;
+
+use common::{alive, Project};
+
+#[test]
+fn bringup_status_rebringup_destroy() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    let hash = p.hash();
+
+    let out = p.ok(&["bringup"]);
+    assert!(out.contains("Using the local emulator"), "{out}");
+    for phase in [
+        "terraform init",
+        "availability",
+        "selected 1H100.80S.30V",
+        "ready",
+    ] {
+        assert!(out.contains(phase), "missing phase {phase:?} in:\n{out}");
+    }
+    let nodes = p.status();
+    let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kdevops-0", "kdevops-1", "kdevops-2"]);
+    for n in &nodes {
+        assert_eq!(n["status"], "running");
+        assert_eq!(n["instance_type"], "1H100.80S.30V");
+        let ip = n["ip"].as_str().unwrap();
+        assert!(ip.starts_with("127."), "{ip}");
+        assert!(
+            out.contains(&format!("{}\t{ip}", n["name"].as_str().unwrap())),
+            "{out}"
+        );
+        assert!(n["price_per_hour"].as_f64().unwrap() > 0.0);
+    }
+    let table = p.ok(&["status"]);
+    assert!(
+        table.contains("SPENT") && table.contains("Total:"),
+        "{table}"
+    );
+
+    // ssh config: one marked block per node, included from ~/.ssh/config.
+    let ssh_dir = p.home.path().join(".ssh");
+    let per_project =
+        std::fs::read_to_string(ssh_dir.join(format!("config_kdevops_{hash}"))).unwrap();
+    for n in &nodes {
+        let (name, ip) = (n["name"].as_str().unwrap(), n["ip"].as_str().unwrap());
+        let block = format!(
+            "# BEGIN host configuration for {name}\nHost {name} {ip}\n\tHostName {ip}\n\tUser root\n\tPort 22\n\tIdentityFile {}/kdevops_terraform_{hash}\n",
+            ssh_dir.display()
+        );
+        assert!(
+            per_project.contains(&block),
+            "{block}\nnot in\n{per_project}"
+        );
+        assert!(per_project.contains(&format!("# END host configuration for {name}\n")));
+    }
+    assert!(per_project.contains("\tStrictHostKeyChecking no\n"));
+    let main = std::fs::read_to_string(ssh_dir.join("config")).unwrap();
+    assert!(main.starts_with("# BEGIN Managed by kdevops\nInclude ~/.ssh/config_kdevops_*\n# END Managed by kdevops\n"), "{main}");
+    assert!(ssh_dir
+        .join(format!("kdevops_terraform_{hash}.pub"))
+        .is_file());
+    let inventory = std::fs::read_to_string(p.dir().join("hosts")).unwrap();
+    for n in &nodes {
+        let line = format!(
+            "{} ansible_host={}",
+            n["name"].as_str().unwrap(),
+            n["ip"].as_str().unwrap()
+        );
+        assert!(inventory.contains(&line), "{line} not in {inventory}");
+    }
+    // State is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p.dir().join("terraform/datacrunch/terraform.tfstate"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "state mode {mode:o}");
+
+    // A second bringup keeps every node: same instances, nothing created or replaced.
+    let again = p.ok(&["bringup"]);
+    for name in ["kdevops-0", "kdevops-1", "kdevops-2"] {
+        assert!(
+            again.contains(&format!("{name}: keep 1H100.80S.30V in FIN-01")),
+            "{again}"
+        );
+    }
+    assert!(!again.contains("create done"), "{again}");
+    let ids = |v: &[serde_json::Value]| {
+        v.iter()
+            .map(|n| n["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&p.status()), ids(&nodes));
+
+    let pid = p.emulator_pid().expect("emulator pid");
+    assert!(alive(pid));
+    let gone = p.ok(&["destroy"]);
+    assert!(
+        gone.contains("verified: no instance of this project remains"),
+        "{gone}"
+    );
+    assert!(gone.contains("stopped the local emulator"), "{gone}");
+    for _ in 0..50 {
+        if !alive(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "emulator {pid} still runs");
+    assert!(!ssh_dir.join(format!("config_kdevops_{hash}")).exists());
+    assert!(!std::fs::read_to_string(ssh_dir.join("config"))
+        .unwrap()
+        .contains("kdevops"));
+    assert!(!p.dir().join("hosts").exists());
+    assert!(!p
+        .dir()
+        .join("terraform/datacrunch/terraform.tfstate")
+        .exists());
+    let status = p.ok(&["status"]);
+    assert!(status.contains("No nodes"), "{status}");
+}
