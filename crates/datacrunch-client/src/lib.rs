@@ -96,6 +96,7 @@ mod retry;
 mod transport;
 mod wait;
 
+pub use api::TaggedKind;
 pub use client::Client;
 pub use config::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT, VERDA_BASE_URL,

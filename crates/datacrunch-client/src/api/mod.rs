@@ -3,7 +3,10 @@
 mod catalog;
 mod instances;
 mod keys;
+mod tags;
 mod volumes;
+
+pub use tags::TaggedKind;
 
 use crate::error::{Error, Result};
 
