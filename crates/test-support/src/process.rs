@@ -100,7 +100,8 @@ pub fn spawn_in_group(cmd: &mut Command) -> std::io::Result<Child> {
 /// Ctrl-C does.
 pub fn interrupt_group(child: &Child) {
     let status = Command::new("kill")
-        .args(["-INT", &format!("-{}", child.id())])
+        // `--` so the negative process-group id is not read as an option.
+        .args(["-s", "INT", "--", &format!("-{}", child.id())])
         .status()
         .expect("the kill command is available");
     assert!(status.success(), "kill -INT -{} failed", child.id());
@@ -131,7 +132,7 @@ pub fn wait_with_timeout(mut child: Child, command: String, timeout: Duration) -
             Ok(None) if start.elapsed() > timeout => {
                 timed_out = true;
                 let _ = Command::new("kill")
-                    .args(["-KILL", &format!("-{}", child.id())])
+                    .args(["-s", "KILL", "--", &format!("-{}", child.id())])
                     .status();
                 let _ = child.kill();
                 let _ = child.wait();

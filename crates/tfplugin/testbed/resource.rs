@@ -214,12 +214,20 @@ impl Resource for Thing {
     }
 
     async fn read(&self, ctx: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        /// What read needs from the current state: after an import only
+        /// `id` is set, so the full model cannot be decoded here.
+        #[derive(Deserialize)]
+        struct Current {
+            id: Option<String>,
+            create_delay: Option<String>,
+            timeouts: Option<Timeouts>,
+        }
         let store = ctx.provider_data::<Store>()?;
-        let current: ThingModel = state.decode()?;
-        let Some(id) = current.id.known() else {
+        let current: Current = state.decode()?;
+        let Some(id) = current.id else {
             return Ok(None);
         };
-        let Some(remote) = store.get(id).await? else {
+        let Some(remote) = store.get(&id).await? else {
             return Ok(None);
         };
         let mut m: ThingModel = serde_json::from_value(remote)
