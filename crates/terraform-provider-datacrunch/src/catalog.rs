@@ -21,10 +21,6 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn instance_type(&self, name: &str) -> Option<&InstanceType> {
-        self.instance_types.iter().find(|t| t.instance_type == name)
-    }
-
     /// Checks an instance type name; the error says what was meant and what exists.
     pub fn check_instance_type(&self, name: &str) -> Result<(), String> {
         let names: Vec<&str> = self

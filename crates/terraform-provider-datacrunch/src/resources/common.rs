@@ -111,21 +111,6 @@ pub fn api_error(summary: impl Into<String>, err: &datacrunch_client::Error) -> 
     Diagnostic::error(summary, detail).into()
 }
 
-/// Same, pointing at an attribute.
-pub fn api_error_at(
-    path: AttributePath,
-    summary: impl Into<String>,
-    err: &datacrunch_client::Error,
-) -> Diagnostics {
-    api_error(summary, err)
-        .into_iter()
-        .map(|d| d.at(path.clone()))
-        .fold(Diagnostics::new(), |mut all, d| {
-            all.push(d);
-            all
-        })
-}
-
 /// The string at `name` when known.
 pub fn known_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)

@@ -210,6 +210,11 @@ impl Workspace {
     }
 }
 
+/// `text` with every run of whitespace (Terraform wraps diagnostics) as one space.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Instances the emulator still lists (not deleted), from its admin view.
 pub fn live_instances(emu: &RunningEmulator) -> Vec<serde_json::Value> {
     emu.admin

@@ -90,9 +90,4 @@ impl InstanceDirectory {
         });
         Ok(by_id)
     }
-
-    /// Forgets the snapshot, after a change this process made (tags, power state).
-    pub async fn invalidate(&self) {
-        *self.snapshot.lock().await = None;
-    }
 }
