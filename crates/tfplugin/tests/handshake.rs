@@ -1,0 +1,187 @@
+//! The provider process as Terraform sees it, without Terraform: the magic
+//! cookie, the handshake line, AutoMTLS with a Go-like P-521 CA client
+//! certificate (and refusal of any other certificate), plaintext when TLS
+//! is disabled, Shutdown exiting promptly, SIGINT being ignored, `--debug`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{client_identity, connect_plain, connect_tls, start_provider, Launched};
+use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
+use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
+use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
+use tfplugin::proto::tfplugin6::{get_provider_schema, stop_provider};
+
+const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-testbed");
+
+#[test]
+fn run_by_hand_it_explains_itself() {
+    let out = std::process::Command::new(BIN)
+        .env_remove(COOKIE_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "nothing may go to stdout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("This binary is a plugin") && err.contains("terraform"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_when_protocol_6_is_not_offered() {
+    let out = std::process::Command::new(BIN)
+        .env(COOKIE_KEY, COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("speaks only version 6"));
+}
+
+#[tokio::test]
+async fn mtls_accepts_the_pinned_p521_client_and_refuses_others() {
+    let good = client_identity();
+    let p = start_provider(Some(&good));
+    let line = &p.handshake;
+    let fields: Vec<&str> = line.split('|').collect();
+    assert_eq!(&fields[..3], ["1", "6", "unix"]);
+    assert_eq!(fields[4], "grpc");
+    assert!(
+        fields[5].len() > 50 && !fields[5].contains('='),
+        "raw base64 without padding: {line}"
+    );
+    assert!(std::path::Path::new(&p.socket).exists());
+
+    let channel = connect_tls(&p, &good)
+        .await
+        .expect("pinned client connects");
+    let mut client = ProviderClient::new(channel);
+    let schema = client
+        .get_provider_schema(get_provider_schema::Request {})
+        .await
+        .expect("GetProviderSchema")
+        .into_inner();
+    assert!(schema.provider.is_some());
+    assert!(schema.resource_schemas.contains_key("testbed_thing"));
+    let caps = schema.server_capabilities.unwrap();
+    assert!(caps.plan_destroy && caps.get_provider_schema_optional);
+
+    // Another certificate, even another P-521 CA, is refused.
+    let other = client_identity();
+    let refused = async {
+        let ch = connect_tls(&p, &other).await.ok()?;
+        ProviderClient::new(ch)
+            .get_provider_schema(get_provider_schema::Request {})
+            .await
+            .ok()
+    };
+    assert!(
+        refused.await.is_none(),
+        "a different client certificate must be refused"
+    );
+    shutdown_and_check(p).await;
+}
+
+#[tokio::test]
+async fn plaintext_when_terraform_disables_tls_and_sigint_is_ignored() {
+    let p = start_provider(None);
+    assert!(
+        p.handshake.ends_with("|grpc|"),
+        "no certificate without TLS: {}",
+        p.handshake
+    );
+    // Ctrl-C reaches the whole process group; the provider must survive it.
+    let status = std::process::Command::new("kill")
+        .args(["-s", "INT", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut client = ProviderClient::new(connect_plain(&p).await.expect("connect"));
+    client
+        .get_provider_schema(get_provider_schema::Request {})
+        .await
+        .expect("still serving after SIGINT");
+    let stop = client
+        .stop_provider(stop_provider::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stop.error, "");
+    shutdown_and_check(p).await;
+}
+
+/// GRPCController.Shutdown: the process must exit well within Terraform's
+/// 2-second grace period and remove its socket.
+async fn shutdown_and_check(mut p: Launched) {
+    let channel = match &p.tls_identity {
+        Some(id) => connect_tls(&p, id).await.unwrap(),
+        None => connect_plain(&p).await.unwrap(),
+    };
+    let start = Instant::now();
+    let _ = GrpcControllerClient::new(channel)
+        .shutdown(tfplugin::proto::plugin::Empty {})
+        .await;
+    let status = loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "provider did not exit within 2s of Shutdown"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        !std::path::Path::new(&p.socket).exists(),
+        "socket file left behind"
+    );
+}
+
+#[test]
+fn debug_mode_prints_reattach_config() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(BIN)
+        .arg("--debug")
+        .env_remove(COOKIE_KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("TF_REATTACH_PROVIDERS=") {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        text.push_str(&line);
+    }
+    let json = text
+        .split("TF_REATTACH_PROVIDERS='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("reattach value printed");
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let entry = &v["registry.terraform.io/example/testbed"];
+    assert_eq!(entry["ProtocolVersion"], 6);
+    assert_eq!(entry["Addr"]["Network"], "unix");
+    assert_eq!(entry["Pid"], child.id());
+    // Ctrl-C stops a debug server (it is a human's terminal then).
+    std::process::Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "debug server ignored Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
