@@ -1,0 +1,139 @@
+//! Tier fallback against the emulator's capacity controls: tiers without capacity are
+//! skipped with the reason printed; a node that loses capacity (refused at deploy, or
+//! accepted and then `no_capacity`) moves alone to the next tier; healthy nodes stay.
+
+mod common;
+
+use common::Project;
+use serde_json::Value;
+
+const H100_30V: &str = "1H100.80S.30V";
+const H100_32V: &str = "1H100.80S.32V";
+
+fn by_name(nodes: &[Value]) -> std::collections::BTreeMap<String, (String, String)> {
+    nodes
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_owned(),
+                (
+                    n["id"].as_str().unwrap().to_owned(),
+                    n["instance_type"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Starts the emulator (through `catalog`) and returns the catalog rows.
+fn catalog(p: &Project) -> Vec<Value> {
+    let out = p.ok(&["catalog", "--json"]);
+    serde_json::from_str(&out[out.find('[').unwrap()..]).unwrap()
+}
+
+fn set_capacity(p: &Project, instance_type: &str, location: &str, total: u32) {
+    p.admin_put(
+        "capacity",
+        &format!(r#"{{"instance_type":"{instance_type}","location_code":"{location}","is_spot":false,"total":{total}}}"#),
+    );
+}
+
+#[test]
+fn tiers_without_capacity_are_skipped_with_reasons() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    let rows = catalog(&p);
+    for t in [H100_30V, H100_32V] {
+        let row = rows
+            .iter()
+            .find(|r| r["instance_type"] == t)
+            .expect("type in catalog");
+        for loc in row["on_demand_locations"].as_array().unwrap() {
+            set_capacity(&p, t, loc.as_str().unwrap(), 0);
+        }
+    }
+    let after = catalog(&p);
+    let next = after
+        .iter()
+        .find(|r| r["instance_type"] == "1A100.22V")
+        .expect("A100 80GB in the catalog");
+    assert!(
+        !next["on_demand_locations"].as_array().unwrap().is_empty(),
+        "{next}"
+    );
+
+    let out = p.ok(&["bringup"]);
+    for t in [H100_30V, H100_32V] {
+        assert!(
+            out.contains(&format!(
+                "skipping {t} (on-demand): no capacity in any location"
+            )),
+            "{out}"
+        );
+    }
+    assert!(out.contains("selected 1A100.22V"), "{out}");
+    for (_, (_, t)) in by_name(&p.status()) {
+        assert_eq!(t, "1A100.22V");
+    }
+    p.ok(&["destroy"]);
+}
+
+#[test]
+fn a_refused_deploy_moves_only_that_node() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    catalog(&p);
+    // Room for two of the three nodes on the first tier, in the first location.
+    set_capacity(&p, H100_30V, "FIN-01", 2);
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!(
+            "no capacity for {H100_30V} in FIN-01; excluding it and retrying this node only"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("skipping {H100_30V} (on-demand): excluded")),
+        "{out}"
+    );
+    let nodes = by_name(&p.status());
+    assert_eq!(nodes.len(), 3);
+    let on_first: Vec<_> = nodes.values().filter(|(_, t)| t == H100_30V).collect();
+    let on_next: Vec<_> = nodes.values().filter(|(_, t)| t == H100_32V).collect();
+    assert_eq!((on_first.len(), on_next.len()), (2, 1), "{nodes:?}");
+    p.ok(&["destroy"]);
+}
+
+#[test]
+fn a_late_no_capacity_moves_only_that_node() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.ok(&["bringup"]);
+    let before = by_name(&p.status());
+    assert!(before.values().all(|(_, t)| t == H100_30V), "{before:?}");
+
+    // New deploys of the first tier are accepted, then end in no_capacity.
+    p.admin_put(
+        "no-capacity-late",
+        &format!(r#"{{"instance_type":"{H100_30V}","location_code":"FIN-01"}}"#),
+    );
+    p.set("KDEVOPS_NODE_COUNT=3");
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("kdevops-2: no capacity for {H100_30V} in FIN-01")),
+        "{out}"
+    );
+    let after = by_name(&p.status());
+    assert_eq!(
+        after["kdevops-0"], before["kdevops-0"],
+        "a healthy node was touched"
+    );
+    assert_eq!(
+        after["kdevops-1"], before["kdevops-1"],
+        "a healthy node was touched"
+    );
+    assert_eq!(after["kdevops-2"].1, H100_32V);
+    p.ok(&["destroy"]);
+}
