@@ -149,13 +149,16 @@ pub enum AttributeType {
     Nested(Nesting, Vec<Attribute>),
 }
 
+/// Decides, given (prior, planned) values, whether a change forces replacement.
+pub type ReplaceIf = Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>;
+
 /// A plan-time behaviour attached to an attribute.
 #[derive(Clone)]
 pub enum PlanModifier {
     /// Changing the value replaces the resource.
     RequiresReplace,
     /// Replace when the function says so, given (prior, planned).
-    RequiresReplaceIf(Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>),
+    RequiresReplaceIf(ReplaceIf),
     /// Keep the prior value instead of "(known after apply)" on update.
     UseStateForUnknown,
 }

@@ -203,3 +203,6 @@ fn print_reattach(address: &str, socket: &std::path::Path) -> anyhow::Result<()>
     handshake::announce(&text)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

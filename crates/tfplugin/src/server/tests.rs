@@ -1,0 +1,342 @@
+//! The gRPC service in-process: every answer to a user-facing problem is a
+//! diagnostic in an OK response, never a gRPC error.
+
+use std::sync::Arc;
+
+use tonic::Request;
+
+use super::ProviderService;
+use crate::proto::tfplugin6 as pb;
+use crate::proto::tfplugin6::provider_server::Provider as _;
+use crate::schema::{validators, Attribute, Schema};
+use crate::{async_trait, Context, Diagnostics, PlanChange, ProviderData, Resource, Type, Value};
+
+struct P;
+struct R;
+
+#[async_trait]
+impl crate::Provider for P {
+    fn address(&self) -> String {
+        "example.com/test/t".into()
+    }
+    fn schema(&self) -> Schema {
+        Schema::new()
+    }
+    async fn configure(&self, _: &Context, _: &Value) -> Result<ProviderData, Diagnostics> {
+        Ok(Arc::new(()))
+    }
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        vec![Arc::new(R)]
+    }
+}
+
+fn rschema() -> Schema {
+    Schema::new()
+        .version(2)
+        .attribute(Attribute::string("id").computed().use_state_for_unknown())
+        .attribute(
+            Attribute::string("name")
+                .required()
+                .validator(validators::one_of(["a", "b", "slow", "bad"])),
+        )
+}
+
+#[async_trait]
+impl Resource for R {
+    fn type_name(&self) -> String {
+        "t_res".into()
+    }
+    fn schema(&self) -> Schema {
+        rschema()
+    }
+    async fn modify_plan(&self, ctx: &Context, _: &mut PlanChange) -> Result<(), Diagnostics> {
+        ctx.warn("planned", "hook ran");
+        Ok(())
+    }
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        _: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let name = planned
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if name == "slow" {
+            ctx.run(std::future::pending::<Result<(), Diagnostics>>())
+                .await?;
+        }
+        let returned = if name == "bad" {
+            "not-bad".to_string()
+        } else {
+            name
+        };
+        Ok(Value::object([
+            ("id", Value::string("x")),
+            ("name", Value::string(returned)),
+        ]))
+    }
+    async fn read(&self, _: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        Ok(Some(state.clone()))
+    }
+    async fn update(
+        &self,
+        _: &Context,
+        _: &Value,
+        planned: &Value,
+        _: &Value,
+    ) -> Result<Value, Diagnostics> {
+        Ok(planned.clone())
+    }
+    async fn delete(&self, _: &Context, _: &Value) -> Result<(), Diagnostics> {
+        Ok(())
+    }
+    async fn upgrade(
+        &self,
+        _: &Context,
+        version: i64,
+        mut state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        assert_eq!(version, 1);
+        if let Some(o) = state.as_object_mut() {
+            if let Some(t) = o.remove("title") {
+                o.insert("name".into(), t);
+            }
+        }
+        Ok(state)
+    }
+}
+
+fn service() -> Arc<ProviderService> {
+    Arc::new(ProviderService::new(Arc::new(P)))
+}
+
+fn ty() -> Type {
+    rschema().value_type()
+}
+
+fn dv(v: &Value) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: v.to_msgpack(&ty()).unwrap(),
+        json: Vec::new(),
+    })
+}
+
+fn decode(d: &Option<pb::DynamicValue>) -> Value {
+    Value::from_msgpack(&d.as_ref().unwrap().msgpack, &ty()).unwrap()
+}
+
+fn obj(id: Value, name: &str) -> Value {
+    Value::object([("id", id), ("name", Value::string(name))])
+}
+
+#[tokio::test]
+async fn unknown_type_is_a_diagnostic_not_a_grpc_error() {
+    let r = service()
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: "nope".into(),
+            current_state: dv(&obj(Value::string("x"), "a")),
+            ..Default::default()
+        }))
+        .await
+        .expect("OK status")
+        .into_inner();
+    assert_eq!(r.diagnostics[0].summary, "Unknown resource type");
+}
+
+#[tokio::test]
+async fn validate_reports_the_attribute_path() {
+    let r = service()
+        .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+            type_name: "t_res".into(),
+            config: dv(&obj(Value::Null, "zzz")),
+            client_capabilities: None,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let d = &r.diagnostics[0];
+    assert_eq!(d.severity, pb::diagnostic::Severity::Error as i32);
+    let step = d.attribute.as_ref().unwrap().steps[0]
+        .selector
+        .clone()
+        .unwrap();
+    assert_eq!(
+        step,
+        pb::attribute_path::step::Selector::AttributeName("name".into())
+    );
+}
+
+async fn upgrade(version: i64, json: &str, flatmap: bool) -> pb::upgrade_resource_state::Response {
+    let raw = if flatmap {
+        pb::RawState {
+            json: Vec::new(),
+            flatmap: [("id".to_string(), "x".to_string())].into(),
+        }
+    } else {
+        pb::RawState {
+            json: json.as_bytes().to_vec(),
+            flatmap: Default::default(),
+        }
+    };
+    service()
+        .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+            type_name: "t_res".into(),
+            version,
+            raw_state: Some(raw),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn upgrade_from_json_current_old_and_flatmap() {
+    let r = upgrade(2, r#"{"id":"x","name":"a"}"#, false).await;
+    assert!(r.diagnostics.is_empty());
+    assert_eq!(decode(&r.upgraded_state), obj(Value::string("x"), "a"));
+
+    let r = upgrade(1, r#"{"id":"x","title":"b"}"#, false).await;
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(decode(&r.upgraded_state), obj(Value::string("x"), "b"));
+
+    let r = upgrade(2, r#"{"id":"x","title":"b"}"#, false).await;
+    assert!(
+        r.diagnostics[0].detail.contains("title"),
+        "{:?}",
+        r.diagnostics
+    );
+
+    let r = upgrade(0, "", true).await;
+    assert!(r.diagnostics[0].detail.contains("flatmap"));
+}
+
+#[tokio::test]
+async fn plan_create_writes_unknown_and_runs_the_hook() {
+    let config = obj(Value::Null, "a");
+    let r = service()
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "t_res".into(),
+            prior_state: dv(&Value::Null),
+            proposed_new_state: dv(&config),
+            config: dv(&config),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let bytes = &r.planned_state.as_ref().unwrap().msgpack;
+    assert!(
+        bytes.windows(3).any(|w| w == [0xd4, 0, 0]),
+        "unknown id on the wire"
+    );
+    assert_eq!(decode(&r.planned_state), obj(Value::Unknown, "a"));
+    assert_eq!(
+        r.diagnostics[0].summary, "planned",
+        "hook warning is returned"
+    );
+    assert!(!r.legacy_type_system);
+
+    // Destroy plans null.
+    let r = service()
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: "t_res".into(),
+            prior_state: dv(&obj(Value::string("x"), "a")),
+            proposed_new_state: dv(&Value::Null),
+            config: dv(&Value::Null),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(decode(&r.planned_state).is_null());
+}
+
+fn apply_req(name: &str) -> pb::apply_resource_change::Request {
+    pb::apply_resource_change::Request {
+        type_name: "t_res".into(),
+        prior_state: dv(&Value::Null),
+        planned_state: dv(&obj(Value::Unknown, name)),
+        config: dv(&obj(Value::Null, name)),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn apply_names_the_attribute_a_buggy_resource_changed() {
+    let r = service()
+        .apply_resource_change(Request::new(apply_req("bad")))
+        .await
+        .unwrap()
+        .into_inner();
+    let d = &r.diagnostics[0];
+    assert_eq!(
+        d.summary,
+        "Provider produced inconsistent result after apply"
+    );
+    let step = d.attribute.as_ref().unwrap().steps[0]
+        .selector
+        .clone()
+        .unwrap();
+    assert_eq!(
+        step,
+        pb::attribute_path::step::Selector::AttributeName("name".into())
+    );
+
+    let ok = service()
+        .apply_resource_change(Request::new(apply_req("a")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ok.diagnostics.is_empty());
+    assert_eq!(decode(&ok.new_state), obj(Value::string("x"), "a"));
+}
+
+#[tokio::test]
+async fn stop_provider_cancels_an_in_flight_apply() {
+    let svc = service();
+    let running = {
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            svc.apply_resource_change(Request::new(apply_req("slow")))
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let stop = svc
+        .stop_provider(Request::new(pb::stop_provider::Request {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stop.error, "");
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), running)
+        .await
+        .expect("apply returned after StopProvider")
+        .unwrap()
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.diagnostics[0].summary, "Operation cancelled");
+    assert!(
+        decode(&r.new_state).is_null(),
+        "failed create records no object"
+    );
+}
+
+#[tokio::test]
+async fn import_puts_the_id_in_place() {
+    let r = service()
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "t_res".into(),
+            id: "abc".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let imported = &r.imported_resources[0];
+    assert_eq!(imported.type_name, "t_res");
+    let expected = Value::object([("id", Value::string("abc")), ("name", Value::Null)]);
+    assert_eq!(decode(&imported.state), expected);
+}
