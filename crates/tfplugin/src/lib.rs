@@ -18,21 +18,33 @@
 //!
 //! ## How to write a resource
 //!
-//! ```ignore
+//! A resource is a struct implementing [`Resource`]. Its model is a plain
+//! serde struct with one field per attribute: `Option<T>` for optional
+//! values (null and unknown both read as `None`), [`Tf<T>`] where the
+//! difference between null, unknown and known matters (computed values),
+//! [`Number`] or `String` for exact numbers such as prices. Read it with
+//! [`Value::decode`], write it back with [`Value::encode`]; the server shapes
+//! it to the schema (missing optional fields become null). Errors are
+//! [`Diagnostics`]; decode errors and [`Diagnostic::at`] carry the attribute
+//! path, so Terraform points at the offending line.
+//!
+//! ```no_run
 //! use std::sync::Arc;
 //! use serde::{Deserialize, Serialize};
 //! use tfplugin::schema::{timeouts, validators, Attribute, Schema};
-//! use tfplugin::{async_trait, Context, Diagnostics, Resource, Tf, Value};
+//! use tfplugin::{async_trait, Context, Diagnostic, Diagnostics, Number, PlanChange, ProviderData,
+//!     Resource, AttributePath, Tf, Value};
 //!
-//! // The model: one field per attribute. `Tf<T>` for computed values that
-//! // are unknown while planning; `Option<T>` for optional ones.
+//! /// The provider's shared state, made once by `configure`.
+//! struct Client { token: String }
+//!
 //! #[derive(Serialize, Deserialize)]
 //! struct InstanceModel {
-//!     id: Tf<String>,
-//!     name: String,
-//!     size: Option<String>,
-//!     price: Tf<tfplugin::Number>,
-//!     timeouts: Option<timeouts::Timeouts>,
+//!     id: Tf<String>,                       // computed: unknown until created
+//!     name: String,                         // required
+//!     size: Option<String>,                 // optional with a default
+//!     price: Tf<Number>,                    // computed, exact decimal
+//!     timeouts: Option<timeouts::Timeouts>, // the reusable timeouts attribute
 //! }
 //!
 //! struct Instance;
@@ -45,39 +57,78 @@
 //!         Schema::new()
 //!             .description("A virtual machine.")
 //!             .attribute(Attribute::string("id").computed().use_state_for_unknown())
-//!             .attribute(Attribute::string("name").required().requires_replace())
+//!             .attribute(Attribute::string("name").required().requires_replace()
+//!                 .validator(validators::regex("^[a-z][a-z0-9-]*$", "must be a lowercase name")))
 //!             .attribute(Attribute::string("size").default("small")
 //!                 .validator(validators::one_of(["small", "large"])))
 //!             .attribute(Attribute::number("price").computed())
 //!             .attribute(timeouts::attribute(&[timeouts::Operation::Create]))
 //!     }
 //!
+//!     // Optional: fill computed values at plan time (e.g. from a live catalog).
+//!     async fn modify_plan(&self, _ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
+//!         if plan.planned.get("size").and_then(Value::as_str) == Some("large") {
+//!             plan.set(&AttributePath::new("price"), Value::Number("1.50".parse().unwrap()))?;
+//!         }
+//!         Ok(())
+//!     }
+//!
 //!     async fn create(&self, ctx: &Context, planned: &Value, _config: &Value)
 //!         -> Result<Value, Diagnostics> {
+//!         let client = ctx.provider_data::<Client>()?;
 //!         let mut m: InstanceModel = planned.decode()?;
-//!         let client = ctx.provider_data::<MyClient>()?;
-//!         // ctx.run races the future with Ctrl-C (StopProvider) and the timeout.
-//!         let created = ctx.run(async { client.create(&m.name).await }).await?;
-//!         m.id = Tf::Known(created.id);
-//!         m.price = Tf::Known(created.price);
+//!         // ctx.run races the call with Ctrl-C (StopProvider) and the create timeout.
+//!         let id = ctx.run(async { Ok(format!("i-{}-{}", m.name, client.token.len())) }).await?;
+//!         m.id = Tf::Known(id);
+//!         if m.price.is_unknown() {
+//!             m.price = Tf::Known("0.10".parse().unwrap());
+//!         }
 //!         Ok(Value::encode(&m)?)
 //!     }
 //!
-//!     async fn read(&self, ctx: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
-//!         // Return Ok(None) when the object is gone: Terraform plans a re-create.
-//!         # todo!()
+//!     async fn read(&self, _ctx: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
+//!         // Ok(None) when the object is gone: Terraform plans to create it again.
+//!         Ok(Some(state.clone()))
 //!     }
-//!     // update, delete likewise; import and upgrade have defaults.
-//!     # async fn update(&self, _: &Context, _: &Value, _: &Value, _: &Value) -> Result<Value, Diagnostics> { todo!() }
-//!     # async fn delete(&self, _: &Context, _: &Value) -> Result<(), Diagnostics> { todo!() }
+//!
+//!     async fn update(&self, _ctx: &Context, _prior: &Value, planned: &Value, _config: &Value)
+//!         -> Result<Value, Diagnostics> {
+//!         Ok(planned.clone())
+//!     }
+//!
+//!     async fn delete(&self, _ctx: &Context, _prior: &Value) -> Result<(), Diagnostics> {
+//!         Ok(()) // treat "already gone" as success
+//!     }
+//!     // import(id) defaults to setting `id`; upgrade(version, json) to refusing old versions.
 //! }
+//!
+//! struct Cloud;
+//!
+//! #[async_trait]
+//! impl tfplugin::Provider for Cloud {
+//!     fn address(&self) -> String { "registry.terraform.io/acme/cloud".into() }
+//!     fn schema(&self) -> Schema {
+//!         Schema::new().attribute(Attribute::string("token").optional().sensitive())
+//!     }
+//!     async fn configure(&self, _ctx: &Context, config: &Value) -> Result<ProviderData, Diagnostics> {
+//!         let token = config.get("token").and_then(Value::as_str)
+//!             .map(str::to_string)
+//!             .or_else(|| std::env::var("CLOUD_TOKEN").ok())
+//!             .ok_or_else(|| Diagnostic::error("Missing token", "Set `token` or CLOUD_TOKEN.")
+//!                 .at(AttributePath::new("token")))?;
+//!         Ok(Arc::new(Client { token }))
+//!     }
+//!     fn resources(&self) -> Vec<Arc<dyn Resource>> { vec![Arc::new(Instance)] }
+//! }
+//!
+//! // The provider binary's whole main: cookie check, handshake, AutoMTLS,
+//! // logging, panic hook and `--debug` are all inside `serve`.
+//! fn main() { tfplugin::serve(Cloud) }
 //! ```
 //!
-//! The provider lists its resources and data sources, and `main` is:
-//!
-//! ```ignore
-//! fn main() { tfplugin::serve(MyProvider::default()) }
-//! ```
+//! Data sources implement [`DataSource`] (`schema`, `validate`, `read`).
+//! `crates/tfplugin/testbed/` is a complete provider using every attribute
+//! kind; its end-to-end tests run real Terraform (see `test-support`).
 //!
 //! The generic planner marks computed attributes unknown on create, applies
 //! defaults and plan modifiers, computes `requires_replace`, calls
