@@ -1,0 +1,66 @@
+//! A bringup killed half way (workflow, Terraform and provider all killed while
+//! instances are being created), then bringup again: the same nodes, no duplicates; and
+//! destroy cleans everything.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+
+use common::{http, Project};
+use serde_json::Value;
+
+/// Live instances as the emulator's admin API lists them (deleted ones excluded).
+fn live_instances(p: &Project) -> Vec<Value> {
+    let (status, body) = http(&p.emulator_base(), "GET", "/admin/instances", None);
+    assert_eq!(status, 200, "{body}");
+    let all: Vec<Value> = serde_json::from_str(&body).unwrap_or_default();
+    all.into_iter()
+        .filter(|i| i["deleted_at"].is_null() && i["status"] != "discontinued")
+        .collect()
+}
+
+#[test]
+fn killed_bringup_then_bringup_again_has_no_duplicates() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    let mut child = p
+        .command(&["bringup"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Wait until the API has accepted at least one deploy, then kill the whole group.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "no instance was ever created");
+        let started = p.dir().join(".local/emulator/url").exists() && !live_instances(&p).is_empty();
+        if started {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("bringup ended before it could be interrupted: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pgid = child.id() as i32;
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = child.wait();
+
+    let out = p.ok(&["bringup"]);
+    let live = live_instances(&p);
+    let mut names: Vec<&str> = live.iter().map(|i| i["hostname"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["kdevops-0", "kdevops-1", "kdevops-2"], "duplicates or missing nodes after:\n{out}");
+    let status = p.status();
+    assert_eq!(status.len(), 3);
+    assert!(status.iter().all(|n| n["status"] == "running"), "{status:?}");
+
+    let gone = p.ok(&["destroy"]);
+    assert!(gone.contains("verified: no instance of this project remains"), "{gone}");
+}
