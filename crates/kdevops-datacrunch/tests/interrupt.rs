@@ -35,7 +35,8 @@ fn killed_bringup_then_bringup_again_has_no_duplicates() {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         assert!(Instant::now() < deadline, "no instance was ever created");
-        let started = p.dir().join(".local/emulator/url").exists() && !live_instances(&p).is_empty();
+        let started =
+            p.dir().join(".local/emulator/url").exists() && !live_instances(&p).is_empty();
         if started {
             break;
         }
@@ -54,13 +55,26 @@ fn killed_bringup_then_bringup_again_has_no_duplicates() {
 
     let out = p.ok(&["bringup"]);
     let live = live_instances(&p);
-    let mut names: Vec<&str> = live.iter().map(|i| i["hostname"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = live
+        .iter()
+        .map(|i| i["hostname"].as_str().unwrap())
+        .collect();
     names.sort();
-    assert_eq!(names, ["kdevops-0", "kdevops-1", "kdevops-2"], "duplicates or missing nodes after:\n{out}");
+    assert_eq!(
+        names,
+        ["kdevops-0", "kdevops-1", "kdevops-2"],
+        "duplicates or missing nodes after:\n{out}"
+    );
     let status = p.status();
     assert_eq!(status.len(), 3);
-    assert!(status.iter().all(|n| n["status"] == "running"), "{status:?}");
+    assert!(
+        status.iter().all(|n| n["status"] == "running"),
+        "{status:?}"
+    );
 
     let gone = p.ok(&["destroy"]);
-    assert!(gone.contains("verified: no instance of this project remains"), "{gone}");
+    assert!(
+        gone.contains("verified: no instance of this project remains"),
+        "{gone}"
+    );
 }
