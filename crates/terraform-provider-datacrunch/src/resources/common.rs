@@ -143,40 +143,33 @@ where
     }
 }
 
-/// Keeps computed attributes that are null in the prior state and left out of the
-/// configuration null in an update plan, instead of "(known after apply)".
+/// Undoes spurious "(known after apply)" in an update plan.
 ///
-/// tfplugin's planner plans such attributes unknown on every update, so a value the
-/// API legitimately leaves empty (a key without fingerprint, an OS volume request the
-/// user never made) would show a change in every plan, and for a requires-replace
-/// attribute force a replacement. When nothing else changes the plan becomes the prior
-/// state; otherwise only the requires-replace ones are kept null (and not replaced).
+/// tfplugin's planner plans a computed attribute that the configuration leaves out as
+/// unknown when its prior value is null, on every update; and once it sees that as a
+/// change, it plans the other computed values unknown too. So a value the API
+/// legitimately leaves empty (a key without fingerprint, an OS volume never asked for)
+/// would show a change in every plan and, for a requires-replace attribute, a
+/// replacement. Here: with every such unknown put back to its prior value, if the plan
+/// equals the prior state nothing changes, and the plan becomes the prior state.
+/// Otherwise requires-replace attributes whose prior value is null stay null (they
+/// cannot have been changed by the configuration, which leaves them out).
 pub fn keep_prior_nulls(plan: &mut tfplugin::PlanChange, schema: &tfplugin::Schema) {
     let Some(prior) = plan.prior.clone() else {
         return;
     };
-    let candidates: Vec<&tfplugin::Attribute> = schema
+    let unknown_by_planner: Vec<&tfplugin::Attribute> = schema
         .block
         .attributes()
         .iter()
         .filter(|a| {
             a.computed
-                && prior.get(&a.name).is_none_or(Value::is_null)
                 && plan.config.get(&a.name).is_none_or(Value::is_null)
                 && plan.planned.get(&a.name).is_some_and(Value::is_unknown)
         })
         .collect();
-    if candidates.is_empty() {
-        return;
-    }
-    // The planner also marks other computed values unknown once it saw the spurious
-    // change; with every such value at its prior, is anything really changing?
     let mut trial = plan.planned.clone();
-    for a in schema.block.attributes().iter().filter(|a| {
-        a.computed
-            && plan.config.get(&a.name).is_none_or(Value::is_null)
-            && plan.planned.get(&a.name).is_some_and(Value::is_unknown)
-    }) {
+    for a in &unknown_by_planner {
         if let Some(slot) = trial.at_mut(&AttributePath::new(&a.name)) {
             *slot = prior.get(&a.name).cloned().unwrap_or(Value::Null);
         }
@@ -186,10 +179,11 @@ pub fn keep_prior_nulls(plan: &mut tfplugin::PlanChange, schema: &tfplugin::Sche
         plan.requires_replace.clear();
         return;
     }
-    for a in candidates.iter().filter(|a| {
-        a.plan_modifiers
-            .iter()
-            .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
+    for a in unknown_by_planner.iter().filter(|a| {
+        prior.get(&a.name).is_none_or(Value::is_null)
+            && a.plan_modifiers
+                .iter()
+                .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
     }) {
         let path = AttributePath::new(&a.name);
         if let Some(slot) = plan.planned.at_mut(&path) {
@@ -197,4 +191,34 @@ pub fn keep_prior_nulls(plan: &mut tfplugin::PlanChange, schema: &tfplugin::Sche
         }
         plan.requires_replace.retain(|p| !p.starts_with(&path));
     }
+}
+
+/// Makes the tags of an instance or volume go from `prior` to `planned` through the
+/// tags endpoints (the API has no update: a changed value is a delete then an add).
+pub async fn sync_tags(
+    client: &datacrunch_client::Client,
+    kind: datacrunch_client::TaggedKind,
+    id: &str,
+    prior: &std::collections::BTreeMap<String, String>,
+    planned: &std::collections::BTreeMap<String, String>,
+) -> Result<(), datacrunch_client::Error> {
+    for (key, value) in prior {
+        if planned.get(key) != Some(value) {
+            client.delete_tag(kind, id, key).await?;
+        }
+    }
+    for (key, value) in planned {
+        if prior.get(key) != Some(value) {
+            let tag = datacrunch_models::Tag {
+                key: key.clone(),
+                value: Some(value.clone()),
+            };
+            match client.add_tag(kind, id, &tag).await {
+                // 409: already there, e.g. from a retried request.
+                Err(e) if e.status() == Some(409) => {}
+                other => other?,
+            }
+        }
+    }
+    Ok(())
 }

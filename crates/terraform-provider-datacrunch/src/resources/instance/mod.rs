@@ -15,8 +15,8 @@ pub mod model;
 mod plan;
 mod schema;
 
-use crate::resources::common::{api_error, state};
-use datacrunch_client::Client;
+use crate::resources::common::{api_error, state, sync_tags};
+use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
 use lifecycle::{Budget, LifecycleError};
 use model::{api_tags, InstanceModel, OsVolume, CREATE_TOKEN_TAG};
@@ -338,15 +338,30 @@ impl Resource for InstanceResource {
     async fn update(
         &self,
         ctx: &Context,
-        _prior: &Value,
+        prior: &Value,
         planned: &Value,
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
-        // Only settings of this provider change in place (delete_os_volume_on_destroy,
-        // timeouts); everything the API holds forces replacement.
+        // Tags change through the tags endpoints; the provider's own settings
+        // (delete_os_volume_on_destroy, timeouts) need no call; everything else the API
+        // holds forces replacement.
+        let before: InstanceModel = prior.decode()?;
         let m: InstanceModel = planned.decode()?;
         let st = state(ctx)?;
-        let api = read_instance(&st.client, required(&m.id, "id")?).await?;
+        let id = required(&m.id, "id")?;
+        let (old, new) = (
+            before.tags.clone().unwrap_or_default(),
+            m.tags.clone().unwrap_or_default(),
+        );
+        if old != new {
+            let work = sync_tags(&st.client, TaggedKind::Instance, id, &old, &new);
+            ctx.run(async {
+                work.await
+                    .map_err(|e| api_error(format!("Updating the tags of instance {id}"), &e))
+            })
+            .await?;
+        }
+        let api = read_instance(&st.client, id).await?;
         Ok(Value::encode(&settle(ctx, &m, &api))?)
     }
 

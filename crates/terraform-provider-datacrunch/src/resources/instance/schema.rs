@@ -147,10 +147,10 @@ pub fn schema() -> Schema {
         .attribute(
             Attribute::map("tags", Type::String)
                 .optional()
-                .requires_replace()
                 .validator(tags_validator())
                 .description(
-                    "Tags (at most 10; lowercase keys up to 63 characters, values up to 127).",
+                    "Tags (at most 10; lowercase keys up to 63 characters, values up to 127). \
+                     Changed in place.",
                 ),
         )
         .attribute(

@@ -1,0 +1,172 @@
+//! In-place changes, replacement, import and drift, end to end.
+
+mod common;
+
+use common::*;
+use datacrunch_models::{InstanceAction, InstanceActionRequest};
+
+fn config(description: &str, tags: &str) -> String {
+    format!(
+        r#"
+provider "datacrunch" {{}}
+
+resource "datacrunch_ssh_key" "k" {{
+  name       = "lifecycle-key"
+  public_key = "{PUBKEY}"
+}}
+
+resource "datacrunch_instance" "n" {{
+  hostname      = "life-1"
+  description   = "{description}"
+  image         = "ubuntu-24.04-cuda-12.8-open-docker"
+  instance_type = "1H100.80S.30V"
+  ssh_key_ids   = [datacrunch_ssh_key.k.id]
+  {tags}
+}}
+"#
+    )
+}
+
+/// A client of the emulator, for changes behind Terraform's back.
+fn api(emu: &datacrunch_emulator::RunningEmulator) -> datacrunch_client::Client {
+    datacrunch_client::Client::builder()
+        .base_url(&emu.base_url)
+        .client_credentials(&emu.client_id, &emu.client_secret)
+        .build()
+        .unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn tags_in_place_description_replaces_import_and_drift() {
+    let emu = emulator();
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&config("first", ""));
+    ws.init();
+    ws.apply();
+    let first = ws.values("datacrunch_instance.n");
+    // Left out, location_code shows where the API put it.
+    assert_eq!(first["location_code"], first["location"]);
+    assert!(first["location"].as_str().unwrap().len() >= 6);
+    ws.assert_no_changes();
+
+    // Tags change in place: same id, the emulator has the tags.
+    ws.write(&config(
+        "first",
+        "tags = { team = \"kernel\", run = \"1\" }",
+    ));
+    let (code, plan) = ws.plan_exit_code();
+    assert_eq!(code, 2);
+    assert!(
+        plan.contains("updated in-place") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    ws.apply();
+    let tagged = ws.values("datacrunch_instance.n");
+    assert_eq!(tagged["id"], first["id"]);
+    assert_eq!(tagged["tags"]["team"], "kernel");
+    let live = live_instances(&emu);
+    let tags = live[0]["tags"].as_array().unwrap();
+    assert!(
+        tags.iter()
+            .any(|t| t["key"] == "team" && t["value"] == "kernel"),
+        "{tags:?}"
+    );
+    ws.assert_no_changes();
+    ws.write(&config("first", "tags = { team = \"storage\" }"));
+    ws.apply();
+    assert_eq!(
+        ws.values("datacrunch_instance.n")["tags"],
+        serde_json::json!({"team": "storage"})
+    );
+    ws.assert_no_changes();
+
+    // The description cannot change in place (defect 6): replacement, old one deleted.
+    ws.write(&config("second", "tags = { team = \"storage\" }"));
+    let (_, plan) = ws.plan_exit_code();
+    assert!(plan.contains("must be replaced"), "{plan}");
+    ws.apply();
+    let second = ws.values("datacrunch_instance.n");
+    assert_ne!(second["id"], first["id"]);
+    let live = live_instances(&emu);
+    assert_eq!(live.len(), 1, "{live:#?}");
+    assert_eq!(live[0]["id"], second["id"]);
+    ws.assert_no_changes();
+
+    // Import into a fresh workspace: a plan right after shows no changes.
+    let ws2 = Workspace::new(&terraform(), &emu);
+    ws2.write(&format!(
+        "{}\nimport {{\n  to = datacrunch_instance.n\n  id = \"{}\"\n}}\nimport {{\n  to = datacrunch_ssh_key.k\n  id = \"{}\"\n}}\n",
+        config("second", "tags = { team = \"storage\" }"),
+        second["id"].as_str().unwrap(),
+        ws.values("datacrunch_ssh_key.k")["id"].as_str().unwrap(),
+    ));
+    ws2.init();
+    let out = ws2.apply();
+    assert!(!out.contains("must be replaced"), "{out}");
+    assert_eq!(ws2.values("datacrunch_instance.n")["id"], second["id"]);
+    ws2.assert_no_changes();
+    // terraform import (the CLI form) of the same objects agrees.
+    let ws3 = Workspace::new(&terraform(), &emu);
+    ws3.write(&config("second", "tags = { team = \"storage\" }"));
+    ws3.init();
+    ws3.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "datacrunch_instance.n",
+        second["id"].as_str().unwrap(),
+    ]);
+    ws3.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "datacrunch_ssh_key.k",
+        ws.values("datacrunch_ssh_key.k")["id"].as_str().unwrap(),
+    ]);
+    ws3.assert_no_changes();
+
+    // Drift: the instance and the key deleted behind Terraform's back are re-created.
+    let client = api(&emu);
+    let id = second["id"].as_str().unwrap().to_owned();
+    let key_id = ws.values("datacrunch_ssh_key.k")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    block_on(async {
+        client
+            .instance_action(&InstanceActionRequest {
+                action: InstanceAction::Delete,
+                id: vec![id.clone()],
+                volume_ids: None,
+                delete_permanently: None,
+            })
+            .await
+            .unwrap();
+        client.delete_ssh_key(&key_id).await.unwrap();
+    });
+    let (code, plan) = ws.plan_exit_code();
+    assert_eq!(code, 2);
+    assert!(
+        plan.contains("datacrunch_instance.n will be created"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("datacrunch_ssh_key.k will be created"),
+        "{plan}"
+    );
+    ws.apply();
+    assert_ne!(ws.values("datacrunch_instance.n")["id"], second["id"]);
+    assert_eq!(live_instances(&emu).len(), 1);
+    ws.assert_no_changes();
+
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
+}
