@@ -30,21 +30,14 @@ async fn instance_tags_round_trip() {
         .unwrap();
     let id = client
         .deploy_instance(&DeployInstanceRequest {
-            instance_type: "1V100.6V".into(),
-            image: "ubuntu-22.04-cuda-12.0-docker".into(),
-            hostname: "tagged".into(),
-            description: "tag test".into(),
             ssh_key_ids: vec![key],
             location_code: Some("FIN-01".into()),
-            startup_script_id: None,
-            os_volume: None,
-            volumes: vec![],
-            existing_volumes: vec![],
-            is_spot: false,
-            contract: None,
-            pricing: None,
-            coupon: None,
-            tags: vec![],
+            ..DeployInstanceRequest::new(
+                "1V100.6V",
+                "ubuntu-22.04-cuda-12.0-docker",
+                "tagged",
+                "tag test",
+            )
         })
         .await
         .unwrap();

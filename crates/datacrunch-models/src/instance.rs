@@ -159,6 +159,35 @@ pub struct DeployInstanceRequest {
     pub tags: Vec<Tag>,
 }
 
+impl DeployInstanceRequest {
+    /// A request with the four fields the API requires and every option left unset
+    /// (the service's defaults: on-demand, its default location, no volumes).
+    pub fn new(
+        instance_type: impl Into<String>,
+        image: impl Into<String>,
+        hostname: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        DeployInstanceRequest {
+            instance_type: instance_type.into(),
+            image: image.into(),
+            hostname: hostname.into(),
+            description: description.into(),
+            ssh_key_ids: Vec::new(),
+            location_code: None,
+            startup_script_id: None,
+            os_volume: None,
+            volumes: Vec::new(),
+            existing_volumes: Vec::new(),
+            is_spot: false,
+            contract: None,
+            pricing: None,
+            coupon: None,
+            tags: Vec::new(),
+        }
+    }
+}
+
 /// `PUT /instances`: one action on one or more instances.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InstanceActionRequest {

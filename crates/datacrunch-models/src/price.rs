@@ -100,9 +100,8 @@ impl<'de> Deserialize<'de> for Price {
             fn visit_map<A: de::MapAccess<'v>>(self, mut map: A) -> Result<Price, A::Error> {
                 match map.next_entry::<String, String>()? {
                     Some((key, text)) if key == "$serde_json::private::Number" => {
-                        Price::from_str(&text).map_err(|_| {
-                            de::Error::custom(format!("invalid price {text:?}"))
-                        })
+                        Price::from_str(&text)
+                            .map_err(|_| de::Error::custom(format!("invalid price {text:?}")))
                     }
                     _ => Err(de::Error::custom(
                         "expected a price as a JSON number or a numeric string",
