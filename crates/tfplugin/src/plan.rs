@@ -25,13 +25,12 @@ pub(crate) fn plan(
     config: &Value,
 ) -> (Value, Vec<AttributePath>) {
     let mut planned = proposed;
-    let create = prior.is_none();
     fill_computed(
         block.attributes(),
         block.blocks(),
+        prior,
         config,
         &mut planned,
-        create,
     );
     let mut replace = Vec::new();
     if let Some(prior) = prior {
@@ -44,13 +43,15 @@ pub(crate) fn plan(
 }
 
 /// Defaults, unknowns on create, write-only nulls; recursing into nested
-/// attributes and blocks element by element.
+/// attributes and blocks element by element. `prior` is the matching prior
+/// object, `None` when this object is being created (the whole resource, or
+/// a nested element that did not exist before).
 fn fill_computed(
     attrs: &[Attribute],
     blocks: &[NestedBlock],
+    prior: Option<&Value>,
     config: &Value,
     planned: &mut Value,
-    create: bool,
 ) {
     let Value::Map(slots) = planned else { return };
     for attr in attrs {
@@ -64,44 +65,61 @@ fn fill_computed(
                     .clone()
                     .conform(&attr.value_type())
                     .unwrap_or_else(|_| d.clone());
-            } else if create || slot.is_null() {
+            } else if prior.is_none() {
+                // New object: Terraform proposed null; the value is not known yet.
                 *slot = Value::Unknown;
             }
+            // Otherwise keep the prior value Terraform proposed (maybe null).
         } else if let AttributeType::Nested(nesting, inner) = &attr.ty {
-            for_pairs(*nesting, cfg, slot, &mut |c, p| {
-                fill_computed(inner, &[], c, p, create)
+            let prior_v = prior.and_then(|p| p.get(&attr.name));
+            for_elements(*nesting, prior_v, cfg, slot, &mut |pr, c, p| {
+                fill_computed(inner, &[], pr, c, p)
             });
         }
     }
     for nb in blocks {
         let cfg = config.get(&nb.name).unwrap_or(&Value::Null);
+        let prior_v = prior.and_then(|p| p.get(&nb.name));
         if let Some(slot) = slots.get_mut(&nb.name) {
             let b = &nb.block;
-            for_pairs(nb.nesting, cfg, slot, &mut |c, p| {
-                fill_computed(b.attributes(), b.blocks(), c, p, create)
+            for_elements(nb.nesting, prior_v, cfg, slot, &mut |pr, c, p| {
+                fill_computed(b.attributes(), b.blocks(), pr, c, p)
             });
         }
     }
 }
 
-/// Calls `f` with matching (config element, planned element) pairs.
-fn for_pairs(
+/// Calls `f` with (prior element if it existed, config element, planned
+/// element) for each element of a nested value. List elements match by
+/// index, map elements by key, set elements by equality with a prior one.
+fn for_elements(
     nesting: Nesting,
+    prior: Option<&Value>,
     cfg: &Value,
     planned: &mut Value,
-    f: &mut dyn FnMut(&Value, &mut Value),
+    f: &mut dyn FnMut(Option<&Value>, &Value, &mut Value),
 ) {
+    let prior = prior.filter(|p| !p.is_null());
     match (nesting, cfg.unwrap_dynamic(), planned) {
-        (Nesting::Single | Nesting::Group, c @ Value::Map(_), p @ Value::Map(_)) => f(c, p),
-        (Nesting::List | Nesting::Set, Value::List(cs), Value::List(ps)) => {
+        (Nesting::Single | Nesting::Group, c @ Value::Map(_), p @ Value::Map(_)) => f(prior, c, p),
+        (Nesting::List, Value::List(cs), Value::List(ps)) => {
+            let pr = prior.and_then(Value::as_list).unwrap_or_default();
+            for (i, (c, p)) in cs.iter().zip(ps.iter_mut()).enumerate() {
+                f(pr.get(i), c, p);
+            }
+        }
+        (Nesting::Set, Value::List(cs), Value::List(ps)) => {
+            let pr = prior.and_then(Value::as_list).unwrap_or_default();
             for (c, p) in cs.iter().zip(ps.iter_mut()) {
-                f(c, p);
+                let matched = pr.iter().find(|x| *x == p);
+                f(matched, c, p);
             }
         }
         (Nesting::Map, Value::Map(cs), Value::Map(ps)) => {
+            let pr = prior.and_then(Value::as_map);
             for (k, c) in cs {
                 if let Some(p) = ps.get_mut(k) {
-                    f(c, p);
+                    f(pr.and_then(|m| m.get(k)), c, p);
                 }
             }
         }

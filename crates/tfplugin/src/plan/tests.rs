@@ -254,3 +254,41 @@ fn check_applied_sets_ignore_order_and_dynamic_keeps_type() {
         "zones"
     );
 }
+
+#[test]
+fn null_computed_values_stay_null_without_changes() {
+    // A computed attribute the remote system leaves null must not plan as
+    // unknown on every run (that would be a permanent diff).
+    let s = schema();
+    let mut p = prior();
+    *p.at_mut(&AttributePath::new("label")).unwrap() = Value::Null;
+    let config = obj(&[("name", "a".into()), ("disk", Value::number(10))]);
+    let (planned, _) = plan(&s.block, Some(&p), p.clone(), &config);
+    assert_eq!(planned, p);
+}
+
+#[test]
+fn new_nested_elements_get_unknown_computed_values_on_update() {
+    let s = Schema::new().attribute(Attribute::nested(
+        "nics",
+        Nesting::List,
+        vec![
+            Attribute::string("net").required(),
+            Attribute::string("mac").computed(),
+        ],
+    ));
+    let nic = |net: &str, mac: Value| Value::object([("net", Value::string(net)), ("mac", mac)]);
+    let p = Value::object([("nics", Value::List(vec![nic("a", "m1".into())]))]);
+    let config = Value::object([(
+        "nics",
+        Value::List(vec![nic("a", Value::Null), nic("b", Value::Null)]),
+    )]);
+    let proposed = Value::object([(
+        "nics",
+        Value::List(vec![nic("a", "m1".into()), nic("b", Value::Null)]),
+    )]);
+    let (planned, _) = plan(&s.block, Some(&p), proposed, &config);
+    let nics = planned.get("nics").unwrap().as_list().unwrap();
+    assert_eq!(nics[0].get("mac"), Some(&Value::string("m1")));
+    assert_eq!(nics[1].get("mac"), Some(&Value::Unknown));
+}
