@@ -23,6 +23,10 @@ impl tfplugin::Provider for Testbed {
     }
 
     fn schema(&self) -> Schema {
+        // Lets the tests check the panic hook in a real provider process.
+        if std::env::var_os("TESTBED_PANIC").is_some() {
+            panic!("testbed asked to panic");
+        }
         Schema::new().attribute(
             Attribute::string("store_path")
                 .optional()

@@ -185,3 +185,23 @@ fn debug_mode_prints_reattach_config() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_panic_is_reported_the_way_terraform_recognises() {
+    let out = std::process::Command::new(BIN)
+        .env(COOKIE_KEY, COOKIE_VALUE)
+        .env("TESTBED_PANIC", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("panic: "))
+        .unwrap_or_else(|| panic!("no `panic: ` line in {err}"));
+    assert_eq!(line, "panic: testbed asked to panic");
+    assert!(
+        err.contains("main.rs"),
+        "location or backtrace expected: {err}"
+    );
+}
