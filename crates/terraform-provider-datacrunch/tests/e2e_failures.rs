@@ -1,0 +1,211 @@
+//! Failure runs: injected faults, capacity lost after the deploy was accepted, and a
+//! Terraform killed mid-apply. After each, Terraform's state is compared with what the
+//! emulator holds: no duplicate, no orphan, nothing left billing.
+
+mod common;
+
+use common::*;
+use datacrunch_emulator::{FaultRule, Timing};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+fn nodes(n: usize, prefix: &str) -> Vec<String> {
+    (1..=n).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+fn fleet(hostnames: &[String], location: &str) -> String {
+    let set = hostnames
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"
+provider "datacrunch" {{
+  poll_interval = "100ms"
+}}
+
+resource "datacrunch_instance" "n" {{
+  for_each      = toset([{set}])
+  hostname      = each.key
+  description   = "failure run ${{each.key}}"
+  image         = "ubuntu-24.04-cuda-12.8-open-docker"
+  instance_type = "1H100.80S.30V"
+  location_code = "{location}"
+  ssh_key_ids   = []
+}}
+"#
+    )
+}
+
+/// State and emulator agree: every managed instance is live, every live instance is
+/// managed, one per hostname.
+fn assert_state_matches_emulator(
+    ws: &Workspace,
+    emu: &datacrunch_emulator::RunningEmulator,
+    hostnames: &[String],
+) {
+    let live = live_instances(emu);
+    let live_hosts: Vec<&str> = live
+        .iter()
+        .map(|i| i["hostname"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<&str> = live_hosts.iter().copied().collect();
+    assert_eq!(
+        live_hosts.len(),
+        unique.len(),
+        "duplicate instances: {live_hosts:?}"
+    );
+    assert_eq!(
+        unique,
+        hostnames
+            .iter()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        "live instances differ from the configuration"
+    );
+    let state_ids: BTreeSet<String> = ws
+        .resources()
+        .iter()
+        .filter(|r| r["type"] == "datacrunch_instance")
+        .map(|r| r["values"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let live_ids: BTreeSet<String> = live
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(state_ids, live_ids, "state and emulator disagree");
+}
+
+#[test]
+fn twenty_percent_faults_while_applying_ten_instances() {
+    let emu = emulator_with(|b| {
+        b.fault(
+            "*",
+            FaultRule {
+                rate_429: 0.07,
+                rate_500: 0.07,
+                drop_rate: 0.06,
+                retry_after_secs: Some(0),
+                ..Default::default()
+            },
+        )
+        .fault_seed(7)
+    });
+    let hosts = nodes(10, "faulty");
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    ws.apply();
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    let counters = emu.admin.counters();
+    eprintln!("requests under faults: {counters:?}");
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(
+        live_instances(&emu).is_empty(),
+        "left after destroy: {:#?}",
+        live_instances(&emu)
+    );
+}
+
+#[test]
+fn capacity_lost_after_the_deploy_leaves_nothing_billing() {
+    let emu = emulator();
+    emu.admin
+        .set_late_no_capacity("1H100.80S.30V", "FIN-01", true);
+    let hosts = nodes(2, "late");
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-01"));
+    ws.init();
+    let text = flat(&ws.fails(&["apply", "-auto-approve", "-input=false", "-no-color"]));
+    assert!(text.contains("no_capacity"), "{text}");
+    assert!(text.contains("ran out of capacity"), "{text}");
+    assert!(
+        text.contains("was deleted so that it does not bill"),
+        "{text}"
+    );
+    assert!(
+        live_instances(&emu).is_empty(),
+        "{:#?}",
+        live_instances(&emu)
+    );
+    assert!(ws.resources().is_empty());
+    // Capacity back: the next apply succeeds with exactly the configured instances.
+    emu.admin
+        .set_late_no_capacity("1H100.80S.30V", "FIN-01", false);
+    ws.apply();
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    ws.destroy();
+}
+
+/// Pids of processes running `binary` (the provider copy of one workspace).
+fn processes_running(binary: &std::path::Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(binary))
+        })
+        .collect()
+}
+
+#[test]
+fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
+    let emu = emulator_with(|b| {
+        b.timing(Timing {
+            provisioning: Duration::from_secs(6),
+            ..Timing::fast()
+        })
+    });
+    let hosts = nodes(3, "killed");
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    let mut child = ws
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill Terraform once every deploy went out, while the instances provision.
+    let start = Instant::now();
+    while emu.admin.count("POST /v1/instances") < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "deploys never happened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The provider Terraform had started is ours to stop too (it lost its parent).
+    let mirror = ws.dir.path().join("mirror");
+    for pid in processes_running(&mirror) {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    assert_eq!(live_instances(&emu).len(), 3, "the deploys happened");
+
+    // Re-run (the killed run left its state lock behind).
+    ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-lock=false",
+    ]);
+    assert_eq!(
+        emu.admin.count("POST /v1/instances"),
+        3,
+        "a deploy was repeated"
+    );
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
+}
