@@ -118,12 +118,6 @@ impl KconfigValues {
             _ => None,
         }
     }
-
-    /// Sets a symbol (used by tests and by `credentials set` defaults).
-    #[cfg(test)]
-    pub fn set(&mut self, name: &str, value: Value) {
-        self.values.insert(name.to_owned(), value);
-    }
 }
 
 /// Undoes kconfiglib's string escaping (`\"` and `\\`); `rest` is the text after the

@@ -65,6 +65,8 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Delete every node of this project, verify through the API, clean up.
     Destroy,
+    /// Print the settings read from .config (what bringup will use) as JSON.
+    ShowConfig,
 }
 
 fn main() -> ExitCode {
@@ -94,5 +96,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bringup => runtime.block_on(cmd::bringup::run(&project)),
         Command::Status(a) => runtime.block_on(cmd::status::run(&project, a)),
         Command::Destroy => runtime.block_on(cmd::destroy::run(&project)),
+        Command::ShowConfig => cmd::show_config(&project),
     }
 }

@@ -5,13 +5,15 @@
 //! symbol, what it holds and what is expected.
 
 use anyhow::{bail, Context, Result};
+use serde::Serialize;
 
 use datacrunch_client::offer::TierGroup;
 
 use crate::kconfig::KconfigValues;
 
 /// Where the API is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     /// The local emulator, started on demand by bringup.
     Emulator,
@@ -20,7 +22,8 @@ pub enum Endpoint {
 }
 
 /// The configured instance type: one name, or a rule resolved from live availability.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TypeRequest {
     /// An explicit type such as `1H100.80S.30V`.
     Explicit(String),
@@ -29,7 +32,8 @@ pub enum TypeRequest {
 }
 
 /// How the SSH key reaches the account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SshKeyMode {
     /// Upload `key_file.pub` under this name; Terraform owns the key.
     Unique { name: String },
@@ -38,7 +42,7 @@ pub enum SshKeyMode {
 }
 
 /// Key-pair generation (kdevops' `TERRAFORM_SSH_CONFIG_GENKEY*` trio).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GenKey {
     pub enabled: bool,
     pub overwrite: bool,
@@ -46,7 +50,7 @@ pub struct GenKey {
 }
 
 /// The ssh client configuration written after bringup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SshConfigSettings {
     /// The main config that gets the Include block, e.g. `~/.ssh/config`.
     pub main: String,
@@ -57,7 +61,7 @@ pub struct SshConfigSettings {
 }
 
 /// Everything `.config` says, typed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
     pub endpoint: Endpoint,
     /// Credentials file and profile (ignored for the emulator, which has its own).
@@ -85,9 +89,9 @@ const KNOWN_LOCATIONS: &[&str] = &["FIN-01", "FIN-02", "FIN-03", "ICE-01"];
 impl Settings {
     /// Interprets a parsed `.config`.
     pub fn from_kconfig(v: &KconfigValues) -> Result<Self> {
-        if !v.enabled("TERRAFORM_DATACRUNCH") {
+        if !v.enabled("TERRAFORM") || !v.enabled("TERRAFORM_DATACRUNCH") {
             bail!(
-                "this .config does not select the DataCrunch provider (CONFIG_TERRAFORM_DATACRUNCH=y): \
+                "this .config does not select Terraform with the DataCrunch provider (CONFIG_TERRAFORM=y, CONFIG_TERRAFORM_DATACRUNCH=y): \
                  run `make defconfig-emulator-3-nodes` or `make menuconfig`"
             );
         }

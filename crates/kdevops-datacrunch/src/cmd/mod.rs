@@ -27,6 +27,19 @@ pub fn load_settings(project: &Project) -> Result<Settings> {
     Settings::from_kconfig(&KconfigValues::load(&project.config)?)
 }
 
+/// `show-config`: the typed settings plus the per-project names, as JSON.
+pub fn show_config(project: &Project) -> Result<()> {
+    let settings = load_settings(project)?;
+    let json = serde_json::json!({
+        "settings": settings,
+        "project_hash": project.hash(),
+        "project_marker": project.marker(),
+        "ssh_key_file": project.expand(&settings.ssh_key_file),
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
 /// Statuses of an instance that is gone or going: not this project's anymore.
 pub fn is_gone(instance: &Instance) -> bool {
     matches!(
