@@ -11,9 +11,10 @@ use time::format_description::FormatItem;
 use time::macros::format_description;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{filter::LevelFilter, Layer};
+use tracing_subscriber::Layer;
 
 const TIMESTAMP: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
@@ -125,11 +126,37 @@ where
     }
 }
 
+/// The gRPC/HTTP2/TLS stack logs every frame at debug level; that drowns
+/// the provider's own messages, so it only speaks at TRACE (or on warnings).
+const TRANSPORT_CRATES: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "rustls",
+    "tokio_rustls",
+];
+
+/// Which events go out at `level`.
+pub fn filter(level: LevelFilter) -> Targets {
+    let transport = if level == LevelFilter::TRACE {
+        LevelFilter::TRACE
+    } else {
+        level.min(LevelFilter::WARN)
+    };
+    TRANSPORT_CRATES
+        .iter()
+        .fold(Targets::new().with_default(level), |t, c| {
+            t.with_target(*c, transport)
+        })
+}
+
 /// Installs the stderr hclog layer as the global subscriber (once).
 pub fn init() {
     let level = level_from_env(|k| std::env::var(k).ok());
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer::new(std::io::stderr).with_filter(level))
+        .with(HclogLayer::new(std::io::stderr).with_filter(filter(level)))
         .try_init();
 }
 
@@ -198,5 +225,14 @@ mod tests {
             level_from_env(env(&[("TF_LOG", "JSON")])),
             LevelFilter::TRACE
         );
+    }
+
+    #[test]
+    fn transport_noise_only_at_trace() {
+        let debug = filter(LevelFilter::DEBUG);
+        assert!(debug.would_enable("testbed", &Level::DEBUG));
+        assert!(!debug.would_enable("h2::codec", &Level::DEBUG));
+        assert!(debug.would_enable("h2::codec", &Level::WARN));
+        assert!(filter(LevelFilter::TRACE).would_enable("h2::codec", &Level::DEBUG));
     }
 }

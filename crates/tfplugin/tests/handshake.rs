@@ -205,3 +205,41 @@ fn a_panic_is_reported_the_way_terraform_recognises() {
         "location or backtrace expected: {err}"
     );
 }
+
+#[test]
+fn exits_when_terraform_dies_without_shutdown() {
+    // A shell stands in for Terraform: it starts the provider in the
+    // background, reports its pid and is then killed outright.
+    let script = format!("{BIN} > /dev/null 2>&1 & echo $!; sleep 30");
+    let mut parent = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env(COOKIE_KEY, COOKIE_VALUE)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(parent.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let pid: u32 = line.trim().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let alive = |pid: u32| {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+    };
+    assert!(alive(pid), "provider should be serving");
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let start = Instant::now();
+    while alive(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "provider outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -97,6 +97,9 @@ impl Drop for SocketGuard {
 async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     ignore_sigint(opts.debug, shutdown.clone())?;
+    if !opts.debug {
+        exit_with_parent(shutdown.clone());
+    }
 
     let path = handshake::socket_path(std::env::var("PLUGIN_UNIX_SOCKET_DIR").ok());
     let listener =
@@ -183,6 +186,24 @@ fn ignore_sigint(debug: bool, shutdown: CancellationToken) -> anyhow::Result<()>
         shutdown.cancel();
     });
     Ok(())
+}
+
+/// Stops serving when Terraform dies without calling Shutdown (killed,
+/// crashed): we would otherwise linger forever holding a socket. The
+/// parent changes (to init or a subreaper) exactly when it exits.
+fn exit_with_parent(shutdown: CancellationToken) {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!("Terraform exited without stopping the provider; exiting too");
+                shutdown.cancel();
+                return;
+            }
+        }
+    });
 }
 
 /// The human-facing output of `--debug` (the one sanctioned stdout use

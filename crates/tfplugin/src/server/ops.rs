@@ -29,6 +29,7 @@ impl ProviderService {
         &self,
         r: pb::upgrade_resource_state::Request,
     ) -> Op<pb::DynamicValue> {
+        tracing::debug!(tf_rpc = "UpgradeResourceState", tf_resource_type = %r.type_name, version = r.version);
         let entry = self.resource(&r.type_name)?;
         let ty = entry.schema.value_type();
         let raw = r.raw_state.unwrap_or_default();
@@ -61,6 +62,7 @@ impl ProviderService {
     }
 
     pub(super) async fn read(&self, r: pb::read_resource::Request) -> Op<pb::DynamicValue> {
+        tracing::debug!(tf_rpc = "ReadResource", tf_resource_type = %r.type_name);
         let entry = self.resource(&r.type_name)?;
         let ty = entry.schema.value_type();
         let current = convert::decode(&r.current_state, &ty)?;
@@ -86,6 +88,7 @@ impl ProviderService {
         &self,
         r: pb::plan_resource_change::Request,
     ) -> Op<(pb::DynamicValue, Vec<crate::diag::AttributePath>)> {
+        tracing::debug!(tf_rpc = "PlanResourceChange", tf_resource_type = %r.type_name);
         let entry = self.resource(&r.type_name)?;
         let ty = entry.schema.value_type();
         let prior = convert::decode(&r.prior_state, &ty)?;
@@ -133,6 +136,7 @@ impl ProviderService {
         &self,
         r: pb::apply_resource_change::Request,
     ) -> (Option<pb::DynamicValue>, Diagnostics) {
+        tracing::debug!(tf_rpc = "ApplyResourceChange", tf_resource_type = %r.type_name);
         let entry = match self.resource(&r.type_name) {
             Ok(e) => e,
             Err(d) => return (None, d),
@@ -200,6 +204,7 @@ impl ProviderService {
     }
 
     pub(super) async fn import(&self, type_name: &str, id: &str) -> Op<pb::DynamicValue> {
+        tracing::debug!(tf_rpc = "ImportResourceState", tf_resource_type = %type_name, id);
         let entry = self.resource(type_name)?;
         let ty = entry.schema.value_type();
         let ctx = self.context(None);
