@@ -81,8 +81,38 @@ fn bringup_status_rebringup_destroy() {
         .mode();
     assert_eq!(mode & 0o077, 0, "state mode {mode:o}");
 
+    // The provider came from the project mirror with a real lock entry, no dev_overrides.
+    let tfrc = std::fs::read_to_string(p.dir().join(".local/terraform/terraform.tfrc")).unwrap();
+    assert!(
+        tfrc.contains("filesystem_mirror") && !tfrc.contains("dev_overrides"),
+        "{tfrc}"
+    );
+    let lock_path = p.dir().join("terraform/datacrunch/.terraform.lock.hcl");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(
+        lock.contains("registry.terraform.io/linux-kdevops/datacrunch") && lock.contains("h1:"),
+        "{lock}"
+    );
+
+    // A provider binary that no longer matches the lock (as after a rebuild) is
+    // reinstalled and init runs again instead of failing on the checksum.
+    let mirror = p
+        .dir()
+        .join(".local/terraform/plugins/registry.terraform.io/linux-kdevops/datacrunch");
+    let installed = walk_files(&mirror)
+        .into_iter()
+        .next()
+        .expect("provider in the mirror");
+    let mut bytes = std::fs::read(&installed).unwrap();
+    bytes.extend_from_slice(b"rebuilt");
+    std::fs::write(&installed, bytes).unwrap();
+
     // A second bringup keeps every node: same instances, nothing created or replaced.
     let again = p.ok(&["bringup"]);
+    assert!(
+        again.contains("terraform init"),
+        "changed provider must re-init:\n{again}"
+    );
     for name in ["kdevops-0", "kdevops-1", "kdevops-2"] {
         assert!(
             again.contains(&format!("{name}: keep 1H100.80S.30V in FIN-01")),
@@ -123,4 +153,17 @@ fn bringup_status_rebringup_destroy() {
         .exists());
     let status = p.ok(&["status"]);
     assert!(status.contains("No nodes"), "{status}");
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
