@@ -152,6 +152,11 @@ impl Faults {
         *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = StdRng::seed_from_u64(seed);
     }
 
+    /// Whether any rule is set (no rule: no fault, no RNG draw).
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
     /// Decides the latency and fault for a request to `endpoint` ("GET /v1/instances").
     pub fn decide(&self, endpoint: &str) -> (Duration, Fault) {
         if !self.active.load(Ordering::Relaxed) {

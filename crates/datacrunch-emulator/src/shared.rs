@@ -7,29 +7,42 @@ use crate::clock::{Clock, Millis};
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 use crate::world::{Slot, SlotUsage, World};
+use axum::http::Method;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Requests per endpoint key, e.g. `"GET /v1/instances/{id}"`.
+/// Requests per endpoint key, e.g. `"GET /v1/instances/{id}"`, kept by method then
+/// route so counting a request allocates nothing once its route has been seen.
 #[derive(Debug, Default)]
-pub struct Counters(Mutex<HashMap<String, u64>>);
+pub struct Counters(Mutex<HashMap<Method, HashMap<String, u64>>>);
 
 impl Counters {
-    pub fn bump(&self, key: &str) {
+    pub fn bump(&self, method: &Method, route: &str) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(key) {
+        let routes = match map.get_mut(method) {
+            Some(routes) => routes,
+            None => map.entry(method.clone()).or_default(),
+        };
+        match routes.get_mut(route) {
             Some(n) => *n += 1,
             None => {
-                map.insert(key.to_owned(), 1);
+                routes.insert(route.to_owned(), 1);
             }
         }
     }
 
+    /// Counts by `"METHOD /route"`.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        map.iter()
+            .flat_map(|(method, routes)| {
+                routes
+                    .iter()
+                    .map(move |(route, n)| (format!("{method} {route}"), *n))
+            })
+            .collect()
     }
 
     pub fn reset(&self) {
