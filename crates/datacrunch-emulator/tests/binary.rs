@@ -1,0 +1,128 @@
+//! The `datacrunch-emulator` binary: the listening line with the real port, the port
+//! file, `--state` across a restart, bad flags, `--help`, and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+fn spawn(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().to_owned())
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    child.wait().unwrap()
+}
+
+async fn token(base: &str) -> reqwest::StatusCode {
+    let body = serde_json::json!({"grant_type": "client_credentials", "client_id": "cli-id", "client_secret": "cli-secret"});
+    reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn prints_the_real_address_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let state = dir.path().join("state.db");
+    let args = [
+        "--listen",
+        "127.0.0.1:0",
+        "--client-id",
+        "cli-id",
+        "--client-secret",
+        "cli-secret",
+        "--port-file",
+        port_file.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--balance",
+        "77",
+    ];
+    let (child, line) = spawn(&args);
+    let base = line
+        .strip_prefix("datacrunch-emulator listening on ")
+        .unwrap()
+        .to_owned();
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.ends_with("/v1"),
+        "{line}"
+    );
+    let port = std::fs::read_to_string(&port_file).unwrap();
+    assert!(
+        base.contains(&format!(":{}/", port.trim())) && port.trim() != "0",
+        "{port}"
+    );
+    assert_eq!(token(&base).await, 200);
+    let admin = base.replace("/v1", "/admin");
+    let http = reqwest::Client::new();
+    http.put(format!("{admin}/balance"))
+        .json(&serde_json::json!({"amount": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert!(terminate(child).success(), "exits cleanly on SIGTERM");
+
+    // --balance only seeds a new state: the restarted one keeps 5.
+    let (child, line) = spawn(&args);
+    let base = line.rsplit(' ').next().unwrap().to_owned();
+    let state: serde_json::Value = http
+        .get(format!("{}/state", base.replace("/v1", "/admin")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["balance"], 5.0);
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn refuses_bad_flags_and_documents_every_flag() {
+    let bad = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args(["--fault", "rate_500=7"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("between 0 and 1"));
+    let help = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--listen",
+        "--client-id",
+        "--client-secret",
+        "--state",
+        "--port-file",
+        "--realistic",
+        "--provisioning-seconds",
+        "--capacity",
+        "--balance",
+        "--token-lifetime-seconds",
+        "--fault",
+        "--fault-seed",
+        "DATACRUNCH_EMULATOR_CLIENT_ID",
+        "emulator-client",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}

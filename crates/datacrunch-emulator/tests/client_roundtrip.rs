@@ -1,0 +1,232 @@
+//! The workspace's API client (`datacrunch-client`) against the emulator: the typed
+//! happy paths, the error classifications the provider relies on, and the client's
+//! retries meeting injected faults.
+
+mod common;
+
+use common::{builder, frozen_timing, to_running, ED25519};
+use datacrunch_client::models::{
+    CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,
+    InstanceAction, InstanceActionRequest, InstanceStatus, VolumeAction, VolumeActionRequest,
+};
+use datacrunch_client::{Client, PollPolicy, RetryPolicy};
+use datacrunch_emulator::{FaultRule, RunningEmulator};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+fn client(emu: &RunningEmulator) -> Client {
+    Client::builder()
+        .base_url(&emu.base_url)
+        .client_credentials(&emu.client_id, &emu.client_secret)
+        .retry_policy(RetryPolicy {
+            max_retries: 3,
+            base_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            budget: Duration::from_secs(10),
+        })
+        .poll_policy(PollPolicy {
+            initial: Duration::from_millis(20),
+            factor: 1.0,
+            max: Duration::from_millis(20),
+        })
+        .build()
+        .unwrap()
+}
+
+fn deploy_request(hostname: &str, key: Option<String>) -> DeployInstanceRequest {
+    DeployInstanceRequest {
+        instance_type: "1V100.6V".into(),
+        image: "ubuntu-22.04-cuda-12.0-docker".into(),
+        hostname: hostname.into(),
+        description: "client test".into(),
+        ssh_key_ids: key.into_iter().collect(),
+        location_code: Some("FIN-01".into()),
+        startup_script_id: None,
+        os_volume: None,
+        volumes: vec![],
+        existing_volumes: vec![],
+        is_spot: false,
+        contract: None,
+        pricing: None,
+        coupon: None,
+        tags: vec![],
+    }
+}
+
+fn action(action: InstanceAction, id: &str) -> InstanceActionRequest {
+    InstanceActionRequest {
+        action,
+        id: vec![id.to_owned()],
+        volume_ids: None,
+        delete_permanently: None,
+    }
+}
+
+#[tokio::test]
+async fn typed_round_trip() {
+    let emu = builder()
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let c = client(&emu);
+    assert_eq!(c.balance().await.unwrap().amount.to_string(), "1000");
+    assert!(c.instance_types(None).await.unwrap().len() > 50);
+    assert_eq!(c.locations().await.unwrap().len(), 4);
+    assert!(!c.images(Some("1V100.6V")).await.unwrap().is_empty());
+    assert!(c
+        .is_instance_type_available("1V100.6V", false, Some("FIN-01"))
+        .await
+        .unwrap());
+    assert_eq!(c.volume_types().await.unwrap()[0].volume_type, "NVMe");
+
+    let key = c
+        .create_ssh_key(&CreateSshKeyRequest {
+            name: "k".into(),
+            key: ED25519.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(c.ssh_key(&key).await.unwrap().key, ED25519);
+    let script = c
+        .create_startup_script(&CreateStartupScriptRequest {
+            name: "s".into(),
+            script: "#!/bin/sh".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(c.startup_script(&script).await.unwrap().name, "s");
+
+    let id = c
+        .deploy_instance(&deploy_request("typed", Some(key.clone())))
+        .await
+        .unwrap();
+    let err = c
+        .instance_action(&action(InstanceAction::Delete, &id))
+        .await
+        .unwrap_err();
+    assert!(err.is_still_provisioning(), "{err}");
+    to_running(&emu);
+    let running = c
+        .wait_for_instance(
+            &id,
+            |i| i.status == InstanceStatus::Running,
+            tokio::time::Instant::now() + Duration::from_secs(5),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(running.ip.unwrap().starts_with("127."));
+
+    c.instance_action(&action(InstanceAction::Shutdown, &id))
+        .await
+        .unwrap();
+    let vol = c
+        .create_volume(&CreateVolumeRequest {
+            volume_type: "NVMe".into(),
+            name: "data".into(),
+            size: 10,
+            instance_id: Some(id.clone()),
+            instance_ids: vec![],
+            location_code: Some("FIN-01".into()),
+            on_spot_discontinue: None,
+            tags: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        c.volume(&vol).await.unwrap().instance_id.as_deref(),
+        Some(id.as_str())
+    );
+    let clone = VolumeActionRequest {
+        action: VolumeAction::Clone,
+        id: vec![vol.clone()],
+        instance_id: None,
+        name: Some("copy".into()),
+        size: None,
+        is_permanent: None,
+        volume_type: None,
+    };
+    assert_eq!(c.volume_action(&clone).await.unwrap().len(), 1);
+    c.instance_action(&action(InstanceAction::Delete, &id))
+        .await
+        .unwrap();
+    let err = c
+        .instance_action(&action(InstanceAction::Delete, &id))
+        .await
+        .unwrap_err();
+    assert!(err.is_already_discontinued(), "{err}");
+    emu.admin
+        .advance_clock(frozen_timing().discontinued_visible + Duration::from_secs(1));
+    let err = c.instance(&id).await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    c.delete_ssh_key(&key).await.unwrap();
+    c.delete_ssh_key(&key).await.unwrap();
+}
+
+#[tokio::test]
+async fn errors_the_provider_branches_on() {
+    let emu = builder()
+        .capacity_per_slot(1)
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let c = client(&emu);
+    c.deploy_instance(&deploy_request("first", None))
+        .await
+        .unwrap();
+    let err = c
+        .deploy_instance(&deploy_request("second", None))
+        .await
+        .unwrap_err();
+    assert!(err.is_no_capacity(), "{err}");
+    emu.admin.set_balance(rust_decimal::Decimal::new(1, 2));
+    emu.admin
+        .set_capacity("1V100.6V", "FIN-01", false, 5)
+        .unwrap();
+    let err = c
+        .deploy_instance(&deploy_request("broke", None))
+        .await
+        .unwrap_err();
+    assert!(err.is_insufficient_funds(), "{err}");
+}
+
+#[tokio::test]
+async fn client_retries_through_injected_faults() {
+    let emu = builder()
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let c = client(&emu);
+    c.balance().await.unwrap();
+    emu.admin.reset_counters();
+    // A fifth of the reads fail with 429 or 500 (seeded, so the same calls fail on
+    // every run): the client's retries absorb them.
+    emu.admin
+        .set_fault(
+            "GET /v1/locations",
+            FaultRule {
+                rate_429: 0.1,
+                rate_500: 0.1,
+                retry_after_secs: Some(0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for _ in 0..10 {
+        assert_eq!(c.locations().await.unwrap().len(), 4);
+    }
+    assert!(
+        emu.admin.count("GET /v1/locations") > 10,
+        "some calls were retried"
+    );
+    // A revoked token: the client logs in again.
+    emu.admin.clear_faults();
+    emu.admin.revoke_all_tokens();
+    assert_eq!(c.locations().await.unwrap().len(), 4);
+}
