@@ -22,7 +22,7 @@ impl Clock {
     }
 
     pub fn now(&self) -> Millis {
-        wall_ms() + self.offset_ms.load(Ordering::Relaxed)
+        wall_ms().saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 
     pub fn offset(&self) -> Millis {
@@ -31,7 +31,14 @@ impl Clock {
 
     /// Moves the clock forward; returns the new offset.
     pub fn advance(&self, by_ms: Millis) -> Millis {
-        self.offset_ms.fetch_add(by_ms.max(0), Ordering::Relaxed) + by_ms.max(0)
+        let by = by_ms.max(0);
+        let previous = self
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(by))
+            })
+            .unwrap_or_default();
+        previous.saturating_add(by)
     }
 
     pub fn set_offset(&self, offset_ms: Millis) {
@@ -39,10 +46,15 @@ impl Clock {
     }
 }
 
+/// A duration in milliseconds, saturating instead of wrapping for absurd durations.
+pub fn millis(d: std::time::Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
 fn wall_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
+        .map(millis)
         .unwrap_or_default()
 }
 

@@ -85,7 +85,7 @@ impl AdminHandle {
     /// Moves the virtual clock forward (lifecycle steps and billing follow).
     pub fn advance_clock(&self, by: Duration) {
         let _ = self.0.with(|w, _| {
-            w.advance_clock(by.as_millis() as Millis);
+            w.advance_clock(crate::clock::millis(by));
             Ok(())
         });
     }

@@ -190,7 +190,7 @@ impl World {
             self.attach_record(vidx, &id, volume_ids.len());
             volume_ids.push(self.volumes[vidx].id.clone());
         }
-        let ordered = self.config.timing.ordered.as_millis() as Millis;
+        let ordered = crate::clock::millis(self.config.timing.ordered);
         let record = InstanceRecord {
             id: id.clone(),
             instance_type: req.instance_type,
@@ -236,7 +236,7 @@ impl World {
                 } else {
                     Step::Provisioning
                 },
-                at: now + ordered,
+                at: now.saturating_add(ordered),
             }),
             billed_ms: 0,
             billing_since: None,
@@ -309,7 +309,7 @@ impl World {
         let idx = self.listed_instance(id)?;
         let status = self.instances[idx].status.clone();
         let refuse = |verb: &str| ApiError::invalid(format!("Can't {verb} a {status} instance"));
-        let hibernation = self.config.timing.hibernation.as_millis() as Millis;
+        let hibernation = crate::clock::millis(self.config.timing.hibernation);
         match &req.action {
             A::Start | A::Boot => match status {
                 S::Running => Ok(()),
@@ -329,7 +329,7 @@ impl World {
                     r.status = S::StartingHibernation;
                     r.next = Some(Transition {
                         step: Step::Hibernating,
-                        at: now + hibernation,
+                        at: now.saturating_add(hibernation),
                     });
                     self.release(idx);
                     self.touch_instance(idx);
@@ -354,7 +354,7 @@ impl World {
                     r.status = S::Restoring;
                     r.next = Some(Transition {
                         step: Step::Running,
-                        at: now + hibernation,
+                        at: now.saturating_add(hibernation),
                     });
                     Ok(())
                 }
@@ -406,7 +406,7 @@ impl World {
                 list.to_vec()
             }
         };
-        let visible = self.config.timing.discontinued_visible.as_millis() as Millis;
+        let visible = crate::clock::millis(self.config.timing.discontinued_visible);
         self.release(idx);
         let r = &mut self.instances[idx];
         r.stop_billing(now);
@@ -414,7 +414,7 @@ impl World {
         r.deleted_at = Some(now);
         r.next = Some(Transition {
             step: Step::Unlist,
-            at: now + visible,
+            at: now.saturating_add(visible),
         });
         r.volume_ids.clear();
         self.touch_instance(idx);

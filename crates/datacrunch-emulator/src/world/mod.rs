@@ -285,7 +285,7 @@ impl World {
     }
 
     fn apply_transition(&mut self, idx: usize, t: Transition) {
-        let provisioning = self.config.timing.provisioning.as_millis() as Millis;
+        let provisioning = crate::clock::millis(self.config.timing.provisioning);
         let r = &mut self.instances[idx];
         r.next = None;
         match t.step {
@@ -293,7 +293,7 @@ impl World {
                 r.status = InstanceStatus::Provisioning;
                 r.next = Some(Transition {
                     step: Step::Running,
-                    at: t.at + provisioning,
+                    at: t.at.saturating_add(provisioning),
                 });
             }
             Step::Running => {
