@@ -27,23 +27,6 @@ resource "datacrunch_instance" "n" {{
     )
 }
 
-/// A client of the emulator, for changes behind Terraform's back.
-fn api(emu: &datacrunch_emulator::RunningEmulator) -> datacrunch_client::Client {
-    datacrunch_client::Client::builder()
-        .base_url(&emu.base_url)
-        .client_credentials(&emu.client_id, &emu.client_secret)
-        .build()
-        .unwrap()
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 #[test]
 fn tags_in_place_description_replaces_import_and_drift() {
     let emu = emulator();

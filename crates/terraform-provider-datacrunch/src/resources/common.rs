@@ -116,11 +116,12 @@ pub fn known_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
 
-/// Creates an object whose create request is not idempotent (keys, scripts, volumes).
-/// When the answer is lost ([`datacrunch_client::Error::is_outcome_unknown`]), `find`
-/// looks for an object matching the request; it is adopted if found, else the create is
-/// tried once more. Returns the id and whether it was adopted.
-pub async fn create_adopting<C, CF, F, FF>(
+/// Creates an object whose create request is not idempotent (keys, scripts, volumes),
+/// without ever making a second copy: an identical object `find` already sees (left by
+/// an apply that was killed before it could record it) is adopted; when the create's
+/// answer is lost ([`datacrunch_client::Error::is_outcome_unknown`]) `find` looks again
+/// before the create is tried once more. Returns the id and whether it was adopted.
+pub async fn find_or_create<C, CF, F, FF>(
     create: C,
     find: F,
 ) -> Result<(String, bool), datacrunch_client::Error>
@@ -130,6 +131,9 @@ where
     F: Fn() -> FF,
     FF: std::future::Future<Output = Result<Option<String>, datacrunch_client::Error>>,
 {
+    if let Some(id) = find().await? {
+        return Ok((id, true));
+    }
     match create().await {
         Ok(id) => Ok((id, false)),
         Err(e) if e.is_outcome_unknown() => {
@@ -158,6 +162,27 @@ pub fn keep_prior_nulls(plan: &mut tfplugin::PlanChange, schema: &tfplugin::Sche
     let Some(prior) = plan.prior.clone() else {
         return;
     };
+    // Terraform proposes null for a nested optional+computed attribute the
+    // configuration leaves out, although it has a value: a computed value the
+    // configuration does not set keeps its value.
+    let dropped: Vec<&tfplugin::Attribute> = schema
+        .block
+        .attributes()
+        .iter()
+        .filter(|a| {
+            a.computed
+                && plan.config.get(&a.name).is_none_or(Value::is_null)
+                && plan.planned.get(&a.name).is_some_and(Value::is_null)
+                && prior.get(&a.name).is_some_and(|p| !p.is_null())
+        })
+        .collect();
+    for a in dropped {
+        let path = AttributePath::new(&a.name);
+        if let Some(slot) = plan.planned.at_mut(&path) {
+            *slot = prior.get(&a.name).cloned().unwrap_or(Value::Null);
+        }
+        plan.requires_replace.retain(|p| !p.starts_with(&path));
+    }
     let unknown_by_planner: Vec<&tfplugin::Attribute> = schema
         .block
         .attributes()

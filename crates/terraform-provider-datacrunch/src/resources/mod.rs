@@ -3,6 +3,8 @@
 pub mod common;
 pub mod instance;
 pub mod ssh_key;
+pub mod startup_script;
+pub mod volume;
 
 use std::sync::Arc;
 use tfplugin::Resource;
@@ -12,5 +14,7 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![
         Arc::new(instance::InstanceResource),
         Arc::new(ssh_key::SshKeyResource),
+        Arc::new(startup_script::StartupScriptResource),
+        Arc::new(volume::VolumeResource),
     ]
 }

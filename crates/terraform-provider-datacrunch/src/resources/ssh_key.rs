@@ -5,7 +5,7 @@
 //! and both arguments force replacement since the API has no update.
 
 use crate::resources::common::{
-    api_error, create_adopting, keep_prior_nulls, ssh_key_validator, state,
+    api_error, find_or_create, keep_prior_nulls, ssh_key_validator, state,
 };
 use datacrunch_models::{CreateSshKeyRequest, SshKey};
 use serde::{Deserialize, Serialize};
@@ -108,28 +108,19 @@ impl Resource for SshKeyResource {
             name: m.name.clone().ok_or_else(|| missing("name"))?,
             key: m.public_key.clone().ok_or_else(|| missing("public_key"))?,
         };
-        // An identical key (same name, same key) already in the account is this one:
-        // left by an apply that was killed before it could record it, or lost in
-        // transit. Adopting it keeps re-runs from piling up copies.
-        let find_same = || async {
-            let keys = st.client.ssh_keys().await?;
-            Ok(keys
-                .into_iter()
-                .find(|k| k.name == request.name && k.key.trim() == request.key.trim())
-                .map(|k| k.id))
-        };
-        let existing = find_same()
-            .await
-            .map_err(|e| api_error("Listing SSH keys before create", &e))?;
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                create_adopting(|| st.client.create_ssh_key(&request), find_same)
-                    .await
-                    .map_err(|e| api_error(format!("Creating SSH key {:?}", request.name), &e))?
-                    .0
-            }
-        };
+        // An identical key (same name, same key) already in the account is this one.
+        let (id, _) = find_or_create(
+            || st.client.create_ssh_key(&request),
+            || async {
+                let keys = st.client.ssh_keys().await?;
+                Ok(keys
+                    .into_iter()
+                    .find(|k| k.name == request.name && k.key.trim() == request.key.trim())
+                    .map(|k| k.id))
+            },
+        )
+        .await
+        .map_err(|e| api_error(format!("Creating SSH key {:?}", request.name), &e))?;
         // The fingerprint, if the API computes one; the key exists either way.
         let fingerprint = match st.client.ssh_key(&id).await {
             Ok(k) => k.fingerprint,

@@ -223,3 +223,20 @@ pub fn live_instances(emu: &RunningEmulator) -> Vec<serde_json::Value> {
         .filter(|i| i["listed"].as_bool().unwrap_or(true) && i["deleted_at"].is_null())
         .collect()
 }
+
+/// A client of the emulator, for changes behind Terraform's back.
+pub fn api(emu: &datacrunch_emulator::RunningEmulator) -> datacrunch_client::Client {
+    datacrunch_client::Client::builder()
+        .base_url(&emu.base_url)
+        .client_credentials(&emu.client_id, &emu.client_secret)
+        .build()
+        .unwrap()
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

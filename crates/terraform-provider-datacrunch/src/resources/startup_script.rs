@@ -1,0 +1,120 @@
+//! `datacrunch_startup_script`: a script instances run at first boot
+//! (`startup_script_id`). The API has no update, so both arguments force replacement.
+
+use crate::resources::common::{api_error, find_or_create, state};
+use datacrunch_models::CreateStartupScriptRequest;
+use serde::{Deserialize, Serialize};
+use tfplugin::{async_trait, Attribute, Context, Diagnostic, Diagnostics, Resource, Schema, Value};
+
+pub struct StartupScriptResource;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ScriptModel {
+    id: Option<String>,
+    name: Option<String>,
+    script: Option<String>,
+}
+
+fn missing(what: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Provider bug: missing value",
+        format!("`{what}` is not known"),
+    )
+    .into()
+}
+
+#[async_trait]
+impl Resource for StartupScriptResource {
+    fn type_name(&self) -> String {
+        "datacrunch_startup_script".into()
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new()
+            .description("A startup script that instances run at first boot.")
+            .attribute(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("The script id, for an instance's `startup_script_id`."),
+            )
+            .attribute(
+                Attribute::string("name")
+                    .required()
+                    .requires_replace()
+                    .description("Name of the script in the account."),
+            )
+            .attribute(
+                Attribute::string("script")
+                    .required()
+                    .requires_replace()
+                    .description(
+                        "The script, e.g. `file(\"setup.sh\")`, starting with a `#!` line.",
+                    ),
+            )
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let m: ScriptModel = planned.decode()?;
+        let st = state(ctx)?;
+        let request = CreateStartupScriptRequest {
+            name: m.name.clone().ok_or_else(|| missing("name"))?,
+            script: m.script.clone().ok_or_else(|| missing("script"))?,
+        };
+        let (id, _) = find_or_create(
+            || st.client.create_startup_script(&request),
+            || async {
+                let scripts = st.client.startup_scripts().await?;
+                Ok(scripts
+                    .into_iter()
+                    .find(|s| s.name == request.name && s.script == request.script)
+                    .map(|s| s.id))
+            },
+        )
+        .await
+        .map_err(|e| api_error(format!("Creating startup script {:?}", request.name), &e))?;
+        Ok(Value::encode(&ScriptModel { id: Some(id), ..m })?)
+    }
+
+    async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
+        let prior: ScriptModel = state_value.decode()?;
+        let st = state(ctx)?;
+        let id = prior.id.clone().ok_or_else(|| missing("id"))?;
+        match st.client.startup_script(&id).await {
+            Ok(api) => Ok(Some(Value::encode(&ScriptModel {
+                id: Some(api.id),
+                name: Some(api.name),
+                script: Some(api.script),
+            })?)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(api_error(format!("Reading startup script {id}"), &e)),
+        }
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        // Every argument forces replacement, so there is nothing to change in place.
+        Ok(planned.clone())
+    }
+
+    async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        let m: ScriptModel = prior.decode()?;
+        let st = state(ctx)?;
+        let id = m.id.ok_or_else(|| missing("id"))?;
+        match st.client.delete_startup_script(&id).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(api_error(format!("Deleting startup script {id}"), &e)),
+        }
+    }
+}
