@@ -78,3 +78,38 @@ fn killed_bringup_then_bringup_again_has_no_duplicates() {
         "{gone}"
     );
 }
+
+#[test]
+fn lost_state_is_adopted_without_replacing_anything() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.ok(&["bringup"]);
+    let ids = |nodes: Vec<Value>| {
+        nodes
+            .iter()
+            .map(|n| {
+                (
+                    n["name"].as_str().unwrap().to_owned(),
+                    n["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let before = ids(p.status());
+    for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
+        let _ = std::fs::remove_file(p.dir().join("terraform/datacrunch").join(name));
+    }
+    let out = p.ok(&["bringup"]);
+    assert!(out.contains("adopting SSH key"), "{out}");
+    assert!(
+        out.contains("adopting kdevops-0") && out.contains("adopting kdevops-1"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("will replace") && !out.contains("create done"),
+        "{out}"
+    );
+    assert_eq!(ids(p.status()), before);
+    p.ok(&["destroy"]);
+}

@@ -4,8 +4,8 @@
 //!    explicit instance type is checked against the live catalog first.
 //! 2. The provider goes into the project mirror and `terraform init` runs if needed.
 //! 3. Reconcile with what exists (defect 12 skipped apply whenever state was non-empty):
-//!    healthy nodes in state keep their placement; instances of this project that the
-//!    API has but state lacks (an interrupted run) are imported, duplicates deleted.
+//!    healthy nodes in state keep their placement; what an interrupted run created but
+//!    state lacks is adopted ([`adopt`]).
 //! 4. Up to 5 attempts: place the nodes that need it (tier selection from live
 //!    availability), write `terraform.tfvars.json`, `terraform apply -json`. A node that
 //!    failed for lack of capacity has its type excluded and only it is placed again;
@@ -16,12 +16,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Context, Result};
 use datacrunch_client::offer::{Availability, OfferQuery};
-use datacrunch_models::{Instance, InstanceType, Price};
+use datacrunch_models::{InstanceType, Price};
 
 use crate::api::{self, Api};
-use crate::cmd::{self, base_tfvars, load_settings, project_instances};
+use crate::cmd::{adopt, base_tfvars, load_settings, project_instances};
 use crate::emulator::sibling_binary;
-use crate::fallback::{self, instance_address, Failure, NodeState};
+use crate::fallback::{self, Failure};
 use crate::placement::{self, Placement};
 use crate::progress::Progress;
 use crate::project::Project;
@@ -65,28 +65,16 @@ pub async fn run(project: &Project) -> Result<()> {
     let resources = tf.state()?;
     let mut state = fallback::nodes_in_state(&resources);
     let live = project_instances(&api, project).await?;
-    let adopt = plan_adoption(&settings.nodes, &state, &live);
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
     let fresh_project = resources.is_empty() && live.is_empty();
     let (public_key, key_id) = ssh_key(project, &settings, &api, fresh_project).await?;
     let mut vars = base_tfvars(project, &settings, &api, public_key, key_id);
 
-    delete_instances(&api, &adopt.delete, &progress).await?;
-    if !adopt.import.is_empty() {
-        // Import needs the configuration to name the node: write tfvars for it first.
-        let mut placements = cmd::placements_of(&state);
-        for inst in &adopt.import {
-            placements.insert(inst.hostname.clone(), instance_placement(inst));
-        }
-        vars.set_nodes(&placements);
-        vars.write(&tf.tfvars_path())?;
-        for inst in &adopt.import {
-            progress.line(format!(
-                "adopting {} ({}), created by an interrupted bringup",
-                inst.hostname, inst.id
-            ));
-            tf.import(&instance_address(&inst.hostname), &inst.id)?;
-        }
+    if adopt::run(
+        &tf, &api, &settings, &mut vars, &state, &resources, &live, &progress,
+    )
+    .await?
+    {
         state = fallback::nodes_in_state(&tf.state()?);
     }
 
@@ -273,6 +261,25 @@ fn apply(
             Some("apply_errored") if is_instance => {
                 progress.line(format!("{node}: {action} failed"))
             }
+            // What Terraform is about to do to an existing node, and why.
+            Some("planned_change") => {
+                let change = &event["change"];
+                let addr = change
+                    .pointer("/resource/addr")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                let node = change
+                    .pointer("/resource/resource_key")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(addr);
+                let action = change["action"].as_str().unwrap_or_default();
+                if addr.starts_with("datacrunch_instance.")
+                    && matches!(action, "replace" | "delete")
+                {
+                    let reason = change["reason"].as_str().unwrap_or("configuration changed");
+                    progress.line(format!("{node}: will {action} ({reason})"));
+                }
+            }
             _ => {}
         }
     })?;
@@ -308,7 +315,7 @@ fn finish(
     if let Some(h) = hosts.iter().find(|h| h.ip.is_empty()) {
         bail!("{} has no IP address after apply", h.name);
     }
-    for written in cmd::write_access_files(project, settings, &hosts)? {
+    for written in super::write_access_files(project, settings, &hosts)? {
         progress.line(format!("wrote {written}"));
     }
     progress.done();
@@ -317,55 +324,6 @@ fn finish(
     }
     if !api.is_emulator {
         println!("These machines bill by the hour until deleted: `make status` shows the cost so far, `make destroy` deletes them.");
-    }
-    Ok(())
-}
-
-/// What to do with this project's live instances that state does not know.
-struct Adoption<'a> {
-    /// One per configured node missing from state: import it.
-    import: Vec<&'a Instance>,
-    /// Duplicates and strays from interrupted runs: delete them.
-    delete: Vec<&'a Instance>,
-}
-
-fn plan_adoption<'a>(
-    nodes: &[String],
-    state: &BTreeMap<String, NodeState>,
-    live: &'a [Instance],
-) -> Adoption<'a> {
-    let in_state: BTreeSet<&str> = state.values().map(|s| s.id.as_str()).collect();
-    let mut adoption = Adoption {
-        import: Vec::new(),
-        delete: Vec::new(),
-    };
-    for inst in live.iter().filter(|i| !in_state.contains(i.id.as_str())) {
-        let wanted = nodes.contains(&inst.hostname) && !state.contains_key(&inst.hostname);
-        let already = adoption.import.iter().any(|i| i.hostname == inst.hostname);
-        if wanted && !already {
-            adoption.import.push(inst);
-        } else {
-            adoption.delete.push(inst);
-        }
-    }
-    adoption
-}
-
-fn instance_placement(inst: &Instance) -> Placement {
-    Placement {
-        instance_type: inst.instance_type.clone(),
-        location: inst.location.clone(),
-    }
-}
-
-/// Deletes instances through the API (strays of interrupted runs).
-async fn delete_instances(api: &Api, doomed: &[&Instance], progress: &Progress) -> Result<()> {
-    for inst in doomed {
-        progress.line(format!(
-            "deleting stray instance {} ({}) left by an interrupted run",
-            inst.hostname, inst.id
-        ));
-        super::destroy::delete_instance(api, &inst.id, false).await?;
     }
     Ok(())
 }

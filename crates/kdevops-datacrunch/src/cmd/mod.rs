@@ -2,6 +2,7 @@
 //! listing this project's instances through the API, the Terraform inputs, and the
 //! files written for ssh and Ansible.
 
+pub mod adopt;
 pub mod bringup;
 pub mod catalog;
 pub mod credentials;
