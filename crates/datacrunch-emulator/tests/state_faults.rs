@@ -28,21 +28,21 @@ async fn a_restarted_emulator_remembers_everything() {
         .await
         .text;
     let running = api.deploy(v100("survivor")).await;
-    to_running(&emu);
-    let pending = {
-        let mut b = v100("pending");
-        b["instance_type"] = json!("1A100.22V");
-        api.deploy(b).await
-    };
     let deleted = {
         let mut b = v100("gone");
         b["instance_type"] = json!("2V100.10V");
         api.deploy(b).await
     };
+    to_running(&emu);
+    assert_eq!(api.action("delete", &[&deleted]).await.status, 202);
+    let pending = {
+        let mut b = v100("pending");
+        b["instance_type"] = json!("1A100.22V");
+        api.deploy(b).await
+    };
     emu.admin.advance_clock(Duration::from_secs(11));
     let before = api.instance(&running).await;
     let balance_before = emu.admin.balance();
-    let _ = (&deleted, &pending);
     emu.shutdown().await;
 
     let (emu, old_api) = (
@@ -75,7 +75,11 @@ async fn a_restarted_emulator_remembers_everything() {
         "provisioning",
         "clock offset kept"
     );
+    assert_eq!(api.status(&deleted).await, "discontinued");
     emu.admin.advance_clock(Duration::from_secs(100));
+    api.get(&format!("/instances/{deleted}"))
+        .await
+        .assert_error(404, "not_found", "Invalid instance id");
     assert_eq!(
         api.status(&pending).await,
         "running",
