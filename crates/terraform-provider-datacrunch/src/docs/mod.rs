@@ -37,3 +37,28 @@ pub fn run(out: &Path, examples: &Path, check: bool) -> Result<Vec<PathBuf>> {
     }
     Ok(drift)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed docs/ are what the schema and examples produce (CI runs the same
+    /// check through `make docs-check`).
+    #[test]
+    fn committed_docs_are_current() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+        let drift = run(&docs, &examples_dir(), true).unwrap();
+        assert!(drift.is_empty(), "run `make docs`: {drift:?}");
+    }
+
+    #[test]
+    fn check_reports_a_changed_page_and_write_fixes_it() {
+        let out = tempfile::tempdir().unwrap();
+        assert!(!run(out.path(), &examples_dir(), true).unwrap().is_empty());
+        assert!(run(out.path(), &examples_dir(), false).unwrap().is_empty());
+        assert!(run(out.path(), &examples_dir(), true).unwrap().is_empty());
+        std::fs::write(out.path().join("resources/instance.md"), "stale").unwrap();
+        let drift = run(out.path(), &examples_dir(), true).unwrap();
+        assert_eq!(drift, vec![out.path().join("resources/instance.md")]);
+    }
+}

@@ -1,8 +1,341 @@
-//! Markdown rendering of schemas (filled in later).
+//! Markdown for one provider, resource or data source, in tfplugindocs' layout, so the
+//! pages look like every other provider's on the registry.
 
-use anyhow::Result;
+use crate::{data_sources, provider, resources};
+use anyhow::{Context as _, Result};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use tfplugin::schema::AttributeType;
+use tfplugin::{Attribute, Block, Nesting, Schema, Type};
 
-pub fn pages(_examples: &Path) -> Result<Vec<(PathBuf, String)>> {
-    Ok(Vec::new())
+const PROVIDER_NAME: &str = "datacrunch";
+
+/// Every page: `(path relative to the docs dir, text)`.
+pub fn pages(examples: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let mut pages = vec![(
+        PathBuf::from("index.md"),
+        index_page(&provider::provider_schema(), examples)?,
+    )];
+    for r in resources::all() {
+        let name = r.type_name();
+        let text = object_page(&name, Kind::Resource, &r.schema(), examples)?;
+        pages.push((
+            PathBuf::from("resources").join(format!("{}.md", short(&name))),
+            text,
+        ));
+    }
+    for d in data_sources::all() {
+        let name = d.type_name();
+        let text = object_page(&name, Kind::DataSource, &d.schema(), examples)?;
+        pages.push((
+            PathBuf::from("data-sources").join(format!("{}.md", short(&name))),
+            text,
+        ));
+    }
+    Ok(pages)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Resource,
+    DataSource,
+}
+
+impl Kind {
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Resource => "Resource",
+            Kind::DataSource => "Data Source",
+        }
+    }
+    fn examples_dir(self) -> &'static str {
+        match self {
+            Kind::Resource => "resources",
+            Kind::DataSource => "data-sources",
+        }
+    }
+    fn example_file(self) -> &'static str {
+        match self {
+            Kind::Resource => "resource.tf",
+            Kind::DataSource => "data-source.tf",
+        }
+    }
+}
+
+fn short(type_name: &str) -> &str {
+    type_name
+        .strip_prefix(&format!("{PROVIDER_NAME}_"))
+        .unwrap_or(type_name)
+}
+
+/// An example file, required: a page without an example is a documentation bug.
+fn example(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("reading example {}", path.display()))
+        .map(|s| s.trim_end().to_owned())
+}
+
+fn front_matter(title: &str, description: &str) -> String {
+    let indented = description
+        .lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("---\npage_title: \"{title}\"\nsubcategory: \"\"\ndescription: |-\n{indented}\n---\n\n")
+}
+
+fn index_page(schema: &Schema, examples: &Path) -> Result<String> {
+    let description = schema.block.description.clone().unwrap_or_default();
+    let mut out = front_matter("DataCrunch Provider", &description);
+    let _ = write!(
+        out,
+        "# DataCrunch Provider\n\n{description}\n\n\
+         Source address `linux-kdevops/datacrunch`. It also works with the rebranded \
+         service (Verda): set `server_url` to `https://api.verda.com/v1`.\n\n\
+         ## Credentials\n\n\
+         Each setting is taken from, in order: the attribute in the provider block; the \
+         environment (`DATACRUNCH_*`, or the `VERDA_*` spellings, including \
+         `VERDA_BASE_URL`); for `client_id` and `client_secret`, the credentials file \
+         (`~/.datacrunch/credentials` unless `credentials_file` says otherwise, profile \
+         `default`). The file is INI:\n\n\
+         ```ini\n[default]\nclient_id = ...\nclient_secret = ...\n```\n\n\
+         or JSON `{{\"client_id\": \"...\", \"client_secret\": \"...\"}}`, and must not be \
+         readable by group or others (`chmod 600`). No secret is ever written to the state, \
+         the plan or the logs.\n\n\
+         ## Example Usage\n\n```terraform\n{}\n```\n\n",
+        example(&examples.join("provider/provider.tf"))?
+    );
+    out.push_str(&schema_section(&schema.block));
+    Ok(out)
+}
+
+fn object_page(name: &str, kind: Kind, schema: &Schema, examples: &Path) -> Result<String> {
+    let description = schema.block.description.clone().unwrap_or_default();
+    let mut out = front_matter(
+        &format!(
+            "{name} {} - terraform-provider-{PROVIDER_NAME}",
+            kind.title()
+        ),
+        &description,
+    );
+    let dir = examples.join(kind.examples_dir()).join(name);
+    let _ = write!(
+        out,
+        "# {name} ({})\n\n{description}\n\n## Example Usage\n\n```terraform\n{}\n```\n\n",
+        kind.title(),
+        example(&dir.join(kind.example_file()))?
+    );
+    out.push_str(&schema_section(&schema.block));
+    if kind == Kind::Resource {
+        let _ = write!(
+            out,
+            "\n## Import\n\nImport is supported using the following syntax:\n\n\
+             ```shell\n{}\n```\n\nOr, with Terraform 1.5 and later, an `import` block:\n\n\
+             ```terraform\nimport {{\n  to = {name}.example\n  id = \"<id>\"\n}}\n```\n",
+            example(&dir.join("import.sh"))?
+        );
+    }
+    Ok(out)
+}
+
+/// `<!-- schema -->` plus Required / Optional / Read-Only and the nested schemas.
+fn schema_section(block: &Block) -> String {
+    let mut out = String::from(
+        "<!-- schema generated by terraform-provider-datacrunch docs -->\n## Schema\n",
+    );
+    let mut nested = Vec::new();
+    render_groups(&mut out, block, "", &mut nested, true);
+    // Nested schemas may themselves nest: render until none is left, in order.
+    let mut i = 0;
+    while i < nested.len() {
+        let (anchor, title, inner): (String, String, Block) = nested[i].clone();
+        let _ = write!(
+            out,
+            "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n"
+        );
+        render_groups(&mut out, &inner, &format!("{title}."), &mut nested, false);
+        i += 1;
+    }
+    out
+}
+
+type NestedEntry = (String, String, Block);
+
+fn render_groups(
+    out: &mut String,
+    block: &Block,
+    prefix: &str,
+    nested: &mut Vec<NestedEntry>,
+    top: bool,
+) {
+    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+        ("Required", |a| a.required),
+        ("Optional", |a| !a.required && a.optional),
+        ("Read-Only", |a| a.is_computed_only()),
+    ];
+    for (title, pick) in groups {
+        let attrs: Vec<&Attribute> = block.attributes().iter().filter(|a| pick(a)).collect();
+        let blocks: Vec<_> = if title == "Optional" {
+            block.blocks().iter().collect()
+        } else {
+            Vec::new()
+        };
+        if attrs.is_empty() && blocks.is_empty() {
+            continue;
+        }
+        if top {
+            let _ = write!(out, "\n### {title}\n\n");
+        } else {
+            let _ = write!(out, "\n{title}:\n\n");
+        }
+        for a in attrs {
+            let _ = writeln!(out, "{}", attribute_line(a, prefix, nested));
+        }
+        for b in blocks {
+            let anchor = format!("nestedblock--{}{}", prefix.replace('.', "--"), b.name);
+            let desc = b.block.description.clone().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- `{}` (Block, Optional) {} (see [below for nested schema](#{anchor}))",
+                b.name,
+                sentence(&desc)
+            );
+            nested.push((anchor, format!("{prefix}{}", b.name), b.block.clone()));
+        }
+    }
+}
+
+fn attribute_line(a: &Attribute, prefix: &str, nested: &mut Vec<NestedEntry>) -> String {
+    let mut kind = match &a.ty {
+        AttributeType::Plain(t) => type_name(t),
+        AttributeType::Nested(n, _) => match n {
+            Nesting::Single | Nesting::Group => "Attributes".to_owned(),
+            Nesting::List => "Attributes List".to_owned(),
+            Nesting::Set => "Attributes Set".to_owned(),
+            Nesting::Map => "Attributes Map".to_owned(),
+        },
+    };
+    if a.sensitive {
+        kind.push_str(", Sensitive");
+    }
+    if a.deprecation.is_some() {
+        kind.push_str(", Deprecated");
+    }
+    let mut line = format!("- `{}` ({kind})", a.name);
+    if let Some(d) = &a.description {
+        let _ = write!(line, " {}", sentence(d));
+    }
+    if let Some(default) = &a.default {
+        if let Some(text) = default_text(default) {
+            let _ = write!(line, " Defaults to `{text}`.");
+        }
+    }
+    if a.has_requires_replace() {
+        line.push_str(" Changing it replaces the resource.");
+    }
+    if let AttributeType::Nested(_, inner) = &a.ty {
+        let anchor = format!("nestedatt--{}{}", prefix.replace('.', "--"), a.name);
+        let _ = write!(line, " (see [below for nested schema](#{anchor}))");
+        let block = inner
+            .iter()
+            .cloned()
+            .fold(Block::new(), |b, attr| b.attribute(attr));
+        nested.push((anchor, format!("{prefix}{}", a.name), block));
+    }
+    line
+}
+
+fn sentence(s: &str) -> String {
+    let s = s.trim().replace('\n', " ");
+    if s.is_empty() || s.ends_with('.') {
+        s
+    } else {
+        format!("{s}.")
+    }
+}
+
+fn default_text(v: &tfplugin::Value) -> Option<String> {
+    match v {
+        tfplugin::Value::Bool(b) => Some(b.to_string()),
+        tfplugin::Value::String(s) => Some(format!("\"{s}\"")),
+        tfplugin::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn type_name(t: &Type) -> String {
+    match t {
+        Type::String => "String".into(),
+        Type::Number => "Number".into(),
+        Type::Bool => "Boolean".into(),
+        Type::Dynamic => "Dynamic".into(),
+        Type::List(e) => format!("List of {}", type_name(e)),
+        Type::Set(e) => format!("Set of {}", type_name(e)),
+        Type::Map(e) => format!("Map of {}", type_name(e)),
+        Type::Object(_) => "Object".into(),
+        Type::Tuple(_) => "Tuple".into(),
+    }
+}
+
+trait ReplaceInfo {
+    fn has_requires_replace(&self) -> bool;
+}
+
+impl ReplaceInfo for Attribute {
+    fn has_requires_replace(&self) -> bool {
+        self.plan_modifiers
+            .iter()
+            .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_page_has_every_section_and_attribute() {
+        let examples = crate::docs::examples_dir();
+        let pages = pages(&examples).unwrap();
+        let (_, text) = pages
+            .iter()
+            .find(|(p, _)| p == Path::new("resources/instance.md"))
+            .unwrap();
+        for needle in [
+            "page_title: \"datacrunch_instance Resource - terraform-provider-datacrunch\"",
+            "## Example Usage",
+            "### Required",
+            "- `hostname` (String)",
+            "### Optional",
+            "- `timeouts` (Block, Optional)",
+            "### Read-Only",
+            "- `ip` (String)",
+            "### Nested Schema for `os_volume`",
+            "- `delete_os_volume_on_destroy` (Boolean)",
+            "Defaults to `true`.",
+            "## Import",
+            "terraform import 'datacrunch_instance.node",
+        ] {
+            assert!(text.contains(needle), "{needle} missing");
+        }
+        let names: Vec<_> = pages.iter().map(|(p, _)| p.display().to_string()).collect();
+        for expected in [
+            "index.md",
+            "resources/ssh_key.md",
+            "resources/volume.md",
+            "resources/startup_script.md",
+            "data-sources/offer.md",
+            "data-sources/instance_types.md",
+        ] {
+            assert!(
+                names.contains(&expected.to_owned()),
+                "{expected} missing: {names:?}"
+            );
+        }
+        let (_, index) = &pages[0];
+        assert!(
+            index.contains("- `client_secret` (String, Sensitive)"),
+            "{index}"
+        );
+    }
 }

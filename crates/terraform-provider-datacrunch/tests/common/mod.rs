@@ -117,6 +117,11 @@ impl Workspace {
         std::fs::write(self.work().join("main.tf"), text).unwrap();
     }
 
+    /// Writes `name` in the working directory as is.
+    pub fn write_file(&self, name: &str, text: &str) {
+        std::fs::write(self.work().join(name), text).unwrap();
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.terraform);
         c.current_dir(self.work()).args(args).env("TF_LOG", "");

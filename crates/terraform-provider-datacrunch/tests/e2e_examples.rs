@@ -1,0 +1,98 @@
+//! Every file under `examples/` (the ones the registry docs show) is applied against
+//! the emulator: apply, a plan with no changes, destroy.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// `examples/<kind>/<type>/<file>` for every type directory.
+fn example_files(kind: &str, file: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(examples().join(kind))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join(file))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found
+}
+
+fn apply_clean_destroy(ws: &Workspace, emu: &datacrunch_emulator::RunningEmulator, what: &Path) {
+    ws.init();
+    ws.apply();
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(
+        live_instances(emu).is_empty(),
+        "{} left instances",
+        what.display()
+    );
+}
+
+#[test]
+fn every_resource_and_data_source_example_applies() {
+    let files: Vec<PathBuf> = example_files("resources", "resource.tf")
+        .into_iter()
+        .chain(example_files("data-sources", "data-source.tf"))
+        .collect();
+    assert_eq!(files.len(), 9, "{files:?}");
+    let emu = emulator();
+    for file in files {
+        let ws = Workspace::new(&terraform(), &emu);
+        let body = std::fs::read_to_string(&file).unwrap();
+        ws.write(&format!("provider \"datacrunch\" {{}}\n\n{body}"));
+        apply_clean_destroy(&ws, &emu, &file);
+        // Every resource example documents its import command.
+        if file.ends_with("resource.tf") {
+            let import = std::fs::read_to_string(file.with_file_name("import.sh")).unwrap();
+            let dir = file
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap();
+            assert!(
+                import.contains("terraform import ") && import.contains(&format!("{dir}.")),
+                "{import}"
+            );
+        }
+    }
+}
+
+#[test]
+fn provider_example_configures_from_the_credentials_file() {
+    let emu = emulator();
+    let mut ws = Workspace::new(&terraform(), &emu);
+    // Only the server URL from the environment: the credentials come from the
+    // default file, as the example's comment says.
+    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
+    let home = ws.dir.path().join("home/.datacrunch");
+    std::fs::create_dir_all(&home).unwrap();
+    let creds = home.join("credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\nclient_id = {}\nclient_secret = {}\n",
+            emu.client_id, emu.client_secret
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let provider = examples().join("provider/provider.tf");
+    ws.write_file("provider.tf", &std::fs::read_to_string(&provider).unwrap());
+    ws.write_file(
+        "main.tf",
+        "data \"datacrunch_locations\" \"all\" {}\noutput \"n\" { value = length(data.datacrunch_locations.all.locations) }\n",
+    );
+    ws.init();
+    ws.apply();
+    assert_eq!(ws.ok(&["output", "-raw", "n"]).trim(), "4");
+    ws.assert_no_changes();
+}
