@@ -283,3 +283,29 @@ impl EmulatorBuilder {
         Emulator::new(self.config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn admin_status_from(peer: &str) -> u16 {
+        let emulator = Emulator::builder().build().unwrap();
+        let router = http::router(emulator.shared.clone());
+        let mut req = Request::get("/admin/clock").body(Body::empty()).unwrap();
+        req.extensions_mut().insert(http::ConnInfo {
+            peer: peer.parse().unwrap(),
+            drop: CancellationToken::new(),
+        });
+        router.oneshot(req).await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn admin_api_answers_loopback_peers_only() {
+        assert_eq!(admin_status_from("127.0.0.1:40000").await, 200);
+        assert_eq!(admin_status_from("[::1]:40000").await, 200);
+        assert_eq!(admin_status_from("192.0.2.7:40000").await, 403);
+    }
+}
