@@ -160,6 +160,8 @@ fn schema_section(block: &Block) -> String {
 }
 
 type NestedEntry = (String, String, Block);
+/// Picks the attributes of one schema group.
+type AttributeFilter = fn(&Attribute) -> bool;
 
 fn render_groups(
     out: &mut String,
@@ -168,7 +170,7 @@ fn render_groups(
     nested: &mut Vec<NestedEntry>,
     top: bool,
 ) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [(&str, AttributeFilter); 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| !a.required && a.optional),
         ("Read-Only", |a| a.is_computed_only()),
