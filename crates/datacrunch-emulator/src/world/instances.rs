@@ -430,43 +430,80 @@ impl World {
         Ok(())
     }
 
-    /// `POST /instances/{id}/tags`: keys are lowercased; a duplicate key is a 409.
-    pub fn add_tag(&mut self, id: &str, tag: Tag) -> Result<Tag, ApiError> {
-        let idx = self.listed_instance(id)?;
+    /// `POST /instances/{id}/tags` and `POST /volumes/{id}/tags`: keys are lowercased;
+    /// a duplicate key is a 409.
+    pub fn add_tag(&mut self, kind: Tagged, id: &str, tag: Tag) -> Result<Tag, ApiError> {
+        let tags = self.tags_mut(kind, id)?;
         let tag = Tag {
             key: tag.key.to_lowercase(),
             value: tag.value,
         };
-        let tags = &self.instances[idx].tags;
         if tags.iter().any(|t| t.key == tag.key) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 codes::CONFLICT,
-                format!("Tag key {:?} already exists on this instance", tag.key),
+                format!(
+                    "Tag key {:?} already exists on this {}",
+                    tag.key,
+                    kind.noun()
+                ),
             ));
         }
         let all = tags.iter().chain(std::iter::once(&tag));
         validate::tags(all.map(|t| (t.key.as_str(), t.value.as_deref())))
             .map_err(|e| ApiError::invalid(format!("tags {e}")))?;
-        self.instances[idx].tags.push(tag.clone());
-        self.touch_instance(idx);
+        tags.push(tag.clone());
         Ok(tag)
     }
 
-    /// `DELETE /instances/{id}/tags/{key}`.
-    pub fn remove_tag(&mut self, id: &str, key: &str) -> Result<(), ApiError> {
-        let idx = self.listed_instance(id)?;
+    /// `DELETE /instances/{id}/tags/{key}` and `DELETE /volumes/{id}/tags/{key}`.
+    pub fn remove_tag(&mut self, kind: Tagged, id: &str, key: &str) -> Result<(), ApiError> {
+        let tags = self.tags_mut(kind, id)?;
         let key = key.to_lowercase();
-        let tags = &mut self.instances[idx].tags;
         let before = tags.len();
         tags.retain(|t| t.key != key);
         if tags.len() == before {
             return Err(ApiError::not_found(format!(
-                "No tag {key:?} on this instance"
+                "No tag {key:?} on this {}",
+                kind.noun()
             )));
         }
-        self.touch_instance(idx);
         Ok(())
+    }
+
+    /// The tags of a listed instance or a volume not deleted, marked as changed.
+    fn tags_mut(&mut self, kind: Tagged, id: &str) -> Result<&mut Vec<Tag>, ApiError> {
+        match kind {
+            Tagged::Instance => {
+                let idx = self.listed_instance(id)?;
+                self.touch_instance(idx);
+                Ok(&mut self.instances[idx].tags)
+            }
+            Tagged::Volume => {
+                let vidx = self
+                    .volume_idx(id)
+                    .filter(|&v| !self.volumes[v].is_deleted())
+                    .ok_or_else(|| ApiError::not_found("Invalid volume id"))?;
+                self.touch_volume(vidx);
+                Ok(&mut self.volumes[vidx].tags)
+            }
+        }
+    }
+}
+
+/// The resources that carry tags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tagged {
+    Instance,
+    Volume,
+}
+
+impl Tagged {
+    fn noun(self) -> &'static str {
+        match self {
+            Tagged::Instance => "instance",
+            Tagged::Volume => "volume",
+        }
     }
 }
 

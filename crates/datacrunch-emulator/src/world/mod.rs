@@ -10,6 +10,7 @@ mod instances;
 mod records;
 mod resources;
 
+pub use instances::Tagged;
 pub use records::{InstanceRecord, Step, Transition, VolumeRecord};
 
 use crate::catalog::Catalog;
