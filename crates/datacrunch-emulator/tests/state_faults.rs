@@ -409,6 +409,5 @@ async fn sync_callers_can_run_it_on_its_own_thread() {
         .unwrap();
     let api = Api::login(&emu).await;
     assert_eq!(api.get("/locations").await.status, 200);
-    let _ = start().await;
-    drop(emu);
+    emu.shutdown().await;
 }
