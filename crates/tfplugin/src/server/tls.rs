@@ -25,6 +25,8 @@ pub enum TlsError {
     ClientCert(String),
     #[error("generating the server certificate failed: {0}")]
     Generate(#[from] rcgen::Error),
+    #[error("reading /dev/urandom for the server key failed: {0}")]
+    Random(std::io::Error),
     #[error("building the TLS configuration failed: {0}")]
     Config(#[from] rustls::Error),
 }
@@ -35,10 +37,26 @@ pub struct ServerIdentity {
     key_der: Vec<u8>,
 }
 
-/// A fresh self-signed P-256 certificate for `localhost`, a CA like
-/// go-plugin's, because the client pins it as its root.
+/// PKCS#8 v1 header of an Ed25519 private key (RFC 8410); the 32-byte seed follows.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// A fresh self-signed certificate for `localhost`, a CA like go-plugin's,
+/// because the client pins it as its root.
+///
+/// The key is Ed25519 seeded straight from the kernel: the first use of
+/// aws-lc's random generator costs tens of milliseconds, and Ed25519 signs
+/// deterministically, so the handshake line goes out without waiting for it
+/// (see [`warm_up`]). Go's TLS stack accepts Ed25519 certificates.
 pub fn generate_identity() -> Result<ServerIdentity, TlsError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut key_der = ED25519_PKCS8_PREFIX.to_vec();
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut seed))
+        .map_err(TlsError::Random)?;
+    key_der.extend_from_slice(&seed);
+    let key = KeyPair::try_from(key_der.as_slice())?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
     params
         .distinguished_name
@@ -59,8 +77,20 @@ pub fn generate_identity() -> Result<ServerIdentity, TlsError> {
     let cert = params.self_signed(&key)?;
     Ok(ServerIdentity {
         cert_der: cert.der().to_vec(),
-        key_der: key.serialize_der(),
+        key_der,
     })
+}
+
+/// Initialises aws-lc's random generator on a background thread, so that
+/// its one-off cost overlaps with the handshake instead of delaying the
+/// first TLS connection.
+pub fn warm_up() {
+    std::thread::spawn(|| {
+        let mut b = [0u8; 16];
+        let _ = rustls::crypto::aws_lc_rs::default_provider()
+            .secure_random
+            .fill(&mut b);
+    });
 }
 
 /// Parses the PEM client certificate Terraform passes in the environment.

@@ -15,7 +15,10 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
 use tonic::transport::{Channel, Endpoint};
 
-const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-testbed");
+/// The testbed binary (integration tests only; the benchmark passes its own).
+fn testbed() -> &'static str {
+    option_env!("CARGO_BIN_EXE_terraform-provider-testbed").expect("built by cargo test")
+}
 
 /// A client certificate shaped like Terraform's: self-signed CA, P-521/SHA-512.
 pub struct ClientIdentity {
@@ -63,13 +66,22 @@ impl Drop for Launched {
 
 /// Starts the testbed like Terraform does; `client` enables AutoMTLS.
 pub fn start_provider(client: Option<&ClientIdentity>) -> Launched {
-    let mut cmd = Command::new(BIN);
+    start_plugin(testbed(), client)
+}
+
+/// Starts any provider plugin binary like Terraform does.
+pub fn start_plugin(bin: &str, client: Option<&ClientIdentity>) -> Launched {
+    let mut cmd = Command::new(bin);
     cmd.env(COOKIE_KEY, COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env_remove("PLUGIN_CLIENT_CERT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(if std::env::var_os("PLUGIN_STDERR").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        });
     if let Some(c) = client {
         cmd.env("PLUGIN_CLIENT_CERT", &c.cert_pem);
     }
