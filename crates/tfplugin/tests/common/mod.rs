@@ -17,7 +17,12 @@ use tonic::transport::{Channel, Endpoint};
 
 /// The testbed binary (integration tests only; the benchmark passes its own).
 fn testbed() -> &'static str {
-    option_env!("CARGO_BIN_EXE_terraform-provider-testbed").expect("built by cargo test")
+    // option_env! because the benchmark example includes this module too,
+    // where cargo does not define the variable (it passes its own binaries).
+    match option_env!("CARGO_BIN_EXE_terraform-provider-testbed") {
+        Some(bin) => bin,
+        None => panic!("the testbed binary is only known to integration tests"),
+    }
 }
 
 /// A client certificate shaped like Terraform's: self-signed CA, P-521/SHA-512.
