@@ -309,3 +309,33 @@ fn wait_for(path: &Path, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn create_timeout_from_the_timeouts_attribute() {
+    each_terraform(|tf| {
+        let ws = workspace(tf);
+        let cfg = format!(
+            "{}{}",
+            header(&ws),
+            r#"
+resource "testbed_thing" "slow" {
+  name         = "slow"
+  create_delay = "60s"
+  timeouts = {
+    create = "2s"
+  }
+}
+"#
+        );
+        ws.write("main.tf", &cfg);
+        ws.init();
+        let out = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        out.assert_failure().assert_contains("Operation timed out");
+        assert!(
+            out.elapsed < Duration::from_secs(40),
+            "took {:?}",
+            out.elapsed
+        );
+        assert_eq!(read_store(&ws), serde_json::json!({}));
+    });
+}
