@@ -107,3 +107,36 @@ fn unknown_instance_type_creates_nothing() {
         .exists());
     p.ok(&["destroy"]);
 }
+
+#[test]
+fn rejected_credentials() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.ok(&["catalog"]); // starts the emulator with its generated credentials
+    let file = p.dir().join(".local/emulator/credentials");
+    p.ok(&[
+        "credentials",
+        "set",
+        "--file",
+        file.to_str().unwrap(),
+        "--profile",
+        "emulator",
+        "--client-id",
+        "someone-else",
+        "--client-secret",
+        "wrong",
+    ]);
+    let line = one_line(&p.fails(&["bringup"])).to_owned();
+    assert!(
+        line.contains("rejected the credentials") && line.contains("(401)"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&file.display().to_string()) && line.contains("[emulator]"),
+        "{line}"
+    );
+    assert!(!p
+        .dir()
+        .join("terraform/datacrunch/terraform.tfstate")
+        .exists());
+}
