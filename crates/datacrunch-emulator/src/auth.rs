@@ -18,13 +18,35 @@ const REFRESH_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The `scope` the S1 fixture shows.
 const SCOPE: &str = "fullAccess";
 
-#[derive(Debug)]
+/// Credentials and live tokens. `Debug` shows neither the secret nor any token: the
+/// whole emulator state is `Debug`, and test failures print it.
 pub struct Auth {
     client_id: String,
     client_secret: String,
     lifetime: Duration,
     access: RwLock<HashMap<String, Instant>>,
     refresh: Mutex<HashMap<String, Instant>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let live = self.access.read().map_or(0, |a| a.len());
+        f.debug_struct("Auth")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("lifetime", &self.lifetime)
+            .field("access_tokens", &live)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token of an `Authorization` header value (`Bearer <token>`, scheme in any case).
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn random_token(prefix: &str) -> String {
@@ -108,11 +130,7 @@ impl Auth {
     /// Checks an `Authorization` header value.
     pub fn check(&self, authorization: Option<&str>) -> Result<(), ApiError> {
         let token = authorization
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+            .and_then(bearer_token)
             .ok_or_else(|| ApiError::unauthorized("Missing bearer token"))?;
         let access = self.access.read().unwrap_or_else(|p| p.into_inner());
         match access.get(token) {
@@ -124,9 +142,10 @@ impl Auth {
 
     /// Revokes the token of one `Authorization` header value.
     pub fn revoke(&self, authorization: &str) {
-        let token = authorization.trim_start_matches("Bearer ").trim();
-        let mut access = self.access.write().unwrap_or_else(|p| p.into_inner());
-        access.remove(token);
+        if let Some(token) = bearer_token(authorization) {
+            let mut access = self.access.write().unwrap_or_else(|p| p.into_inner());
+            access.remove(token);
+        }
     }
 
     /// Revokes every access and refresh token.
@@ -177,5 +196,27 @@ mod tests {
         assert_eq!(auth.grant(&refresh).unwrap_err().code, "invalid_grant");
         auth.revoke(&header);
         assert!(auth.check(Some(&header)).is_err());
+        // Any case of the scheme, for checks and for the revocation fault alike.
+        let t = auth.grant(&creds("id", "secret")).unwrap();
+        let lower = format!("bearer {}", t.access_token);
+        auth.check(Some(&lower)).unwrap();
+        auth.revoke(&lower);
+        assert!(auth.check(Some(&lower)).is_err());
+        assert!(auth.check(Some("Bearer ")).is_err());
+        assert!(auth.check(Some("Basic abc")).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_secret_and_no_token() {
+        let auth = Auth::new(
+            "id".into(),
+            "SENTINEL-SECRET".into(),
+            Duration::from_secs(60),
+        );
+        let t = auth.grant(&creds("id", "SENTINEL-SECRET")).unwrap();
+        let shown = format!("{auth:?}");
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+        assert!(!shown.contains(&t.access_token), "{shown}");
+        assert!(shown.contains("access_tokens: 1"), "{shown}");
     }
 }

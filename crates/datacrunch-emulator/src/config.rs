@@ -53,8 +53,8 @@ impl Default for Timing {
     }
 }
 
-/// The configuration of one emulator.
-#[derive(Clone, Debug)]
+/// The configuration of one emulator. `Debug` redacts the client secret.
+#[derive(Clone)]
 pub struct Config {
     pub client_id: String,
     pub client_secret: String,
@@ -72,6 +72,22 @@ pub struct Config {
     pub faults: BTreeMap<String, FaultRule>,
     /// Seed of the fault RNG, so a test sees the same faults on every run.
     pub fault_seed: u64,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("state_file", &self.state_file)
+            .field("timing", &self.timing)
+            .field("capacity_per_slot", &self.capacity_per_slot)
+            .field("starting_balance", &self.starting_balance)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("faults", &self.faults)
+            .field("fault_seed", &self.fault_seed)
+            .finish()
+    }
 }
 
 impl Default for Config {

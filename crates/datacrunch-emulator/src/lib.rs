@@ -173,8 +173,8 @@ enum Runner {
     Thread(std::thread::JoinHandle<()>),
 }
 
-/// A serving emulator. Dropping it stops the server (without waiting).
-#[derive(Debug)]
+/// A serving emulator. Dropping it stops the server (without waiting). `Debug` redacts
+/// the client secret.
 pub struct RunningEmulator {
     /// `http://127.0.0.1:PORT/v1`: the base URL for API clients.
     pub base_url: String,
@@ -186,6 +186,17 @@ pub struct RunningEmulator {
     pub admin: AdminHandle,
     stop: CancellationToken,
     task: Option<Runner>,
+}
+
+impl std::fmt::Debug for RunningEmulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningEmulator")
+            .field("base_url", &self.base_url)
+            .field("admin_url", &self.admin_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl RunningEmulator {
@@ -300,6 +311,36 @@ mod tests {
             drop: CancellationToken::new(),
         });
         router.oneshot(req).await.unwrap().status().as_u16()
+    }
+
+    /// Test failures print emulators and configs: the secret and the live tokens must
+    /// not be in that output.
+    #[tokio::test]
+    async fn debug_output_never_shows_the_secret_or_tokens() {
+        let emulator = Emulator::builder()
+            .client_credentials("id-1", "SENTINEL-SECRET")
+            .build()
+            .unwrap();
+        let token = emulator
+            .shared
+            .auth
+            .grant(&datacrunch_models::TokenRequest {
+                grant_type: "client_credentials".into(),
+                client_id: Some("id-1".into()),
+                client_secret: Some("SENTINEL-SECRET".into()),
+                refresh_token: None,
+            })
+            .unwrap()
+            .access_token;
+        let config = format!("{:?}", emulator.config());
+        let whole = format!("{emulator:?}");
+        let admin = format!("{:?}", emulator.admin());
+        let running = format!("{:?}", emulator.spawn_on_loopback().await.unwrap());
+        for shown in [config, whole, admin, running] {
+            assert!(shown.contains("id-1"), "{shown}");
+            assert!(!shown.contains("SENTINEL"), "{shown}");
+            assert!(!shown.contains(&token), "{shown}");
+        }
     }
 
     #[tokio::test]
