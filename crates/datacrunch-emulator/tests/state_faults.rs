@@ -365,6 +365,14 @@ async fn admin_http_api() {
             .0,
         204
     );
+    // A typo in the location would otherwise silently never apply.
+    let typo = json!({"instance_type": "1A100.22V", "location_code": "FIN-3"});
+    let (s, body) = admin_call(&http, Method::PUT, admin("/no-capacity-late"), Some(typo)).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("location_code"),
+        "{body}"
+    );
 
     let (_, counters) = admin_call(
         &http,
@@ -410,4 +418,26 @@ async fn sync_callers_can_run_it_on_its_own_thread() {
     let api = Api::login(&emu).await;
     assert_eq!(api.get("/locations").await.status, 200);
     emu.shutdown().await;
+}
+
+/// The admin API takes any amount a `Decimal` holds; billing arithmetic on it must
+/// saturate, not panic (a panic would kill the request and poison nothing, but the
+/// client would see a dropped connection).
+#[tokio::test]
+async fn extreme_balances_never_panic() {
+    let (emu, api) = common::start().await;
+    api.deploy(common::v100("rich")).await;
+    common::to_running(&emu);
+    emu.admin
+        .advance_clock(std::time::Duration::from_secs(3600));
+    for amount in [rust_decimal::Decimal::MAX, rust_decimal::Decimal::MIN] {
+        emu.admin.set_balance(amount);
+        let a = api.get("/balance").await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert!(a.json()["amount"].is_number(), "{}", a.text);
+    }
+    // With the lowest balance possible, a deploy is refused for want of money.
+    api.post("/instances", common::v100("broke"))
+        .await
+        .assert_error(402, "insufficient_funds", "");
 }

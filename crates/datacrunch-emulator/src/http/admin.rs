@@ -163,6 +163,12 @@ async fn set_late(State(s): State<AppState>, ApiJson(req): ApiJson<SetLate>) -> 
             req.instance_type
         )));
     }
+    if !s.catalog.is_location(&req.location_code) {
+        return Err(ApiError::invalid(format!(
+            "location_code {:?} is not a location",
+            req.location_code
+        )));
+    }
     admin(&s).set_late_no_capacity(&req.instance_type, &req.location_code, req.enabled);
     Ok(ok())
 }

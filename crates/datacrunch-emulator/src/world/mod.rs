@@ -384,14 +384,23 @@ impl World {
 
     /// The balance now: the base minus everything every instance has cost.
     pub fn balance(&self, now: Millis) -> Decimal {
-        let spent: Decimal = self.instances.iter().map(|r| r.cost(now)).sum();
-        (self.balance_base - spent).round_dp(4)
+        self.balance_base
+            .saturating_sub(self.spent(now))
+            .round_dp(4)
+    }
+
+    /// Everything every instance has cost up to `now`. Saturating: the admin API and
+    /// `--balance` accept amounts up to `Decimal::MAX`, and plain `+`/`-` on
+    /// `Decimal` panics on overflow.
+    fn spent(&self, now: Millis) -> Decimal {
+        self.instances
+            .iter()
+            .fold(Decimal::ZERO, |sum, r| sum.saturating_add(r.cost(now)))
     }
 
     /// Admin: sets the balance as of `now`.
     pub fn set_balance(&mut self, amount: Decimal, now: Millis) {
-        let spent: Decimal = self.instances.iter().map(|r| r.cost(now)).sum();
-        self.balance_base = amount + spent;
+        self.balance_base = amount.saturating_add(self.spent(now));
         self.set_meta(META_BALANCE, self.balance_base.to_string());
     }
 
