@@ -289,11 +289,35 @@ async fn volume_lifecycle() {
             json!({"type": "NVMe", "name": "x", "size": 1, "instance_id": "nope"}),
             "instance_id",
         ),
+        (
+            json!({"type": "NVMe", "name": "x", "size": 1, "tags": [{"key": "a"}, {"key": "A"}]}),
+            "tags",
+        ),
+        (
+            json!({"type": "NVMe", "name": "x", "size": 1,
+                   "tags": (0..11).map(|i| json!({"key": format!("k{i}")})).collect::<Vec<_>>()}),
+            "at most 10",
+        ),
     ] {
         api.post("/volumes", body)
             .await
             .assert_error(400, "invalid_request", fragment);
     }
+}
+
+/// Tags given at creation follow the same rules as tags added later: keys lowercased.
+#[tokio::test]
+async fn new_volume_tags_are_stored_lowercased() {
+    let (_emu, api) = common::start().await;
+    let a = api
+        .post(
+            "/volumes",
+            json!({"type": "NVMe", "name": "t", "size": 1, "tags": [{"key": "Team", "value": "ML"}]}),
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.text);
+    let volume = api.get(&format!("/volumes/{}", a.text)).await.json();
+    assert_eq!(volume["tags"], json!([{"key": "team", "value": "ML"}]));
 }
 
 #[tokio::test]

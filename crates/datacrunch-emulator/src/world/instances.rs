@@ -60,7 +60,11 @@ impl World {
     }
 
     /// `POST /instances`: validates like the real service, then charges capacity.
-    pub fn deploy(&mut self, req: DeployInstanceRequest, now: Millis) -> Result<String, ApiError> {
+    pub fn deploy(
+        &mut self,
+        mut req: DeployInstanceRequest,
+        now: Millis,
+    ) -> Result<String, ApiError> {
         let catalog = self.catalog.clone();
         let entry = catalog.instance_type(&req.instance_type).ok_or_else(|| {
             ApiError::invalid(format!(
@@ -101,12 +105,7 @@ impl World {
         if let Some(os) = &req.os_volume {
             check_size("os_volume.size", os.size)?;
         }
-        validate::tags(
-            req.tags
-                .iter()
-                .map(|t| (t.key.as_str(), t.value.as_deref())),
-        )
-        .map_err(|e| ApiError::invalid(format!("tags {e}")))?;
+        let tags = stored_tags(std::mem::take(&mut req.tags))?;
 
         let is_spot = req.is_spot || req.contract == Some(Contract::Spot);
         let price = match is_spot {
@@ -219,14 +218,7 @@ impl World {
             ip,
             os_volume_id: Some(os_volume_id),
             volume_ids,
-            tags: req
-                .tags
-                .into_iter()
-                .map(|t| Tag {
-                    key: t.key.to_lowercase(),
-                    value: t.value,
-                })
-                .collect(),
+            tags,
             jupyter_token: uuid::Uuid::new_v4().simple().to_string(),
             created_at: now,
             status: InstanceStatus::Ordered,
@@ -505,6 +497,21 @@ impl Tagged {
             Tagged::Volume => "volume",
         }
     }
+}
+
+/// Tags as the service stores them: keys lowercased, then checked against its limits
+/// (count, lengths, no key twice), for deploys and new volumes alike.
+pub(super) fn stored_tags(tags: Vec<Tag>) -> Result<Vec<Tag>, ApiError> {
+    let tags: Vec<Tag> = tags
+        .into_iter()
+        .map(|t| Tag {
+            key: t.key.to_lowercase(),
+            value: t.value,
+        })
+        .collect();
+    validate::tags(tags.iter().map(|t| (t.key.as_str(), t.value.as_deref())))
+        .map_err(|e| ApiError::invalid(format!("tags {e}")))?;
+    Ok(tags)
 }
 
 pub(super) fn check_size(field: &str, size: u32) -> Result<(), ApiError> {

@@ -1,6 +1,6 @@
 //! SSH keys, startup scripts and volumes.
 
-use super::instances::{check_size, target};
+use super::instances::{check_size, stored_tags, target};
 use super::{new_id, VolumeRecord, World};
 use crate::clock::{iso8601, Millis};
 use crate::error::ApiError;
@@ -276,6 +276,7 @@ impl World {
                 "Invalid location_code {location:?}"
             )));
         }
+        let tags = stored_tags(req.tags)?;
         let attach_to = req
             .instance_id
             .clone()
@@ -297,7 +298,7 @@ impl World {
             target: None,
             ssh_key_ids: Vec::new(),
             on_spot_discontinue: req.on_spot_discontinue,
-            tags: req.tags,
+            tags,
             deleted_at: None,
             permanently_deleted: false,
         });
