@@ -140,8 +140,17 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Every request logs a line at INFO. Written straight to stderr, each line is a
+    // locked write(2) on the request's worker thread; a background writer keeps that off
+    // the request path. Not lossy: the one-line-per-request log is a promise, and the
+    // queue only blocks after 128k unwritten lines. `_flush_logs` writes what is queued
+    // when main returns (after SIGTERM).
+    let (stderr, _flush_logs) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("datacrunch-emulator-log")
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

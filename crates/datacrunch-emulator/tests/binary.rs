@@ -1,5 +1,6 @@
 //! The `datacrunch-emulator` binary: the listening line with the real port, the port
-//! file, `--state` across a restart, bad flags, `--help`, and a clean exit on SIGTERM.
+//! file, `--state` across a restart, bad flags, `--help`, a clean exit on SIGTERM, and
+//! one log line per request.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -92,6 +93,37 @@ async fn prints_the_real_address_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(state["balance"], 5.0);
     assert!(terminate(child).success());
+}
+
+/// Log lines go through a background writer; SIGTERM must still flush every one.
+#[tokio::test]
+async fn logs_one_line_per_request_and_flushes_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("stderr.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        let s = http.get(format!("{base}/locations")).send().await.unwrap();
+        assert_eq!(s.status(), 401);
+    }
+    assert!(terminate(child).success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let request_lines = log
+        .lines()
+        .filter(|l| l.contains("GET /v1/locations 401"))
+        .count();
+    assert_eq!(request_lines, 3, "{log}");
 }
 
 #[test]
