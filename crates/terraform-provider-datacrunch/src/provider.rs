@@ -25,10 +25,11 @@ pub const DEFAULT_POLL_MAX_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How waits poll: start at `initial`, then a tenth of the time waited so far, capped
-/// at `max`. A wait therefore overshoots the moment the instance became ready by at
-/// most 10% (or `initial`), while a long wait (real GPU machines take minutes) makes
-/// few calls.
+/// How waits poll: start at `initial`, then a twentieth of the time waited so far,
+/// capped at `max`. A wait therefore overshoots the moment the instance became ready by
+/// at most 5% (or `initial`), while a long wait (real GPU machines take minutes) makes
+/// few calls: about 20 per doubling of the time waited, shared by every instance
+/// waiting in the same process (see the instance directory).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pacing {
     pub initial: Duration,
@@ -37,7 +38,7 @@ pub struct Pacing {
 
 impl Pacing {
     pub fn interval_after(&self, waited: Duration) -> Duration {
-        (waited / 10).clamp(self.initial, self.max.max(self.initial))
+        (waited / 20).clamp(self.initial, self.max.max(self.initial))
     }
 }
 
@@ -134,8 +135,8 @@ pub fn provider_schema() -> Schema {
         ))
         .attribute(duration_attribute(
             "poll_interval",
-            "First interval when waiting for an instance or volume; later polls wait a \
-             tenth of the time waited so far, up to `poll_max_interval`.",
+            "First interval when waiting for an instance; later polls wait a twentieth \
+             of the time waited so far, up to `poll_max_interval`.",
             "250ms",
         ))
         .attribute(duration_attribute(
@@ -315,7 +316,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pacing_is_a_tenth_of_the_wait_within_bounds() {
+    fn pacing_is_a_twentieth_of_the_wait_within_bounds() {
         let p = Pacing {
             initial: Duration::from_millis(250),
             max: Duration::from_secs(15),

@@ -133,7 +133,10 @@ pub async fn wait_running(
     let mut last_status = String::from("not seen yet");
     loop {
         let interval = budget.pacing.interval_after(start.elapsed());
-        match directory.lookup(id, interval).await {
+        // A snapshot another waiter took within the last quarter interval is fresh
+        // enough: instances deployed together share list calls without seeing the
+        // moment they run much later than a poll of their own would.
+        match directory.lookup(id, interval / 4).await {
             Ok(Lookup::Found(i)) => {
                 if i.status == InstanceStatus::Running
                     && i.ip.as_deref().is_some_and(|ip| !ip.is_empty())
