@@ -71,6 +71,10 @@ fn every_defconfig_reads_back_as_promised() {
     let s = show(&p)["settings"].clone();
     assert_eq!(s["endpoint"]["url"], "https://api.verda.com/v1");
     assert_eq!(s["spot"], true);
+    // olddefconfig needs no terminal (make's stdin is not one here) and keeps choices.
+    let old = p.make(&["olddefconfig"]);
+    assert!(old.status.success(), "{}", common::text(&old));
+    assert_eq!(show(&p)["settings"]["spot"], true);
     let bad = p.make(&["defconfig-no-such-thing"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no defconfig named 'no-such-thing'"));

@@ -93,6 +93,7 @@ impl Project {
             .arg(format!("TOPDIR={}", self.dir().display()))
             .arg(format!("VENV={}", root.join(".venv").display()))
             .env("HOME", self.home.path())
+            .stdin(std::process::Stdio::null())
             .output()
             .expect("run make")
     }
