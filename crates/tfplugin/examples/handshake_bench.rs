@@ -5,7 +5,9 @@
 //! measures
 //! - time from spawn to the handshake line on stdout,
 //! - time from spawn to the first answered RPC (GetProviderSchema over mTLS),
-//! - resident memory (VmRSS) one second after that RPC,
+//! - resident memory one second after that RPC: VmRSS, and its anonymous
+//!   part (heap, stacks; the rest is file-backed pages of the binary and
+//!   libraries, shared with other processes running the same binary),
 //! - binary size.
 //!
 //! Usage: `cargo run -p tfplugin --release --example handshake_bench -- [--runs N] BIN...`
@@ -24,18 +26,22 @@ use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 struct Sample {
     handshake: Duration,
     first_rpc: Duration,
-    rss_kib: Option<u64>,
+    rss_kib: Option<(u64, u64)>,
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+/// (VmRSS, RssAnon) in KiB.
+fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    let field = |name: &str| -> Option<u64> {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?))
 }
 
 async fn run_once(bin: &str, id: &ClientIdentity, measure_rss: bool) -> Sample {
@@ -81,7 +87,7 @@ async fn main() {
         "usage: handshake_bench [--runs N] BIN..."
     );
     let id = client_identity();
-    println!("| binary | size (MiB) | spawn → handshake line, median / p90 (ms) | spawn → first RPC over mTLS, median / p90 (ms) | RSS after first RPC (MiB) |");
+    println!("| binary | size (MiB) | spawn → handshake line, median / p90 (ms) | spawn → first RPC over mTLS, median / p90 (ms) | RSS after first RPC, total / anonymous (MiB) |");
     println!("|---|---|---|---|---|");
     for bin in &args {
         // Warm-up so the page cache holds the binary for every candidate alike.
@@ -106,7 +112,7 @@ async fn main() {
             percentile(&hs, 90),
             percentile(&rpc, 50),
             percentile(&rpc, 90),
-            rss.map(|k| format!("{:.1}", k as f64 / 1024.0))
+            rss.map(|(t, a)| format!("{:.1} / {:.1}", t as f64 / 1024.0, a as f64 / 1024.0))
                 .unwrap_or_else(|| "?".into()),
         );
     }
