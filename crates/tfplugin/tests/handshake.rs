@@ -210,7 +210,7 @@ fn a_panic_is_reported_the_way_terraform_recognises() {
 fn exits_when_terraform_dies_without_shutdown() {
     // A shell stands in for Terraform: it starts the provider in the
     // background, reports its pid and is then killed outright.
-    let script = format!("{BIN} > /dev/null 2>&1 & echo $!; sleep 30");
+    let script = format!("{BIN} > /dev/null 2>&1 & echo $!; exec sleep 30");
     let mut parent = std::process::Command::new("sh")
         .args(["-c", &script])
         .env(COOKIE_KEY, COOKIE_VALUE)
