@@ -137,3 +137,40 @@ fn a_late_no_capacity_moves_only_that_node() {
     assert_eq!(after["kdevops-2"].1, H100_32V);
     p.ok(&["destroy"]);
 }
+
+#[test]
+fn the_price_cap_skips_dearer_tiers_and_refuses_a_dear_explicit_type() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    let rows = catalog(&p);
+    let price = |t: &str| {
+        rows.iter().find(|r| r["instance_type"] == t).unwrap()["price_per_hour"]
+            .as_f64()
+            .unwrap()
+    };
+    // A cap between the A100 80GB and the H100 prices.
+    let (h100, a100) = (price(H100_30V), price("1A100.22V"));
+    assert!(a100 < h100);
+    let cap = (a100 + h100) / 2.0;
+    p.set(&format!(
+        "TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR=\"{cap:.2}\""
+    ));
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("skipping {H100_30V} (on-demand): price")),
+        "{out}"
+    );
+    assert!(out.contains("selected 1A100.22V"), "{out}");
+    p.ok(&["destroy"]);
+
+    p.set(&format!(
+        "TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"{H100_30V}\""
+    ));
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("above CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR"),
+        "{err}"
+    );
+    p.ok(&["destroy"]);
+}

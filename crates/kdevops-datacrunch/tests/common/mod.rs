@@ -209,29 +209,9 @@ pub fn alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
-/// A minimal HTTP/1.1 request to the loopback emulator (admin API only).
+/// A minimal HTTP/1.1 request to the loopback emulator (admin API: no token).
 pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let host = base.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(host).expect("connect to emulator");
-    let body = body.unwrap_or("");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let status = reply
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = reply
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    http_with(base, method, path, body, None)
 }
 
 /// sha256, for the expected per-project hash (independent of the code under test).
@@ -251,4 +231,72 @@ fn sha256(data: &[u8]) -> [u8; 32] {
         *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
     }
     digest
+}
+
+impl Project {
+    /// An API call to the running emulator with this project's emulator credentials.
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let creds =
+            std::fs::read_to_string(self.dir().join(".local/emulator/credentials")).unwrap();
+        let field = |key: &str| {
+            creds
+                .lines()
+                .find_map(|l| {
+                    l.split_once('=')
+                        .filter(|(k, _)| k.trim() == key)
+                        .map(|(_, v)| v.trim().to_owned())
+                })
+                .unwrap()
+        };
+        let base = self.emulator_base();
+        let login = format!(
+            r#"{{"grant_type":"client_credentials","client_id":"{}","client_secret":"{}"}}"#,
+            field("client_id"),
+            field("client_secret")
+        );
+        let (status, token) = http(&base, "POST", "/v1/oauth2/token", Some(&login));
+        assert_eq!(status, 200, "{token}");
+        let token: serde_json::Value = serde_json::from_str(&token).unwrap();
+        http_with(
+            &base,
+            method,
+            &format!("/v1{path}"),
+            body,
+            token["access_token"].as_str(),
+        )
+    }
+}
+
+/// [`http`] with an optional bearer token.
+pub fn http_with(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    bearer: Option<&str>,
+) -> (u16, String) {
+    let host = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(host).expect("connect to emulator");
+    let body = body.unwrap_or("");
+    let auth = bearer
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
