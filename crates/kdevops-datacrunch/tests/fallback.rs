@@ -174,3 +174,37 @@ fn the_price_cap_skips_dearer_tiers_and_refuses_a_dear_explicit_type() {
     );
     p.ok(&["destroy"]);
 }
+
+#[test]
+fn spot_asks_the_spot_pool_and_creates_spot_instances() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes+spot");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    let rows = catalog(&p);
+    // No spot H100 anywhere, while on-demand H100 stays available.
+    for t in [H100_30V, H100_32V] {
+        let row = rows.iter().find(|r| r["instance_type"] == t).unwrap();
+        for loc in row["spot_locations"].as_array().unwrap() {
+            p.admin_put(
+                "capacity",
+                &format!(
+                    r#"{{"instance_type":"{t}","location_code":"{}","is_spot":true,"total":0}}"#,
+                    loc.as_str().unwrap()
+                ),
+            );
+        }
+    }
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!(
+            "skipping {H100_30V} (spot): no capacity in any location"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains(&format!("selected {H100_30V}")), "{out}");
+    let (_, body) = p.api("GET", "/instances", None);
+    let instances: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(instances.len(), 1);
+    assert_eq!(instances[0]["is_spot"], true, "{body}");
+    p.ok(&["destroy"]);
+}
