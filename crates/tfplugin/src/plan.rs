@@ -37,7 +37,7 @@ pub(crate) fn plan(
         if !same_ignoring_computed(block, prior, &planned) {
             unknown_on_change(block.attributes(), config, &mut planned);
         }
-        requires_replace(block, prior, &planned, &mut replace);
+        requires_replace(block, prior, config, &planned, &mut replace);
     }
     (planned, replace)
 }
@@ -65,11 +65,15 @@ fn fill_computed(
                     .clone()
                     .conform(&attr.value_type())
                     .unwrap_or_else(|_| d.clone());
-            } else if prior.is_none() {
+            } else if let Some(prior) = prior {
+                // An unconfigured computed value keeps its prior value. Terraform
+                // proposes that itself for plain attributes, but null for nested
+                // attributes the configuration leaves out.
+                *slot = prior.get(&attr.name).cloned().unwrap_or(Value::Null);
+            } else {
                 // New object: Terraform proposed null; the value is not known yet.
                 *slot = Value::Unknown;
             }
-            // Otherwise keep the prior value Terraform proposed (maybe null).
         } else if let AttributeType::Nested(nesting, inner) = &attr.ty {
             let prior_v = prior.and_then(|p| p.get(&attr.name));
             for_elements(*nesting, prior_v, cfg, slot, &mut |pr, c, p| {
@@ -154,9 +158,21 @@ fn unknown_on_change(attrs: &[Attribute], config: &Value, planned: &mut Value) {
     }
 }
 
-fn requires_replace(block: &Block, prior: &Value, planned: &Value, out: &mut Vec<AttributePath>) {
+/// Paths whose change forces replacement. Only changes the configuration
+/// asks for count: a computed attribute the configuration leaves out may be
+/// planned unknown (its value is recomputed) without replacing anything.
+fn requires_replace(
+    block: &Block,
+    prior: &Value,
+    config: &Value,
+    planned: &Value,
+    out: &mut Vec<AttributePath>,
+) {
     walk_attributes(block, planned, &AttributePath::root(), &mut |v| {
         if v.in_set || v.attr.plan_modifiers.is_empty() {
+            return;
+        }
+        if v.attr.computed && config.at(&v.path).is_none_or(Value::is_null) {
             return;
         }
         let old = prior.at(&v.path).unwrap_or(&Value::Null);

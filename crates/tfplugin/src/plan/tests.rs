@@ -292,3 +292,49 @@ fn new_nested_elements_get_unknown_computed_values_on_update() {
     assert_eq!(nics[0].get("mac"), Some(&Value::string("m1")));
     assert_eq!(nics[1].get("mac"), Some(&Value::Unknown));
 }
+
+#[test]
+fn unconfigured_nested_computed_keeps_prior_even_when_proposed_null() {
+    let s = Schema::new()
+        .attribute(Attribute::string("name").required())
+        .attribute(
+            Attribute::nested(
+                "os_volume",
+                Nesting::Single,
+                vec![Attribute::number("size").optional().computed()],
+            )
+            .optional()
+            .computed(),
+        );
+    let vol = Value::object([("size", Value::number(50))]);
+    let p = Value::object([("name", "a".into()), ("os_volume", vol.clone())]);
+    let config = Value::object([("name", "a".into()), ("os_volume", Value::Null)]);
+    // Terraform proposes null for the nested attribute the configuration leaves out.
+    let proposed = config.clone();
+    let (planned, replace) = plan(&s.block, Some(&p), proposed, &config);
+    assert_eq!(planned, p);
+    assert!(replace.is_empty());
+}
+
+#[test]
+fn recomputed_values_do_not_force_replacement() {
+    let s = Schema::new()
+        .attribute(Attribute::string("name").required())
+        .attribute(
+            Attribute::string("image")
+                .optional()
+                .computed()
+                .requires_replace(),
+        );
+    let p = Value::object([("name", "a".into()), ("image", Value::Null)]);
+    let config = Value::object([("name", "b".into()), ("image", Value::Null)]);
+    let proposed = config.clone();
+    let (planned, replace) = plan(&s.block, Some(&p), proposed, &config);
+    // The change of `name` makes `image` unknown (recomputed), not a replacement.
+    assert_eq!(planned.get("image"), Some(&Value::Unknown));
+    assert!(replace.is_empty(), "{replace:?}");
+    // Configuring a different image does replace.
+    let config = Value::object([("name", "a".into()), ("image", "ubuntu".into())]);
+    let (_, replace) = plan(&s.block, Some(&p), config.clone(), &config);
+    assert_eq!(replace, vec![AttributePath::new("image")]);
+}

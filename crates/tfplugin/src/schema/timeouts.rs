@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{validators, Attribute, Nesting};
+use super::{validators, Attribute, Block, NestedBlock, Nesting};
 use crate::diag::{AttributePath, Diagnostic};
 use crate::value::Value;
 
@@ -46,11 +46,8 @@ pub struct Timeouts {
     pub delete: Option<String>,
 }
 
-/// The optional `timeouts` nested attribute with one duration string per
-/// operation in `ops`.
-pub fn attribute(ops: &[Operation]) -> Attribute {
-    let attrs = ops
-        .iter()
+fn duration_attributes(ops: &[Operation]) -> Vec<Attribute> {
+    ops.iter()
         .map(|op| {
             Attribute::string(op.name())
                 .optional()
@@ -60,10 +57,25 @@ pub fn attribute(ops: &[Operation]) -> Attribute {
                 ))
                 .validator(validators::duration())
         })
-        .collect();
-    Attribute::nested(ATTRIBUTE, Nesting::Single, attrs)
+        .collect()
+}
+
+/// The optional `timeouts = { create = "30m" }` nested attribute with one
+/// duration string per operation in `ops`.
+pub fn attribute(ops: &[Operation]) -> Attribute {
+    Attribute::nested(ATTRIBUTE, Nesting::Single, duration_attributes(ops))
         .optional()
         .description("Per-operation timeouts.")
+}
+
+/// The same as a block, `timeouts { create = "30m" }`, the syntax most
+/// established providers use. The server reads either form.
+pub fn block(ops: &[Operation]) -> NestedBlock {
+    let block = duration_attributes(ops)
+        .into_iter()
+        .fold(Block::new(), Block::attribute)
+        .description("Per-operation timeouts.");
+    NestedBlock::new(ATTRIBUTE, Nesting::Single, block)
 }
 
 /// The timeout configured for `op` in a resource object, if any.
@@ -155,5 +167,15 @@ mod tests {
         assert_eq!(configured(&obj, Operation::Read).unwrap(), None);
         let d = configured(&obj, Operation::Delete).unwrap_err();
         assert_eq!(d.path.unwrap().to_string(), "timeouts.delete");
+    }
+
+    #[test]
+    fn attribute_and_block_have_the_same_value_type() {
+        let ops = [Operation::Create, Operation::Delete];
+        assert_eq!(attribute(&ops).value_type(), block(&ops).value_type());
+        assert_eq!(
+            block(&ops).value_type().to_json().to_string(),
+            r#"["object",{"create":"string","delete":"string"}]"#
+        );
     }
 }
