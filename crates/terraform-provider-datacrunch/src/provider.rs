@@ -324,7 +324,11 @@ mod tests {
         assert_eq!(p.interval_after(Duration::ZERO), Duration::from_millis(250));
         assert_eq!(
             p.interval_after(Duration::from_secs(5)),
-            Duration::from_millis(500)
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            p.interval_after(Duration::from_secs(60)),
+            Duration::from_secs(3)
         );
         assert_eq!(
             p.interval_after(Duration::from_secs(600)),

@@ -75,7 +75,20 @@ fn create_plan_clean_destroy_on_every_terraform() {
         let key = ws.values("datacrunch_ssh_key.k");
         assert!(key["id"].as_str().unwrap().len() >= 36);
 
+        // Refresh reads share one list call instead of a get per instance.
+        emu.admin.reset_counters();
         ws.assert_no_changes();
+        assert!(
+            emu.admin.count("GET /v1/instances") <= 2,
+            "{:?}",
+            emu.admin.counters()
+        );
+        assert_eq!(
+            emu.admin.count("GET /v1/instances/{id}"),
+            0,
+            "{:?}",
+            emu.admin.counters()
+        );
 
         ws.destroy();
         assert!(
