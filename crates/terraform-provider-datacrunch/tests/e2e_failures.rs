@@ -209,3 +209,34 @@ fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
     ws.destroy();
     assert!(live_instances(&emu).is_empty());
 }
+
+#[test]
+fn create_timeout_deletes_the_provisioning_instance_and_reports_it() {
+    // Provisioning outlasts the create timeout; the delete that follows first meets
+    // "Can't discontinue a provisioning instance" and must retry until it is accepted.
+    let emu = emulator_with(|b| {
+        b.timing(Timing {
+            provisioning: Duration::from_secs(4),
+            ..Timing::fast()
+        })
+    });
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&fleet(&nodes(1, "slow"), "FIN-03").replace(
+        "  ssh_key_ids   = []\n",
+        "  ssh_key_ids   = []\n  timeouts {\n    create = \"1s\"\n  }\n",
+    ));
+    ws.init();
+    let text = flat(&ws.fails(&["apply", "-auto-approve", "-input=false", "-no-color"]));
+    assert!(text.contains("Instance did not become ready"), "{text}");
+    assert!(text.contains("timed out"), "{text}");
+    assert!(
+        text.contains("was deleted so that it does not bill"),
+        "{text}"
+    );
+    assert!(
+        live_instances(&emu).is_empty(),
+        "{:#?}",
+        live_instances(&emu)
+    );
+    assert!(ws.resources().is_empty());
+}

@@ -29,8 +29,14 @@ resource "datacrunch_instance" "n" {{
 
 #[test]
 fn tags_in_place_description_replaces_import_and_drift() {
+    for tf in terraforms() {
+        lifecycle_on(&tf);
+    }
+}
+
+fn lifecycle_on(tf: &std::path::Path) {
     let emu = emulator();
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = Workspace::new(tf, &emu);
     ws.write(&config("first", ""));
     ws.init();
     ws.apply();
@@ -84,7 +90,7 @@ fn tags_in_place_description_replaces_import_and_drift() {
     ws.assert_no_changes();
 
     // Import into a fresh workspace: a plan right after shows no changes.
-    let ws2 = Workspace::new(&terraform(), &emu);
+    let ws2 = Workspace::new(tf, &emu);
     ws2.write(&format!(
         "{}\nimport {{\n  to = datacrunch_instance.n\n  id = \"{}\"\n}}\nimport {{\n  to = datacrunch_ssh_key.k\n  id = \"{}\"\n}}\n",
         config("second", "tags = { team = \"storage\" }"),
@@ -97,7 +103,7 @@ fn tags_in_place_description_replaces_import_and_drift() {
     assert_eq!(ws2.values("datacrunch_instance.n")["id"], second["id"]);
     ws2.assert_no_changes();
     // terraform import (the CLI form) of the same objects agrees.
-    let ws3 = Workspace::new(&terraform(), &emu);
+    let ws3 = Workspace::new(tf, &emu);
     ws3.write(&config("second", "tags = { team = \"storage\" }"));
     ws3.init();
     ws3.ok(&[
