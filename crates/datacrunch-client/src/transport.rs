@@ -198,7 +198,7 @@ impl Transport {
                 return outcome;
             }
             let delay = retry_delay(&self.policy, retry, (self.jitter)(), retry_after);
-            if started.elapsed() + delay > self.policy.budget {
+            if !within_budget(started.elapsed(), delay, self.policy.budget) {
                 tracing::debug!(
                     method = req.method_str(),
                     path = %req.path(),
@@ -299,6 +299,13 @@ impl Transport {
     }
 }
 
+/// Whether a retry that waits `delay` after `elapsed` still starts within `budget`.
+/// Saturating: `delay` may be a `Retry-After` from the network, and a huge one would
+/// overflow `Duration + Duration` (which panics).
+fn within_budget(elapsed: Duration, delay: Duration, budget: Duration) -> bool {
+    elapsed.saturating_add(delay) <= budget
+}
+
 /// Whether a transport error proves the request never reached the server: the connection
 /// itself could not be made. Anything later (reset, timeout) may have delivered it.
 pub(crate) fn never_sent(e: &Error) -> bool {
@@ -354,6 +361,24 @@ mod tests {
         let mut bytes = "é".repeat(400).into_bytes();
         bytes.push(0xff);
         assert!(error_of(500, &bytes).message.ends_with('…'));
+    }
+
+    #[test]
+    fn retry_budget_arithmetic_saturates() {
+        let budget = Duration::from_secs(60);
+        assert!(within_budget(
+            Duration::from_secs(10),
+            Duration::from_secs(50),
+            budget
+        ));
+        assert!(!within_budget(
+            Duration::from_secs(10),
+            Duration::from_secs(51),
+            budget
+        ));
+        // The largest Retry-After a server can send, after more than a second.
+        let huge = crate::retry::parse_retry_after(&u64::MAX.to_string()).unwrap();
+        assert!(!within_budget(Duration::from_secs(2), huge, budget));
     }
 
     #[test]

@@ -110,6 +110,24 @@ async fn a_wait_past_the_retry_budget_is_not_taken() {
     assert!(sleeps.taken().is_empty());
 }
 
+/// `Retry-After` is whatever the server says; the largest number it can say ends the
+/// retries like any wait past the budget (the overflow it could cause once more than a
+/// second has passed is unit-tested in `transport.rs`).
+#[tokio::test]
+async fn an_absurd_retry_after_ends_the_retries_without_panicking() {
+    let server = flaky(
+        1,
+        Reply::error(429, "too_many_requests", "slow down")
+            .with_header("Retry-After", &u64::MAX.to_string()),
+        balance_ok(),
+    )
+    .await;
+    let sleeps = Sleeps::default();
+    let e = bearer_client(&server, &sleeps).balance().await.unwrap_err();
+    assert_eq!(e.status(), Some(429));
+    assert!(sleeps.taken().is_empty());
+}
+
 #[tokio::test]
 async fn no_retry_on_503_or_4xx() {
     for (status, code) in [
