@@ -38,7 +38,11 @@ impl PollPolicy {
         } else {
             1.0
         };
-        previous.mul_f64(factor.min(1e6)).min(self.max)
+        // `Duration::mul_f64` panics when the product does not fit; a policy with a huge
+        // `max` must saturate at it instead.
+        Duration::try_from_secs_f64(previous.as_secs_f64() * factor.min(1e6))
+            .unwrap_or(self.max)
+            .min(self.max)
     }
 }
 
@@ -122,7 +126,8 @@ impl Client {
                     })
                 }
             }
-            let wake = Instant::now() + interval;
+            // A wake-up beyond what `Instant` can hold is past the deadline anyway.
+            let wake = Instant::now().checked_add(interval).unwrap_or(deadline);
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Err(WaitError::Cancelled { id: id.to_owned() }),
@@ -163,5 +168,16 @@ mod tests {
             let d = p.next_interval(Duration::from_secs(1));
             assert!(d >= Duration::from_secs(1) && d <= p.max, "{factor}: {d:?}");
         }
+        // An unbounded cap: the product outgrows Duration and saturates at the cap.
+        let p = PollPolicy {
+            factor: 1e6,
+            max: Duration::MAX,
+            ..PollPolicy::default()
+        };
+        let mut d = Duration::from_secs(1_000_000_000);
+        for _ in 0..3 {
+            d = p.next_interval(d);
+        }
+        assert_eq!(d, Duration::MAX);
     }
 }
