@@ -187,14 +187,6 @@ fn requires_replace(
     });
 }
 
-fn invalid_plan(path: &AttributePath, why: String) -> Diagnostic {
-    Diagnostic::error(
-        "Provider produced an invalid plan",
-        format!("{why} This is a bug in the provider; please report it."),
-    )
-    .at(path.clone())
-}
-
 /// Terraform's plan-validity rules, checked before Terraform does.
 pub(crate) fn check_plan(
     block: &Block,
@@ -202,6 +194,41 @@ pub(crate) fn check_plan(
     config: &Value,
     planned: &Value,
 ) -> Diagnostics {
+    check_against_config(
+        block,
+        prior,
+        config,
+        planned,
+        "Provider produced an invalid plan",
+    )
+}
+
+/// A data source's result must keep every configured value as configured
+/// (Terraform rejects it otherwise); only computed values may be filled in.
+pub(crate) fn check_data_source(block: &Block, config: &Value, result: &Value) -> Diagnostics {
+    check_against_config(
+        block,
+        None,
+        config,
+        result,
+        "Provider produced an invalid object",
+    )
+}
+
+fn check_against_config(
+    block: &Block,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &Value,
+    summary: &str,
+) -> Diagnostics {
+    let invalid_plan = |path: &AttributePath, why: String| {
+        Diagnostic::error(
+            summary,
+            format!("{why} This is a bug in the provider; please report it."),
+        )
+        .at(path.clone())
+    };
     let mut diags = Diagnostics::new();
     walk_attributes(block, config, &AttributePath::root(), &mut |v| {
         if v.in_set {
@@ -213,7 +240,10 @@ pub(crate) fn check_plan(
             if !p.is_null() {
                 diags.push(invalid_plan(
                     &v.path,
-                    format!("Write-only attribute {} must be planned as null.", v.path),
+                    format!(
+                        "Write-only attribute {} must be null outside the configuration.",
+                        v.path
+                    ),
                 ));
             }
             return;
@@ -227,7 +257,7 @@ pub(crate) fn check_plan(
                 diags.push(invalid_plan(
                     &v.path,
                     format!(
-                        "Planned value for {} must be null exactly when the configuration is.",
+                        "The value for {} must be null exactly when the configuration is.",
                         v.path
                     ),
                 ));
@@ -240,7 +270,7 @@ pub(crate) fn check_plan(
             diags.push(invalid_plan(
                 &v.path,
                 format!(
-                    "Planned value {p:?} for {} does not match the configured value {cfg:?}.",
+                    "The value {p:?} for {} does not match the configured value {cfg:?}.",
                     v.path
                 ),
             ));

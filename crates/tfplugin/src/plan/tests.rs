@@ -338,3 +338,23 @@ fn recomputed_values_do_not_force_replacement() {
     let (_, replace) = plan(&s.block, Some(&p), config.clone(), &config);
     assert_eq!(replace, vec![AttributePath::new("image")]);
 }
+
+#[test]
+fn data_source_results_keep_configured_values() {
+    let s = Schema::new()
+        .attribute(Attribute::string("size").optional())
+        .attribute(Attribute::number("price").computed());
+    let config = Value::object([("size", "large".into()), ("price", Value::Null)]);
+    let good = Value::object([("size", "large".into()), ("price", Value::number(2))]);
+    assert!(check_data_source(&s.block, &config, &good).is_empty());
+    let bad = Value::object([("size", "LARGE".into()), ("price", Value::number(2))]);
+    let d = check_data_source(&s.block, &config, &bad);
+    assert_eq!(
+        d.iter().next().unwrap().summary,
+        "Provider produced an invalid object"
+    );
+    assert_eq!(
+        d.iter().next().unwrap().path,
+        Some(AttributePath::new("size"))
+    );
+}

@@ -399,6 +399,10 @@ impl ProviderService {
         let config = convert::decode(config, &ty)?;
         let ctx = self.context(None);
         let state = imp.read(&ctx, &config).await?.conform(&ty)?;
+        let problems = crate::plan::check_data_source(&schema.block, &config, &state);
+        if problems.has_errors() {
+            return Err(problems);
+        }
         if !state.is_wholly_known() {
             return Err(Diagnostic::error(
                 "Provider bug: data source returned unknown values",
