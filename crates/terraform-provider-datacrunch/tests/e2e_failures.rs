@@ -185,8 +185,9 @@ fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
     // The provider Terraform had started is ours to stop too (it lost its parent).
     let mirror = ws.dir.path().join("mirror");
     for pid in processes_running(&mirror) {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pid.to_string()])
+        // bash's builtin kill: no procps needed on a fresh machine.
+        let _ = std::process::Command::new("bash")
+            .args(["-c", &format!("kill -9 {pid}")])
             .status();
     }
     assert_eq!(live_instances(&emu).len(), 3, "the deploys happened");
