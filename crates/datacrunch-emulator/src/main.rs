@@ -142,10 +142,13 @@ async fn shutdown_signal() {
 async fn main() -> anyhow::Result<()> {
     // Every request logs a line at INFO. Written straight to stderr, each line is a
     // locked write(2) on the request's worker thread; a background writer keeps that off
-    // the request path. Not lossy: the one-line-per-request log is a promise, and the
-    // queue only blocks after 128k unwritten lines. `_flush_logs` writes what is queued
-    // when main returns (after SIGTERM).
+    // the request path. Not lossy: the one-line-per-request log is a promise; a request
+    // waits only when LOG_QUEUE_LINES lines are unwritten. The queue is allocated up
+    // front, so it is kept small (the default 128k lines cost ~4 MiB of RSS).
+    // `_flush_logs` writes what is queued when main returns (after SIGTERM).
+    const LOG_QUEUE_LINES: usize = 8192;
     let (stderr, _flush_logs) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
         .lossy(false)
         .thread_name("datacrunch-emulator-log")
         .finish(std::io::stderr());
