@@ -4,8 +4,19 @@
 //! instances, then measures `GET /v1/instances` with concurrent keep-alive clients for
 //! a bounded time (reads/s, p50, p99), then the deploy path up to 1,000 instances, and
 //! the emulator's RSS (VmRSS) with 1,000 instances. Settings: LOAD_SECONDS (default 10),
-//! LOAD_CLIENTS (default 16).
+//! LOAD_CLIENTS (default 16), LOAD_LOG (the emulator's RUST_LOG, default `warn`; `info`
+//! measures with the one-line-per-request log on).
+//!
+//! The readers use hyper's bare HTTP/1 client connection (one per reader, request head
+//! built once) rather than reqwest: on a 2-core machine the load generator competes
+//! with the emulator for CPU, so the lighter it is, the more the figure says about the
+//! emulator. Every answer is still checked (status 200, full body read, right length).
+//! The emulator's own CPU time over the read phase (from /proc) is reported too, as
+//! CPU per read: the emulator's capacity independent of what else runs on the machine.
 
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -34,9 +45,14 @@ fn start_emulator() -> Emulator {
             "--balance",
             "1000000",
         ])
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("LOAD_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // With LOAD_LOG=info the log is real work for the emulator; discarding it here
+        // keeps the terminal out of the measurement.
+        .stderr(Stdio::null())
         .spawn()
         .expect("start the emulator binary");
     let mut line = String::new();
@@ -61,6 +77,65 @@ fn rss_kib(pid: u32) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / clock_ticks_per_second()
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// One reader: its own keep-alive connection, `GET /v1/instances` back to back until
+/// `deadline`, each answer checked and read in full. Returns the latencies.
+async fn reader(
+    addr: String,
+    path: String,
+    bearer: String,
+    expected_len: usize,
+    deadline: Instant,
+) -> Vec<Duration> {
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let authorization = hyper::header::HeaderValue::from_str(&bearer).expect("header");
+    let mut latencies = Vec::new();
+    while Instant::now() < deadline {
+        let req = hyper::Request::get(path.as_str())
+            .header(hyper::header::HOST, addr.as_str())
+            .header(hyper::header::AUTHORIZATION, authorization.clone())
+            .body(Empty::<Bytes>::new())
+            .expect("request");
+        let start = Instant::now();
+        let resp = sender.send_request(req).await.expect("read");
+        assert_eq!(resp.status(), 200);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        assert_eq!(body.len(), expected_len);
+        latencies.push(start.elapsed());
+    }
+    latencies
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -157,35 +232,35 @@ async fn main() {
     assert_eq!(listed.len(), 100);
     assert!(listed.iter().all(|i| i["status"] == "running"));
 
+    let url = reqwest::Url::parse(&emu.base).expect("base URL");
+    let addr = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().expect("port")
+    );
+    let path = format!("{}/instances", url.path());
+    let emulator_pid = pid.to_string();
+    let cpu_before = (cpu_seconds(&emulator_pid), cpu_seconds("self"));
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let http = http.clone();
-        let url = format!("{}/instances", emu.base);
-        let token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while Instant::now() < deadline {
-                let start = Instant::now();
-                let resp = http
-                    .get(&url)
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .expect("read");
-                assert_eq!(resp.status(), 200);
-                let _ = resp.bytes().await.expect("read body");
-                latencies.push(start.elapsed());
-            }
-            latencies
-        }));
-    }
     let read_start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            tokio::spawn(reader(
+                addr.clone(),
+                path.clone(),
+                format!("Bearer {token}"),
+                body.len(),
+                deadline,
+            ))
+        })
+        .collect();
     let mut reads = Vec::new();
     for t in tasks {
         reads.extend(t.await.expect("reader"));
     }
     let read_elapsed = read_start.elapsed();
+    let emulator_cpu = cpu_seconds(&emulator_pid) - cpu_before.0;
+    let client_cpu = cpu_seconds("self") - cpu_before.1;
     reads.sort();
 
     let deploy_start = Instant::now();
@@ -217,6 +292,17 @@ async fn main() {
         "| read latency p50 / p99 | {:.2} ms / {:.2} ms |",
         ms(percentile(&reads, 0.5)),
         ms(percentile(&reads, 0.99))
+    );
+    println!(
+        "| CPU over the read phase: emulator / load generator | {:.2} s / {:.2} s of {:.1} s |",
+        emulator_cpu,
+        client_cpu,
+        read_elapsed.as_secs_f64()
+    );
+    println!(
+        "| emulator CPU per read, and reads per emulator CPU-second | {:.1} µs, {:.0} reads/s |",
+        emulator_cpu * 1e6 / reads.len() as f64,
+        reads.len() as f64 / emulator_cpu
     );
     println!(
         "| POST /v1/instances, sequential, 900 deploys | {:.0} deploys/s |",
