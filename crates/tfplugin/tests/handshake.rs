@@ -12,6 +12,8 @@ use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
 use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
 use tfplugin::proto::tfplugin6::{get_provider_schema, stop_provider};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terraform-provider-testbed");
 
@@ -111,6 +113,15 @@ async fn plaintext_when_terraform_disables_tls_and_sigint_is_ignored() {
         .unwrap()
         .into_inner();
     assert_eq!(stop.error, "");
+    // go-plugin's health service reports the "plugin" service as serving.
+    let health = HealthClient::new(connect_plain(&p).await.unwrap())
+        .check(HealthCheckRequest {
+            service: "plugin".into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner();
+    assert_eq!(health.status, ServingStatus::Serving as i32);
     shutdown_and_check(p).await;
 }
 
