@@ -1,3 +1,5 @@
+//! Credentials resolution: precedence, file formats, permissions and error messages.
+
 use super::*;
 use std::os::unix::fs::PermissionsExt;
 

@@ -152,16 +152,14 @@ fn settle(ctx: &Context, planned: &InstanceModel, api: &Instance) -> InstanceMod
             );
         }
     }
-    m.os_volume = match (&planned.os_volume, &m.os_volume) {
-        (Some(v), _) => Some(OsVolume {
-            name: v
-                .name
-                .clone()
-                .or_else(|| Some(format!("{}-os", api.hostname))),
-            size: v.size,
-        }),
-        (None, _) => None,
-    };
+    // The OS volume as requested, with the name the request used when none was given.
+    m.os_volume = planned.os_volume.as_ref().map(|v| OsVolume {
+        name: v
+            .name
+            .clone()
+            .or_else(|| Some(format!("{}-os", api.hostname))),
+        size: v.size,
+    });
     m
 }
 
