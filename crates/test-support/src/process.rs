@@ -151,3 +151,33 @@ pub fn wait_with_timeout(mut child: Child, command: String, timeout: Duration) -
         elapsed: start.elapsed(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_output_and_exit_code() {
+        let child =
+            spawn_in_group(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]))
+                .unwrap();
+        let out = wait_with_timeout(child, "sh".into(), Duration::from_secs(10));
+        out.assert_code(3)
+            .assert_contains("out")
+            .assert_contains("err");
+        assert!(!out.timed_out);
+        assert!(std::panic::catch_unwind(|| {
+            out.assert_success();
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        // The shell's child must die too, or the pipes would stay open.
+        let child = spawn_in_group(Command::new("sh").args(["-c", "sleep 30 & sleep 30"])).unwrap();
+        let out = wait_with_timeout(child, "sh".into(), Duration::from_millis(300));
+        assert!(out.timed_out && out.code.is_none());
+        assert!(out.elapsed < Duration::from_secs(10), "{:?}", out.elapsed);
+    }
+}

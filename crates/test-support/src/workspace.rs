@@ -210,3 +210,22 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirhash_matches_go_dirhash_hash1() {
+        // Expected value computed independently (sha256sum + base64) for
+        // the same tree: "a" = "hello\n", "sub/b" empty.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), "hello\n").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b"), "").unwrap();
+        assert_eq!(
+            dirhash_h1(dir.path()),
+            "h1:xpMUlfGOR92mcvKRpv5XpFAf6JGde/JMFjwZ/4omgrQ="
+        );
+    }
+}
