@@ -63,6 +63,19 @@ fn tiers_without_capacity_are_skipped_with_reasons() {
         "{next}"
     );
 
+    // kdevops' select-tier: TYPE LOCATION on stdout, the reasons on stderr.
+    let pick = p.run(&["select-tier", "h100-or-less"]);
+    assert!(pick.status.success(), "{}", common::text(&pick));
+    let stdout = String::from_utf8_lossy(&pick.stdout);
+    assert!(stdout.starts_with("1A100.22V FIN-"), "{stdout}");
+    assert!(String::from_utf8_lossy(&pick.stderr).contains(&format!("skipping {H100_30V}")));
+    let excluded = p.run(&["select-tier", "H100_OR_LESS", "--exclude", "1A100.22V"]);
+    let stdout = String::from_utf8_lossy(&excluded.stdout);
+    assert!(
+        stdout.starts_with("1A100.40S.22V "),
+        "{}",
+        common::text(&excluded)
+    );
     let out = p.ok(&["bringup"]);
     for t in [H100_30V, H100_32V] {
         assert!(
