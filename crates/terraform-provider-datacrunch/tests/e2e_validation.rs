@@ -154,3 +154,20 @@ fn missing_credentials_name_the_attribute_and_the_variable() {
         assert!(text.contains(n), "{n} missing from:\n{text}");
     }
 }
+
+#[test]
+fn wrong_credentials_say_which_settings_to_check() {
+    let emu = emulator();
+    let mut ws = Workspace::new(&terraform(), &emu);
+    for (k, v) in ws.env.iter_mut() {
+        if k == "DATACRUNCH_CLIENT_SECRET" {
+            *v = "not-the-secret".into();
+        }
+    }
+    ws.write(&with(&[]));
+    ws.init();
+    let text = flat(&ws.fails(&["plan", "-input=false", "-no-color"]));
+    assert!(text.contains("401"), "{text}");
+    assert!(text.contains("DATACRUNCH_CLIENT_SECRET"), "{text}");
+    assert!(!text.contains("not-the-secret"), "{text}");
+}
