@@ -6,7 +6,6 @@
 //! one token request is in flight and the others wait for its result.
 
 use crate::config::Secret;
-use crate::decode::decode_json;
 use crate::error::{Error, Result};
 use crate::transport::{Repeat, Request, Transport};
 use datacrunch_models::{TokenRequest, TokenResponse};
@@ -189,7 +188,19 @@ async fn request_token(transport: &Transport, grant: TokenRequest) -> Result<Tok
     if !resp.is_success() {
         return Err(Error::Api(resp.into_api_error(&req)));
     }
-    let token: TokenResponse = decode_json(&req.endpoint(), "an OAuth2 token object", &resp.body)?;
+    // Not decode_json: serde's message quotes the offending value ("invalid type:
+    // string \"eyJ…\""), which in a token answer may be the token itself. Only where
+    // the body went wrong is reported.
+    let token: TokenResponse = serde_json::from_slice(&resp.body).map_err(|e| Error::Decode {
+        endpoint: req.endpoint(),
+        expected: "an OAuth2 token object",
+        detail: format!(
+            "{:?} error at line {}, column {} (body not shown: it may hold a token)",
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+    })?;
     if token.access_token.is_empty() {
         return Err(Error::Decode {
             endpoint: req.endpoint(),

@@ -272,3 +272,28 @@ async fn secrets_never_reach_the_logs() {
         assert!(!shown.contains("SENTINEL"), "{shown}");
     }
 }
+
+/// A token answer of the wrong shape must not put the token into the error (errors are
+/// printed and logged).
+#[tokio::test]
+async fn a_malformed_token_answer_does_not_leak_the_token_into_the_error() {
+    for body in [
+        json!("SENTINEL-TOKEN"),
+        json!({"access_token": "SENTINEL-TOKEN", "expires_in": "SENTINEL-EXP"}),
+        json!({"access_token": ["SENTINEL-TOKEN"]}),
+    ] {
+        let server = TestServer::start(move |req| match req.path.as_str() {
+            "/v1/oauth2/token" => Reply::json(200, body.clone()),
+            _ => Reply::error(404, "not_found", "no route"),
+        })
+        .await;
+        let client = builder(&server, &Sleeps::default())
+            .client_credentials("cid", "csecret")
+            .build()
+            .unwrap();
+        let e = client.balance().await.unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("/oauth2/token"), "{shown}");
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+    }
+}
