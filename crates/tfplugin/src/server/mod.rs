@@ -42,6 +42,11 @@ pub struct ServeOptions {
 
 /// Runs the provider: call it from `main` and nothing else.
 /// `--debug` on the command line selects reattach mode. Never returns.
+///
+/// Requests are served on a single-threaded tokio runtime (the cheapest to
+/// start, and Terraform's concurrent calls interleave at `.await` points):
+/// resources must not block — use async I/O, or `tokio::task::spawn_blocking`
+/// for blocking work — or StopProvider cannot be handled meanwhile.
 pub fn serve<P: Provider>(provider: P) -> ! {
     let debug = std::env::args()
         .skip(1)
