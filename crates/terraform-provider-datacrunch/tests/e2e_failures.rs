@@ -153,6 +153,44 @@ fn processes_running(binary: &std::path::Path) -> Vec<i32> {
         .collect()
 }
 
+/// SIGKILL for a running `terraform` and for the provider it started (which lost its
+/// parent and is ours to stop: it runs the binary copied into this workspace).
+fn kill_terraform_and_its_provider(ws: &Workspace, child: &mut std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mirror = ws.dir.path().join("mirror");
+    for pid in processes_running(&mirror) {
+        // bash's builtin kill: no procps needed on a fresh machine.
+        let _ = std::process::Command::new("bash")
+            .args(["-c", &format!("kill -9 {pid}")])
+            .status();
+    }
+}
+
+/// Starts `terraform apply` in the background and returns once `deploys` deploy
+/// requests reached the emulator.
+fn apply_until_deployed(
+    ws: &Workspace,
+    emu: &datacrunch_emulator::RunningEmulator,
+    deploys: u64,
+) -> std::process::Child {
+    let child = ws
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while emu.admin.count("POST /v1/instances") < deploys {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "deploys never happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 #[test]
 fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
     let emu = emulator_with(|b| {
@@ -165,31 +203,9 @@ fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
     let ws = Workspace::new(&terraform(), &emu);
     ws.write(&fleet(&hosts, "FIN-03"));
     ws.init();
-    let mut child = ws
-        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
     // Kill Terraform once every deploy went out, while the instances provision.
-    let start = Instant::now();
-    while emu.admin.count("POST /v1/instances") < 3 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "deploys never happened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    // The provider Terraform had started is ours to stop too (it lost its parent).
-    let mirror = ws.dir.path().join("mirror");
-    for pid in processes_running(&mirror) {
-        // bash's builtin kill: no procps needed on a fresh machine.
-        let _ = std::process::Command::new("bash")
-            .args(["-c", &format!("kill -9 {pid}")])
-            .status();
-    }
+    let mut child = apply_until_deployed(&ws, &emu, 3);
+    kill_terraform_and_its_provider(&ws, &mut child);
     assert_eq!(live_instances(&emu).len(), 3, "the deploys happened");
 
     // Re-run (the killed run left its state lock behind).
@@ -240,4 +256,45 @@ fn create_timeout_deletes_the_provisioning_instance_and_reports_it() {
         live_instances(&emu)
     );
     assert!(ws.resources().is_empty());
+}
+
+#[test]
+fn failed_leftover_of_a_killed_apply_is_deleted_not_adopted() {
+    // The deploy is accepted, Terraform and the provider die, then the instance ends in
+    // no_capacity: a billed-or-broken leftover carrying this configuration's token.
+    let emu = emulator_with(|b| {
+        b.timing(Timing {
+            ordered: Duration::from_secs(2),
+            ..Timing::fast()
+        })
+    });
+    emu.admin
+        .set_late_no_capacity("1H100.80S.30V", "FIN-03", true);
+    let hosts = nodes(1, "leftover");
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    let mut child = apply_until_deployed(&ws, &emu, 1);
+    kill_terraform_and_its_provider(&ws, &mut child);
+    emu.admin.advance_clock(Duration::from_secs(3));
+    let live = live_instances(&emu);
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0]["status"], "no_capacity", "{live:#?}");
+    let leftover = live[0]["id"].clone();
+
+    emu.admin
+        .set_late_no_capacity("1H100.80S.30V", "FIN-03", false);
+    ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-lock=false",
+    ]);
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    let now = live_instances(&emu);
+    assert_ne!(now[0]["id"], leftover, "the failed leftover was adopted");
+    assert_eq!(now[0]["status"], "running");
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
 }
