@@ -113,3 +113,42 @@ fn lost_state_is_adopted_without_replacing_anything() {
     assert_eq!(ids(p.status()), before);
     p.ok(&["destroy"]);
 }
+
+#[test]
+fn a_node_deleted_behind_terraforms_back_is_reported_and_recreated() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.ok(&["bringup"]);
+    assert!(!p.ok(&["status"]).contains("note:"));
+    let victim = p
+        .status()
+        .into_iter()
+        .find(|n| n["name"] == "kdevops-1")
+        .unwrap();
+    let id = victim["id"].as_str().unwrap();
+    let body = format!(r#"{{"action":"delete","id":["{id}"]}}"#);
+    let (status, reply) = p.api("PUT", "/instances", Some(&body));
+    assert!(status < 300, "{status} {reply}");
+    // Wait (bounded) until the API no longer lists it as live.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while p.status().iter().any(|n| n["id"] == id) {
+        assert!(
+            Instant::now() < deadline,
+            "instance {id} never left the API"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let report = p.ok(&["status"]);
+    assert!(
+        report.contains(&format!(
+            "note: kdevops-1 ({id}) is in Terraform state but not in the API"
+        )),
+        "{report}"
+    );
+    let out = p.ok(&["bringup"]);
+    assert!(out.contains("kdevops-1: create done"), "{out}");
+    assert!(!out.contains("kdevops-0: create done"), "{out}");
+    assert_eq!(p.status().len(), 2);
+    p.ok(&["destroy"]);
+}

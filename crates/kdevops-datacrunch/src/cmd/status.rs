@@ -1,5 +1,9 @@
 //! `status`: this project's nodes as the API sees them now (type, location, IP, status),
-//! what each costs per hour and what it has cost since it was created.
+//! what each costs per hour and what it has cost since it was created, and where the API
+//! and Terraform's state disagree (a node deleted behind Terraform's back, or an
+//! instance of this project that state does not know and that may be billing).
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 use clap::Args;
@@ -73,6 +77,9 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     }
     if rows.is_empty() {
         println!("No nodes of this project exist at {}.", api.server_url);
+        for line in drift(&state_instances(project), &rows) {
+            println!("{line}");
+        }
         return Ok(());
     }
     println!(
@@ -92,6 +99,9 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
             r.spent
         );
     }
+    for line in drift(&state_instances(project), &rows) {
+        println!("{line}");
+    }
     let per_hour: f64 = rows.iter().map(|r| r.price_per_hour).sum();
     let spent: f64 = rows.iter().map(|r| r.spent).sum();
     let note = if api.is_emulator {
@@ -101,4 +111,86 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     };
     println!("Total: {per_hour:.2} $/h, {spent:.2} $ so far{note}");
     Ok(())
+}
+
+/// Node name → instance id, as recorded in `terraform.tfstate` (format version 4). Read
+/// directly: `status` should not need Terraform, and a missing or unreadable state
+/// simply means there is nothing to compare.
+fn state_instances(project: &Project) -> BTreeMap<String, String> {
+    let path = project.terraform_dir().join("terraform.tfstate");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return BTreeMap::new();
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return BTreeMap::new();
+    };
+    json["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["type"] == "datacrunch_instance")
+        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
+        .filter_map(|i| {
+            Some((
+                i["index_key"].as_str()?.to_owned(),
+                i.pointer("/attributes/id")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Lines about disagreements between state and the API.
+fn drift(state: &BTreeMap<String, String>, live: &[Row]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (node, id) in state {
+        if !live.iter().any(|r| &r.id == id) {
+            out.push(format!(
+                "note: {node} ({id}) is in Terraform state but not in the API (deleted elsewhere?): `make bringup` recreates it"
+            ));
+        }
+    }
+    for r in live {
+        if !state.values().any(|id| id == &r.id) {
+            out.push(format!(
+                "note: {} ({}) belongs to this project but not to Terraform state: `make bringup` adopts it, `make destroy` deletes it",
+                r.name, r.id
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, id: &str) -> Row {
+        Row {
+            name: name.into(),
+            id: id.into(),
+            status: "running".into(),
+            instance_type: "1V100.6V".into(),
+            location: "FIN-01".into(),
+            ip: None,
+            price_per_hour: 0.14,
+            created_at: String::new(),
+            hours: 0.0,
+            spent: 0.0,
+        }
+    }
+
+    #[test]
+    fn drift_names_both_directions() {
+        let state: BTreeMap<_, _> = [
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "2".to_string()),
+        ]
+        .into();
+        let live = [row("a", "1"), row("c", "3")];
+        let lines = drift(&state, &live);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("b (2) is in Terraform state but not in the API"));
+        assert!(lines[1].contains("c (3) belongs to this project but not to Terraform state"));
+        assert!(drift(&state, &[row("a", "1"), row("b", "2")]).is_empty());
+    }
 }
