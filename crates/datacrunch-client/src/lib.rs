@@ -52,21 +52,13 @@
 //! };
 //!
 //! let request = DeployInstanceRequest {
-//!     instance_type: offer.instance_type,
-//!     image: "ubuntu-24.04-cuda-12.8-open-docker".into(),
-//!     hostname: "kdevops-xfs-1".into(),
-//!     description: "kdevops".into(),
-//!     ssh_key_ids: vec![],
 //!     location_code: Some(offer.location),
-//!     startup_script_id: None,
-//!     os_volume: None,
-//!     volumes: vec![],
-//!     existing_volumes: vec![],
-//!     is_spot: false,
-//!     contract: None,
-//!     pricing: None,
-//!     coupon: None,
-//!     tags: vec![],
+//!     ..DeployInstanceRequest::new(
+//!         offer.instance_type,
+//!         "ubuntu-24.04-cuda-12.8-open-docker",
+//!         "kdevops-xfs-1",
+//!         "kdevops",
+//!     )
 //! };
 //! let id = match client.deploy_instance(&request).await {
 //!     Ok(id) => id,

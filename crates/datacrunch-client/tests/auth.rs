@@ -35,6 +35,14 @@ async fn token_server(expires_in: u64) -> TestServer {
     .await
 }
 
+/// A client of `server` logging in with client id `cid` and secret `csecret`.
+fn credentials_client(server: &TestServer) -> datacrunch_client::Client {
+    builder(server, &Sleeps::default())
+        .client_credentials("cid", "csecret")
+        .build()
+        .unwrap()
+}
+
 fn grants(server: &TestServer) -> Vec<String> {
     server
         .requests()
@@ -47,10 +55,7 @@ fn grants(server: &TestServer) -> Vec<String> {
 #[tokio::test]
 async fn token_is_fetched_once_and_cached() {
     let server = token_server(3600).await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let client = credentials_client(&server);
     client.balance().await.unwrap();
     client.balance().await.unwrap();
     assert_eq!(grants(&server), ["client_credentials"]);
@@ -67,10 +72,7 @@ async fn token_is_fetched_once_and_cached() {
 async fn token_is_refreshed_before_expiry_with_the_refresh_grant() {
     // A zero lifetime puts the token inside the refresh margin at once.
     let server = token_server(0).await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let client = credentials_client(&server);
     client.balance().await.unwrap();
     client.balance().await.unwrap();
     assert_eq!(grants(&server), ["client_credentials", "refresh_token"]);
@@ -103,10 +105,7 @@ async fn refused_refresh_falls_back_to_client_credentials() {
         _ => Reply::json(200, json!({"amount": 1, "currency": "usd"})),
     })
     .await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let client = credentials_client(&server);
     client.balance().await.unwrap();
     client.balance().await.unwrap();
     assert_eq!(
@@ -118,16 +117,10 @@ async fn refused_refresh_falls_back_to_client_credentials() {
 #[tokio::test]
 async fn a_401_renews_the_token_once_and_retries() {
     let server = token_server(3600).await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let client = credentials_client(&server);
     client.balance().await.unwrap();
     // Another process got a newer token: ours is now refused.
-    let other = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let other = credentials_client(&server);
     other.authenticate().await.unwrap();
     client.balance().await.unwrap();
     assert_eq!(
@@ -152,10 +145,7 @@ async fn a_second_401_is_returned_not_retried_forever() {
         _ => Reply::error(401, "unauthorized_request", "nope"),
     })
     .await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let client = credentials_client(&server);
     let e = client.balance().await.unwrap_err();
     assert!(e.is_unauthorized(), "{e}");
     assert_eq!(server.count("GET /v1/balance"), 2);
@@ -208,10 +198,7 @@ async fn concurrent_calls_share_one_token_fetch() {
         _ => Reply::json(200, json!({"amount": 1, "currency": "usd"})),
     })
     .await;
-    let client = builder(&server, &Sleeps::default())
-        .client_credentials("cid", "csecret")
-        .build()
-        .unwrap();
+    let client = credentials_client(&server);
     let calls: Vec<_> = (0..16)
         .map(|_| {
             let c = client.clone();
@@ -287,10 +274,7 @@ async fn a_malformed_token_answer_does_not_leak_the_token_into_the_error() {
             _ => Reply::error(404, "not_found", "no route"),
         })
         .await;
-        let client = builder(&server, &Sleeps::default())
-            .client_credentials("cid", "csecret")
-            .build()
-            .unwrap();
+        let client = credentials_client(&server);
         let e = client.balance().await.unwrap_err();
         let shown = format!("{e} {e:?}");
         assert!(shown.contains("/oauth2/token"), "{shown}");

@@ -31,21 +31,8 @@ fn balance_ok() -> Reply {
 
 fn deploy_request() -> DeployInstanceRequest {
     DeployInstanceRequest {
-        instance_type: "1V100.6V".into(),
-        image: "ubuntu-24.04".into(),
-        hostname: "kdevops-xfs-1".into(),
-        description: "test".into(),
-        ssh_key_ids: vec![],
         location_code: Some("FIN-01".into()),
-        startup_script_id: None,
-        os_volume: None,
-        volumes: vec![],
-        existing_volumes: vec![],
-        is_spot: false,
-        contract: None,
-        pricing: None,
-        coupon: None,
-        tags: vec![],
+        ..DeployInstanceRequest::new("1V100.6V", "ubuntu-24.04", "kdevops-xfs-1", "test")
     }
 }
 

@@ -33,23 +33,22 @@ fn client(emu: &RunningEmulator) -> Client {
         .unwrap()
 }
 
+async fn spawn(
+    builder: datacrunch_emulator::EmulatorBuilder,
+) -> datacrunch_emulator::RunningEmulator {
+    builder.build().unwrap().spawn_on_loopback().await.unwrap()
+}
+
 fn deploy_request(hostname: &str, key: Option<String>) -> DeployInstanceRequest {
     DeployInstanceRequest {
-        instance_type: "1V100.6V".into(),
-        image: "ubuntu-22.04-cuda-12.0-docker".into(),
-        hostname: hostname.into(),
-        description: "client test".into(),
         ssh_key_ids: key.into_iter().collect(),
         location_code: Some("FIN-01".into()),
-        startup_script_id: None,
-        os_volume: None,
-        volumes: vec![],
-        existing_volumes: vec![],
-        is_spot: false,
-        contract: None,
-        pricing: None,
-        coupon: None,
-        tags: vec![],
+        ..DeployInstanceRequest::new(
+            "1V100.6V",
+            "ubuntu-22.04-cuda-12.0-docker",
+            hostname,
+            "client test",
+        )
     }
 }
 
@@ -64,12 +63,7 @@ fn action(action: InstanceAction, id: &str) -> InstanceActionRequest {
 
 #[tokio::test]
 async fn typed_round_trip() {
-    let emu = builder()
-        .build()
-        .unwrap()
-        .spawn_on_loopback()
-        .await
-        .unwrap();
+    let emu = spawn(builder()).await;
     let c = client(&emu);
     assert_eq!(c.balance().await.unwrap().amount.to_string(), "1000");
     assert!(c.instance_types(None).await.unwrap().len() > 50);
@@ -167,13 +161,7 @@ async fn typed_round_trip() {
 
 #[tokio::test]
 async fn errors_the_provider_branches_on() {
-    let emu = builder()
-        .capacity_per_slot(1)
-        .build()
-        .unwrap()
-        .spawn_on_loopback()
-        .await
-        .unwrap();
+    let emu = spawn(builder().capacity_per_slot(1)).await;
     let c = client(&emu);
     c.deploy_instance(&deploy_request("first", None))
         .await
@@ -196,12 +184,7 @@ async fn errors_the_provider_branches_on() {
 
 #[tokio::test]
 async fn client_retries_through_injected_faults() {
-    let emu = builder()
-        .build()
-        .unwrap()
-        .spawn_on_loopback()
-        .await
-        .unwrap();
+    let emu = spawn(builder()).await;
     let c = client(&emu);
     c.balance().await.unwrap();
     emu.admin.reset_counters();
