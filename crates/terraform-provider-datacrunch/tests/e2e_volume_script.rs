@@ -188,3 +188,60 @@ fn volume_and_startup_script_lifecycle() {
     );
     assert!(block_on(async { client.startup_scripts().await.unwrap() }).is_empty());
 }
+
+#[test]
+fn ssh_key_and_script_changes_replace_them() {
+    let emu = emulator();
+    let ws = Workspace::new(&terraform(), &emu);
+    let cfg = |key_name: &str, script: &str| {
+        format!(
+            r##"
+provider "datacrunch" {{}}
+resource "datacrunch_ssh_key" "k" {{
+  name       = "{key_name}"
+  public_key = "{PUBKEY}"
+}}
+resource "datacrunch_startup_script" "s" {{
+  name   = "setup"
+  script = "{script}"
+}}
+"##
+        )
+    };
+    ws.write(&cfg("first-key", "#!/bin/sh\\necho one\\n"));
+    ws.init();
+    ws.apply();
+    let (key, script) = (
+        ws.values("datacrunch_ssh_key.k"),
+        ws.values("datacrunch_startup_script.s"),
+    );
+    ws.assert_no_changes();
+
+    ws.write(&cfg("second-key", "#!/bin/sh\\necho two\\n"));
+    let (code, plan) = ws.plan_exit_code();
+    assert_eq!(code, 2);
+    assert!(
+        plan.contains("datacrunch_ssh_key.k must be replaced"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("datacrunch_startup_script.s must be replaced"),
+        "{plan}"
+    );
+    ws.apply();
+    assert_ne!(ws.values("datacrunch_ssh_key.k")["id"], key["id"]);
+    assert_ne!(ws.values("datacrunch_startup_script.s")["id"], script["id"]);
+    ws.assert_no_changes();
+    let client = api(&emu);
+    let (keys, scripts) = block_on(async {
+        (
+            client.ssh_keys().await.unwrap(),
+            client.startup_scripts().await.unwrap(),
+        )
+    });
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].name, "second-key");
+    assert_eq!(scripts.len(), 1);
+    assert!(scripts[0].script.contains("echo two"));
+    ws.destroy();
+}
