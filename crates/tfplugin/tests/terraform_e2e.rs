@@ -53,7 +53,7 @@ resource "testbed_thing" "a" {{
   zones    = ["b", "a"]
   secret   = "s3cret"
   token_wo = "write-only"
-  meta     = {{ any = "thing", n = 1 }}
+  meta     = tomap({{ any = "thing", n = "1" }})
   disks    = [{{ size_gb = 10 }}, {{ size_gb = 20, kind = "hdd" }}]
   network  = {{ vpc = "v1", public = true }}
   timeouts = {{ create = "5m" }}

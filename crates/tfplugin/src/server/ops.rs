@@ -72,7 +72,11 @@ impl ProviderService {
         let ctx = self.context(self.timeout_for(&r.type_name, &current, Operation::Read)?);
         let new = match entry.imp.read(&ctx, &current).await? {
             None => Value::Null,
-            Some(v) => v.conform(&ty)?,
+            Some(v) => {
+                let mut v = v.conform(&ty)?;
+                v.adopt_dynamic_types(&current);
+                v
+            }
         };
         if !new.is_wholly_known() {
             return Err(Diagnostic::error(
@@ -197,6 +201,7 @@ impl ProviderService {
             entry.imp.update(&ctx, prior, planned, config).await?
         };
         let mut new = new.conform(&ty)?;
+        new.adopt_dynamic_types(planned);
         null_write_only(&entry.schema.block, &mut new);
         let mut diags = ctx.take_warnings();
         diags.extend(plan::check_applied(&ty, planned, &new));

@@ -68,6 +68,35 @@ pub(super) fn conform(v: Value, ty: &Type, path: &AttributePath) -> Result<Value
     })
 }
 
+/// Gives dynamic values in `v` the concrete type they have in `reference`
+/// (the planned or prior value at the same place) when `v` lost it — a model
+/// holding a `serde_json::Value` writes `{...}` back without knowing whether
+/// Terraform had a map or an object. Without this, Terraform would see the
+/// type change and reject the result.
+pub(super) fn adopt_dynamic_types(v: &mut Value, reference: &Value) {
+    match (reference, &mut *v) {
+        (Value::Dynamic(..), Value::Dynamic(..)) => {}
+        (Value::Dynamic(t, _), plain) if !plain.is_null() && !plain.is_unknown() => {
+            if let Ok(c) = conform(plain.clone(), t, &AttributePath::root()) {
+                *plain = Value::Dynamic(t.clone(), Box::new(c));
+            }
+        }
+        (Value::Map(r), Value::Map(m)) => {
+            for (k, item) in m.iter_mut() {
+                if let Some(ri) = r.get(k) {
+                    adopt_dynamic_types(item, ri);
+                }
+            }
+        }
+        (Value::List(r), Value::List(l)) if r.len() == l.len() => {
+            for (item, ri) in l.iter_mut().zip(r) {
+                adopt_dynamic_types(item, ri);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn elements(items: Vec<Value>, e: &Type, path: &AttributePath) -> Result<Vec<Value>, ValueError> {
     items
         .into_iter()
@@ -79,6 +108,27 @@ fn elements(items: Vec<Value>, e: &Type, path: &AttributePath) -> Result<Vec<Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dynamic_values_get_their_reference_type_back() {
+        let map_ty = Type::map(Type::String);
+        let reference = Value::object([(
+            "meta",
+            Value::Dynamic(
+                Box::new(map_ty.clone()),
+                Box::new(Value::object([("a", "x".into())])),
+            ),
+        )]);
+        let mut written = Value::object([("meta", Value::object([("a", "y".into())]))]);
+        adopt_dynamic_types(&mut written, &reference);
+        let meta = written.get("meta").unwrap();
+        assert!(matches!(meta, Value::Dynamic(t, _) if **t == map_ty));
+        // Encoded with the map type, not an inferred object type.
+        let bytes = written
+            .to_msgpack(&Type::object([("meta", Type::Dynamic)]))
+            .unwrap();
+        assert!(bytes.windows(6).any(|w| w == b"[\"map\""));
+    }
 
     #[test]
     fn converts_fills_and_rejects() {

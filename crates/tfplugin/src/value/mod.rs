@@ -250,6 +250,12 @@ impl Value {
     pub fn conform(self, ty: &Type) -> Result<Value, ValueError> {
         conform::conform(self, ty, &AttributePath::root())
     }
+
+    /// Restores the concrete types of dynamic values from `reference` (the
+    /// planned or prior value) where this value lost them.
+    pub fn adopt_dynamic_types(&mut self, reference: &Value) {
+        conform::adopt_dynamic_types(self, reference)
+    }
 }
 
 impl From<bool> for Value {
