@@ -6,11 +6,17 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 fn spawn(args: &[&str]) -> (Child, String) {
+    spawn_logging(args, "warn", Stdio::null())
+}
+
+/// Starts the binary with `RUST_LOG=rust_log`, its stderr to `stderr`, and returns it
+/// with its listening line.
+fn spawn_logging(args: &[&str], rust_log: &str, stderr: Stdio) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -100,18 +106,9 @@ async fn prints_the_real_address_and_stops_on_sigterm() {
 async fn logs_one_line_per_request_and_flushes_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("stderr.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    let (child, line) = spawn_logging(&["--listen", "127.0.0.1:0"], "info", log_file.into());
+    let base = line.rsplit(' ').next().unwrap().to_owned();
     let http = reqwest::Client::new();
     for _ in 0..3 {
         let s = http.get(format!("{base}/locations")).send().await.unwrap();

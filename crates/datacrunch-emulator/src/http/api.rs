@@ -184,21 +184,35 @@ async fn is_available(
     Ok(json(StatusCode::OK, &available))
 }
 
-async fn list_instances(State(s): State<AppState>, q: Query) -> ApiResult {
-    let status = match q.get(&["status"]) {
-        None => None,
-        Some(raw) => {
-            let status = InstanceStatus::parse(raw);
-            if !status.is_known() {
-                let known: Vec<&str> = InstanceStatus::KNOWN.iter().map(|s| s.as_str()).collect();
-                return Err(ApiError::invalid(format!(
-                    "Invalid status {raw:?}: expected one of {}",
-                    known.join(", ")
-                )));
-            }
-            Some(status)
-        }
+/// The `?status=` filter of the list endpoints: absent, or a status the service knows;
+/// anything else is 400 listing the statuses expected (the real API refuses them too).
+fn status_filter<'a, T>(
+    q: &Query,
+    parse: fn(&str) -> T,
+    is_known: fn(&T) -> bool,
+    known: impl Iterator<Item = &'a str>,
+) -> Result<Option<T>, ApiError> {
+    let Some(raw) = q.get(&["status"]) else {
+        return Ok(None);
     };
+    let status = parse(raw);
+    if !is_known(&status) {
+        let known: Vec<&str> = known.collect();
+        return Err(ApiError::invalid(format!(
+            "Invalid status {raw:?}: expected one of {}",
+            known.join(", ")
+        )));
+    }
+    Ok(Some(status))
+}
+
+async fn list_instances(State(s): State<AppState>, q: Query) -> ApiResult {
+    let status = status_filter(
+        &q,
+        InstanceStatus::parse,
+        InstanceStatus::is_known,
+        InstanceStatus::KNOWN.iter().map(InstanceStatus::as_str),
+    )?;
     let bytes = s.with(|w, _| Ok(w.instances_json(status)))?;
     Ok(json_bytes(StatusCode::OK, bytes))
 }
@@ -373,16 +387,12 @@ async fn delete_script(State(s): State<AppState>, ApiPath(id): ApiPath<String>) 
 }
 
 async fn list_volumes(State(s): State<AppState>, q: Query) -> ApiResult {
-    let status = match q.get(&["status"]) {
-        None => None,
-        Some(raw) => {
-            let status = VolumeStatus::parse(raw);
-            if !status.is_known() {
-                return Err(ApiError::invalid(format!("Invalid status {raw:?}")));
-            }
-            Some(status)
-        }
-    };
+    let status = status_filter(
+        &q,
+        VolumeStatus::parse,
+        VolumeStatus::is_known,
+        VolumeStatus::KNOWN.iter().map(VolumeStatus::as_str),
+    )?;
     let volumes = s.with(|w, _| Ok(w.volumes(status.as_ref())))?;
     Ok(json(StatusCode::OK, &volumes))
 }
