@@ -130,12 +130,33 @@
 //! `crates/tfplugin/testbed/` is a complete provider using every attribute
 //! kind; its end-to-end tests run real Terraform (see `test-support`).
 //!
-//! The generic planner marks computed attributes unknown on create, applies
-//! defaults and plan modifiers, computes `requires_replace`, calls
-//! [`Resource::modify_plan`], then checks the plan (and later the applied
-//! state) against Terraform's rules, so a resource bug becomes a clear
-//! diagnostic naming the attribute instead of "Provider produced
-//! inconsistent result".
+//! ## What the planner does for you
+//!
+//! For PlanResourceChange, starting from Terraform's proposed new state:
+//! - write-only attributes are planned null;
+//! - a computed attribute the configuration leaves null gets its `default`
+//!   if any; otherwise on create it is unknown ("known after apply"), on
+//!   update it keeps its prior value (even null);
+//! - on an update that changes anything configured, computed attributes the
+//!   configuration leaves null become unknown, unless they have a default or
+//!   `use_state_for_unknown()`;
+//! - `requires_replace()` / `RequiresReplaceIf` mark paths whose
+//!   *configured* value changes (a recomputed computed value never forces
+//!   replacement);
+//! - then [`Resource::modify_plan`] may set computed values, add
+//!   requires-replace paths or reject the plan;
+//! - finally the plan is checked against Terraform's validity rules, and
+//!   after apply every known planned value must come back unchanged. A
+//!   violation becomes an error diagnostic naming the attribute instead of
+//!   Terraform's "Provider produced inconsistent result".
+//!
+//! Destroy plans are null and never reach the hook.
+//!
+//! ## Testing providers
+//!
+//! The `test-support` crate finds real Terraform binaries and builds
+//! throwaway workspaces with a filesystem mirror holding your provider;
+//! `tests/terraform_e2e.rs` here shows the pattern.
 #![deny(clippy::print_stdout)]
 
 pub mod context;

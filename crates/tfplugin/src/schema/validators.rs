@@ -76,7 +76,6 @@ where
 /// the expected form to the user. Panics if `pattern` is not a valid regex,
 /// which is a bug in the provider, found at schema construction.
 pub fn regex(pattern: &str, message: impl Into<String>) -> Arc<dyn Validator> {
-    #[allow(clippy::expect_used)]
     let re = regex::Regex::new(pattern).expect("validator regex must compile");
     let message = message.into();
     custom(format!("matches `{pattern}`"), move |v, path, diags| {
