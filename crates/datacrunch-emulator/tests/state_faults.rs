@@ -441,3 +441,28 @@ async fn extreme_balances_never_panic() {
         .await
         .assert_error(402, "insufficient_funds", "");
 }
+
+/// A state file whose balance, clock or IP counter does not parse is refused at start,
+/// naming the value, instead of silently starting over from the defaults.
+#[test]
+fn a_corrupt_state_file_is_refused_not_reset() {
+    use datacrunch_emulator::store::{Store, Write};
+    for key in ["balance_base", "clock_offset_ms", "next_ip"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(common::builder().state_file(&path).build().unwrap());
+        Store::open(Some(&path))
+            .unwrap()
+            .apply(&[Write::Meta {
+                key,
+                value: "garbage".into(),
+            }])
+            .unwrap();
+        let e = common::builder()
+            .state_file(&path)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(key) && e.contains("garbage"), "{key}: {e}");
+    }
+}

@@ -99,6 +99,24 @@ fn decode<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A number kept in the `meta` table. A value that does not parse is a corrupt state
+/// file, refused like a corrupt document: silently starting over would reset the
+/// balance, move the clock back, or hand out IPs already in use.
+fn parse_meta<T>(key: &str, value: &str) -> Result<T, EmulatorError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e| EmulatorError::CorruptRecord {
+            kind: "meta".to_owned(),
+            id: key.to_owned(),
+            source: serde::de::Error::custom(format!("{value:?} is not a number: {e}")),
+        })
+}
+
 impl World {
     /// Loads the world from the store, seeding a new one from the configuration.
     pub fn load(
@@ -157,20 +175,19 @@ impl World {
             self.scripts.push(decode(scripts.0.as_str(), &id, &doc)?);
         }
         match self.store.meta(META_BALANCE)? {
-            Some(v) => self.balance_base = v.parse().unwrap_or(self.config.starting_balance),
+            Some(v) => self.balance_base = parse_meta(META_BALANCE, &v)?,
             None => {
                 self.balance_base = self.config.starting_balance;
                 self.set_meta(META_BALANCE, self.balance_base.to_string());
             }
         }
         if let Some(v) = self.store.meta(META_CLOCK)? {
-            self.clock.set_offset(v.parse().unwrap_or(0));
+            self.clock.set_offset(parse_meta(META_CLOCK, &v)?);
         }
-        self.next_ip = self
-            .store
-            .meta(META_NEXT_IP)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        self.next_ip = match self.store.meta(META_NEXT_IP)? {
+            Some(v) => parse_meta(META_NEXT_IP, &v)?,
+            None => 0,
+        };
         match self.store.meta(META_CAPACITY)? {
             Some(v) => {
                 let slots: Vec<(Slot, u32)> = decode("meta", META_CAPACITY, &v)?;
