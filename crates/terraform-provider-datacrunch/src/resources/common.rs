@@ -247,3 +247,79 @@ pub async fn sync_tags(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::{Attribute, PlanChange, Schema};
+
+    fn schema() -> Schema {
+        Schema::new()
+            .attribute(Attribute::string("id").computed())
+            .attribute(Attribute::string("name").required())
+            .attribute(Attribute::string("fingerprint").computed())
+            .attribute(
+                Attribute::string("os_volume")
+                    .optional()
+                    .computed()
+                    .requires_replace(),
+            )
+    }
+
+    fn plan(prior: Value, planned: Value, config: Value, replace: &[&str]) -> PlanChange {
+        PlanChange {
+            prior: Some(prior),
+            config,
+            planned,
+            requires_replace: replace.iter().map(|n| AttributePath::new(*n)).collect(),
+        }
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().cloned())
+    }
+
+    #[test]
+    fn spurious_unknowns_are_undone_when_nothing_changes() {
+        let prior = obj(&[
+            ("id", "x".into()),
+            ("name", "n".into()),
+            ("fingerprint", Value::Null),
+            ("os_volume", "v".into()),
+        ]);
+        let config = obj(&[("name", "n".into())]);
+        let planned = obj(&[
+            ("id", Value::Unknown),
+            ("name", "n".into()),
+            ("fingerprint", Value::Unknown),
+            ("os_volume", Value::Null),
+        ]);
+        let mut p = plan(prior.clone(), planned, config, &["os_volume"]);
+        keep_prior_nulls(&mut p, &schema());
+        assert_eq!(p.planned, prior);
+        assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn real_changes_stay_and_only_unconfigured_replacements_go() {
+        let prior = obj(&[
+            ("id", "x".into()),
+            ("name", "old".into()),
+            ("fingerprint", Value::Null),
+            ("os_volume", Value::Null),
+        ]);
+        let config = obj(&[("name", "new".into())]);
+        let planned = obj(&[
+            ("id", Value::Unknown),
+            ("name", "new".into()),
+            ("fingerprint", Value::Unknown),
+            ("os_volume", Value::Unknown),
+        ]);
+        let mut p = plan(prior, planned, config, &["os_volume"]);
+        keep_prior_nulls(&mut p, &schema());
+        assert_eq!(p.planned.get("name"), Some(&Value::from("new")));
+        assert_eq!(p.planned.get("id"), Some(&Value::Unknown));
+        assert_eq!(p.planned.get("os_volume"), Some(&Value::Null));
+        assert!(p.requires_replace.is_empty());
+    }
+}

@@ -180,3 +180,55 @@ impl InstanceModel {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_instance() -> Instance {
+        serde_json::from_value(serde_json::json!({
+            "id": "i-1", "instance_type": "1H100.80S.30V",
+            "image": "ubuntu-24.04-cuda-12.8-open-docker", "price_per_hour": 1.99,
+            "hostname": "node-1", "description": "d", "ip": "127.0.0.9",
+            "status": "running", "created_at": "2026-01-01T00:00:00.000Z",
+            "ssh_key_ids": ["b", "a"], "location": "FIN-03",
+            "cpu": {"description": "30 CPU", "number_of_cores": 30},
+            "gpu": {"description": "1x H100 SXM5 80GB", "number_of_gpus": 1},
+            "memory": {"description": "120GB RAM", "size_in_gigabytes": 120},
+            "tags": [{"key": CREATE_TOKEN_TAG, "value": "t"}, {"key": "team", "value": "ml"}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn refresh_reports_placement_and_hides_the_create_token() {
+        let prior = InstanceModel {
+            id: Some("i-1".into()),
+            location_code: Some("FIN-01".into()),
+            ssh_key_ids: Some(vec!["a".into(), "b".into()]),
+            image: Some("77777777-4f48-4249-82b3-f199fb9b701b".into()),
+            ..Default::default()
+        };
+        let m = prior.refreshed(&api_instance());
+        // Placement is never hidden (the original restored the planned location).
+        assert_eq!(m.location_code.as_deref(), Some("FIN-03"));
+        assert_eq!(m.location.as_deref(), Some("FIN-03"));
+        // Same keys in another order are no change; an image id stays as configured.
+        assert_eq!(m.ssh_key_ids, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(m.image, prior.image);
+        let tags = m.tags.unwrap();
+        assert_eq!(tags.len(), 1, "{tags:?}");
+        assert_eq!(tags["team"], "ml");
+        assert_eq!(m.price_per_hour.unwrap().to_string(), "1.99");
+        assert_eq!(m.gpu.unwrap().count, 1);
+        assert_eq!(m.delete_os_volume_on_destroy, Some(true));
+    }
+
+    #[test]
+    fn untagged_instance_keeps_null_tags() {
+        let mut api = api_instance();
+        api.tags.retain(|t| t.key == CREATE_TOKEN_TAG);
+        let m = InstanceModel::default().refreshed(&api);
+        assert_eq!(m.tags, None);
+    }
+}
