@@ -68,8 +68,18 @@ fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, Diagnostic
 /// configuration gives the same token, so a re-run after an interrupted apply finds the
 /// instance instead of deploying a duplicate.
 pub fn create_token(m: &InstanceModel) -> String {
-    let mut keys = m.ssh_key_ids.clone().unwrap_or_default();
-    keys.sort();
+    let sorted = |v: &Option<Vec<String>>| {
+        let mut v = v.clone().unwrap_or_default();
+        v.sort();
+        v.join(",")
+    };
+    // Every argument that forces a replacement is in it, so a replacement (even with
+    // create_before_destroy) never takes the instance it replaces for a leftover.
+    let os_volume = m
+        .os_volume
+        .as_ref()
+        .map(|v| format!("{:?}/{:?}", v.name, v.size))
+        .unwrap_or_default();
     let parts = [
         m.hostname.clone().unwrap_or_default(),
         m.description.clone().unwrap_or_default(),
@@ -78,7 +88,11 @@ pub fn create_token(m: &InstanceModel) -> String {
         m.location_code.clone().unwrap_or_default(),
         m.is_spot.unwrap_or(false).to_string(),
         m.startup_script_id.clone().unwrap_or_default(),
-        keys.join(","),
+        m.contract.clone().unwrap_or_default(),
+        m.pricing.clone().unwrap_or_default(),
+        os_volume,
+        sorted(&m.ssh_key_ids),
+        sorted(&m.existing_volume_ids),
     ];
     let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
@@ -398,4 +412,62 @@ fn deploy_error(request: &DeployInstanceRequest, err: &datacrunch_client::Error)
         );
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> InstanceModel {
+        InstanceModel {
+            hostname: Some("node-1".into()),
+            description: Some("d".into()),
+            image: Some("ubuntu-24.04".into()),
+            instance_type: Some("1H100.80S.30V".into()),
+            ssh_key_ids: Some(vec!["b".into(), "a".into()]),
+            tags: Some([("team".to_owned(), "ml".to_owned())].into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn create_token_follows_what_forces_replacement_only() {
+        let base = create_token(&model());
+        assert_eq!(base.len(), 32);
+        // Same configuration (keys in another order, other tags): same token.
+        let mut same = model();
+        same.ssh_key_ids = Some(vec!["a".into(), "b".into()]);
+        same.tags = None;
+        assert_eq!(create_token(&same), base);
+        // Anything that forces a replacement gives another token.
+        let mut bigger_disk = model();
+        bigger_disk.os_volume = Some(OsVolume {
+            name: None,
+            size: Some(200),
+        });
+        let mut elsewhere = model();
+        elsewhere.location_code = Some("FIN-02".into());
+        let mut spot = model();
+        spot.is_spot = Some(true);
+        for other in [bigger_disk, elsewhere, spot] {
+            assert_ne!(create_token(&other), base);
+        }
+    }
+
+    #[test]
+    fn deploy_request_carries_the_token_and_the_os_volume_name() {
+        let mut m = model();
+        m.os_volume = Some(OsVolume {
+            name: None,
+            size: Some(100),
+        });
+        let r = deploy_request(&m, "tok").unwrap();
+        assert!(r
+            .tags
+            .iter()
+            .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some("tok")));
+        assert!(r.tags.iter().any(|t| t.key == "team"));
+        let os = r.os_volume.unwrap();
+        assert_eq!((os.name.as_str(), os.size), ("node-1-os", 100));
+    }
 }
