@@ -10,6 +10,23 @@ use tfplugin::{Attribute, Block, Nesting, Schema, Type};
 
 const PROVIDER_NAME: &str = "datacrunch";
 
+/// What changes for configurations written for the Go provider (v0.0.2-v0.0.5).
+const UPGRADING: &str = "## Upgrading from the Go provider (v0.0.x)\n\n\
+Configurations written for it run unchanged: every attribute keeps its name and \
+meaning. What behaves differently, on purpose:\n\n\
+- Changing `hostname`, `description` or `ssh_key_ids` replaces the instance (it used to \
+  be silently ignored and then broke the apply); `tags` change in place.\n\
+- Create waits for status `running` with an IP (`timeouts` block, default 20m). If the \
+  instance fails (`error`, `no_capacity`) or the wait times out, it is deleted and the \
+  apply fails saying so: nothing is left billing outside the state. A re-run after an \
+  interrupted apply adopts the instance that apply created instead of deploying another.\n\
+- `location_code` and `location` show where the instance really is.\n\
+- `instance_type`, `image` and `location_code` are checked against the live catalog at \
+  plan time, with a suggestion for typos.\n\
+- The data sources' `cpu`, `gpu`, `memory`, `storage` and `country` are filled.\n\
+- Credentials can come from the environment or `~/.datacrunch/credentials`; no \
+  `hashicorp/external` helper is needed.\n\n";
+
 /// Every page: `(path relative to the docs dir, text)`.
 pub fn pages(examples: &Path) -> Result<Vec<(PathBuf, String)>> {
     let mut pages = vec![(
@@ -102,7 +119,7 @@ fn index_page(schema: &Schema, examples: &Path) -> Result<String> {
          or JSON `{{\"client_id\": \"...\", \"client_secret\": \"...\"}}`, and must not be \
          readable by group or others (`chmod 600`). No secret is ever written to the state, \
          the plan or the logs.\n\n\
-         ## Example Usage\n\n```terraform\n{}\n```\n\n",
+         ## Example Usage\n\n```terraform\n{}\n```\n\n{UPGRADING}",
         example(&examples.join("provider/provider.tf"))?
     );
     out.push_str(&schema_section(&schema.block));
