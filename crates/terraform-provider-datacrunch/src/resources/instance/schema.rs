@@ -142,7 +142,10 @@ pub fn schema() -> Schema {
             Attribute::list("existing_volume_ids", Type::String)
                 .optional()
                 .requires_replace()
-                .description("Ids of detached volumes to attach at deploy."),
+                .description(
+                    "Ids of detached volumes to attach at deploy. A `datacrunch_volume` attached \
+                     this way should not also set `instance_id` (one place owns the attachment).",
+                ),
         )
         .attribute(
             Attribute::map("tags", Type::String)
