@@ -143,8 +143,9 @@ pub fn schema() -> Schema {
                 .optional()
                 .requires_replace()
                 .description(
-                    "Ids of detached volumes to attach at deploy. A `datacrunch_volume` attached \
-                     this way should not also set `instance_id` (one place owns the attachment).",
+                    "Ids of detached volumes to attach at deploy. For a volume managed as a \
+                     `datacrunch_volume`, attach it with its `instance_id` instead: one place \
+                     owns the attachment.",
                 ),
         )
         .attribute(
