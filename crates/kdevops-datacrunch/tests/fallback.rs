@@ -148,6 +148,17 @@ fn a_late_no_capacity_moves_only_that_node() {
         "a healthy node was touched"
     );
     assert_eq!(after["kdevops-2"].1, H100_32V);
+
+    // A changed .config never replaces running nodes; bringup says how to change them.
+    p.set("TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"1V100.6V\"");
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!(
+            "kdevops-0: keep {H100_30V} in FIN-01 (differs from .config"
+        )),
+        "{out}"
+    );
+    assert_eq!(by_name(&p.status()), after);
     p.ok(&["destroy"]);
 }
 

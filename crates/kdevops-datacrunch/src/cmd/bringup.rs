@@ -82,14 +82,19 @@ pub async fn run(project: &Project) -> Result<()> {
     for attempt in 1..=MAX_ATTEMPTS {
         let keep = fallback::keep(&settings.nodes, &state);
         let placements = place(&settings, &api, &catalog, &keep, &excluded, &progress).await?;
+        let wanted = placement::candidates(&settings.instance_type);
         for (node, p) in &placements {
-            let verb = if keep.contains_key(node) {
-                "keep"
+            let kept = keep.contains_key(node);
+            // A running node is never replaced to follow a changed .config (that would
+            // throw away a billed, working machine); say so instead.
+            let differs = if kept && !wanted.contains(&p.instance_type) {
+                " (differs from .config: `make destroy` and `make bringup` to change it)"
             } else {
-                "create"
+                ""
             };
+            let verb = if kept { "keep" } else { "create" };
             progress.line(format!(
-                "{node}: {verb} {} in {}",
+                "{node}: {verb} {} in {}{differs}",
                 p.instance_type, p.location
             ));
         }
