@@ -290,6 +290,9 @@ impl DataSource for Catalog {
     }
 
     async fn read(&self, _ctx: &Context, config: &Value) -> Result<Value, Diagnostics> {
+        if let Some(release) = std::env::var_os("TESTBED_BLOCK_UNTIL") {
+            block_thread_until(std::path::Path::new(&release));
+        }
         #[derive(Serialize, Deserialize)]
         struct Cat {
             size: Option<String>,
@@ -306,5 +309,17 @@ impl DataSource for Catalog {
             })?);
         }
         Ok(Value::encode(&c)?)
+    }
+}
+
+/// Misbehaves on purpose for the tests: holds the runtime thread (no
+/// `.await`) until `release` exists, announcing the start by creating
+/// `release` + ".started". The server must keep answering meanwhile.
+fn block_thread_until(release: &std::path::Path) {
+    let mut started = release.as_os_str().to_owned();
+    started.push(".started");
+    let _ = std::fs::write(&started, b"");
+    while !release.exists() {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }

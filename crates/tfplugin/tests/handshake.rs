@@ -1,17 +1,20 @@
 //! The provider process as Terraform sees it, without Terraform: the magic
 //! cookie, the handshake line, AutoMTLS with a Go-like P-521 CA client
 //! certificate (and refusal of any other certificate), plaintext when TLS
-//! is disabled, Shutdown exiting promptly, SIGINT being ignored, `--debug`.
+//! is disabled, Shutdown exiting promptly, SIGINT being ignored, `--debug`,
+//! and StopProvider answered while another call blocks a thread.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{client_identity, connect_plain, connect_tls, start_provider, Launched};
+use common::{
+    client_identity, connect_plain, connect_tls, start_provider, start_provider_with_env, Launched,
+};
 use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
 use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
-use tfplugin::proto::tfplugin6::{get_provider_schema, stop_provider};
+use tfplugin::proto::tfplugin6::{get_provider_schema, read_data_source, stop_provider};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
 
@@ -122,6 +125,58 @@ async fn plaintext_when_terraform_disables_tls_and_sigint_is_ignored() {
         .expect("health check")
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
+    shutdown_and_check(p).await;
+}
+
+/// A resource that blocks its thread (CPU work, a blocking call) must not
+/// keep Terraform's StopProvider and other calls from being answered.
+#[tokio::test]
+async fn a_blocked_call_does_not_stall_stop_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("release");
+    let started = dir.path().join("release.started");
+    let p = start_provider_with_env(None, &[("TESTBED_BLOCK_UNTIL", release.to_str().unwrap())]);
+    let mut blocked = ProviderClient::new(connect_plain(&p).await.unwrap());
+    let read = tokio::spawn(async move {
+        blocked
+            .read_data_source(read_data_source::Request {
+                type_name: "testbed_catalog".into(),
+                config: None,
+                provider_meta: None,
+                client_capabilities: None,
+            })
+            .await
+    });
+    while !started.exists() {
+        assert!(!read.is_finished(), "the read returned without blocking");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // The read now holds one runtime thread for as long as `release` is absent.
+    let mut client = ProviderClient::new(connect_plain(&p).await.unwrap());
+    let answered = tokio::time::timeout(Duration::from_secs(20), async {
+        client
+            .get_provider_schema(get_provider_schema::Request {})
+            .await
+            .expect("GetProviderSchema");
+        client
+            .stop_provider(stop_provider::Request {})
+            .await
+            .expect("StopProvider")
+            .into_inner()
+    })
+    .await
+    .expect("StopProvider was not answered while another call blocked a thread");
+    assert_eq!(answered.error, "");
+    assert!(
+        !read.is_finished(),
+        "the blocked read must still be running"
+    );
+
+    std::fs::write(&release, b"").unwrap();
+    read.await
+        .unwrap()
+        .expect("the blocked read completes once released");
     shutdown_and_check(p).await;
 }
 

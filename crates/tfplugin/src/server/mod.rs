@@ -32,6 +32,13 @@ pub use grpc::ProviderService;
 /// terraform-plugin-go's limit; tonic's default of 4 MiB is too small for big states.
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
 
+/// Runtime worker threads. Two, not one per core: a provider spends its time
+/// waiting on the network, and each extra thread costs start-up time and
+/// memory in every one of the several provider processes a Terraform command
+/// starts. Two are enough that one stuck call cannot stop the process from
+/// answering StopProvider and Shutdown.
+const WORKER_THREADS: usize = 2;
+
 /// Options for [`serve_with`]; [`serve`] reads them from argv and the environment.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
@@ -43,10 +50,11 @@ pub struct ServeOptions {
 /// Runs the provider: call it from `main` and nothing else.
 /// `--debug` on the command line selects reattach mode. Never returns.
 ///
-/// Requests are served on a single-threaded tokio runtime (the cheapest to
-/// start, and Terraform's concurrent calls interleave at `.await` points):
-/// resources must not block — use async I/O, or `tokio::task::spawn_blocking`
-/// for blocking work — or StopProvider cannot be handled meanwhile.
+/// Requests are served on a tokio runtime with two worker threads,
+/// so a resource that blocks or burns CPU in one call does not stall
+/// StopProvider or Shutdown arriving meanwhile. Resources should still use
+/// async I/O (or `tokio::task::spawn_blocking`): Terraform runs up to ten
+/// operations in parallel, and each blocking one occupies a worker.
 pub fn serve<P: Provider>(provider: P) -> ! {
     let debug = std::env::args()
         .skip(1)
@@ -64,7 +72,8 @@ pub fn serve_with<P: Provider>(provider: P, opts: ServeOptions) -> ! {
             std::process::exit(1);
         }
     }
-    let rt = match tokio::runtime::Builder::new_current_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
         .enable_all()
         .build()
     {

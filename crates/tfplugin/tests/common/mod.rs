@@ -74,10 +74,25 @@ pub fn start_provider(client: Option<&ClientIdentity>) -> Launched {
     start_plugin(testbed(), client)
 }
 
+/// [`start_provider`] with extra environment variables for the testbed.
+pub fn start_provider_with_env(client: Option<&ClientIdentity>, env: &[(&str, &str)]) -> Launched {
+    start_plugin_with_env(testbed(), client, env)
+}
+
 /// Starts any provider plugin binary like Terraform does.
 pub fn start_plugin(bin: &str, client: Option<&ClientIdentity>) -> Launched {
+    start_plugin_with_env(bin, client, &[])
+}
+
+/// [`start_plugin`] with extra environment variables for the plugin.
+pub fn start_plugin_with_env(
+    bin: &str,
+    client: Option<&ClientIdentity>,
+    env: &[(&str, &str)],
+) -> Launched {
     let mut cmd = Command::new(bin);
-    cmd.env(COOKIE_KEY, COOKIE_VALUE)
+    cmd.envs(env.iter().copied())
+        .env(COOKIE_KEY, COOKIE_VALUE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env_remove("PLUGIN_CLIENT_CERT")
         .stdin(Stdio::null())
