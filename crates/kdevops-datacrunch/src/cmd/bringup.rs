@@ -240,6 +240,8 @@ fn apply(
     progress.waiting(format!(
         "terraform apply (attempt {attempt}/{MAX_ATTEMPTS})"
     ));
+    // Nodes Terraform is working on, for the spinner (creates run in parallel).
+    let mut in_flight: BTreeSet<String> = BTreeSet::new();
     let report = tf.apply(false, |event| {
         let addr = event
             .pointer("/hook/resource/addr")
@@ -255,16 +257,24 @@ fn apply(
             .unwrap_or_default();
         let is_instance = addr.starts_with("datacrunch_instance.");
         match event["type"].as_str() {
-            Some("apply_start") if is_instance => progress.waiting(format!("{action}: {node}")),
-            Some("apply_complete") if is_instance => progress.line(format!(
-                "{node}: {action} done ({})",
-                event
-                    .pointer("/hook/id_value")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("-")
-            )),
+            Some("apply_start") if is_instance => {
+                in_flight.insert(node.to_owned());
+                progress.waiting(waiting_for(action, &in_flight));
+            }
+            Some("apply_complete") if is_instance => {
+                in_flight.remove(node);
+                progress.line(format!(
+                    "{node}: {action} done ({})",
+                    event
+                        .pointer("/hook/id_value")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("-")
+                ));
+                progress.waiting(waiting_for(action, &in_flight));
+            }
             Some("apply_errored") if is_instance => {
-                progress.line(format!("{node}: {action} failed"))
+                in_flight.remove(node);
+                progress.line(format!("{node}: {action} failed"));
             }
             // What Terraform is about to do to an existing node, and why.
             Some("planned_change") => {
@@ -290,6 +300,16 @@ fn apply(
     })?;
     progress.done();
     Ok(report)
+}
+
+/// The spinner text while Terraform works on `nodes`.
+fn waiting_for(action: &str, nodes: &BTreeSet<String>) -> String {
+    if nodes.is_empty() {
+        "terraform: finishing".to_owned()
+    } else {
+        let names: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        format!("{action}: waiting for {}", names.join(", "))
+    }
 }
 
 /// Writes ssh config and inventory from the module outputs, and prints the nodes.
