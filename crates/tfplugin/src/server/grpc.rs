@@ -4,7 +4,7 @@
 //! OK status; gRPC errors are reserved for transport problems.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -32,8 +32,10 @@ pub struct ProviderService {
     data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema)>,
     data: RwLock<Option<ProviderData>>,
     tf_version: RwLock<String>,
-    /// Cancelled by StopProvider; every operation's context watches it.
-    stop: CancellationToken,
+    /// Cancelled by StopProvider, then replaced by a fresh one: operations
+    /// in flight are cancelled, later calls run normally (as with
+    /// terraform-plugin-go). Every operation's context holds a child of it.
+    stop: Mutex<CancellationToken>,
 }
 
 fn capabilities() -> pb::ServerCapabilities {
@@ -72,7 +74,7 @@ impl ProviderService {
             data_sources,
             data: RwLock::new(None),
             tf_version: RwLock::new(String::new()),
-            stop: CancellationToken::new(),
+            stop: Mutex::new(CancellationToken::new()),
         }
     }
 
@@ -85,7 +87,13 @@ impl ProviderService {
             .map(|v| v.clone())
             .unwrap_or_default();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-        Context::new(self.stop.child_token(), deadline, data, version)
+        let cancel = self.stop_token().child_token();
+        Context::new(cancel, deadline, data, version)
+    }
+
+    /// The current stop token. A poisoned lock still holds a valid token.
+    fn stop_token(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
+        self.stop.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(super) fn resource(&self, name: &str) -> Result<&ResourceEntry, Diagnostics> {
@@ -372,7 +380,8 @@ impl ProviderRpc for ProviderService {
         _r: Request<pb::stop_provider::Request>,
     ) -> RpcResult<pb::stop_provider::Response> {
         tracing::info!("StopProvider: cancelling in-flight operations");
-        self.stop.cancel();
+        let in_flight = std::mem::take(&mut *self.stop_token());
+        in_flight.cancel();
         Ok(Response::new(pb::stop_provider::Response {
             error: String::new(),
         }))

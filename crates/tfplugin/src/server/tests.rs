@@ -59,6 +59,7 @@ impl Resource for R {
         planned: &Value,
         _: &Value,
     ) -> Result<Value, Diagnostics> {
+        ctx.check()?;
         let name = planned
             .get("name")
             .and_then(Value::as_str)
@@ -295,7 +296,7 @@ async fn apply_names_the_attribute_a_buggy_resource_changed() {
 }
 
 #[tokio::test]
-async fn stop_provider_cancels_an_in_flight_apply() {
+async fn stop_provider_cancels_in_flight_applies_only() {
     let svc = service();
     let running = {
         let svc = svc.clone();
@@ -322,6 +323,15 @@ async fn stop_provider_cancels_an_in_flight_apply() {
         decode(&r.new_state).is_null(),
         "failed create records no object"
     );
+
+    // Only what was in flight is cancelled: later calls run normally.
+    let later = svc
+        .apply_resource_change(Request::new(apply_req("a")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(later.diagnostics.is_empty(), "{:?}", later.diagnostics);
+    assert_eq!(decode(&later.new_state), obj(Value::string("x"), "a"));
 }
 
 #[tokio::test]
