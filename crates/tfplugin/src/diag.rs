@@ -149,12 +149,31 @@ impl fmt::Display for Diagnostic {
 /// An ordered collection of diagnostics. Resource methods return
 /// `Result<T, Diagnostics>`; any `std::error::Error` converts into a single
 /// error diagnostic with `?`.
+///
+/// A failed `create` or `update` may also say what the remote object now is
+/// with [`Diagnostics::with_state`]: the server then records that state next
+/// to the errors instead of the prior one. For a create this is how an object
+/// that exists but did not become ready (a machine that never booted) stays
+/// in state: Terraform marks it tainted, and the next apply replaces it or
+/// the next destroy deletes it, instead of leaving it unknown and billing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Diagnostics(Vec<Diagnostic>);
+pub struct Diagnostics(Vec<Diagnostic>, Option<Box<crate::Value>>);
 
 impl Diagnostics {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Attaches the state the remote object is in despite these errors (see
+    /// the type's docs). Only `create` and `update` failures use it.
+    pub fn with_state(mut self, state: crate::Value) -> Self {
+        self.1 = Some(Box::new(state));
+        self
+    }
+
+    /// Takes the state attached with [`Diagnostics::with_state`], if any.
+    pub fn take_state(&mut self) -> Option<crate::Value> {
+        self.1.take().map(|b| *b)
     }
 
     /// Adds one diagnostic.
@@ -185,6 +204,9 @@ impl Diagnostics {
     /// Appends every diagnostic of `other`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
+        if self.1.is_none() {
+            self.1 = other.1;
+        }
     }
 
     /// True when at least one diagnostic is an error.
@@ -224,7 +246,7 @@ impl IntoIterator for Diagnostics {
 
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
-        Self(vec![d])
+        Self(vec![d], None)
     }
 }
 
@@ -259,6 +281,17 @@ impl From<anyhow::Error> for Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attached_state_survives_extend_and_is_taken_once() {
+        let mut d: Diagnostics = Diagnostic::error("boom", "").into();
+        assert_eq!(d.take_state(), None);
+        let mut outer = Diagnostics::new();
+        outer.extend(d.with_state(crate::Value::string("x")));
+        assert!(outer.has_errors());
+        assert_eq!(outer.take_state(), Some(crate::Value::string("x")));
+        assert_eq!(outer.take_state(), None);
+    }
 
     #[test]
     fn path_display_and_prefix() {

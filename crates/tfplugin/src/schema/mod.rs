@@ -23,7 +23,7 @@ mod walk;
 use std::sync::Arc;
 
 pub use validators::Validator;
-pub(crate) use walk::{validate_config, walk_attributes};
+pub(crate) use walk::{reject_write_only, validate_config, walk_attributes};
 
 use crate::value::{Type, Value};
 

@@ -4,7 +4,7 @@
 //! Used for config validation and by the planner for nested attributes.
 
 use super::{AttributeType, Block, NestedBlock, Nesting};
-use crate::diag::{AttributePath, Diagnostics};
+use crate::diag::{AttributePath, Diagnostic, Diagnostics};
 use crate::schema::Attribute;
 use crate::value::Value;
 
@@ -105,6 +105,29 @@ pub(crate) fn validate_config(block: &Block, config: &Value) -> Diagnostics {
     diags
 }
 
+/// Errors for every write-only attribute `config` sets, for a Terraform that
+/// did not announce write-only support (before 1.11): it would otherwise
+/// reject the plan (which nulls them) with a confusing consistency error.
+pub(crate) fn reject_write_only(block: &Block, config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    walk_attributes(block, config, &AttributePath::root(), &mut |v| {
+        if v.attr.write_only && !v.value.is_null() {
+            diags.push(
+                Diagnostic::error(
+                    "Write-only attribute not supported by this Terraform",
+                    format!(
+                        "{} is write-only (never stored in state), which needs Terraform 1.11 or \
+                         later. Upgrade Terraform or leave the attribute out.",
+                        v.path
+                    ),
+                )
+                .at(v.path),
+            );
+        }
+    });
+    diags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +175,38 @@ mod tests {
             .map(|d| d.path.as_ref().unwrap().to_string())
             .collect();
         assert_eq!(paths, ["disks[1].size", "labels[\"env\"].v", "net[0].ip"]);
+    }
+
+    #[test]
+    fn write_only_values_are_refused_at_their_path() {
+        let s = Schema::new()
+            .attribute(Attribute::string("name").required())
+            .attribute(Attribute::string("password").optional().write_only())
+            .attribute(Attribute::nested(
+                "users",
+                Nesting::List,
+                vec![Attribute::string("secret").optional().write_only()],
+            ));
+        let cfg = Value::object([
+            ("name", Value::string("n")),
+            ("password", Value::Unknown),
+            (
+                "users",
+                Value::List(vec![
+                    Value::object([("secret", Value::Null)]),
+                    Value::object([("secret", Value::string("s"))]),
+                ]),
+            ),
+        ]);
+        let d = reject_write_only(&s.block, &cfg);
+        let paths: Vec<String> = d
+            .iter()
+            .map(|d| d.path.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(paths, ["password", "users[1].secret"]);
+        assert!(d.has_errors());
+        let unset = Value::object([("name", Value::string("n"))]);
+        assert!(reject_write_only(&s.block, &unset).is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::context::{Context, ProviderData};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as ProviderRpc;
-use crate::schema::{validate_config, Schema};
+use crate::schema::{reject_write_only, validate_config, Schema};
 use crate::traits::{DataSource, Provider, Resource};
 
 /// A resource with its schema computed once.
@@ -217,7 +217,16 @@ impl ProviderRpc for ProviderService {
             Err(d) => d,
             Ok(e) => {
                 let imp = e.imp.clone();
+                let write_only_allowed = r
+                    .client_capabilities
+                    .is_some_and(|c| c.write_only_attributes_allowed);
                 self.validate_with(&e.schema, &r.config, async |ctx, v| {
+                    if !write_only_allowed {
+                        let refused = reject_write_only(&e.schema.block, v);
+                        if !refused.is_empty() {
+                            return Err(refused);
+                        }
+                    }
                     imp.validate(ctx, v).await
                 })
                 .await

@@ -162,8 +162,19 @@ impl ProviderService {
             .await;
         let (state, diags) = match result {
             Ok((state, diags)) => (state, diags),
-            // The object is as it was: keep recording the prior state.
-            Err(d) => (prior, d),
+            Err(mut d) => match d.take_state() {
+                // The resource says what the object now is: record that (for a
+                // create, Terraform then marks the object tainted).
+                Some(state) if !planned.is_null() => match self.shape_state(&r.type_name, state) {
+                    Ok(s) => (s, d),
+                    Err(e) => {
+                        d.extend(e);
+                        (prior, d)
+                    }
+                },
+                // The object is as it was: keep recording the prior state.
+                _ => (prior, d),
+            },
         };
         match convert::encode(&state, &ty) {
             Ok(s) => (Some(s), diags),
@@ -208,6 +219,18 @@ impl ProviderService {
         Ok((new, diags))
     }
 
+    /// Shapes a state a failed create or update returned with its errors the
+    /// way a successful one is shaped: to the schema, write-only values null.
+    /// Values still unknown become null, because Terraform refuses unknowns in
+    /// state and a half-made object simply has no value for them yet.
+    fn shape_state(&self, type_name: &str, state: Value) -> Result<Value, Diagnostics> {
+        let entry = self.resource(type_name)?;
+        let mut state = state.conform(&entry.schema.value_type())?;
+        null_write_only(&entry.schema.block, &mut state);
+        null_unknowns(&mut state);
+        Ok(state)
+    }
+
     pub(super) async fn import(&self, type_name: &str, id: &str) -> Op<pb::DynamicValue> {
         tracing::debug!(tf_rpc = "ImportResourceState", tf_resource_type = %type_name, id);
         let entry = self.resource(type_name)?;
@@ -215,6 +238,17 @@ impl ProviderService {
         let ctx = self.context(None);
         let state = entry.imp.import(&ctx, id).await?.conform(&ty)?;
         Ok((convert::encode(&state, &ty)?, ctx.take_warnings()))
+    }
+}
+
+/// Replaces every unknown, at any depth, with null.
+fn null_unknowns(v: &mut Value) {
+    match v {
+        Value::Unknown => *v = Value::Null,
+        Value::List(items) => items.iter_mut().for_each(null_unknowns),
+        Value::Map(m) => m.values_mut().for_each(null_unknowns),
+        Value::Dynamic(_, inner) => null_unknowns(inner),
+        _ => {}
     }
 }
 
