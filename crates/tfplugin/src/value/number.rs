@@ -20,8 +20,27 @@ pub struct Number {
 
 /// A string that is not a decimal number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a number")]
-pub struct ParseNumberError(String);
+#[error("{input:?} is not a number{reason}")]
+pub struct ParseNumberError {
+    input: String,
+    /// Empty, or why a well-formed number is refused.
+    reason: &'static str,
+}
+
+impl ParseNumberError {
+    fn new(input: &str) -> Self {
+        Self {
+            input: input.to_string(),
+            reason: "",
+        }
+    }
+}
+
+/// The largest decimal exponent accepted: far beyond any real quantity, yet
+/// small enough that writing the number out in full (which the wire
+/// encodings do) takes kilobytes, not gigabytes, and the exponent arithmetic
+/// cannot overflow.
+const MAX_EXPONENT: i64 = 100_000;
 
 impl Number {
     /// Zero.
@@ -135,7 +154,11 @@ impl FromStr for Number {
 
     /// Accepts `12`, `-0.5`, `+1e3`, `1.25E-2`; rejects NaN and infinities.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseNumberError(s.to_string());
+        let err = || ParseNumberError::new(s);
+        let out_of_range = || ParseNumberError {
+            reason: " Terraform can use (its exponent is out of range)",
+            ..err()
+        };
         let t = s.trim();
         let (negative, rest) = match t.as_bytes().first() {
             Some(b'-') => (true, &t[1..]),
@@ -146,10 +169,14 @@ impl FromStr for Number {
             Some(i) => (&rest[..i], Some(&rest[i + 1..])),
             None => (rest, None),
         };
+        // Bounded before any arithmetic so that nothing below can overflow.
         let exp: i64 = match exp_part {
             Some(e) => e.parse().map_err(|_| err())?,
             None => 0,
         };
+        if !(-MAX_EXPONENT..=MAX_EXPONENT).contains(&exp) {
+            return Err(out_of_range());
+        }
         let (int, frac) = match mantissa.split_once('.') {
             Some((i, f)) => (i, f),
             None => (mantissa, ""),
@@ -162,6 +189,9 @@ impl FromStr for Number {
         }
         let digits = format!("{int}{frac}");
         let n = Self::normalise(negative, &digits, exp - frac.len() as i64);
+        if n.exp.abs() > MAX_EXPONENT || n.magnitude().abs() > MAX_EXPONENT {
+            return Err(out_of_range());
+        }
         Ok(n)
     }
 }
@@ -230,7 +260,7 @@ impl TryFrom<f64> for Number {
     /// Uses the shortest decimal that round-trips, so `0.1_f64` becomes `0.1`.
     fn try_from(v: f64) -> Result<Self, Self::Error> {
         if !v.is_finite() {
-            return Err(ParseNumberError(v.to_string()));
+            return Err(ParseNumberError::new(&v.to_string()));
         }
         format!("{v:e}").parse()
     }
@@ -296,6 +326,23 @@ mod tests {
         assert!("abc".parse::<Number>().is_err());
         assert!("1.2.3".parse::<Number>().is_err());
         assert!("".parse::<Number>().is_err());
+    }
+
+    #[test]
+    fn absurd_exponents_are_refused_not_expanded() {
+        for s in [
+            "1e9223372036854775807",
+            "-0.5e-9223372036854775808",
+            "1e100001",
+            "1e-100001",
+        ] {
+            let e = s.parse::<Number>().unwrap_err();
+            assert!(e.to_string().contains("exponent is out of range"), "{e}");
+        }
+        // Big but sane numbers still parse exactly, and print in full.
+        let n = n("1e400");
+        assert_eq!(n.to_plain_string().len(), 401);
+        assert_eq!(n, format!("1{}", "0".repeat(400)).parse().unwrap());
     }
 
     #[test]
