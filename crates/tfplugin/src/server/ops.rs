@@ -44,10 +44,17 @@ impl ProviderService {
             }
             return Ok((convert::encode(&Value::Null, &ty)?, Diagnostics::new()));
         }
-        let json: serde_json::Value = serde_json::from_slice(&raw.json)
+        let mut json: serde_json::Value = serde_json::from_slice(&raw.json)
             .map_err(|e| Diagnostic::error("Stored state is not valid JSON", e.to_string()))?;
         let ctx = self.context(None);
         let json = if r.version == entry.schema.version {
+            // Same version, but the provider may have removed attributes since.
+            let dropped = Value::drop_undeclared_json(&mut json, &ty);
+            if !dropped.is_empty() {
+                let names: Vec<String> = dropped.iter().map(ToString::to_string).collect();
+                tracing::debug!(tf_resource_type = %r.type_name, dropped = ?names,
+                    "stored state has attributes the schema no longer declares; dropping them");
+            }
             json
         } else {
             entry.imp.upgrade(&ctx, r.version, json).await?

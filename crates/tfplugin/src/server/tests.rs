@@ -194,7 +194,7 @@ async fn upgrade(version: i64, json: &str, flatmap: bool) -> pb::upgrade_resourc
 }
 
 #[tokio::test]
-async fn upgrade_from_json_current_old_and_flatmap() {
+async fn upgrade_from_json_current_old_removed_attribute_and_flatmap() {
     let r = upgrade(2, r#"{"id":"x","name":"a"}"#, false).await;
     assert!(r.diagnostics.is_empty());
     assert_eq!(decode(&r.upgraded_state), obj(Value::string("x"), "a"));
@@ -203,9 +203,15 @@ async fn upgrade_from_json_current_old_and_flatmap() {
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     assert_eq!(decode(&r.upgraded_state), obj(Value::string("x"), "b"));
 
-    let r = upgrade(2, r#"{"id":"x","title":"b"}"#, false).await;
+    // Same version, with an attribute the schema has since dropped: forgotten.
+    let r = upgrade(2, r#"{"id":"x","name":"a","title":"b"}"#, false).await;
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
+    assert_eq!(decode(&r.upgraded_state), obj(Value::string("x"), "a"));
+
+    // What an upgrade function returns must match the schema exactly.
+    let r = upgrade(1, r#"{"id":"x","title":"b","color":"red"}"#, false).await;
     assert!(
-        r.diagnostics[0].detail.contains("title"),
+        r.diagnostics[0].detail.contains("color"),
         "{:?}",
         r.diagnostics
     );

@@ -76,6 +76,48 @@ pub(super) fn from_json(j: &Json, ty: &Type, path: &AttributePath) -> Result<Val
     })
 }
 
+/// Removes object attributes that `ty` does not declare, at any depth,
+/// returning their paths. Used for state stored under the current schema
+/// version: an attribute the provider has since dropped from the schema is
+/// forgotten (as terraform-plugin-framework does) instead of making every
+/// plan fail on state the user cannot fix.
+pub(crate) fn drop_undeclared(j: &mut Json, ty: &Type, path: &AttributePath) -> Vec<AttributePath> {
+    let mut dropped = Vec::new();
+    match (j, ty) {
+        (Json::Object(o), Type::Object(attrs)) => {
+            o.retain(|k, _| {
+                let keep = attrs.contains_key(k);
+                if !keep {
+                    dropped.push(path.clone().attr(k.clone()));
+                }
+                keep
+            });
+            for (k, v) in o.iter_mut() {
+                if let Some(t) = attrs.get(k) {
+                    dropped.extend(drop_undeclared(v, t, &path.clone().attr(k.clone())));
+                }
+            }
+        }
+        (Json::Object(o), Type::Map(e)) => {
+            for (k, v) in o.iter_mut() {
+                dropped.extend(drop_undeclared(v, e, &path.clone().key(k.clone())));
+            }
+        }
+        (Json::Array(a), Type::List(e) | Type::Set(e)) => {
+            for (i, v) in a.iter_mut().enumerate() {
+                dropped.extend(drop_undeclared(v, e, &path.clone().index(i as i64)));
+            }
+        }
+        (Json::Array(a), Type::Tuple(ts)) => {
+            for (i, (v, t)) in a.iter_mut().zip(ts).enumerate() {
+                dropped.extend(drop_undeclared(v, t, &path.clone().index(i as i64)));
+            }
+        }
+        _ => {}
+    }
+    dropped
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +146,27 @@ mod tests {
                 Box::new(Type::list(Type::String)),
                 Box::new(Value::List(vec!["a".into()]))
             )
+        );
+    }
+
+    #[test]
+    fn undeclared_attributes_are_dropped_at_any_depth() {
+        let ty = Type::object([
+            ("a", Type::String),
+            ("disks", Type::list(Type::object([("size", Type::Number)]))),
+            ("tags", Type::map(Type::String)),
+        ]);
+        let mut j: Json = serde_json::from_str(
+            r#"{"a":"x","gone":1,"disks":[{"size":1,"kind":"ssd"}],"tags":{"gone":"kept: a map key"}}"#,
+        )
+        .unwrap();
+        let dropped = drop_undeclared(&mut j, &ty, &AttributePath::root());
+        let names: Vec<String> = dropped.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["gone", "disks[0].kind"]);
+        let v = from_json(&j, &ty, &AttributePath::root()).unwrap();
+        assert_eq!(
+            v.get("tags").unwrap().get("gone"),
+            Some(&Value::string("kept: a map key"))
         );
     }
 

@@ -243,6 +243,13 @@ impl Value {
         json::from_json(j, ty, &AttributePath::root())
     }
 
+    /// Removes, from JSON state, object attributes `ty` does not declare (at
+    /// any depth) and returns their paths: state written by an older build
+    /// of the provider whose schema had attributes since removed.
+    pub fn drop_undeclared_json(j: &mut serde_json::Value, ty: &Type) -> Vec<AttributePath> {
+        json::drop_undeclared(j, ty, &AttributePath::root())
+    }
+
     /// Reshapes a value built from a Rust model so that it has exactly type
     /// `ty`: missing object attributes become null, strings convert to numbers
     /// and bools where the type asks for them, sets drop duplicates; attributes
