@@ -150,19 +150,20 @@ impl ProviderService {
         tracing::debug!(tf_rpc = "ApplyResourceChange", tf_resource_type = %r.type_name);
         let entry = match self.resource(&r.type_name) {
             Ok(e) => e,
-            Err(d) => return (None, d),
+            // Terraform reads an absent new state as "the object is gone";
+            // echo the prior state back so nothing is forgotten.
+            Err(d) => return (r.prior_state, d),
         };
         let ty = entry.schema.value_type();
-        let decoded = (|| {
-            Ok::<_, Diagnostics>((
-                convert::decode(&r.prior_state, &ty)?,
-                convert::decode(&r.planned_state, &ty)?,
-                convert::decode(&r.config, &ty)?,
-            ))
-        })();
-        let (prior, planned, config) = match decoded {
+        let prior = match convert::decode(&r.prior_state, &ty) {
+            Ok(p) => p,
+            Err(d) => return (r.prior_state, d),
+        };
+        let decoded = convert::decode(&r.planned_state, &ty)
+            .and_then(|planned| Ok((planned, convert::decode(&r.config, &ty)?)));
+        let (planned, config) = match decoded {
             Ok(x) => x,
-            Err(d) => return (None, d),
+            Err(d) => return (r.prior_state, d),
         };
         let result = self
             .apply_inner(&r.type_name, &prior, &planned, &config)
@@ -187,7 +188,7 @@ impl ProviderService {
             Ok(s) => (Some(s), diags),
             Err(mut d) => {
                 d.extend(diags);
-                (None, d)
+                (r.prior_state, d)
             }
         }
     }

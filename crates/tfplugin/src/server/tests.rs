@@ -301,6 +301,36 @@ async fn apply_names_the_attribute_a_buggy_resource_changed() {
     assert_eq!(decode(&ok.new_state), obj(Value::string("x"), "a"));
 }
 
+/// An absent new state would make Terraform forget the object; when the
+/// request cannot be handled the prior state is echoed back instead.
+#[tokio::test]
+async fn apply_that_cannot_run_keeps_the_prior_state() {
+    let prior = obj(Value::string("x"), "a");
+    let unreadable_plan = pb::apply_resource_change::Request {
+        type_name: "t_res".into(),
+        prior_state: dv(&prior),
+        planned_state: Some(pb::DynamicValue {
+            msgpack: vec![0xa1, b'x'], // a string where an object belongs
+            json: Vec::new(),
+        }),
+        config: dv(&prior),
+        ..Default::default()
+    };
+    let unknown_type = pb::apply_resource_change::Request {
+        type_name: "nope".into(),
+        ..unreadable_plan.clone()
+    };
+    for req in [unreadable_plan, unknown_type] {
+        let r = service()
+            .apply_resource_change(Request::new(req))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.diagnostics[0].severity == pb::diagnostic::Severity::Error as i32);
+        assert_eq!(decode(&r.new_state), prior);
+    }
+}
+
 #[tokio::test]
 async fn stop_provider_cancels_in_flight_applies_only() {
     let svc = service();
