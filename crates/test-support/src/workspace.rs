@@ -1,7 +1,7 @@
 //! A throwaway Terraform working directory wired to a local provider.
 //!
 //! [`Workspace::new`] creates a temp dir holding
-//! - `mirror/HOST/NS/TYPE/VERSION/linux_amd64/terraform-provider-TYPE_vVERSION`
+//! - `mirror/HOST/NS/TYPE/VERSION/OS_ARCH/terraform-provider-TYPE_vVERSION`
 //!   for each provider (an unpacked filesystem mirror);
 //! - `cli.tfrc` with only a `filesystem_mirror` source and no `direct`, so
 //!   `init` is one offline step without dev-override warnings;
@@ -68,7 +68,7 @@ impl Workspace {
         std::fs::create_dir_all(root.join("work")).expect("create work dir");
         let mut lock = String::new();
         for p in providers {
-            let d = mirror.join(&p.source).join(&p.version).join("linux_amd64");
+            let d = mirror.join(&p.source).join(&p.version).join(platform());
             std::fs::create_dir_all(&d).expect("create mirror dir");
             let dest = d.join(format!(
                 "terraform-provider-{}_v{}",
@@ -181,6 +181,18 @@ impl Workspace {
     }
 }
 
+/// Terraform's name for the platform the tests run on (`linux_amd64`,
+/// `linux_arm64`, ...): the mirror directory it looks in.
+pub fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
 /// Terraform's `h1:` package hash (Go's dirhash Hash1): SHA-256 over the
 /// lines `"<hex sha256 of file>  <relative path>\n"` of every file, sorted.
 pub fn dirhash_h1(dir: &Path) -> String {
@@ -214,6 +226,15 @@ fn collect_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_uses_terraform_names() {
+        let p = platform();
+        assert!(!p.contains("x86_64") && !p.contains("aarch64"), "{p}");
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert_eq!(p, "linux_amd64");
+        }
+    }
 
     #[test]
     fn dirhash_matches_go_dirhash_hash1() {
