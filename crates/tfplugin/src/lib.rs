@@ -152,6 +152,24 @@
 //!
 //! Destroy plans are null and never reach the hook.
 //!
+//! ## Failures, cancellation and known limits
+//!
+//! - A failed create records nothing and a failed update or delete keeps
+//!   the prior state: a resource whose create fails after the remote
+//!   object exists must delete it (or find it again on the next run).
+//! - StopProvider (Ctrl-C) cancels the [`Context`]s of the operations in
+//!   flight; later calls get fresh ones.
+//! - Calls run on a two-thread runtime: one call that blocks cannot stall
+//!   StopProvider, but blocking work still belongs in `spawn_blocking`.
+//! - Resources cannot set private state; Terraform's is passed through.
+//! - Set elements have no path in the protocol, so a validator or planner
+//!   diagnostic inside a set points at the whole set.
+//! - Write-only attributes are forced to null in applied state at the top
+//!   level; inside nested attributes the apply check reports one left set.
+//! - State stored under the current schema version loses attributes the
+//!   schema no longer declares; anything else that changed needs a version
+//!   bump and [`Resource::upgrade`].
+//!
 //! ## Testing providers
 //!
 //! The `test-support` crate finds real Terraform binaries and builds
