@@ -1,5 +1,6 @@
-//! Failure runs: injected faults, capacity lost after the deploy was accepted, and a
-//! Terraform killed mid-apply. After each, Terraform's state is compared with what the
+//! Failure runs: injected faults, capacity lost after the deploy was accepted, a create
+//! timeout, and a Terraform killed mid-apply. A create that fails after the deploy keeps
+//! its instance in state, tainted, for the next apply to replace or destroy to delete. After each, Terraform's state is compared with what the
 //! emulator holds: no duplicate, no orphan, nothing left billing.
 
 mod common;
@@ -109,8 +110,30 @@ fn twenty_percent_faults_while_applying_ten_instances() {
     );
 }
 
+/// The instances in state, each as `(id, status, tainted)`.
+fn instances_in_state(ws: &Workspace) -> Vec<(String, String, bool)> {
+    ws.resources()
+        .iter()
+        .filter(|r| r["type"] == "datacrunch_instance")
+        .map(|r| {
+            (
+                r["values"]["id"].as_str().unwrap().to_owned(),
+                r["values"]["status"].as_str().unwrap_or("null").to_owned(),
+                r["tainted"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+fn live_ids(emu: &datacrunch_emulator::RunningEmulator) -> BTreeSet<String> {
+    live_instances(emu)
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[test]
-fn capacity_lost_after_the_deploy_leaves_nothing_billing() {
+fn capacity_lost_after_the_deploy_keeps_the_instances_tainted_until_replaced() {
     let emu = emulator();
     emu.admin
         .set_late_no_capacity("1H100.80S.30V", "FIN-01", true);
@@ -121,22 +144,30 @@ fn capacity_lost_after_the_deploy_leaves_nothing_billing() {
     let text = flat(&ws.fails(&["apply", "-auto-approve", "-input=false", "-no-color"]));
     assert!(text.contains("no_capacity"), "{text}");
     assert!(text.contains("ran out of capacity"), "{text}");
-    assert!(
-        text.contains("was deleted so that it does not bill"),
-        "{text}"
-    );
-    assert!(
-        live_instances(&emu).is_empty(),
-        "{:#?}",
-        live_instances(&emu)
-    );
-    assert!(ws.resources().is_empty());
-    // Capacity back: the next apply succeeds with exactly the configured instances.
+    assert!(text.contains("datacrunch_offer"), "{text}");
+    assert!(text.contains("marked tainted"), "{text}");
+    // Both failed instances are in state, tainted, as last seen: nothing is unknown to
+    // Terraform, and state and emulator hold the same ids.
+    let failed = instances_in_state(&ws);
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for (_, status, tainted) in &failed {
+        assert_eq!(status, "no_capacity");
+        assert!(tainted, "{failed:?}");
+    }
+    let failed_ids: BTreeSet<String> = failed.iter().map(|f| f.0.clone()).collect();
+    assert_eq!(failed_ids, live_ids(&emu), "state and emulator disagree");
+    // Capacity back: the next apply replaces both, leaving exactly the configuration.
     emu.admin
         .set_late_no_capacity("1H100.80S.30V", "FIN-01", false);
     ws.apply();
     assert_state_matches_emulator(&ws, &emu, &hosts);
+    for (id, status, tainted) in instances_in_state(&ws) {
+        assert!(!failed_ids.contains(&id), "a failed instance was kept");
+        assert_eq!((status.as_str(), tainted), ("running", false));
+    }
+    ws.assert_no_changes();
     ws.destroy();
+    assert!(live_instances(&emu).is_empty());
 }
 
 /// Pids of processes running `binary` (the provider copy of one workspace).
@@ -228,8 +259,8 @@ fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
 }
 
 #[test]
-fn create_timeout_deletes_the_provisioning_instance_and_reports_it() {
-    // Provisioning outlasts the create timeout; the delete that follows first meets
+fn create_timeout_keeps_the_instance_tainted_and_destroy_deletes_it() {
+    // Provisioning outlasts the create timeout; the destroy that follows first meets
     // "Can't discontinue a provisioning instance" and must retry until it is accepted.
     let emu = emulator_with(|b| {
         b.timing(Timing {
@@ -246,10 +277,18 @@ fn create_timeout_deletes_the_provisioning_instance_and_reports_it() {
     let text = flat(&ws.fails(&["apply", "-auto-approve", "-input=false", "-no-color"]));
     assert!(text.contains("Instance did not become ready"), "{text}");
     assert!(text.contains("timed out"), "{text}");
+    assert!(text.contains("raise timeouts.create"), "{text}");
+    let in_state = instances_in_state(&ws);
+    assert_eq!(in_state.len(), 1, "{in_state:?}");
+    let (id, status, tainted) = &in_state[0];
+    assert!(tainted, "{in_state:?}");
     assert!(
-        text.contains("was deleted so that it does not bill"),
-        "{text}"
+        ["ordered", "provisioning"].contains(&status.as_str()),
+        "{in_state:?}"
     );
+    assert_eq!(live_ids(&emu), BTreeSet::from([id.clone()]));
+    // The id is in state: destroy deletes the instance, nothing is left.
+    ws.destroy();
     assert!(
         live_instances(&emu).is_empty(),
         "{:#?}",

@@ -17,9 +17,11 @@ meaning. What behaves differently, on purpose:\n\n\
 - Changing `hostname`, `description` or `ssh_key_ids` replaces the instance (it used to \
   be silently ignored and then broke the apply); `tags` change in place.\n\
 - Create waits for status `running` with an IP (`timeouts` block, default 20m). If the \
-  instance fails (`error`, `no_capacity`) or the wait times out, it is deleted and the \
-  apply fails saying so: nothing is left billing outside the state. A re-run after an \
-  interrupted apply adopts the instance that apply created instead of deploying another.\n\
+  instance fails (`error`, `no_capacity`, `installation_failed`), the wait times out or \
+  the apply is interrupted, the apply fails saying so and the instance stays in state, \
+  tainted: the next apply replaces it and a destroy deletes it, so nothing is left \
+  billing outside the state. A re-run after an apply killed before it recorded anything \
+  adopts the instance that apply created instead of deploying another.\n\
 - `location_code` and `location` show where the instance really is.\n\
 - `instance_type`, `image` and `location_code` are checked against the live catalog at \
   plan time, with a suggestion for typos.\n\

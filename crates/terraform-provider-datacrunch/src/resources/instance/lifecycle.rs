@@ -123,14 +123,30 @@ fn carries_token(i: &Instance, token: &str) -> bool {
         .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token))
 }
 
+/// A wait that ended without a running instance: why, and the instance as last seen
+/// (if it was seen at all), so the caller can record what exists.
+#[derive(Debug)]
+pub struct WaitFailure {
+    pub error: LifecycleError,
+    pub last_seen: Option<Box<Instance>>,
+}
+
+impl WaitFailure {
+    /// True when the instance no longer exists, so there is nothing to keep in state.
+    pub fn is_gone(&self) -> bool {
+        matches!(self.error, LifecycleError::Vanished { .. })
+    }
+}
+
 /// Polls (through the shared directory) until the instance runs and has an IP.
 pub async fn wait_running(
     directory: &InstanceDirectory,
     id: &str,
     budget: &Budget<'_>,
-) -> Result<Instance, LifecycleError> {
+) -> Result<Instance, WaitFailure> {
     let start = Instant::now();
-    let mut last_status = String::from("not seen yet");
+    let mut last_seen: Option<Box<Instance>> = None;
+    let fail = |error, last_seen| Err(WaitFailure { error, last_seen });
     loop {
         let interval = budget.pacing.interval_after(start.elapsed());
         // A snapshot another waiter took within the last quarter interval is fresh
@@ -144,26 +160,36 @@ pub async fn wait_running(
                     return Ok(*i);
                 }
                 if i.status.is_failed() {
-                    return Err(LifecycleError::Failed {
-                        id: id.to_owned(),
-                        status: i.status.to_string(),
-                    });
+                    let status = i.status.to_string();
+                    return fail(
+                        LifecycleError::Failed {
+                            id: id.to_owned(),
+                            status,
+                        },
+                        Some(i),
+                    );
                 }
-                last_status = i.status.to_string();
+                last_seen = Some(i);
             }
-            Ok(Lookup::Gone) => return Err(LifecycleError::Vanished { id: id.to_owned() }),
+            Ok(Lookup::Gone) => {
+                return fail(LifecycleError::Vanished { id: id.to_owned() }, None);
+            }
             // Already retried by the client; keep waiting while there is time.
             Err(e) if e.is_retryable() => tracing::debug!(id, error = %e, "poll failed"),
-            Err(e) => return Err(e.into()),
+            Err(e) => return fail(e.into(), last_seen),
         }
         if !budget.sleep(interval).await {
-            return Err(stopped(
+            let last_status = last_seen
+                .as_ref()
+                .map_or_else(|| "not seen yet".to_owned(), |i| i.status.to_string());
+            let error = stopped(
                 budget,
                 id,
                 "waiting for status running with an IP",
                 start,
                 last_status,
-            ));
+            );
+            return fail(error, last_seen);
         }
     }
 }

@@ -4,7 +4,10 @@
 //!   configuration (found by hostname and a create token derived from the
 //!   configuration, stored as a tag), else deploys; a deploy whose answer was lost is
 //!   looked up the same way before it is ever repeated. Then it waits for `running`
-//!   with an IP, polling through the shared [`directory`].
+//!   with an IP, polling through the shared [`directory`]. A wait that ends in a failed
+//!   status, a timeout or a cancellation returns its error together with the instance
+//!   as last seen, so Terraform keeps it in state, tainted, and the next apply or
+//!   destroy deletes it: never an orphaned, billed instance.
 //! - Read goes through the [`directory`] too: refreshing 100 instances costs one list.
 //! - Delete retries "still provisioning", treats gone as deleted and confirms.
 //! - [`plan`] checks type, image and location against the live catalog at plan time.
@@ -18,7 +21,7 @@ mod schema;
 use crate::resources::common::{api_error, state, sync_tags};
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
-use lifecycle::{Budget, LifecycleError};
+use lifecycle::{Budget, LifecycleError, WaitFailure};
 use model::{api_tags, InstanceModel, OsVolume, CREATE_TOKEN_TAG};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -31,8 +34,9 @@ use tokio_util::sync::CancellationToken;
 
 pub struct InstanceResource;
 
-/// A cleanup after a failed create gets this long even when the create's own budget is
-/// spent or Terraform asked to stop: leaving a billed machine behind is worse.
+/// Deleting a failed leftover of a killed apply gets this long whatever is left of the
+/// create's budget: no state knows that instance, so this is the one chance to stop it
+/// billing.
 const CLEANUP_BUDGET: Duration = Duration::from_secs(180);
 
 fn default_timeout(op: Operation) -> Duration {
@@ -217,7 +221,7 @@ async fn find_leftover(
     Ok(adopt)
 }
 
-/// Deletes an instance after a failed create, with its own budget.
+/// Deletes a failed leftover of an interrupted apply, with its own budget.
 async fn cleanup(
     st: &crate::provider::ProviderState,
     id: &str,
@@ -232,27 +236,45 @@ async fn cleanup(
     lifecycle::delete_and_confirm(&st.client, id, delete_os_volume, &budget).await
 }
 
-fn failed_create_diagnostic(
+/// The error of a create whose instance exists but did not become ready, with the
+/// instance in the state it was last seen in: Terraform records it next to the error
+/// and marks it tainted, so the next apply replaces it and a destroy deletes it.
+/// Nothing is deleted here: a cancelled apply must return at once, and the user sees
+/// (and pays for) nothing Terraform does not know about.
+fn failed_create(
+    ctx: &Context,
+    planned: &InstanceModel,
     id: &str,
-    err: &LifecycleError,
-    cleanup: &Result<(), LifecycleError>,
+    failure: &WaitFailure,
 ) -> Diagnostics {
-    let aftermath = match cleanup {
-        Ok(()) => format!(
-            "Instance {id} was deleted so that it does not bill; nothing is left behind. \
-             Run apply again (or choose another type or location)."
-        ),
-        Err(e) => format!(
-            "Deleting instance {id} failed too ({e}). It may still bill: the next apply \
-             adopts or cleans it up (it carries this configuration's create token), or \
-             delete it in the console."
-        ),
+    let err = &failure.error;
+    let why = match err {
+        LifecycleError::Timeout { .. } => {
+            " It may still come up; if provisioning is just slow, raise timeouts.create."
+        }
+        LifecycleError::Cancelled { .. } => " Terraform was interrupted.",
+        _ => "",
     };
-    Diagnostic::error(
-        "Instance did not become ready",
-        format!("{err}.\n\n{aftermath}"),
-    )
-    .into()
+    let detail = format!(
+        "{err}.{why}\n\nInstance {id} is kept in Terraform's state, marked tainted, so \
+         nothing is left behind unknown: the next `terraform apply` deletes it and deploys \
+         a replacement, and `terraform destroy` deletes it. Until then it may bill."
+    );
+    let diags: Diagnostics = Diagnostic::error("Instance did not become ready", detail).into();
+    let mut state = match &failure.last_seen {
+        Some(seen) => settle(ctx, planned, seen),
+        None => planned.clone(),
+    };
+    state.id = Some(id.to_owned());
+    match Value::encode(&state) {
+        Ok(value) => diags.with_state(value),
+        // Unreachable in practice (the model always encodes); the error still shows.
+        Err(e) => {
+            let mut d = diags;
+            d.error("Provider bug: recording the failed instance", e.to_string());
+            d
+        }
+    }
 }
 
 async fn read_instance(client: &Client, id: &str) -> Result<Instance, Diagnostics> {
@@ -311,11 +333,12 @@ impl Resource for InstanceResource {
         tracing::info!(id, hostname = %request.hostname, "instance deployed; waiting for running");
         match lifecycle::wait_running(&st.instances, &id, &budget).await {
             Ok(instance) => Ok(Value::encode(&settle(ctx, &m, &instance))?),
-            Err(err) => {
-                let cleaned =
-                    cleanup(&st, &id, m.delete_os_volume_on_destroy.unwrap_or(true)).await;
-                Err(failed_create_diagnostic(&id, &err, &cleaned))
-            }
+            Err(failure) if failure.is_gone() => Err(Diagnostic::error(
+                "Instance did not become ready",
+                format!("{}; nothing is left to bill.", failure.error),
+            )
+            .into()),
+            Err(failure) => Err(failed_create(ctx, &m, &id, &failure)),
         }
     }
 

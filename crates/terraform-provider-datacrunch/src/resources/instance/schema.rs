@@ -47,7 +47,9 @@ pub fn schema() -> Schema {
     Schema::new()
         .description(
             "A DataCrunch (Verda) GPU or CPU instance. Create waits until the instance is \
-             `running` with an IP. Every argument the API cannot change in place forces a \
+             `running` with an IP; one that fails, times out or is interrupted on the way \
+             stays in state, tainted, so the next apply replaces it and a destroy deletes \
+             it. Every argument the API cannot change in place forces a \
              replacement; `tags` change in place. Destroy deletes the OS volume unless \
              `delete_os_volume_on_destroy = false`, so nothing keeps billing by accident.",
         )
