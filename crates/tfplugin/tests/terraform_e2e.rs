@@ -39,6 +39,15 @@ provider "testbed" {{
     )
 }
 
+/// Writes `main.tf` (the provider header plus `resources`), runs `init`,
+/// and returns the configuration as written.
+fn configure(ws: &Workspace, resources: &str) -> String {
+    let cfg = format!("{}{resources}", header(ws));
+    ws.write("main.tf", &cfg);
+    ws.init();
+    cfg
+}
+
 /// A resource using every attribute kind; `name` and `size` vary per test.
 fn thing(name: &str, size: &str) -> String {
     format!(
@@ -105,9 +114,7 @@ fn each_terraform(f: impl Fn(&Terraform)) {
 fn validate_points_at_the_bad_line() {
     each_terraform(|tf| {
         let ws = workspace(tf);
-        let cfg = format!("{}{}", header(&ws), thing("alpha", "huge"));
-        ws.write("main.tf", &cfg);
-        ws.init();
+        let cfg = configure(&ws, &thing("alpha", "huge"));
         let line = cfg.lines().position(|l| l.contains("\"huge\"")).unwrap() + 1;
         let out = ws.run(&["validate", "-no-color"]);
         out.assert_code(1)
@@ -127,11 +134,7 @@ fn validate_points_at_the_bad_line() {
 fn full_lifecycle_with_drift_and_replacement() {
     each_terraform(|tf| {
         let ws = workspace(tf);
-        ws.write(
-            "main.tf",
-            &format!("{}{}", header(&ws), thing("alpha", "medium")),
-        );
-        ws.init();
+        configure(&ws, &thing("alpha", "medium"));
 
         let plan = ws.run(&["plan", "-no-color", "-input=false"]);
         plan.assert_success()
@@ -219,9 +222,8 @@ fn import_block_adopts_an_existing_object() {
                 "enabled": true, "created_at": "2025-01-01T00:00:00Z", "rule": []
             }}),
         );
-        let cfg = format!(
-            "{}{}",
-            header(&ws),
+        let cfg = configure(
+            &ws,
             r#"
 import {
   to = testbed_thing.i
@@ -231,10 +233,8 @@ import {
 resource "testbed_thing" "i" {
   name = "imp"
 }
-"#
+"#,
         );
-        ws.write("main.tf", &cfg);
-        ws.init();
         ws.run(&["plan", "-no-color", "-input=false"])
             .assert_success()
             .assert_contains("1 to import, 0 to add, 0 to change, 0 to destroy");
@@ -261,18 +261,15 @@ resource "testbed_thing" "i" {
 fn ctrl_c_during_a_slow_create_cancels_cleanly() {
     each_terraform(|tf| {
         let ws = workspace(tf);
-        let cfg = format!(
-            "{}{}",
-            header(&ws),
+        configure(
+            &ws,
             r#"
 resource "testbed_thing" "slow" {
   name         = "slow"
   create_delay = "90s"
 }
-"#
+"#,
         );
-        ws.write("main.tf", &cfg);
-        ws.init();
         let marker = format!("{}.creating", store_path(&ws));
         let args = ["apply", "-auto-approve", "-no-color", "-input=false"];
         let child = ws.spawn(&args);
@@ -314,9 +311,8 @@ fn wait_for(path: &Path, timeout: Duration) {
 fn create_timeout_from_the_timeouts_attribute() {
     each_terraform(|tf| {
         let ws = workspace(tf);
-        let cfg = format!(
-            "{}{}",
-            header(&ws),
+        configure(
+            &ws,
             r#"
 resource "testbed_thing" "slow" {
   name         = "slow"
@@ -325,10 +321,8 @@ resource "testbed_thing" "slow" {
     create = "2s"
   }
 }
-"#
+"#,
         );
-        ws.write("main.tf", &cfg);
-        ws.init();
         let out = ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         out.assert_failure().assert_contains("Operation timed out");
         assert!(
