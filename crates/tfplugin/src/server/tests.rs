@@ -147,6 +147,18 @@ async fn unknown_type_is_a_diagnostic_not_a_grpc_error() {
     assert_eq!(r.diagnostics[0].summary, "Unknown resource type");
 }
 
+/// The diagnostic's path is exactly the top-level attribute `name`.
+fn assert_points_at_name(d: &pb::Diagnostic) {
+    let steps = &d.attribute.as_ref().expect("a path").steps;
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(
+        steps[0].selector,
+        Some(pb::attribute_path::step::Selector::AttributeName(
+            "name".into()
+        ))
+    );
+}
+
 #[tokio::test]
 async fn validate_reports_the_attribute_path() {
     let r = service()
@@ -160,14 +172,7 @@ async fn validate_reports_the_attribute_path() {
         .into_inner();
     let d = &r.diagnostics[0];
     assert_eq!(d.severity, pb::diagnostic::Severity::Error as i32);
-    let step = d.attribute.as_ref().unwrap().steps[0]
-        .selector
-        .clone()
-        .unwrap();
-    assert_eq!(
-        step,
-        pb::attribute_path::step::Selector::AttributeName("name".into())
-    );
+    assert_points_at_name(d);
 }
 
 async fn upgrade(version: i64, json: &str, flatmap: bool) -> pb::upgrade_resource_state::Response {
@@ -283,14 +288,7 @@ async fn apply_names_the_attribute_a_buggy_resource_changed() {
         d.summary,
         "Provider produced inconsistent result after apply"
     );
-    let step = d.attribute.as_ref().unwrap().steps[0]
-        .selector
-        .clone()
-        .unwrap();
-    assert_eq!(
-        step,
-        pb::attribute_path::step::Selector::AttributeName("name".into())
-    );
+    assert_points_at_name(d);
 
     let ok = service()
         .apply_resource_change(Request::new(apply_req("a")))
