@@ -87,6 +87,18 @@ async fn mtls_accepts_the_pinned_p521_client_and_refuses_others() {
         refused.await.is_none(),
         "a different client certificate must be refused"
     );
+    // And so is a client that does not speak TLS at all.
+    let plain = async {
+        let ch = connect_plain(&p).await.ok()?;
+        ProviderClient::new(ch)
+            .get_provider_schema(get_provider_schema::Request {})
+            .await
+            .ok()
+    };
+    assert!(
+        plain.await.is_none(),
+        "plaintext must be refused when TLS is on"
+    );
     shutdown_and_check(p).await;
 }
 
@@ -125,6 +137,45 @@ async fn plaintext_when_terraform_disables_tls_and_sigint_is_ignored() {
         .expect("health check")
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
+    shutdown_and_check(p).await;
+}
+
+/// Terraform sends whole states and configurations in one message; tonic's
+/// default 4 MiB limit would refuse big ones, so the server takes 256 MiB.
+#[tokio::test]
+async fn messages_beyond_4_mib_are_accepted() {
+    use tfplugin::proto::tfplugin6::{validate_resource_config, DynamicValue};
+    use tfplugin::{Type, Value};
+    let p = start_provider(None);
+    let schema = ProviderClient::new(connect_plain(&p).await.unwrap())
+        .get_provider_schema(get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(schema.resource_schemas.contains_key("testbed_thing"));
+    // A 6 MiB string in the configuration's `secret` attribute.
+    let ty = Type::object([("name", Type::String), ("secret", Type::String)]);
+    let config = Value::object([
+        ("name", Value::string("big")),
+        ("secret", Value::string("x".repeat(6 << 20))),
+    ]);
+    // Encoded against the two attributes only, then re-read per the real
+    // schema by the server: absent attributes are null there.
+    let msgpack = config.to_msgpack(&ty).unwrap();
+    assert!(msgpack.len() > 6 << 20);
+    let r = ProviderClient::new(connect_plain(&p).await.unwrap())
+        .validate_resource_config(validate_resource_config::Request {
+            type_name: "testbed_thing".into(),
+            config: Some(DynamicValue {
+                msgpack,
+                json: Vec::new(),
+            }),
+            client_capabilities: None,
+        })
+        .await
+        .expect("a 6 MiB request is accepted")
+        .into_inner();
+    assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     shutdown_and_check(p).await;
 }
 
