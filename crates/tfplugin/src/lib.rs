@@ -163,7 +163,9 @@
 //!   StopProvider, but blocking work still belongs in `spawn_blocking`.
 //! - Resources cannot set private state; Terraform's is passed through.
 //! - Set elements have no path in the protocol, so a validator or planner
-//!   diagnostic inside a set points at the whole set.
+//!   diagnostic inside a set points at the whole set, and plan modifiers
+//!   (`requires_replace`) on attributes inside a set are not evaluated: put
+//!   `requires_replace` on the set attribute itself.
 //! - Write-only attributes are forced to null in applied state at the top
 //!   level; inside nested attributes the apply check reports one left set.
 //! - State stored under the current schema version loses attributes the

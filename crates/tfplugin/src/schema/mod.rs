@@ -286,6 +286,8 @@ impl Attribute {
         self.plan_modifiers.push(m);
         self
     }
+    /// Changing the configured value replaces the resource. Not evaluated
+    /// for attributes inside set elements (they have no path); mark the set.
     pub fn requires_replace(self) -> Self {
         self.plan_modifier(PlanModifier::RequiresReplace)
     }
