@@ -2,14 +2,13 @@
 //! next: keep a healthy node, re-place a node that failed for lack of capacity, stop on
 //! any other failure. Pure functions over parsed data, unit-tested.
 //!
-//! "Why did it fail" comes from data, never from grepping Terraform's human output: the
-//! instance's `status` in state (`no_capacity` when capacity vanished after the deploy
-//! was accepted), or live availability asked again after the failure (a 503 at deploy
-//! leaves nothing in state; if the API no longer lists the type in that location, the
-//! failure was capacity), or the provider's diagnostic for that resource: our provider
-//! names a refused deploy "No capacity for TYPE in LOCATION" and a late failure by the
-//! API's status value `no_capacity` ([`CAPACITY_TOKENS`]); these are its stable
-//! diagnostic contract, matched per resource address from `apply -json`.
+//! "Why did it fail" comes from data, never from grepping Terraform's human output. The
+//! first evidence is the instance's `status` in state: a create that fails after the
+//! deploy was accepted keeps the instance there, tainted, as last seen (`no_capacity`
+//! when capacity vanished). Only when state has no status for the node (a deploy refused
+//! with a 503 creates nothing) do the provider's diagnostic for that resource address in
+//! `apply -json` ([`CAPACITY_TOKENS`], its stable contract) and live availability asked
+//! again after the failure decide.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -91,8 +90,8 @@ pub fn keep(nodes: &[String], state: &BTreeMap<String, NodeState>) -> BTreeMap<S
 }
 
 /// What the provider's diagnostics carry when a node failed for lack of capacity: the
-/// summary of a refused deploy, and the API status value of a late failure (the provider
-/// deletes such an instance, so state cannot tell).
+/// summary of a refused deploy, and the API status value of a late failure (also in
+/// state; the text is the fallback for a state that could not be read).
 pub const CAPACITY_TOKENS: &[&str] = &["No capacity for ", "\"no_capacity\""];
 
 /// Why a node failed in an apply.
@@ -121,14 +120,20 @@ pub fn classify(
         if errors.is_none() && healthy {
             continue;
         }
-        let said_capacity = errors.is_some_and(|e| {
-            e.iter()
-                .any(|text| CAPACITY_TOKENS.iter().any(|token| text.contains(token)))
-        });
-        let failure = if said_capacity
-            || recorded.is_some_and(|s| s.status == "no_capacity")
-            || !still_available(placement)
-        {
+        // State is the best evidence, when it holds this very attempt: the failed
+        // instance as last seen. An older instance (other placement) says nothing.
+        let state_says_capacity = recorded
+            .filter(|s| s.placement == *placement && !s.status.is_empty())
+            .map(|s| s.status == "no_capacity");
+        let said_capacity = || {
+            errors.is_some_and(|e| {
+                e.iter()
+                    .any(|text| CAPACITY_TOKENS.iter().any(|token| text.contains(token)))
+            })
+        };
+        let capacity =
+            state_says_capacity.unwrap_or_else(|| said_capacity() || !still_available(placement));
+        let failure = if capacity {
             Failure::Capacity
         } else {
             let mut why = errors.map(|e| e.join("; ")).unwrap_or_default();
@@ -244,7 +249,7 @@ mod tests {
             Failure::Other("Error deploying instance: 503".into())
         );
         assert!(excluded_after(&placements, &other).is_empty());
-        // The provider deleted a late no_capacity instance: only its diagnostic knows.
+        // A late no_capacity instance missing from state: its diagnostic still tells.
         let mut late = ApplyReport::default();
         late.errors.insert(
             instance_address("a"),
@@ -252,6 +257,35 @@ mod tests {
         );
         assert_eq!(
             classify(&placements, &late, &empty, |_| true)["a"],
+            Failure::Capacity
+        );
+    }
+
+    #[test]
+    fn the_failed_instance_in_state_decides_before_text_and_availability() {
+        let placements: BTreeMap<_, _> = [("a".to_string(), p("1H100.80S.30V", "FIN-01"))].into();
+        let mut report = ApplyReport::default();
+        report.errors.insert(
+            instance_address("a"),
+            vec!["Instance did not become ready".into()],
+        );
+        let ask = |_: &Placement| -> bool { panic!("state already tells") };
+        // Kept tainted in no_capacity: capacity, whatever the text says.
+        let late = nodes_in_state(&[res("a", "no_capacity", true)]);
+        assert_eq!(
+            classify(&placements, &report, &late, ask)["a"],
+            Failure::Capacity
+        );
+        // Timed out while provisioning: it had capacity, so not a capacity failure.
+        let slow = nodes_in_state(&[res("a", "provisioning", true)]);
+        assert!(matches!(
+            classify(&placements, &report, &slow, ask)["a"],
+            Failure::Other(_)
+        ));
+        // A recorded instance of another placement is no evidence for this attempt.
+        let elsewhere: BTreeMap<_, _> = [("a".to_string(), p("1H100.80S.30V", "FIN-02"))].into();
+        assert_eq!(
+            classify(&elsewhere, &report, &late, |_| false)["a"],
             Failure::Capacity
         );
     }
