@@ -155,8 +155,11 @@
 //! ## Failures, cancellation and known limits
 //!
 //! - A failed create records nothing and a failed update or delete keeps
-//!   the prior state: a resource whose create fails after the remote
-//!   object exists must delete it (or find it again on the next run).
+//!   the prior state, unless the error carries the object's current state
+//!   ([`Diagnostics::with_state`]): then that is recorded (unknowns and
+//!   write-only values nulled), and after a failed create Terraform marks
+//!   it tainted, so a machine that exists but never became ready is
+//!   replaced or destroyed later instead of being forgotten.
 //! - StopProvider (Ctrl-C) cancels the [`Context`]s of the operations in
 //!   flight; later calls get fresh ones.
 //! - Calls run on a two-thread runtime: one call that blocks cannot stall
@@ -166,8 +169,6 @@
 //!   diagnostic inside a set points at the whole set, and plan modifiers
 //!   (`requires_replace`) on attributes inside a set are not evaluated: put
 //!   `requires_replace` on the set attribute itself.
-//! - Write-only attributes are forced to null in applied state at the top
-//!   level; inside nested attributes the apply check reports one left set.
 //! - State stored under the current schema version loses attributes the
 //!   schema no longer declares; anything else that changed needs a version
 //!   bump and [`Resource::upgrade`].

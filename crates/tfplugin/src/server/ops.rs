@@ -8,6 +8,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::schema::timeouts::{self, Operation};
+use crate::schema::{Attribute, AttributeType, NestedBlock, Nesting};
 use crate::traits::PlanChange;
 use crate::value::Value;
 
@@ -221,7 +222,8 @@ impl ProviderService {
         };
         let mut new = new.conform(&ty)?;
         new.adopt_dynamic_types(planned);
-        null_write_only(&entry.schema.block, &mut new);
+        let block = &entry.schema.block;
+        null_write_only(block.attributes(), block.blocks(), &mut new);
         let mut diags = ctx.take_warnings();
         diags.extend(plan::check_applied(&ty, planned, &new));
         Ok((new, diags))
@@ -234,7 +236,8 @@ impl ProviderService {
     fn shape_state(&self, type_name: &str, state: Value) -> Result<Value, Diagnostics> {
         let entry = self.resource(type_name)?;
         let mut state = state.conform(&entry.schema.value_type())?;
-        null_write_only(&entry.schema.block, &mut state);
+        let block = &entry.schema.block;
+        null_write_only(block.attributes(), block.blocks(), &mut state);
         null_unknowns(&mut state);
         Ok(state)
     }
@@ -260,11 +263,92 @@ fn null_unknowns(v: &mut Value) {
     }
 }
 
-/// Write-only values never reach state, whatever the resource returned.
-fn null_write_only(block: &crate::schema::Block, v: &mut Value) {
-    if let Value::Map(m) = v {
-        for a in block.attributes().iter().filter(|a| a.write_only) {
-            m.insert(a.name.clone(), Value::Null);
+/// Write-only values never reach state, whatever the resource returned,
+/// at any depth of nested attributes and blocks.
+fn null_write_only(attrs: &[Attribute], blocks: &[NestedBlock], v: &mut Value) {
+    let Value::Map(m) = v else { return };
+    for a in attrs {
+        let Some(slot) = m.get_mut(&a.name) else {
+            continue;
+        };
+        if a.write_only {
+            *slot = Value::Null;
+        } else if let AttributeType::Nested(nesting, inner) = &a.ty {
+            for_each_element_mut(*nesting, slot, &mut |e| null_write_only(inner, &[], e));
         }
+    }
+    for b in blocks {
+        if let Some(slot) = m.get_mut(&b.name) {
+            let (inner_attrs, inner_blocks) = (b.block.attributes(), b.block.blocks());
+            for_each_element_mut(b.nesting, slot, &mut |e| {
+                null_write_only(inner_attrs, inner_blocks, e)
+            });
+        }
+    }
+}
+
+/// Calls `f` on each object of a nested value (the object itself for
+/// single nesting, every element for lists, sets and maps).
+fn for_each_element_mut(nesting: Nesting, v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    match (nesting, v) {
+        (Nesting::Single | Nesting::Group, o @ Value::Map(_)) => f(o),
+        (Nesting::List | Nesting::Set, Value::List(items)) => items.iter_mut().for_each(f),
+        (Nesting::Map, Value::Map(m)) => m.values_mut().for_each(f),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Block, Schema};
+
+    #[test]
+    fn write_only_values_are_nulled_at_any_depth() {
+        let s = Schema::new()
+            .attribute(Attribute::string("token").optional().write_only())
+            .attribute(Attribute::nested(
+                "users",
+                Nesting::Map,
+                vec![
+                    Attribute::string("name").optional(),
+                    Attribute::string("password").optional().write_only(),
+                ],
+            ))
+            .block(NestedBlock::new(
+                "auth",
+                Nesting::List,
+                Block::new().attribute(Attribute::string("key").optional().write_only()),
+            ));
+        let mut v = Value::object([
+            ("token", Value::string("t")),
+            (
+                "users",
+                Value::object([(
+                    "u1",
+                    Value::object([("name", "n".into()), ("password", "p".into())]),
+                )]),
+            ),
+            (
+                "auth",
+                Value::List(vec![Value::object([("key", Value::string("k"))])]),
+            ),
+        ]);
+        null_write_only(s.block.attributes(), s.block.blocks(), &mut v);
+        let expected = Value::object([
+            ("token", Value::Null),
+            (
+                "users",
+                Value::object([(
+                    "u1",
+                    Value::object([("name", "n".into()), ("password", Value::Null)]),
+                )]),
+            ),
+            (
+                "auth",
+                Value::List(vec![Value::object([("key", Value::Null)])]),
+            ),
+        ]);
+        assert_eq!(v, expected);
     }
 }

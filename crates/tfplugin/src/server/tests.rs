@@ -37,7 +37,7 @@ fn rschema() -> Schema {
         .attribute(
             Attribute::string("name")
                 .required()
-                .validator(validators::one_of(["a", "b", "slow", "bad"])),
+                .validator(validators::one_of(["a", "b", "slow", "bad", "half"])),
         )
 }
 
@@ -68,6 +68,13 @@ impl Resource for R {
         if name == "slow" {
             ctx.run(std::future::pending::<Result<(), Diagnostics>>())
                 .await?;
+        }
+        if name == "half" {
+            // Created remotely, then failed: say what exists.
+            let half = Value::object([("id", Value::string("h")), ("name", Value::Unknown)]);
+            return Err(
+                Diagnostics::from(crate::Diagnostic::error("never ready", "")).with_state(half),
+            );
         }
         let returned = if name == "bad" {
             "not-bad".to_string()
@@ -297,6 +304,22 @@ async fn apply_names_the_attribute_a_buggy_resource_changed() {
         .into_inner();
     assert!(ok.diagnostics.is_empty());
     assert_eq!(decode(&ok.new_state), obj(Value::string("x"), "a"));
+}
+
+/// A create that fails after the object exists records it (Terraform then
+/// taints it), with values still unknown recorded as null.
+#[tokio::test]
+async fn failed_create_records_the_state_its_error_carries() {
+    let r = service()
+        .apply_resource_change(Request::new(apply_req("half")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.diagnostics[0].summary, "never ready");
+    assert_eq!(
+        decode(&r.new_state),
+        Value::object([("id", Value::string("h")), ("name", Value::Null)])
+    );
 }
 
 /// An absent new state would make Terraform forget the object; when the
