@@ -154,6 +154,32 @@ async fn unknown_type_is_a_diagnostic_not_a_grpc_error() {
     assert_eq!(r.diagnostics[0].summary, "Unknown resource type");
 }
 
+/// GetMetadata (used by terraform-plugin-mux) names every type with the
+/// same capabilities as GetProviderSchema; GetResourceIdentitySchemas,
+/// called right after the schema, answers an empty set rather than an error.
+#[tokio::test]
+async fn metadata_and_identity_schemas() {
+    let svc = service();
+    let m = svc
+        .get_metadata(Request::new(pb::get_metadata::Request {}))
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
+    assert_eq!(names, ["t_res"]);
+    assert!(m.data_sources.is_empty() && m.diagnostics.is_empty());
+    let caps = m.server_capabilities.unwrap();
+    assert!(caps.plan_destroy && caps.get_provider_schema_optional);
+    assert!(!caps.move_resource_state && !caps.generate_resource_config);
+
+    let ids = svc
+        .get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {}))
+        .await
+        .expect("answered, not Unimplemented")
+        .into_inner();
+    assert!(ids.identity_schemas.is_empty() && ids.diagnostics.is_empty());
+}
+
 /// The diagnostic's path is exactly the top-level attribute `name`.
 fn assert_points_at_name(d: &pb::Diagnostic) {
     let steps = &d.attribute.as_ref().expect("a path").steps;
