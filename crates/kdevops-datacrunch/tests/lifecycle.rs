@@ -94,6 +94,13 @@ fn bringup_status_rebringup_destroy() {
         "{lock}"
     );
 
+    // What a second bringup will apply: nothing, not even no-op in-place updates.
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(
+        code, 0,
+        "a fresh bringup must leave nothing to change:\n{plan}"
+    );
+
     // A provider binary that no longer matches the lock (as after a rebuild) is
     // reinstalled and init runs again instead of failing on the checksum.
     let mirror = p
@@ -120,6 +127,12 @@ fn bringup_status_rebringup_destroy() {
         );
     }
     assert!(!again.contains("create done"), "{again}");
+    // And Terraform agrees there is nothing to do: no in-place no-op updates either.
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(
+        code, 0,
+        "a second bringup must leave nothing to change:\n{plan}"
+    );
     let ids = |v: &[serde_json::Value]| {
         v.iter()
             .map(|n| n["id"].as_str().unwrap().to_owned())

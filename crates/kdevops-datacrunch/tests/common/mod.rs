@@ -174,6 +174,38 @@ impl Project {
         assert!(status < 300, "PUT /admin/{path} {body}: {status} {reply}");
     }
 
+    /// `terraform plan -detailed-exitcode` in the project's module, run as the workflow
+    /// runs Terraform (its CLI config and tfvars): 0 no changes, 2 changes. Panics on an
+    /// error (1).
+    pub fn terraform_plan_exit_code(&self) -> (i32, String) {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.arg(format!(
+            "-chdir={}",
+            self.dir().join("terraform/datacrunch").display()
+        ))
+        .args(["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+        .env("HOME", self.home.path())
+        .env(
+            "TF_CLI_CONFIG_FILE",
+            self.dir().join(".local/terraform/terraform.tfrc"),
+        )
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(std::process::Stdio::null());
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("DATACRUNCH_") {
+                cmd.env_remove(&key);
+            }
+        }
+        let out = cmd.output().expect("run terraform plan");
+        let code = out.status.code().unwrap_or(-1);
+        assert!(
+            code == 0 || code == 2,
+            "plan failed ({code}):\n{}",
+            text(&out)
+        );
+        (code, text(&out))
+    }
+
     /// The emulator's live (not deleted) instances, from `status --json`.
     pub fn status(&self) -> Vec<serde_json::Value> {
         let out = self.ok(&["status", "--json"]);

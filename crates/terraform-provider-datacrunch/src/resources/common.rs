@@ -7,9 +7,7 @@ use datacrunch_models::validate::{self, RuleError};
 use std::sync::Arc;
 use tfplugin::schema::timeouts::{self, Operation};
 use tfplugin::schema::{validators, Validator};
-use tfplugin::{
-    AttributePath, Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Value,
-};
+use tfplugin::{Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Value};
 
 /// The provider state configured for this process.
 pub fn state(ctx: &Context) -> Result<Arc<ProviderState>, Diagnostics> {
@@ -147,77 +145,6 @@ where
     }
 }
 
-/// Undoes spurious "(known after apply)" in an update plan.
-///
-/// tfplugin's planner plans a computed attribute that the configuration leaves out as
-/// unknown when its prior value is null, on every update; and once it sees that as a
-/// change, it plans the other computed values unknown too. So a value the API
-/// legitimately leaves empty (a key without fingerprint, an OS volume never asked for)
-/// would show a change in every plan and, for a requires-replace attribute, a
-/// replacement. Here: with every such unknown put back to its prior value, if the plan
-/// equals the prior state nothing changes, and the plan becomes the prior state.
-/// Otherwise requires-replace attributes whose prior value is null stay null (they
-/// cannot have been changed by the configuration, which leaves them out).
-pub fn keep_prior_nulls(plan: &mut tfplugin::PlanChange, schema: &tfplugin::Schema) {
-    let Some(prior) = plan.prior.clone() else {
-        return;
-    };
-    // Terraform proposes null for a nested optional+computed attribute the
-    // configuration leaves out, although it has a value: a computed value the
-    // configuration does not set keeps its value.
-    let dropped: Vec<&tfplugin::Attribute> = schema
-        .block
-        .attributes()
-        .iter()
-        .filter(|a| {
-            a.computed
-                && plan.config.get(&a.name).is_none_or(Value::is_null)
-                && plan.planned.get(&a.name).is_some_and(Value::is_null)
-                && prior.get(&a.name).is_some_and(|p| !p.is_null())
-        })
-        .collect();
-    for a in dropped {
-        let path = AttributePath::new(&a.name);
-        if let Some(slot) = plan.planned.at_mut(&path) {
-            *slot = prior.get(&a.name).cloned().unwrap_or(Value::Null);
-        }
-        plan.requires_replace.retain(|p| !p.starts_with(&path));
-    }
-    let unknown_by_planner: Vec<&tfplugin::Attribute> = schema
-        .block
-        .attributes()
-        .iter()
-        .filter(|a| {
-            a.computed
-                && plan.config.get(&a.name).is_none_or(Value::is_null)
-                && plan.planned.get(&a.name).is_some_and(Value::is_unknown)
-        })
-        .collect();
-    let mut trial = plan.planned.clone();
-    for a in &unknown_by_planner {
-        if let Some(slot) = trial.at_mut(&AttributePath::new(&a.name)) {
-            *slot = prior.get(&a.name).cloned().unwrap_or(Value::Null);
-        }
-    }
-    if trial == prior {
-        plan.planned = prior;
-        plan.requires_replace.clear();
-        return;
-    }
-    for a in unknown_by_planner.iter().filter(|a| {
-        prior.get(&a.name).is_none_or(Value::is_null)
-            && a.plan_modifiers
-                .iter()
-                .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
-    }) {
-        let path = AttributePath::new(&a.name);
-        if let Some(slot) = plan.planned.at_mut(&path) {
-            *slot = Value::Null;
-        }
-        plan.requires_replace.retain(|p| !p.starts_with(&path));
-    }
-}
-
 /// Makes the tags of an instance or volume go from `prior` to `planned` through the
 /// tags endpoints (the API has no update: a changed value is a delete then an add).
 pub async fn sync_tags(
@@ -246,80 +173,4 @@ pub async fn sync_tags(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tfplugin::{Attribute, PlanChange, Schema};
-
-    fn schema() -> Schema {
-        Schema::new()
-            .attribute(Attribute::string("id").computed())
-            .attribute(Attribute::string("name").required())
-            .attribute(Attribute::string("fingerprint").computed())
-            .attribute(
-                Attribute::string("os_volume")
-                    .optional()
-                    .computed()
-                    .requires_replace(),
-            )
-    }
-
-    fn plan(prior: Value, planned: Value, config: Value, replace: &[&str]) -> PlanChange {
-        PlanChange {
-            prior: Some(prior),
-            config,
-            planned,
-            requires_replace: replace.iter().map(|n| AttributePath::new(*n)).collect(),
-        }
-    }
-
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::object(pairs.iter().cloned())
-    }
-
-    #[test]
-    fn spurious_unknowns_are_undone_when_nothing_changes() {
-        let prior = obj(&[
-            ("id", "x".into()),
-            ("name", "n".into()),
-            ("fingerprint", Value::Null),
-            ("os_volume", "v".into()),
-        ]);
-        let config = obj(&[("name", "n".into())]);
-        let planned = obj(&[
-            ("id", Value::Unknown),
-            ("name", "n".into()),
-            ("fingerprint", Value::Unknown),
-            ("os_volume", Value::Null),
-        ]);
-        let mut p = plan(prior.clone(), planned, config, &["os_volume"]);
-        keep_prior_nulls(&mut p, &schema());
-        assert_eq!(p.planned, prior);
-        assert!(p.requires_replace.is_empty());
-    }
-
-    #[test]
-    fn real_changes_stay_and_only_unconfigured_replacements_go() {
-        let prior = obj(&[
-            ("id", "x".into()),
-            ("name", "old".into()),
-            ("fingerprint", Value::Null),
-            ("os_volume", Value::Null),
-        ]);
-        let config = obj(&[("name", "new".into())]);
-        let planned = obj(&[
-            ("id", Value::Unknown),
-            ("name", "new".into()),
-            ("fingerprint", Value::Unknown),
-            ("os_volume", Value::Unknown),
-        ]);
-        let mut p = plan(prior, planned, config, &["os_volume"]);
-        keep_prior_nulls(&mut p, &schema());
-        assert_eq!(p.planned.get("name"), Some(&Value::from("new")));
-        assert_eq!(p.planned.get("id"), Some(&Value::Unknown));
-        assert_eq!(p.planned.get("os_volume"), Some(&Value::Null));
-        assert!(p.requires_replace.is_empty());
-    }
 }

@@ -4,14 +4,10 @@
 //! an error string), Read notices deletion and changes (the original kept stale state),
 //! and both arguments force replacement since the API has no update.
 
-use crate::resources::common::{
-    api_error, find_or_create, keep_prior_nulls, ssh_key_validator, state,
-};
+use crate::resources::common::{api_error, find_or_create, ssh_key_validator, state};
 use datacrunch_models::{CreateSshKeyRequest, SshKey};
 use serde::{Deserialize, Serialize};
-use tfplugin::{
-    async_trait, Attribute, Context, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
-};
+use tfplugin::{async_trait, Attribute, Context, Diagnostic, Diagnostics, Resource, Schema, Value};
 
 pub struct SshKeyResource;
 
@@ -89,11 +85,6 @@ impl Resource for SshKeyResource {
                     .use_state_for_unknown()
                     .description("The key's fingerprint, when the API reports one."),
             )
-    }
-
-    async fn modify_plan(&self, _ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
-        keep_prior_nulls(plan, &self.schema());
-        Ok(())
     }
 
     async fn create(

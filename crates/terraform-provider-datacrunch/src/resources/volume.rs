@@ -3,9 +3,7 @@
 //! grows volumes, and replacing one would lose its data); type and location force a
 //! replacement. Destroy sends it to the trash unless `delete_permanently = true`.
 
-use crate::resources::common::{
-    api_error, find_or_create, keep_prior_nulls, state, sync_tags, tags_validator,
-};
+use crate::resources::common::{api_error, find_or_create, state, sync_tags, tags_validator};
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{
     CreateVolumeRequest, Volume, VolumeAction, VolumeActionRequest, VolumeStatus,
@@ -191,7 +189,6 @@ impl Resource for VolumeResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
-        keep_prior_nulls(plan, &self.schema());
         let size = |v: &Value| {
             v.get("size")
                 .and_then(Value::as_number)

@@ -299,7 +299,6 @@ impl Resource for InstanceResource {
     }
 
     async fn modify_plan(&self, ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
-        crate::resources::common::keep_prior_nulls(plan, &schema::schema());
         plan::check(ctx, plan).await
     }
 
