@@ -337,3 +337,52 @@ fn failed_leftover_of_a_killed_apply_is_deleted_not_adopted() {
     ws.destroy();
     assert!(live_instances(&emu).is_empty());
 }
+
+#[test]
+fn interrupted_apply_returns_with_the_instance_tainted_in_state() {
+    // Provisioning would take minutes: Ctrl-C (StopProvider) must end the wait at once,
+    // without deleting anything, and leave the instance in state for destroy.
+    let emu = emulator_with(|b| {
+        b.timing(Timing {
+            provisioning: Duration::from_secs(600),
+            ..Timing::fast()
+        })
+    });
+    let ws = Workspace::new(&terraform(), &emu);
+    ws.write(&fleet(&nodes(1, "interrupted"), "FIN-03"));
+    ws.init();
+    let child = ws
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while emu.admin.count("POST /v1/instances") < 1 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no deploy");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the first poll see the instance, then interrupt like Ctrl-C.
+    std::thread::sleep(Duration::from_millis(500));
+    let interrupted = std::process::Command::new("bash")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = child.wait_with_output().unwrap();
+    let text = flat(&format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("cancelled while waiting"), "{text}");
+    let in_state = instances_in_state(&ws);
+    assert_eq!(in_state.len(), 1, "{in_state:?}\n{text}");
+    assert!(in_state[0].2, "not tainted: {in_state:?}");
+    assert_eq!(live_ids(&emu), BTreeSet::from([in_state[0].0.clone()]));
+    // Destroy deletes it once it can be deleted (provisioning refuses a delete).
+    emu.admin.advance_clock(Duration::from_secs(600));
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
+}
