@@ -138,7 +138,13 @@ fn a_late_no_capacity_moves_only_that_node() {
         out.contains(&format!("kdevops-2: no capacity for {H100_30V} in FIN-01")),
         "{out}"
     );
-    let after = by_name(&p.status());
+    // The failed first try of kdevops-2 stayed in state, tainted, and the fallback
+    // replaced it: exactly one live instance per node, no orphan.
+    let live = p.status();
+    assert_eq!(live.len(), 3, "{live:#?}");
+    let after = by_name(&live);
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
     assert_eq!(
         after["kdevops-0"], before["kdevops-0"],
         "a healthy node was touched"
