@@ -109,6 +109,28 @@ pub fn api_error(summary: impl Into<String>, err: &datacrunch_client::Error) -> 
     Diagnostic::error(summary, detail).into()
 }
 
+/// A value the schema guarantees was missing: a bug in this provider, said so plainly.
+pub fn missing(what: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Provider bug: missing value",
+        format!("`{what}` was not known when it was needed"),
+    )
+    .into()
+}
+
+/// The outcome of a delete call: an object that is already gone counts as deleted
+/// (the API answers 404 for it, or nothing at all for keys and scripts).
+pub fn deleted_or_gone(
+    result: Result<(), datacrunch_client::Error>,
+    doing: impl FnOnce() -> String,
+) -> Result<(), Diagnostics> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(api_error(doing(), &e)),
+    }
+}
+
 /// The string at `name` when known.
 pub fn known_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)

@@ -4,10 +4,12 @@
 //! an error string), Read notices deletion and changes (the original kept stale state),
 //! and both arguments force replacement since the API has no update.
 
-use crate::resources::common::{api_error, find_or_create, ssh_key_validator, state};
+use crate::resources::common::{
+    api_error, deleted_or_gone, find_or_create, missing, ssh_key_validator, state,
+};
 use datacrunch_models::{CreateSshKeyRequest, SshKey};
 use serde::{Deserialize, Serialize};
-use tfplugin::{async_trait, Attribute, Context, Diagnostic, Diagnostics, Resource, Schema, Value};
+use tfplugin::{async_trait, Attribute, Context, Diagnostics, Resource, Schema, Value};
 
 pub struct SshKeyResource;
 
@@ -38,14 +40,6 @@ impl SshKeyModel {
             fingerprint: api.fingerprint.clone().or_else(|| self.fingerprint.clone()),
         }
     }
-}
-
-fn missing(what: &str) -> Diagnostics {
-    Diagnostic::error(
-        "Provider bug: missing value",
-        format!("`{what}` is not known"),
-    )
-    .into()
 }
 
 #[async_trait]
@@ -153,10 +147,8 @@ impl Resource for SshKeyResource {
         let m: SshKeyModel = prior.decode()?;
         let st = state(ctx)?;
         let id = m.id.ok_or_else(|| missing("id"))?;
-        match st.client.delete_ssh_key(&id).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(api_error(format!("Deleting SSH key {id}"), &e)),
-        }
+        deleted_or_gone(st.client.delete_ssh_key(&id).await, || {
+            format!("Deleting SSH key {id}")
+        })
     }
 }

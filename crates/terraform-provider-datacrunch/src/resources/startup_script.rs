@@ -1,10 +1,10 @@
 //! `datacrunch_startup_script`: a script instances run at first boot
 //! (`startup_script_id`). The API has no update, so both arguments force replacement.
 
-use crate::resources::common::{api_error, find_or_create, state};
+use crate::resources::common::{api_error, deleted_or_gone, find_or_create, missing, state};
 use datacrunch_models::CreateStartupScriptRequest;
 use serde::{Deserialize, Serialize};
-use tfplugin::{async_trait, Attribute, Context, Diagnostic, Diagnostics, Resource, Schema, Value};
+use tfplugin::{async_trait, Attribute, Context, Diagnostics, Resource, Schema, Value};
 
 pub struct StartupScriptResource;
 
@@ -13,14 +13,6 @@ struct ScriptModel {
     id: Option<String>,
     name: Option<String>,
     script: Option<String>,
-}
-
-fn missing(what: &str) -> Diagnostics {
-    Diagnostic::error(
-        "Provider bug: missing value",
-        format!("`{what}` is not known"),
-    )
-    .into()
 }
 
 #[async_trait]
@@ -111,10 +103,8 @@ impl Resource for StartupScriptResource {
         let m: ScriptModel = prior.decode()?;
         let st = state(ctx)?;
         let id = m.id.ok_or_else(|| missing("id"))?;
-        match st.client.delete_startup_script(&id).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(api_error(format!("Deleting startup script {id}"), &e)),
-        }
+        deleted_or_gone(st.client.delete_startup_script(&id).await, || {
+            format!("Deleting startup script {id}")
+        })
     }
 }

@@ -3,7 +3,9 @@
 //! grows volumes, and replacing one would lose its data); type and location force a
 //! replacement. Destroy sends it to the trash unless `delete_permanently = true`.
 
-use crate::resources::common::{api_error, find_or_create, state, sync_tags, tags_validator};
+use crate::resources::common::{
+    api_error, deleted_or_gone, find_or_create, missing, state, sync_tags, tags_validator,
+};
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{
     CreateVolumeRequest, Volume, VolumeAction, VolumeActionRequest, VolumeStatus,
@@ -61,14 +63,6 @@ impl VolumeModel {
             created_at: Some(api.created_at.clone()),
         }
     }
-}
-
-fn missing(what: &str) -> Diagnostics {
-    Diagnostic::error(
-        "Provider bug: missing value",
-        format!("`{what}` is not known"),
-    )
-    .into()
 }
 
 fn action(action: VolumeAction, id: &str) -> VolumeActionRequest {
@@ -341,14 +335,11 @@ impl Resource for VolumeResource {
                 }
             }
         }
-        match st
-            .client
-            .delete_volume(&id, m.delete_permanently.unwrap_or(false))
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(api_error(format!("Deleting volume {id}"), &e)),
-        }
+        deleted_or_gone(
+            st.client
+                .delete_volume(&id, m.delete_permanently.unwrap_or(false))
+                .await,
+            || format!("Deleting volume {id}"),
+        )
     }
 }

@@ -18,7 +18,7 @@ pub mod model;
 mod plan;
 mod schema;
 
-use crate::resources::common::{api_error, state, sync_tags};
+use crate::resources::common::{api_error, missing, state, sync_tags};
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
 use lifecycle::{Budget, LifecycleError, WaitFailure};
@@ -59,13 +59,7 @@ fn budget<'a>(ctx: &'a Context, op: Operation, pacing: crate::provider::Pacing) 
 }
 
 fn required<'a>(v: &'a Option<String>, name: &str) -> Result<&'a str, Diagnostics> {
-    v.as_deref().ok_or_else(|| {
-        Diagnostic::error(
-            "Provider bug: missing value",
-            format!("`{name}` was not known when it was needed"),
-        )
-        .into()
-    })
+    v.as_deref().ok_or_else(|| missing(name))
 }
 
 /// A token that identifies "the instance this configuration asked for": the same
