@@ -23,17 +23,21 @@ impl Output {
         format!("{}\n{}", self.stdout, self.stderr)
     }
 
+    /// How the command ended and what it printed, for assertion messages.
+    fn report(&self) -> String {
+        format!(
+            "`{}` exited with {:?} (timed out: {})\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.timed_out, self.stdout, self.stderr
+        )
+    }
+
     /// Panics, showing the output, unless the exit code is `code`.
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert!(
             self.code == Some(code),
-            "`{}` exited with {:?} (timed out: {}), expected {code}\n--- stdout\n{}\n--- stderr\n{}",
-            self.command,
-            self.code,
-            self.timed_out,
-            self.stdout,
-            self.stderr
+            "expected exit code {code}: {}",
+            self.report()
         );
         self
     }
@@ -48,12 +52,8 @@ impl Output {
     pub fn assert_failure(&self) -> &Self {
         assert!(
             !self.timed_out && self.code.is_some_and(|c| c != 0),
-            "`{}` was expected to fail but exited with {:?} (timed out: {})\n--- stdout\n{}\n--- stderr\n{}",
-            self.command,
-            self.code,
-            self.timed_out,
-            self.stdout,
-            self.stderr
+            "expected a failure: {}",
+            self.report()
         );
         self
     }
@@ -63,10 +63,8 @@ impl Output {
     pub fn assert_contains(&self, needle: &str) -> &Self {
         assert!(
             self.combined().contains(needle),
-            "output of `{}` lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.command,
-            self.stdout,
-            self.stderr
+            "output lacks {needle:?}: {}",
+            self.report()
         );
         self
     }
@@ -76,10 +74,8 @@ impl Output {
     pub fn assert_not_contains(&self, needle: &str) -> &Self {
         assert!(
             !self.combined().contains(needle),
-            "output of `{}` unexpectedly contains {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.command,
-            self.stdout,
-            self.stderr
+            "output unexpectedly contains {needle:?}: {}",
+            self.report()
         );
         self
     }
