@@ -25,8 +25,9 @@ deps: ## install Terraform 1.15.5, the Verda SDK and kconfiglib into .venv (idem
 build: ## debug build of every crate
 	$(CARGO) build --workspace --bins
 
-release: ## optimised provider, emulator and workflow binaries
-	$(CARGO) build --release -p terraform-provider-datacrunch -p datacrunch-emulator -p kdevops-datacrunch
+release: ## optimised binaries: target/provider/terraform-provider-datacrunch, target/release/{datacrunch-emulator,kdevops-datacrunch}
+	$(CARGO) build --profile provider -p terraform-provider-datacrunch
+	$(CARGO) build --release -p datacrunch-emulator -p kdevops-datacrunch
 
 fmt: ## reformat the code
 	$(CARGO) fmt --all
