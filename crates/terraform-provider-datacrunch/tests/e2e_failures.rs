@@ -224,12 +224,7 @@ fn apply_until_deployed(
 
 #[test]
 fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
-    let emu = emulator_with(|b| {
-        b.timing(Timing {
-            provisioning: Duration::from_secs(6),
-            ..Timing::fast()
-        })
-    });
+    let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(6)));
     let hosts = nodes(3, "killed");
     let ws = Workspace::new(&terraform(), &emu);
     ws.write(&fleet(&hosts, "FIN-03"));
@@ -262,12 +257,7 @@ fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
 fn create_timeout_keeps_the_instance_tainted_and_destroy_deletes_it() {
     // Provisioning outlasts the create timeout; the destroy that follows first meets
     // "Can't discontinue a provisioning instance" and must retry until it is accepted.
-    let emu = emulator_with(|b| {
-        b.timing(Timing {
-            provisioning: Duration::from_secs(4),
-            ..Timing::fast()
-        })
-    });
+    let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(4)));
     let ws = Workspace::new(&terraform(), &emu);
     ws.write(&fleet(&nodes(1, "slow"), "FIN-03").replace(
         "  ssh_key_ids   = []\n",
@@ -342,12 +332,7 @@ fn failed_leftover_of_a_killed_apply_is_deleted_not_adopted() {
 fn interrupted_apply_returns_with_the_instance_tainted_in_state() {
     // Provisioning would take minutes: Ctrl-C (StopProvider) must end the wait at once,
     // without deleting anything, and leave the instance in state for destroy.
-    let emu = emulator_with(|b| {
-        b.timing(Timing {
-            provisioning: Duration::from_secs(600),
-            ..Timing::fast()
-        })
-    });
+    let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(600)));
     let ws = Workspace::new(&terraform(), &emu);
     ws.write(&fleet(&nodes(1, "interrupted"), "FIN-03"));
     ws.init();
