@@ -131,6 +131,19 @@ pub fn deleted_or_gone(
     }
 }
 
+/// The outcome of a read by id: `None` when the object is gone (404), so Terraform
+/// drops it from state and plans to create it again.
+pub fn found_or_gone<T>(
+    result: Result<T, datacrunch_client::Error>,
+    doing: impl FnOnce() -> String,
+) -> Result<Option<T>, Diagnostics> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(api_error(doing(), &e)),
+    }
+}
+
 /// The string at `name` when known.
 pub fn known_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)

@@ -5,7 +5,7 @@
 //! and both arguments force replacement since the API has no update.
 
 use crate::resources::common::{
-    api_error, deleted_or_gone, find_or_create, missing, ssh_key_validator, state,
+    api_error, deleted_or_gone, find_or_create, found_or_gone, missing, ssh_key_validator, state,
 };
 use datacrunch_models::{CreateSshKeyRequest, SshKey};
 use serde::{Deserialize, Serialize};
@@ -125,11 +125,13 @@ impl Resource for SshKeyResource {
         let prior: SshKeyModel = state_value.decode()?;
         let st = state(ctx)?;
         let id = prior.id.clone().ok_or_else(|| missing("id"))?;
-        match st.client.ssh_key(&id).await {
-            Ok(api) => Ok(Some(Value::encode(&prior.refreshed(&api))?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api_error(format!("Reading SSH key {id}"), &e)),
-        }
+        let found = found_or_gone(st.client.ssh_key(&id).await, || {
+            format!("Reading SSH key {id}")
+        })?;
+        found
+            .map(|api| Value::encode(&prior.refreshed(&api)))
+            .transpose()
+            .map_err(Into::into)
     }
 
     async fn update(

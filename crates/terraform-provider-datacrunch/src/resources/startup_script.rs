@@ -1,7 +1,9 @@
 //! `datacrunch_startup_script`: a script instances run at first boot
 //! (`startup_script_id`). The API has no update, so both arguments force replacement.
 
-use crate::resources::common::{api_error, deleted_or_gone, find_or_create, missing, state};
+use crate::resources::common::{
+    api_error, deleted_or_gone, find_or_create, found_or_gone, missing, state,
+};
 use datacrunch_models::CreateStartupScriptRequest;
 use serde::{Deserialize, Serialize};
 use tfplugin::{async_trait, Attribute, Context, Diagnostics, Resource, Schema, Value};
@@ -77,15 +79,19 @@ impl Resource for StartupScriptResource {
         let prior: ScriptModel = state_value.decode()?;
         let st = state(ctx)?;
         let id = prior.id.clone().ok_or_else(|| missing("id"))?;
-        match st.client.startup_script(&id).await {
-            Ok(api) => Ok(Some(Value::encode(&ScriptModel {
-                id: Some(api.id),
-                name: Some(api.name),
-                script: Some(api.script),
-            })?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api_error(format!("Reading startup script {id}"), &e)),
-        }
+        let found = found_or_gone(st.client.startup_script(&id).await, || {
+            format!("Reading startup script {id}")
+        })?;
+        found
+            .map(|api| {
+                Value::encode(&ScriptModel {
+                    id: Some(api.id),
+                    name: Some(api.name),
+                    script: Some(api.script),
+                })
+            })
+            .transpose()
+            .map_err(Into::into)
     }
 
     async fn update(
