@@ -4,7 +4,8 @@
 //! replacement. Destroy sends it to the trash unless `delete_permanently = true`.
 
 use crate::resources::common::{
-    api_error, deleted_or_gone, find_or_create, missing, state, sync_tags, tags_validator,
+    api_error, deleted_or_gone, find_or_create, found_or_gone, missing, state, sync_tags,
+    tags_validator,
 };
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{
@@ -255,17 +256,18 @@ impl Resource for VolumeResource {
         let prior: VolumeModel = state_value.decode()?;
         let st = state(ctx)?;
         let id = prior.id.clone().ok_or_else(|| missing("id"))?;
-        match st.client.volume(&id).await {
-            Ok(v)
-                if matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting)
-                    || v.deleted_at.is_some() =>
-            {
-                Ok(None)
-            }
-            Ok(v) => Ok(Some(Value::encode(&prior.refreshed(&v))?)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(api_error(format!("Reading volume {id}"), &e)),
-        }
+        let found = found_or_gone(st.client.volume(&id).await, || {
+            format!("Reading volume {id}")
+        })?;
+        // A deleted volume may still answer GET (status `deleted`, or in the trash):
+        // for Terraform it is gone.
+        let live = found.filter(|v| {
+            !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting)
+                && v.deleted_at.is_none()
+        });
+        live.map(|v| Value::encode(&prior.refreshed(&v)))
+            .transpose()
+            .map_err(Into::into)
     }
 
     async fn update(
