@@ -5,7 +5,7 @@
 //! instead of being re-derived from message text in every caller. The message matching
 //! follows what the real service says (see `datacrunch_models::messages`).
 
-use datacrunch_models::{codes, messages};
+use datacrunch_models::{messages, ErrorCode};
 use std::time::Duration;
 
 /// The token endpoint's path, as errors name it.
@@ -99,7 +99,7 @@ pub struct ApiError {
     pub path: String,
     pub status: u16,
     /// The API's error code (`invalid_request`, ...); `None` for a non-JSON body.
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     /// The API's message, or the raw body (trimmed, shortened) when it was not JSON.
     pub message: String,
     /// `Retry-After`, in seconds, when the answer carried one.
@@ -131,7 +131,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn code_suffix(code: &Option<String>) -> String {
+fn code_suffix(code: &Option<ErrorCode>) -> String {
     code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
 }
 
@@ -145,18 +145,18 @@ fn describe_failures(failed: &[ActionFailure]) -> String {
 
 /// Classification shared by whole-request errors and per-item action failures: both carry
 /// an optional status and a message, and the service reports the same conditions in both.
-fn classify_no_capacity(status: Option<u16>, code: Option<&str>, message: &str) -> bool {
+fn classify_no_capacity(status: Option<u16>, code: Option<&ErrorCode>, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     status == Some(503)
-        || code == Some(codes::SERVICE_UNAVAILABLE)
+        || code == Some(&ErrorCode::ServiceUnavailable)
         || m.contains("capacity")
         || m.contains(&messages::NOT_ENOUGH_RESOURCES.to_ascii_lowercase())
 }
 
-fn classify_not_found(status: Option<u16>, code: Option<&str>, message: &str) -> bool {
+fn classify_not_found(status: Option<u16>, code: Option<&ErrorCode>, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     status == Some(404)
-        || code == Some(codes::NOT_FOUND)
+        || code == Some(&ErrorCode::NotFound)
         // "Invalid instance id", "Invalid ssh-key ID", "Invalid volume id", ...: the
         // service's way of saying not found, with 400.
         || (m.starts_with("invalid ") && m.trim_end_matches('.').ends_with(" id"))
@@ -175,8 +175,8 @@ fn classify_still_provisioning(message: &str) -> bool {
 }
 
 impl ApiError {
-    fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+    fn code(&self) -> Option<&ErrorCode> {
+        self.code.as_ref()
     }
 }
 
@@ -236,7 +236,7 @@ impl Error {
 
     /// 402: the balance is too low.
     pub fn is_insufficient_funds(&self) -> bool {
-        matches!(self.api(), Some(e) if e.status == 402 || e.code() == Some(codes::INSUFFICIENT_FUNDS))
+        matches!(self.api(), Some(e) if e.status == 402 || e.code() == Some(&ErrorCode::InsufficientFunds))
     }
 
     /// 403: the action is not allowed (in the current state).
@@ -298,7 +298,7 @@ mod tests {
             method: "GET",
             path: "/instances/x".into(),
             status,
-            code: code.map(str::to_owned),
+            code: code.map(ErrorCode::parse),
             message: message.into(),
             retry_after: None,
         })
@@ -366,7 +366,7 @@ mod tests {
             method: "POST",
             path: TOKEN_PATH.into(),
             status: 400,
-            code: Some("invalid_grant".into()),
+            code: Some(ErrorCode::InvalidGrant),
             message: "bad client".into(),
             retry_after: None,
         });

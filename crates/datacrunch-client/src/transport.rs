@@ -315,6 +315,7 @@ pub(crate) fn never_sent(e: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datacrunch_models::ErrorCode;
 
     fn error_of(status: u16, body: &[u8]) -> ApiError {
         let req = Request::get(&["instances", "x"]);
@@ -333,8 +334,8 @@ mod tests {
             br#"{"code":"invalid_request","message":"Invalid instance id"}"#,
         );
         assert_eq!(
-            (e.status, e.code.as_deref(), e.message.as_str()),
-            (400, Some("invalid_request"), "Invalid instance id")
+            (e.status, e.code.as_ref(), e.message.as_str()),
+            (400, Some(&ErrorCode::InvalidRequest), "Invalid instance id")
         );
         assert_eq!((e.method, e.path.as_str()), ("GET", "/instances/x"));
         assert_eq!(e.retry_after, Some(Duration::from_secs(2)));

@@ -61,7 +61,7 @@ async fn retries_stop_at_max_retries_with_the_last_error() {
         .unwrap_err();
     assert_eq!(server.count("GET /v1/balance"), 4);
     let api = e.api().expect("an API error");
-    assert_eq!((api.status, api.code.as_deref()), (502, None));
+    assert_eq!((api.status, api.code.as_ref()), (502, None));
     assert_eq!(api.message, "<html>bad gateway</html>");
     assert!(e.is_retryable());
 }

@@ -8,7 +8,7 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use datacrunch_models::{codes, TokenRequest, TokenResponse};
+use datacrunch_models::{ErrorCode, TokenRequest, TokenResponse};
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -87,7 +87,7 @@ impl Auth {
                     _ => {
                         return Err(ApiError::new(
                             StatusCode::BAD_REQUEST,
-                            codes::INVALID_GRANT,
+                            ErrorCode::InvalidGrant,
                             "Invalid or expired refresh_token",
                         ))
                     }
@@ -96,7 +96,7 @@ impl Auth {
             other => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    codes::UNSUPPORTED_GRANT_TYPE,
+                    ErrorCode::UnsupportedGrantType,
                     format!("grant_type {other:?} is not supported; use client_credentials or refresh_token"),
                 ))
             }
@@ -183,7 +183,7 @@ mod tests {
         auth.check(Some(&header)).unwrap();
         assert_eq!(
             auth.check(Some("Bearer x")).unwrap_err().code,
-            "unauthorized_request"
+            ErrorCode::UnauthorizedRequest
         );
         assert!(auth.check(None).is_err());
         let refresh = TokenRequest {
@@ -193,7 +193,10 @@ mod tests {
             refresh_token: t.refresh_token.clone(),
         };
         auth.grant(&refresh).unwrap();
-        assert_eq!(auth.grant(&refresh).unwrap_err().code, "invalid_grant");
+        assert_eq!(
+            auth.grant(&refresh).unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
         auth.revoke(&header);
         assert!(auth.check(Some(&header)).is_err());
         // Any case of the scheme, for checks and for the revocation fault alike.

@@ -3,18 +3,18 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use datacrunch_models::{codes, ApiErrorBody};
+use datacrunch_models::{ApiErrorBody, ErrorCode};
 
 /// A failed API call: an HTTP status plus the body `{"code": …, "message": …}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -24,26 +24,26 @@ impl ApiError {
 
     /// 400 `invalid_request`: the caller sent something the service refuses.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, codes::INVALID_REQUEST, message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
     }
 
     /// 404 `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 401 `unauthorized_request`.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            codes::UNAUTHORIZED_REQUEST,
+            ErrorCode::UnauthorizedRequest,
             message,
         )
     }
 
     /// 403 `forbidden_action`.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, codes::FORBIDDEN_ACTION, message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::ForbiddenAction, message)
     }
 
     /// 500 `server_error`: only for real failures such as a state file that cannot be
@@ -51,7 +51,7 @@ impl ApiError {
     pub fn server(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            codes::SERVER_ERROR,
+            ErrorCode::ServerError,
             message,
         )
     }
@@ -59,7 +59,7 @@ impl ApiError {
     /// The JSON body of this error.
     pub fn body(&self) -> ApiErrorBody {
         ApiErrorBody {
-            code: self.code.to_owned(),
+            code: self.code.clone(),
             message: self.message.clone(),
             details: None,
         }

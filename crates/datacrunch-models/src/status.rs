@@ -203,6 +203,70 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// The `code` of an error body. Clients decide on this, never on the message text,
+    /// so a renamed variant is a compile error rather than a silently missed match.
+    ErrorCode {
+        /// 400: validation failures, bad ids, bad filters.
+        InvalidRequest = "invalid_request",
+        /// 401: missing, unknown or expired token; bad client credentials.
+        UnauthorizedRequest = "unauthorized_request",
+        /// 402: balance too low to deploy.
+        InsufficientFunds = "insufficient_funds",
+        /// 403: an action the resource's current state does not allow, such as deleting
+        /// an instance that is already discontinued or still provisioning.
+        ForbiddenAction = "forbidden_action",
+        /// 404: unknown resource.
+        NotFound = "not_found",
+        /// 409: a tag key that already exists.
+        Conflict = "conflict",
+        /// 429: too many requests (no source documents it; the emulator injects it).
+        TooManyRequests = "too_many_requests",
+        /// 500.
+        ServerError = "server_error",
+        /// 503: no capacity for the requested type, or the service is unavailable.
+        ServiceUnavailable = "service_unavailable",
+        /// Token endpoint: wrong grant type.
+        UnsupportedGrantType = "unsupported_grant_type",
+        /// Token endpoint: bad refresh token.
+        InvalidGrant = "invalid_grant",
+        /// Token endpoint, OAuth2's own spelling for unknown client credentials.
+        InvalidClient = "invalid_client",
+    }
+}
+
+impl Default for ErrorCode {
+    /// An error body without a `code` (some proxies answer so) reads as an empty code.
+    fn default() -> Self {
+        ErrorCode::Other(String::new())
+    }
+}
+
+impl ErrorCode {
+    /// The HTTP status the API sends this code with, for the codes that have one.
+    pub fn http_status(&self) -> Option<u16> {
+        Some(match self {
+            ErrorCode::InvalidRequest => 400,
+            ErrorCode::UnauthorizedRequest => 401,
+            ErrorCode::InsufficientFunds => 402,
+            ErrorCode::ForbiddenAction => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::TooManyRequests => 429,
+            ErrorCode::ServerError => 500,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::UnsupportedGrantType | ErrorCode::InvalidGrant => 400,
+            ErrorCode::InvalidClient => 401,
+            ErrorCode::Other(_) => return None,
+        })
+    }
+
+    /// No code at all in the body.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, ErrorCode::Other(s) if s.is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +298,17 @@ mod tests {
         assert!(InstanceStatus::Provisioning.is_pending());
         assert!(!InstanceStatus::Running.is_failed());
         assert!(InstanceStatus::Discontinued.is_gone());
+    }
+
+    #[test]
+    fn error_codes_round_trip_and_keep_unknown_ones() {
+        for code in ErrorCode::KNOWN {
+            assert_eq!(&ErrorCode::parse(code.as_str()), code);
+            assert!(code.http_status().is_some());
+        }
+        assert_eq!(ErrorCode::ForbiddenAction.http_status(), Some(403));
+        let unknown: ErrorCode = serde_json::from_str(r#""quota_exceeded""#).unwrap();
+        assert_eq!(unknown, ErrorCode::Other("quota_exceeded".into()));
+        assert!(ErrorCode::default().is_empty());
     }
 }

@@ -97,8 +97,12 @@ impl Api {
     }
 
     fn is_auth_error(&self, err: &datacrunch_client::Error) -> bool {
-        err.api().and_then(|a| a.code.as_deref()).is_some_and(|c| {
-            c == "invalid_grant" || c == "unauthorized_request" || c == "invalid_client"
+        use datacrunch_models::ErrorCode;
+        err.api().and_then(|a| a.code.as_ref()).is_some_and(|c| {
+            matches!(
+                c,
+                ErrorCode::InvalidGrant | ErrorCode::UnauthorizedRequest | ErrorCode::InvalidClient
+            )
         })
     }
 }

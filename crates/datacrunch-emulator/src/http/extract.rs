@@ -40,7 +40,7 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
     Bytes::from_request(req, state).await.map_err(|e| {
         ApiError::new(
             e.status(),
-            datacrunch_models::codes::INVALID_REQUEST,
+            datacrunch_models::ErrorCode::InvalidRequest,
             format!("Cannot read the request body: {}", e.body_text()),
         )
     })

@@ -16,7 +16,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use datacrunch_models::codes;
+use datacrunch_models::ErrorCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -81,7 +81,7 @@ async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        codes::INVALID_REQUEST,
+        ErrorCode::InvalidRequest,
         format!("Method {method} is not allowed on {}", uri.path()),
     )
 }
@@ -138,7 +138,7 @@ async fn count_and_inject_faults(
         Fault::TooManyRequests { retry_after_secs } => {
             let mut response = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                codes::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
                 "Too many requests (injected fault)",
             )
             .into_response();
@@ -153,7 +153,7 @@ async fn count_and_inject_faults(
         Fault::Unavailable => {
             return ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                codes::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
                 "Service unavailable (injected fault)",
             )
             .into_response()

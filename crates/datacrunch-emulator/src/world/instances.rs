@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use datacrunch_models::{
-    codes, messages, validate, Contract, DeployInstanceRequest, Instance, InstanceAction,
+    messages, validate, Contract, DeployInstanceRequest, ErrorCode, Instance, InstanceAction,
     InstanceActionRequest, InstanceStatus, Tag, VolumeStatus,
 };
 
@@ -115,7 +115,7 @@ impl World {
         if self.balance(now) < price.0 {
             return Err(ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,
-                codes::INSUFFICIENT_FUNDS,
+                ErrorCode::InsufficientFunds,
                 messages::NOT_ENOUGH_BALANCE,
             ));
         }
@@ -130,7 +130,7 @@ impl World {
         if !late && self.free(&slot) == 0 {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                codes::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
                 messages::NOT_ENOUGH_RESOURCES,
             ));
         }
@@ -337,7 +337,7 @@ impl World {
                     if self.free(&super::slot_of(&self.instances[idx])) == 0 {
                         return Err(ApiError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
-                            codes::SERVICE_UNAVAILABLE,
+                            ErrorCode::ServiceUnavailable,
                             messages::NOT_ENOUGH_RESOURCES,
                         ));
                     }
@@ -433,7 +433,7 @@ impl World {
         if tags.iter().any(|t| t.key == tag.key) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                codes::CONFLICT,
+                ErrorCode::Conflict,
                 format!(
                     "Tag key {:?} already exists on this {}",
                     tag.key,
