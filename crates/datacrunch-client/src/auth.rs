@@ -7,7 +7,7 @@
 
 use crate::config::Secret;
 use crate::error::{Error, Result};
-use crate::transport::{Repeat, Request, Transport};
+use crate::transport::{Attempts, Repeat, Request, Transport, Verdict};
 use datacrunch_models::{TokenRequest, TokenResponse};
 use reqwest::Method;
 use std::sync::Arc;
@@ -184,10 +184,18 @@ async fn request_token(transport: &Transport, grant: TokenRequest) -> Result<Tok
     let req = Request::new(Method::POST, &["oauth2", "token"])
         .json(&grant)?
         .repeat(Repeat::Safe);
-    let resp = transport.send(&req, None).await?;
-    if !resp.is_success() {
-        return Err(Error::Api(resp.into_api_error(&req)));
-    }
+    let mut attempts = Attempts::start();
+    let sent = transport.send(&req, None, &mut attempts).await;
+    let failure = match sent.outcome {
+        Ok(resp) if resp.is_success() => Ok(resp),
+        Ok(resp) => Err(Error::Api(resp.into_api_error(&req))),
+        Err(e) => Err(e),
+    };
+    // A token grant is always repeatable, so a failure is final or the retries ran out.
+    let resp = failure.map_err(|e| match sent.verdict {
+        Verdict::Repeat => attempts.give_up(e),
+        _ => e,
+    })?;
     // Not decode_json: serde's message quotes the offending value ("invalid type:
     // string \"eyJ…\""), which in a token answer may be the token itself. Only where
     // the body went wrong is reported.

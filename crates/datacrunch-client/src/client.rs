@@ -3,9 +3,9 @@
 
 use crate::auth::Auth;
 use crate::config::ClientBuilder;
-use crate::decode::{decode_created_id, decode_json, decode_one_or_first};
+use crate::decode::{decode_json, decode_one_or_first};
 use crate::error::{Error, Result};
-use crate::transport::{never_sent, Repeat, Request, Response, Transport, Uncertain};
+use crate::transport::{Attempts, Repeat, Request, Response, Transport, Uncertain, Verdict};
 use crate::wait::PollPolicy;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -59,42 +59,41 @@ impl Client {
     /// once; a failure of a request that must not be repeated, and that may have reached
     /// the server, becomes an "outcome unknown" error.
     pub(crate) async fn execute(&self, req: &Request) -> Result<Response> {
-        let Inner {
-            transport, auth, ..
-        } = &*self.inner;
-        let mut bearer = auth.bearer(transport).await?;
-        let mut outcome = transport.send(req, Some(&bearer.token)).await;
-        if matches!(&outcome, Ok(r) if r.status == 401) && auth.can_renew() {
-            tracing::debug!(path = %req.path(), "401; renewing the token once");
-            auth.invalidate(&bearer).await;
-            bearer = auth.bearer(transport).await?;
-            outcome = transport.send(req, Some(&bearer.token)).await;
-        }
-        // Whether the failed request may nonetheless have taken effect.
-        let (error, uncertain) = match outcome {
-            Ok(resp) if resp.is_success() => return Ok(resp),
-            Ok(resp) => {
-                let uncertain = resp.status >= 500 && resp.status != 503;
-                (Error::Api(resp.into_api_error(req)), uncertain)
-            }
-            Err(e) => {
-                let uncertain = !never_sent(&e);
-                (e, uncertain)
-            }
-        };
-        Err(if uncertain {
-            outcome_unknown(req, error)
-        } else {
-            error
+        let mut attempts = Attempts::start();
+        self.send(req, &mut attempts).await.map_err(|f| match f {
+            Failure::Definite(e) => e,
+            Failure::Uncertain(e) => outcome_unknown(req, e, None),
         })
     }
 
-    /// Sends a create request and decodes the new id. A success answer whose id cannot
-    /// be read means the resource exists but is unknown to us: that is an "outcome
-    /// unknown" too, so the caller looks before creating another.
-    pub(crate) async fn create(&self, req: Request) -> Result<String> {
-        let resp = self.execute(&req).await?;
-        decode_created_id(&req.endpoint(), &resp.body).map_err(|e| outcome_unknown(&req, e))
+    /// Authenticates and sends `req` through the transport's retries, renewing the token
+    /// once on a 401, and sorts a failure into definite and uncertain.
+    pub(crate) async fn send(
+        &self,
+        req: &Request,
+        attempts: &mut Attempts,
+    ) -> std::result::Result<Response, Failure> {
+        let Inner {
+            transport, auth, ..
+        } = &*self.inner;
+        let mut bearer = auth.bearer(transport).await.map_err(Failure::Definite)?;
+        let mut sent = transport.send(req, Some(&bearer.token), attempts).await;
+        if matches!(&sent.outcome, Ok(r) if r.status == 401) && auth.can_renew() {
+            tracing::debug!(path = %req.path(), "401; renewing the token once");
+            auth.invalidate(&bearer).await;
+            bearer = auth.bearer(transport).await.map_err(Failure::Definite)?;
+            sent = transport.send(req, Some(&bearer.token), attempts).await;
+        }
+        let error = match sent.outcome {
+            Ok(resp) if resp.is_success() => return Ok(resp),
+            Ok(resp) => Error::Api(resp.into_api_error(req)),
+            Err(e) => e,
+        };
+        Err(match sent.verdict {
+            Verdict::Final => Failure::Definite(error),
+            Verdict::Repeat => Failure::Definite(attempts.give_up(error)),
+            Verdict::Uncertain => Failure::Uncertain(error),
+        })
     }
 
     /// Sends `req` and decodes its JSON answer.
@@ -122,19 +121,32 @@ impl Client {
     }
 }
 
+/// Why [`Client::send`] got no success answer.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The request did not take effect, or repeating it was harmless and was done.
+    Definite(Error),
+    /// A request that must not be repeated blindly may have taken effect.
+    Uncertain(Error),
+}
+
 /// Wraps a failure of a request that may have taken effect: for a [`Repeat::Once`]
-/// request it becomes an "outcome unknown" error; a repeatable request's error is
-/// returned as is (repeating it is harmless).
-pub(crate) fn outcome_unknown(req: &Request, error: Error) -> Error {
+/// request it becomes an "outcome unknown" error (with why looking it up failed, when
+/// that was tried); a repeatable request's error is returned as is (repeating it is
+/// harmless).
+pub(crate) fn outcome_unknown(req: &Request, error: Error, lookup: Option<Error>) -> Error {
+    let lookup = lookup.map(Box::new);
     match &req.repeat {
         Repeat::Safe => error,
         Repeat::Once(Uncertain::Deploy { hostname }) => Error::DeployOutcomeUnknown {
             hostname: hostname.clone(),
             source: Box::new(error),
+            lookup,
         },
         Repeat::Once(Uncertain::Operation(operation)) => Error::OutcomeUnknown {
             operation: operation.clone(),
             source: Box::new(error),
+            lookup,
         },
     }
 }

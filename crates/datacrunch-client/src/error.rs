@@ -20,11 +20,14 @@ pub enum Error {
     Api(#[from] ApiError),
 
     /// The request could not be sent or its answer not read (connection refused, reset,
-    /// TLS failure, body cut short).
-    #[error("{method} {path}: transport error: {}", error_chain(.source))]
+    /// TLS failure, body cut short). [`Error::is_unreachable`] tells a connection that
+    /// could not be made at all (nothing listening at `url`) from one lost midway.
+    #[error("{method} {url}: {}: {}", if .source.is_connect() { "cannot connect" } else { "transport error" }, error_chain(.source))]
     Transport {
         method: &'static str,
         path: String,
+        /// The full URL the request went to, so the user sees which endpoint failed.
+        url: String,
         #[source]
         source: reqwest::Error,
     },
@@ -52,23 +55,42 @@ pub enum Error {
         what: &'static str,
     },
 
-    /// `POST /instances` may have reached the server (timeout, connection dropped after
-    /// sending, 5xx other than 503): an instance may exist. Never retried blindly; look
-    /// it up with [`Client::find_instances_by_hostname`](crate::Client::find_instances_by_hostname).
-    #[error("deploy of instance {hostname:?} may or may not have happened (look it up by hostname before retrying): {source}")]
-    DeployOutcomeUnknown {
-        hostname: String,
+    /// The request was retried until the retry policy ran out; `source` is the last
+    /// attempt's error (with the API's own message).
+    #[error("{source} (gave up after {attempts} attempts over {:.1}s)", .elapsed.as_secs_f64())]
+    RetriesExhausted {
+        attempts: u32,
+        /// From the start of the first attempt to the end of the last.
+        elapsed: Duration,
         #[source]
         source: Box<Error>,
     },
 
-    /// A non-idempotent request (creating a key, script or volume, cloning a volume,
-    /// hibernating) may have reached the server; whether it took effect is unknown.
-    #[error("{operation} may or may not have happened (check before retrying): {source}")]
+    /// `POST /instances` may have reached the server (timeout, connection lost after
+    /// sending, a 5xx that is not a refusal) and the lookup that would have found the
+    /// instance it made failed too (`lookup`), or the API answered success with an
+    /// unreadable id and the instance could not be found. An instance may exist: look it
+    /// up with [`Client::find_instances_by_hostname`](crate::Client::find_instances_by_hostname)
+    /// before deploying again.
+    #[error("deploy of instance {hostname:?} may or may not have happened (look it up by hostname before retrying): {source}{}", lookup_suffix(.lookup))]
+    DeployOutcomeUnknown {
+        hostname: String,
+        #[source]
+        source: Box<Error>,
+        /// Why the lookup for the instance failed, when it was tried.
+        lookup: Option<Box<Error>>,
+    },
+
+    /// A request that is not safe to repeat (a create whose lookup failed, a volume
+    /// clone, a hibernate or restore) may have reached the server; whether it took effect
+    /// is unknown.
+    #[error("{operation} may or may not have happened (check before retrying): {source}{}", lookup_suffix(.lookup))]
     OutcomeUnknown {
         operation: String,
         #[source]
         source: Box<Error>,
+        /// Why the lookup for the created object failed, when it was tried.
+        lookup: Option<Box<Error>>,
     },
 
     /// A bulk instance action (`PUT /instances`) that failed for some of its instances
@@ -131,6 +153,13 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+fn lookup_suffix(lookup: &Option<Box<Error>>) -> String {
+    lookup
+        .as_ref()
+        .map(|e| format!("; looking it up failed too: {e}"))
+        .unwrap_or_default()
+}
+
 fn code_suffix(code: &Option<ErrorCode>) -> String {
     code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
 }
@@ -143,12 +172,15 @@ fn describe_failures(failed: &[ActionFailure]) -> String {
         .join(", ")
 }
 
-/// Classification shared by whole-request errors and per-item action failures: both carry
-/// an optional status and a message, and the service reports the same conditions in both.
-fn classify_no_capacity(status: Option<u16>, code: Option<&ErrorCode>, message: &str) -> bool {
+/// Whether an error's code or message says there is no capacity ("Not enough resources
+/// to deploy ...", a code or message about capacity). The status alone never does: 503
+/// `service_unavailable` is also what an overloaded service or a proxy answers, and
+/// calling that "no capacity" sends users hunting for another GPU type for nothing.
+/// Shared by whole-request errors, per-item action failures and the transport (which
+/// must not repeat a refused deploy).
+pub(crate) fn says_no_capacity(code: Option<&ErrorCode>, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    status == Some(503)
-        || code == Some(&ErrorCode::ServiceUnavailable)
+    code.is_some_and(|c| c.as_str().contains("capacity"))
         || m.contains("capacity")
         || m.contains(&messages::NOT_ENOUGH_RESOURCES.to_ascii_lowercase())
 }
@@ -175,7 +207,7 @@ fn classify_still_provisioning(message: &str) -> bool {
 }
 
 impl ApiError {
-    fn code(&self) -> Option<&ErrorCode> {
+    pub fn code(&self) -> Option<&ErrorCode> {
         self.code.as_ref()
     }
 }
@@ -193,13 +225,36 @@ impl ActionFailure {
 }
 
 impl Error {
-    /// The API error, looking through the "outcome unknown" wrappers.
-    pub fn api(&self) -> Option<&ApiError> {
+    /// The error of the last attempt, looking through [`Error::RetriesExhausted`]: the
+    /// questions below are answered for it.
+    pub fn root(&self) -> &Error {
         match self {
+            Error::RetriesExhausted { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    /// The API error, looking through the "retries exhausted" and "outcome unknown"
+    /// wrappers.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self.root() {
             Error::Api(e) => Some(e),
             Error::DeployOutcomeUnknown { source, .. } | Error::OutcomeUnknown { source, .. } => {
                 source.api()
             }
+            _ => None,
+        }
+    }
+
+    /// The API's error code, when it answered with one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.api().and_then(ApiError::code)
+    }
+
+    /// How many attempts were made, when the request was retried.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::RetriesExhausted { attempts, .. } => Some(*attempts),
             _ => None,
         }
     }
@@ -212,22 +267,23 @@ impl Error {
     /// True for a partial failure whose every failed item satisfies `pred`, so a
     /// one-instance action answers like a one-instance request would.
     fn all_failures(&self, pred: impl Fn(&ActionFailure) -> bool) -> bool {
-        matches!(self, Error::PartialFailure { failed, .. } if !failed.is_empty() && failed.iter().all(pred))
+        matches!(self.root(), Error::PartialFailure { failed, .. } if !failed.is_empty() && failed.iter().all(pred))
     }
 
-    /// No capacity for the requested type: 503 `service_unavailable`, or a message about
-    /// capacity / "Not enough resources". Try another type or location.
+    /// No capacity for the requested type: the API says so in its code or message
+    /// (capacity, "Not enough resources"). Try another type or location. A generic 503
+    /// (overload, maintenance) is not this: it is [`retryable`](Self::is_retryable).
     pub fn is_no_capacity(&self) -> bool {
-        match self {
-            Error::Api(e) => classify_no_capacity(Some(e.status), e.code(), &e.message),
-            _ => self.all_failures(|f| classify_no_capacity(f.status, None, &f.message)),
+        match self.root() {
+            Error::Api(e) => says_no_capacity(e.code(), &e.message),
+            _ => self.all_failures(|f| says_no_capacity(None, &f.message)),
         }
     }
 
     /// The resource does not exist: 404, an empty by-id lookup, or the service's 400
     /// "Invalid instance id" / "Invalid ssh-key ID" style answers.
     pub fn is_not_found(&self) -> bool {
-        match self {
+        match self.root() {
             Error::Api(e) => classify_not_found(Some(e.status), e.code(), &e.message),
             Error::Missing { .. } => true,
             _ => self.all_failures(ActionFailure::is_not_found),
@@ -244,6 +300,13 @@ impl Error {
         matches!(self.api(), Some(e) if e.status == 403)
     }
 
+    /// The API's `forbidden_action` code: the resource's current state does not allow
+    /// the action (deleting an instance that is already discontinued or still
+    /// provisioning, ...).
+    pub fn is_forbidden_action(&self) -> bool {
+        self.code() == Some(&ErrorCode::ForbiddenAction)
+    }
+
     /// Bad credentials or a token the service does not accept: 401, or a 400 from the
     /// token endpoint (which answers bad client credentials with either).
     pub fn is_unauthorized(&self) -> bool {
@@ -251,19 +314,39 @@ impl Error {
     }
 
     /// Worth trying again later (the client has already retried what it safely could):
-    /// rate limiting, 500/502/504, timeouts and transport failures of requests that are
-    /// safe to repeat. Never true for an "outcome unknown" error: look first.
+    /// rate limiting, 500/502/503/504 other than "no capacity", timeouts and connections
+    /// lost midway. Never true for an "outcome unknown" error (look first), nor for an
+    /// [unreachable](Self::is_unreachable) endpoint: the client has already given it a
+    /// few seconds, and waiting longer in silence hides a dead endpoint from the user.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Api(e) => crate::retry::is_retryable_status(e.status),
-            Error::Transport { .. } | Error::Timeout { .. } => true,
+        match self.root() {
+            Error::Api(e) => {
+                crate::retry::is_retryable_status(e.status)
+                    && !says_no_capacity(e.code(), &e.message)
+            }
+            Error::Transport { source, .. } => !source.is_connect(),
+            Error::Timeout { .. } => true,
             _ => false,
         }
     }
 
+    /// Nothing accepted the connection (refused, no route, unknown host), even after a
+    /// few retries: the endpoint is down or the base URL is wrong. The error names the
+    /// URL; callers add how to bring the endpoint back.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self.root(), Error::Transport { source, .. } if source.is_connect() && !source.is_timeout())
+    }
+
+    /// A delete found the instance already gone: 404 or the service's other "not found"
+    /// forms, or "Can't discontinue a discontinued instance" (403 `forbidden_action`,
+    /// 400 from older services). The delete is done.
+    pub fn is_gone_on_delete(&self) -> bool {
+        self.is_not_found() || self.is_already_discontinued()
+    }
+
     /// "Can't discontinue a discontinued instance": the delete already happened.
     pub fn is_already_discontinued(&self) -> bool {
-        match self {
+        match self.root() {
             Error::Api(e) => classify_already_discontinued(&e.message),
             _ => self.all_failures(ActionFailure::is_already_discontinued),
         }
@@ -271,7 +354,7 @@ impl Error {
 
     /// "Can't discontinue a provisioning instance": retry the delete later.
     pub fn is_still_provisioning(&self) -> bool {
-        match self {
+        match self.root() {
             Error::Api(e) => classify_still_provisioning(&e.message),
             _ => self.all_failures(ActionFailure::is_still_provisioning),
         }
@@ -322,8 +405,16 @@ mod tests {
 
     #[test]
     fn no_capacity_forms() {
-        assert!(api(503, Some("service_unavailable"), "").is_no_capacity());
-        assert!(api(503, None, "<html>").is_no_capacity());
+        assert!(api(
+            503,
+            Some("service_unavailable"),
+            "Not enough resources to deploy 1V100.6V in FIN-01"
+        )
+        .is_no_capacity());
+        assert!(api(503, Some("no_capacity"), "").is_no_capacity());
+        // A bare 503 is overload or maintenance, not a statement about capacity.
+        assert!(!api(503, Some("service_unavailable"), "").is_no_capacity());
+        assert!(!api(503, None, "<html>Service Unavailable</html>").is_no_capacity());
         assert!(api(
             400,
             Some("invalid_request"),
@@ -371,12 +462,38 @@ mod tests {
             retry_after: None,
         });
         assert!(bad_grant.is_unauthorized());
-        for s in [429, 500, 502, 504] {
+        for s in [429, 500, 502, 503, 504] {
             assert!(api(s, None, "").is_retryable(), "{s}");
         }
-        for s in [400, 401, 402, 403, 404, 503] {
+        for s in [400, 401, 402, 403, 404] {
             assert!(!api(s, None, "").is_retryable(), "{s}");
         }
+        assert!(!api(503, None, "Not enough resources").is_retryable());
+        let forbidden = api(403, Some("forbidden_action"), "nope");
+        assert!(forbidden.is_forbidden_action() && forbidden.is_forbidden());
+        assert!(!api(403, None, "nope").is_forbidden_action());
+    }
+
+    #[test]
+    fn questions_look_through_retries_exhausted() {
+        let e = Error::RetriesExhausted {
+            attempts: 5,
+            elapsed: Duration::from_millis(12_340),
+            source: Box::new(api(503, Some("service_unavailable"), "Maintenance")),
+        };
+        assert_eq!((e.status(), e.attempts()), (Some(503), Some(5)));
+        assert!(e.is_retryable() && !e.is_no_capacity());
+        assert_eq!(
+            e.to_string(),
+            "GET /instances/x: HTTP 503 service_unavailable: Maintenance \
+             (gave up after 5 attempts over 12.3s)"
+        );
+        let gone = Error::RetriesExhausted {
+            attempts: 2,
+            elapsed: Duration::ZERO,
+            source: Box::new(api(404, None, "")),
+        };
+        assert!(gone.is_not_found() && gone.is_gone_on_delete());
     }
 
     #[test]
@@ -384,6 +501,23 @@ mod tests {
         assert!(
             api(400, None, "Can't discontinue a discontinued instance").is_already_discontinued()
         );
+        for gone in [
+            api(404, Some("not_found"), "Not found"),
+            api(400, Some("invalid_request"), "Invalid instance id"),
+            api(
+                403,
+                Some("forbidden_action"),
+                "Can't discontinue a discontinued instance",
+            ),
+        ] {
+            assert!(gone.is_gone_on_delete(), "{gone}");
+        }
+        assert!(!api(
+            403,
+            Some("forbidden_action"),
+            "Can't discontinue a provisioning instance"
+        )
+        .is_gone_on_delete());
         assert!(api(403, None, "can't discontinue a provisioning instance").is_still_provisioning());
         assert!(
             !api(403, None, "Can't discontinue a provisioning instance").is_already_discontinued()
@@ -402,12 +536,16 @@ mod tests {
         let e = Error::DeployOutcomeUnknown {
             hostname: "h".into(),
             source: Box::new(api(500, Some("server_error"), "boom")),
+            lookup: Some(Box::new(api(502, None, "bad gateway"))),
         };
         assert!(e.is_outcome_unknown() && !e.is_retryable());
         assert_eq!(e.status(), Some(500));
+        let shown = e.to_string();
         assert!(
-            e.to_string().contains("\"h\"") && e.to_string().contains("HTTP 500"),
-            "{e}"
+            shown.contains("\"h\"")
+                && shown.contains("HTTP 500")
+                && shown.contains("looking it up failed too: GET /instances/x: HTTP 502"),
+            "{shown}"
         );
     }
 

@@ -6,32 +6,45 @@
 //!   pool and one token cache; use it from any number of tasks.
 //! * Auth: OAuth2 client credentials (token cached, refreshed before expiry, renewed once
 //!   on a 401) or a fixed bearer token. Secrets never appear in `Debug` output or logs.
-//! * Retries: exponential backoff with full jitter on 429 (honouring `Retry-After`), 500,
-//!   502, 504 and connection failures, only for requests safe to repeat ([`RetryPolicy`]).
-//!   Creates are never repeated once they may have reached the server: a deploy then
-//!   fails with [`Error::DeployOutcomeUnknown`], and the caller looks the instance up with
-//!   [`Client::find_instances_by_hostname`].
-//! * [`Error`]: status, API code and message, with the questions callers act on
-//!   ([`Error::is_no_capacity`], [`Error::is_not_found`], [`Error::is_still_provisioning`], …).
+//! * Retries: exponential backoff with full jitter, honouring `Retry-After` (seconds or an
+//!   HTTP date), on 429, 500, 502, 503, 504 and lost connections, for every request
+//!   whose repetition is harmless ([`RetryPolicy`]). A dead endpoint (connection
+//!   refused) gets a few tries over a few seconds, then an error naming the URL
+//!   ([`Error::is_unreachable`]). When retries run out the error says how many attempts
+//!   over how long, with the API's own message ([`Error::RetriesExhausted`]).
+//! * Creates survive lost answers: before a create that may have taken effect is sent
+//!   again, the client looks up what it would have made and returns that (instances by
+//!   hostname and every tag of the request, so give each deploy a unique token tag; SSH
+//!   keys by name and key; scripts by name and text; volumes by name, size and
+//!   location). [`Error::DeployOutcomeUnknown`] / [`Error::OutcomeUnknown`] only when
+//!   that lookup fails.
+//! * [`Error`]: status, typed API code ([`models::ErrorCode`]) and message, with the
+//!   questions callers act on ([`Error::is_no_capacity`], [`Error::is_not_found`],
+//!   [`Error::is_gone_on_delete`], [`Error::is_forbidden_action`], …).
 //! * [`Client::wait_for_instance`]: a cancellable poller with backoff ([`PollPolicy`]).
 //! * [`offer`]: the kdevops GPU tier table and capacity-aware offer selection.
 //! * [`decode`]: the tolerant decoders for the API's inconsistent answers.
 //!
 //! ## What is retried
 //!
-//! | Request | 429 | 500/502/504 | connection refused | timeout, dropped after send |
+//! | Request | 429 | 500/502/503/504 | connection refused | reset after sending, timeout |
 //! |---|---|---|---|---|
-//! | GET, DELETE, token, idempotent `PUT` actions | retried | retried | retried | retried |
-//! | `POST /instances` (deploy) | retried (not processed) | [`Error::DeployOutcomeUnknown`] | retried (never sent) | [`Error::DeployOutcomeUnknown`] |
-//! | other creates, volume clone, hibernate/restore | retried | [`Error::OutcomeUnknown`] | retried | [`Error::OutcomeUnknown`] |
+//! | GET, DELETE, token, tags, idempotent `PUT` actions | retried | retried | retried (a few seconds) | retried |
+//! | creates (`POST` instances, SSH keys, scripts, volumes) | retried (not processed) | looked up, then resent | retried (never sent) | looked up, then resent |
+//! | volume clone, hibernate/restore | retried | [`Error::OutcomeUnknown`] | retried | [`Error::OutcomeUnknown`] |
 //!
-//! 503 (no capacity) and other 4xx answers are never retried. A 401 renews the token and
-//! repeats the request once, whatever its kind (a 401 means it was not processed).
+//! A 5xx whose body says there is no capacity ("Not enough resources ...") is a definite
+//! refusal: never retried, and the only 503 for which [`Error::is_no_capacity`] holds.
+//! Other 4xx answers are never retried. A 401 renews the token and repeats the request
+//! once, whatever its kind (a 401 means it was not processed). The idempotent `PUT`
+//! actions are start, boot, shutdown, force shutdown and delete of instances, and attach,
+//! detach, rename, resize, delete of volumes: repeating them ends in the same state (a
+//! repeated delete answers with an error for which [`Error::is_gone_on_delete`] holds).
 //!
 //! ```no_run
-//! use datacrunch_client::{Client, Error};
+//! use datacrunch_client::Client;
 //! use datacrunch_client::offer::{OfferQuery, TierGroup};
-//! use datacrunch_models::{DeployInstanceRequest, InstanceStatus};
+//! use datacrunch_models::{DeployInstanceRequest, InstanceStatus, Tag};
 //! use std::time::Duration;
 //! use tokio_util::sync::CancellationToken;
 //!
@@ -53,6 +66,9 @@
 //!
 //! let request = DeployInstanceRequest {
 //!     location_code: Some(offer.location),
+//!     // A token unique to this create, so the lookup after a lost answer finds only
+//!     // the instance this very deploy made.
+//!     tags: vec![Tag { key: "create-token".into(), value: Some("3f2c9a".into()) }],
 //!     ..DeployInstanceRequest::new(
 //!         offer.instance_type,
 //!         "ubuntu-24.04-cuda-12.8-open-docker",
@@ -60,15 +76,8 @@
 //!         "kdevops",
 //!     )
 //! };
-//! let id = match client.deploy_instance(&request).await {
-//!     Ok(id) => id,
-//!     Err(Error::DeployOutcomeUnknown { hostname, .. }) => {
-//!         // The deploy may have happened: adopt rather than deploy twice.
-//!         let found = client.find_instances_by_hostname(&hostname).await?;
-//!         found.first().ok_or("deploy failed")?.id.clone()
-//!     }
-//!     Err(e) => return Err(e.into()),
-//! };
+//! // Survives a lost answer: a deploy that took effect is found, not repeated.
+//! let id = client.deploy_instance(&request).await?;
 //! let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
 //! let running = client
 //!     .wait_for_instance(&id, |i| i.status == InstanceStatus::Running, deadline, &CancellationToken::new())

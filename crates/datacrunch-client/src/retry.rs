@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How hard the client retries requests that are safe to repeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,16 +70,42 @@ pub fn retry_delay(
     retry_after.unwrap_or_else(|| backoff_delay(policy, retry, unit))
 }
 
-/// HTTP statuses worth repeating a safe request for. 503 is not among them: the service
-/// uses it for "no capacity", which retrying the same request does not fix.
+/// HTTP statuses worth repeating a request for, when repeating it is harmless: rate
+/// limiting and transient server errors. 503 is among them: the service and the proxies
+/// in front of it answer 503 for overload and maintenance too; only a 503 whose body says
+/// "no capacity" is a definite refusal (see `Error::is_no_capacity`).
 pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 500 | 502 | 504)
+    matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
-/// Parses `Retry-After` given in seconds (the HTTP-date form is not used by APIs of this
-/// kind and is ignored).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// How many times a request is repeated when nothing accepts the connection at all (the
+/// endpoint is down or the URL is wrong), whatever the policy allows: a dead endpoint
+/// does not come back within a retry policy's minutes, and the user should hear about it.
+pub(crate) const UNREACHABLE_RETRIES: u32 = 3;
+
+/// The longest wait between attempts to reach an endpoint that refused the connection,
+/// so giving up on it takes seconds.
+pub(crate) const UNREACHABLE_MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// Parses `Retry-After`: delay-seconds (`"3"`) or an HTTP date
+/// (`"Wed, 21 Oct 2015 07:28:00 GMT"`, giving the time from `now` until then, zero when it
+/// has passed). `None` for anything else.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// An HTTP date in the IMF-fixdate form every current server sends (RFC 9110 §5.6.7).
+fn parse_http_date(value: &str) -> Option<SystemTime> {
+    const IMF_FIXDATE: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, IMF_FIXDATE).ok()?;
+    Some(at.assume_utc().into())
 }
 
 /// A future the transport awaits between attempts.
@@ -146,17 +172,28 @@ mod tests {
 
     #[test]
     fn retry_after_parsing() {
-        assert_eq!(parse_retry_after(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("-1"), None);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_400); // 07:26:40 GMT
+        assert_eq!(parse_retry_after(" 3 ", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        // A date already past means "now".
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("2015-10-21T07:28:00Z", now), None);
     }
 
     #[test]
     fn retryable_statuses() {
-        for s in [429, 500, 502, 504] {
+        for s in [429, 500, 502, 503, 504] {
             assert!(is_retryable_status(s), "{s}");
         }
-        for s in [200, 400, 401, 402, 403, 404, 409, 503] {
+        for s in [200, 400, 401, 402, 403, 404, 409, 501] {
             assert!(!is_retryable_status(s), "{s}");
         }
     }

@@ -1,17 +1,22 @@
 //! Sending one logical request: URL building, timeout, retries with backoff, logging.
 //!
-//! The transport knows whether a request is safe to repeat ([`Repeat`]) and retries only
-//! those, except where the request demonstrably never reached the server (connection
-//! refused) or was turned away unprocessed (429). Authentication and the mapping of a
-//! final answer to an error live in [`crate::client`].
+//! Owns the request description ([`Request`], [`Repeat`]), the judgement of each attempt
+//! ([`Verdict`]: final, repeat, or uncertain for a request that must not be repeated
+//! blindly) and the attempt bookkeeping ([`Attempts`]) that the retry limits apply to.
+//! It repeats what is safe to repeat, and any request that demonstrably never reached
+//! the server (connection refused) or was turned away unprocessed (429); an uncertain
+//! outcome goes back to the caller, which may know how to look. Authentication, the
+//! mapping of a final answer to an error and the lookups live above it.
 
+use crate::error::says_no_capacity;
 use crate::error::{ApiError, Error, Result};
 use crate::retry::{
     is_retryable_status, parse_retry_after, retry_delay, JitterFn, RetryPolicy, SleepFn,
+    UNREACHABLE_MAX_WAIT, UNREACHABLE_RETRIES,
 };
-use datacrunch_models::ApiErrorBody;
+use datacrunch_models::{ApiErrorBody, ErrorCode};
 use reqwest::{header, Method, Url};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The largest answer body read (16 MiB).
 const MAX_BODY: usize = 16 << 20;
@@ -142,7 +147,26 @@ impl Response {
     /// The API error this non-success answer stands for: `{code, message}` when the
     /// body is that JSON, else the body text, trimmed and shortened.
     pub(crate) fn into_api_error(self, req: &Request) -> ApiError {
-        let (code, message) = match serde_json::from_slice::<ApiErrorBody>(&self.body) {
+        let (code, message) = self.code_and_message();
+        ApiError {
+            method: req.method_str(),
+            path: req.path(),
+            status: self.status,
+            code,
+            message,
+            retry_after: self.retry_after,
+        }
+    }
+
+    /// Whether the body refuses the request for lack of capacity (a definite answer,
+    /// unlike a bare 503).
+    fn says_no_capacity(&self) -> bool {
+        let (code, message) = self.code_and_message();
+        says_no_capacity(code.as_ref(), &message)
+    }
+
+    fn code_and_message(&self) -> (Option<ErrorCode>, String) {
+        match serde_json::from_slice::<ApiErrorBody>(&self.body) {
             Ok(b) if !(b.code.is_empty() && b.message.is_empty()) => {
                 let message = match b.details {
                     Some(d) if !d.is_empty() => format!("{} ({d})", b.message),
@@ -151,14 +175,6 @@ impl Response {
                 (Some(b.code).filter(|c| !c.is_empty()), message)
             }
             _ => (None, body_excerpt(&self.body)),
-        };
-        ApiError {
-            method: req.method_str(),
-            path: req.path(),
-            status: self.status,
-            code,
-            message,
-            retry_after: self.retry_after,
         }
     }
 }
@@ -177,43 +193,151 @@ pub(crate) fn body_excerpt(body: &[u8]) -> String {
     }
 }
 
-impl Transport {
-    /// Sends `req`, retrying what is safe to retry under the policy. Returns the final
-    /// answer whatever its status, or the transport error of the last attempt.
-    pub(crate) async fn send(&self, req: &Request, bearer: Option<&str>) -> Result<Response> {
-        let started = Instant::now();
-        let mut retry = 0u32;
-        loop {
-            let outcome = self.send_once(req, bearer).await;
-            let (again, retry_after) = match &outcome {
-                // 429 means "not processed": safe to repeat even for a create.
-                Ok(r) => (
-                    is_retryable_status(r.status)
-                        && (req.repeat == Repeat::Safe || r.status == 429),
-                    r.retry_after,
-                ),
-                Err(e) => (req.repeat == Repeat::Safe || never_sent(e), None),
-            };
-            if !again || retry >= self.policy.max_retries {
-                return outcome;
-            }
-            let delay = retry_delay(&self.policy, retry, (self.jitter)(), retry_after);
-            if !within_budget(started.elapsed(), delay, self.policy.budget) {
-                tracing::debug!(
-                    method = req.method_str(),
-                    path = %req.path(),
-                    ?delay,
-                    "retry budget exhausted"
-                );
-                return outcome;
-            }
-            tracing::debug!(method = req.method_str(), path = %req.path(), retry, ?delay, "retrying");
-            (self.sleep)(delay).await;
-            retry += 1;
+/// What one attempt's outcome means for the request that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// A success, or an answer that sending the request again would not change.
+    Final,
+    /// Not processed (429, nothing listening) or harmless to repeat: send it again after
+    /// a wait. As the verdict of the last attempt: the retries ran out.
+    Repeat,
+    /// A request that must not be repeated blindly may have taken effect (a 5xx that is
+    /// not a refusal, a connection lost after sending, a timeout): look before repeating.
+    Uncertain,
+}
+
+impl Verdict {
+    /// Judges one attempt of `req`.
+    pub(crate) fn of(req: &Request, outcome: &Result<Response>) -> Verdict {
+        let repeatable = req.repeat == Repeat::Safe;
+        let uncertain = if repeatable {
+            Verdict::Repeat
+        } else {
+            Verdict::Uncertain
+        };
+        match outcome {
+            // "Not processed": safe to repeat even for a create.
+            Ok(r) if r.status == 429 => Verdict::Repeat,
+            Ok(r) if r.status >= 500 && r.says_no_capacity() => Verdict::Final,
+            Ok(r) if is_retryable_status(r.status) => uncertain,
+            // Any other 5xx may have come after the work was done.
+            Ok(r) if r.status >= 500 && !repeatable => Verdict::Uncertain,
+            Ok(_) => Verdict::Final,
+            Err(e) if never_sent(e) => Verdict::Repeat,
+            Err(Error::Transport { .. } | Error::Timeout { .. }) => uncertain,
+            Err(_) => Verdict::Final,
+        }
+    }
+}
+
+/// The attempts made for one logical request: how many, since when, and how many found
+/// nothing listening. Shared by every resend of that request, including those after a
+/// lookup, so the policy's limits hold for the whole.
+#[derive(Debug)]
+pub(crate) struct Attempts {
+    started: Instant,
+    /// Wall-clock time of the first attempt: what a created object's `created_at` is
+    /// compared with.
+    pub(crate) started_at: SystemTime,
+    count: u32,
+    unreachable: u32,
+}
+
+impl Attempts {
+    pub(crate) fn start() -> Attempts {
+        Attempts {
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            count: 0,
+            unreachable: 0,
         }
     }
 
-    async fn send_once(&self, req: &Request, bearer: Option<&str>) -> Result<Response> {
+    /// The final error of a request that was retried until the policy ran out: the last
+    /// attempt's error, with how many attempts over how long.
+    pub(crate) fn give_up(&self, last: Error) -> Error {
+        if self.count <= 1 {
+            return last;
+        }
+        Error::RetriesExhausted {
+            attempts: self.count,
+            elapsed: self.started.elapsed(),
+            source: Box::new(last),
+        }
+    }
+}
+
+/// The last attempt's outcome and what it means.
+pub(crate) struct Sent {
+    pub(crate) outcome: Result<Response>,
+    pub(crate) verdict: Verdict,
+}
+
+impl Transport {
+    /// Sends `req`, repeating it while the verdict is [`Verdict::Repeat`] and the policy
+    /// allows. Returns the last answer whatever its status (or the last transport
+    /// error), with its verdict: an uncertain outcome is left to the caller, who may know
+    /// how to find out whether the request took effect.
+    pub(crate) async fn send(
+        &self,
+        req: &Request,
+        bearer: Option<&str>,
+        attempts: &mut Attempts,
+    ) -> Sent {
+        loop {
+            let outcome = self.send_once(req, bearer).await;
+            attempts.count += 1;
+            let verdict = Verdict::of(req, &outcome);
+            if verdict != Verdict::Repeat {
+                return Sent { outcome, verdict };
+            }
+            let retry_after = outcome.as_ref().ok().and_then(|r| r.retry_after);
+            let unreachable = matches!(&outcome, Err(e) if never_sent(e));
+            match self.next_wait(req, attempts, retry_after, unreachable) {
+                Some(delay) => self.pause(delay).await,
+                None => return Sent { outcome, verdict },
+            }
+        }
+    }
+
+    /// The wait before another attempt of `req`, or `None` when the policy (attempts,
+    /// budget, the shorter limit for an unreachable endpoint) says to stop. Counts the
+    /// retry it allows.
+    pub(crate) fn next_wait(
+        &self,
+        req: &Request,
+        attempts: &mut Attempts,
+        retry_after: Option<Duration>,
+        unreachable: bool,
+    ) -> Option<Duration> {
+        let retry = attempts.count.saturating_sub(1);
+        if retry >= self.policy.max_retries {
+            return None;
+        }
+        if unreachable && attempts.unreachable >= UNREACHABLE_RETRIES {
+            return None;
+        }
+        let mut delay = retry_delay(&self.policy, retry, (self.jitter)(), retry_after);
+        if unreachable {
+            delay = delay.min(UNREACHABLE_MAX_WAIT);
+        }
+        if !within_budget(attempts.started.elapsed(), delay, self.policy.budget) {
+            tracing::debug!(method = req.method_str(), path = %req.path(), ?delay, "retry budget exhausted");
+            return None;
+        }
+        if unreachable {
+            attempts.unreachable += 1;
+        }
+        tracing::debug!(method = req.method_str(), path = %req.path(), retry, ?delay, "retrying");
+        Some(delay)
+    }
+
+    /// Waits between attempts (through the injectable sleep).
+    pub(crate) async fn pause(&self, delay: Duration) {
+        (self.sleep)(delay).await;
+    }
+
+    fn url(&self, req: &Request) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(&req.segments);
@@ -221,9 +345,14 @@ impl Transport {
         if !req.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&req.query);
         }
+        url
+    }
+
+    async fn send_once(&self, req: &Request, bearer: Option<&str>) -> Result<Response> {
+        let url = self.url(req);
         let mut builder = self
             .http
-            .request(req.method.clone(), url)
+            .request(req.method.clone(), url.clone())
             .timeout(self.timeout)
             .header(header::ACCEPT, "application/json, text/plain;q=0.9");
         if let Some(token) = bearer {
@@ -243,7 +372,7 @@ impl Transport {
                 .headers()
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
+                .and_then(|v| parse_retry_after(v, SystemTime::now()));
             // Read at most MAX_BODY: every real answer is small, and a broken proxy must
             // not make us buffer without end.
             let mut resp = resp;
@@ -277,12 +406,12 @@ impl Transport {
             }
             Err(e) => {
                 tracing::debug!(method = req.method_str(), path = %req.path(), latency_ms, error = %e, "request failed");
-                Err(self.transport_error(req, e))
+                Err(self.transport_error(req, url, e))
             }
         }
     }
 
-    fn transport_error(&self, req: &Request, e: reqwest::Error) -> Error {
+    fn transport_error(&self, req: &Request, url: Url, e: reqwest::Error) -> Error {
         if e.is_timeout() {
             Error::Timeout {
                 method: req.method_str(),
@@ -293,6 +422,7 @@ impl Transport {
             Error::Transport {
                 method: req.method_str(),
                 path: req.path(),
+                url: url.to_string(),
                 source: e,
             }
         }
@@ -309,7 +439,7 @@ fn within_budget(elapsed: Duration, delay: Duration, budget: Duration) -> bool {
 /// Whether a transport error proves the request never reached the server: the connection
 /// itself could not be made. Anything later (reset, timeout) may have delivered it.
 pub(crate) fn never_sent(e: &Error) -> bool {
-    matches!(e, Error::Transport { source, .. } if source.is_connect())
+    matches!(e, Error::Transport { source, .. } if source.is_connect() && !source.is_timeout())
 }
 
 #[cfg(test)]
@@ -378,7 +508,8 @@ mod tests {
             budget
         ));
         // The largest Retry-After a server can send, after more than a second.
-        let huge = crate::retry::parse_retry_after(&u64::MAX.to_string()).unwrap();
+        let huge =
+            crate::retry::parse_retry_after(&u64::MAX.to_string(), SystemTime::now()).unwrap();
         assert!(!within_budget(Duration::from_secs(2), huge, budget));
     }
 

@@ -220,8 +220,28 @@ async fn error_bodies_map_to_the_helpers() {
             Error::is_still_provisioning,
         ),
         (
-            Reply::error(503, "service_unavailable", "x"),
+            Reply::error(
+                503,
+                "service_unavailable",
+                "Not enough resources to deploy 1V100.6V in FIN-01",
+            ),
             Error::is_no_capacity,
+        ),
+        (
+            Reply::error(503, "service_unavailable", "Down for maintenance"),
+            |e: &Error| e.is_retryable() && !e.is_no_capacity(),
+        ),
+        (
+            Reply::error(
+                403,
+                "forbidden_action",
+                "Can't discontinue a discontinued instance",
+            ),
+            |e: &Error| e.is_forbidden_action() && e.is_gone_on_delete(),
+        ),
+        (
+            Reply::error(404, "not_found", "Instance not found"),
+            Error::is_gone_on_delete,
         ),
         (
             Reply::error(

@@ -1,16 +1,18 @@
 //! Retry behaviour against a real local HTTP server: what is retried, how long the client
-//! asks to wait, and the rule that a deploy (or any create) is never repeated once it may
-//! have reached the server.
+//! asks to wait, what the final error says, and the rule that a create is never sent
+//! again before the client has looked for what a lost attempt may have made.
 
 mod support;
 
-use datacrunch_client::models::{CreateSshKeyRequest, DeployInstanceRequest};
-use datacrunch_client::{Error, RetryPolicy};
+use datacrunch_client::{Client, Error, RetryPolicy};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{bearer_client, builder, Reply, Sleeps, TestServer};
+use support::{
+    bearer_client, builder, create, create_nth, deploy_request, fake_api, now, record_of,
+    PostScript, Recorded, Reply, Sleeps, TestServer, COLLECTIONS,
+};
 
 /// A server that answers the first `failures` requests with `fail`, then `ok`.
 async fn flaky(failures: usize, fail: Reply, ok: Reply) -> TestServer {
@@ -27,13 +29,6 @@ async fn flaky(failures: usize, fail: Reply, ok: Reply) -> TestServer {
 
 fn balance_ok() -> Reply {
     Reply::json(200, json!({"amount": 12.5, "currency": "eur"}))
-}
-
-fn deploy_request() -> DeployInstanceRequest {
-    DeployInstanceRequest {
-        location_code: Some("FIN-01".into()),
-        ..DeployInstanceRequest::new("1V100.6V", "ubuntu-24.04", "kdevops-xfs-1", "test")
-    }
 }
 
 #[tokio::test]
@@ -116,100 +111,12 @@ async fn an_absurd_retry_after_ends_the_retries_without_panicking() {
 }
 
 #[tokio::test]
-async fn no_retry_on_503_or_4xx() {
-    for (status, code) in [
-        (503, "service_unavailable"),
-        (400, "invalid_request"),
-        (404, "not_found"),
-    ] {
-        let server = flaky(99, Reply::error(status, code, "x"), balance_ok()).await;
-        let e = bearer_client(&server, &Sleeps::default())
-            .balance()
-            .await
-            .unwrap_err();
-        assert_eq!(e.status(), Some(status));
-        assert_eq!(server.count("GET /v1/balance"), 1, "{status}");
-    }
-}
-
-#[tokio::test]
 async fn dropped_connections_are_retried_for_gets() {
     let server = flaky(2, Reply::Drop, balance_ok()).await;
     let sleeps = Sleeps::default();
     bearer_client(&server, &sleeps).balance().await.unwrap();
     assert_eq!(server.count("GET /v1/balance"), 3);
     assert_eq!(sleeps.taken().len(), 2);
-}
-
-#[tokio::test]
-async fn deploy_is_not_retried_on_500_and_its_outcome_is_unknown() {
-    for fail in [
-        Reply::error(500, "server_error", "boom"),
-        Reply::text(502, "bad gateway"),
-        Reply::text(504, "gateway timeout"),
-    ] {
-        let server = flaky(99, fail, Reply::text(202, "new-id")).await;
-        let sleeps = Sleeps::default();
-        let e = bearer_client(&server, &sleeps)
-            .deploy_instance(&deploy_request())
-            .await
-            .unwrap_err();
-        match &e {
-            Error::DeployOutcomeUnknown { hostname, source } => {
-                assert_eq!(hostname, "kdevops-xfs-1");
-                assert!(source.status().unwrap() >= 500);
-            }
-            other => panic!("expected DeployOutcomeUnknown, got {other:?}"),
-        }
-        assert!(e.is_outcome_unknown() && !e.is_retryable());
-        assert!(e.to_string().contains("kdevops-xfs-1"), "{e}");
-        assert_eq!(server.count("POST /v1/instances"), 1);
-        assert!(sleeps.taken().is_empty());
-    }
-}
-
-#[tokio::test]
-async fn deploy_is_not_retried_when_the_connection_drops_after_sending() {
-    let server = flaky(99, Reply::Drop, Reply::text(202, "new-id")).await;
-    let e = bearer_client(&server, &Sleeps::default())
-        .deploy_instance(&deploy_request())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, Error::DeployOutcomeUnknown { source, .. } if matches!(**source, Error::Transport { .. })),
-        "{e:?}"
-    );
-    assert_eq!(server.count("POST /v1/instances"), 1);
-    // The message goes down to the cause, not just reqwest's "error sending request".
-    let shown = e.to_string();
-    assert!(
-        shown.contains("connection closed before message completed"),
-        "{shown}"
-    );
-    // The request did reach the server, with the whole body.
-    assert_eq!(server.requests()[0].json()["hostname"], "kdevops-xfs-1");
-}
-
-#[tokio::test]
-async fn deploy_timeout_is_an_unknown_outcome() {
-    let server = TestServer::start(|_| {
-        Reply::Delay(
-            Duration::from_secs(5),
-            Box::new(Reply::text(202, "late-id")),
-        )
-    })
-    .await;
-    let client = builder(&server, &Sleeps::default())
-        .bearer_token("t")
-        .timeout(Duration::from_millis(200))
-        .build()
-        .unwrap();
-    let e = client.deploy_instance(&deploy_request()).await.unwrap_err();
-    assert!(
-        matches!(&e, Error::DeployOutcomeUnknown { source, .. } if matches!(**source, Error::Timeout { .. })),
-        "{e:?}"
-    );
-    assert_eq!(server.count("POST /v1/instances"), 1);
 }
 
 #[tokio::test]
@@ -269,64 +176,6 @@ async fn deploy_after_429_is_resent_because_it_was_not_processed() {
 }
 
 #[tokio::test]
-async fn deploy_to_a_closed_port_is_a_definite_failure() {
-    // Bind then drop a listener to get a port nobody listens on.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let client = datacrunch_client::Client::builder()
-        .base_url(format!("http://{addr}/v1"))
-        .bearer_token("t")
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let e = client.deploy_instance(&deploy_request()).await.unwrap_err();
-    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
-    assert!(!e.is_outcome_unknown() && e.is_retryable());
-}
-
-#[tokio::test]
-async fn other_creates_are_not_retried_either() {
-    let server = flaky(
-        99,
-        Reply::error(500, "server_error", "boom"),
-        Reply::text(201, "k"),
-    )
-    .await;
-    let e = bearer_client(&server, &Sleeps::default())
-        .create_ssh_key(&CreateSshKeyRequest {
-            name: "k".into(),
-            key: "ssh-ed25519 AAAA".into(),
-        })
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, Error::OutcomeUnknown { operation, .. } if operation == "POST /sshkeys"),
-        "{e:?}"
-    );
-    assert_eq!(server.count("POST /v1/sshkeys"), 1);
-}
-
-#[tokio::test]
-async fn deploy_answered_with_an_unreadable_id_is_an_unknown_outcome() {
-    let server = flaky(
-        99,
-        Reply::text(202, "<html>created</html>"),
-        Reply::text(202, "x"),
-    )
-    .await;
-    let e = bearer_client(&server, &Sleeps::default())
-        .deploy_instance(&deploy_request())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&e, Error::DeployOutcomeUnknown { source, .. } if matches!(**source, Error::Decode { .. })),
-        "{e:?}"
-    );
-}
-
-#[tokio::test]
 async fn an_oversized_answer_is_refused_not_buffered() {
     let huge = "x".repeat(17 << 20);
     let server = flaky(99, Reply::text(200, &huge), balance_ok()).await;
@@ -337,4 +186,380 @@ async fn an_oversized_answer_is_refused_not_buffered() {
         .unwrap();
     let e = client.balance().await.unwrap_err();
     assert!(e.to_string().contains("at most 16 MiB"), "{e}");
+}
+
+#[tokio::test]
+async fn no_retry_on_4xx() {
+    for (status, code) in [(400, "invalid_request"), (404, "not_found")] {
+        let server = flaky(99, Reply::error(status, code, "x"), balance_ok()).await;
+        let e = bearer_client(&server, &Sleeps::default())
+            .balance()
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), Some(status));
+        assert_eq!(server.count("GET /v1/balance"), 1, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn get_is_retried_on_503_honouring_retry_after_in_seconds() {
+    let server = flaky(
+        2,
+        Reply::error(503, "service_unavailable", "Service unavailable")
+            .with_header("Retry-After", "7"),
+        balance_ok(),
+    )
+    .await;
+    let sleeps = Sleeps::default();
+    bearer_client(&server, &sleeps).balance().await.unwrap();
+    assert_eq!(server.count("GET /v1/balance"), 3);
+    assert_eq!(sleeps.taken(), [Duration::from_secs(7); 2]);
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_honoured() {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(30);
+    let date = at
+        .format(time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        ))
+        .unwrap();
+    let server = flaky(
+        1,
+        Reply::error(503, "service_unavailable", "busy").with_header("Retry-After", &date),
+        balance_ok(),
+    )
+    .await;
+    let sleeps = Sleeps::default();
+    bearer_client(&server, &sleeps).balance().await.unwrap();
+    let waits = sleeps.taken();
+    // The date has one-second resolution and a moment passes before it is read.
+    assert!(
+        waits.len() == 1
+            && waits[0] > Duration::from_secs(27)
+            && waits[0] <= Duration::from_secs(30),
+        "{waits:?} for Retry-After: {date}"
+    );
+}
+
+#[tokio::test]
+async fn the_final_error_gives_attempts_duration_and_the_apis_message() {
+    let server = flaky(
+        99,
+        Reply::error(503, "service_unavailable", "Down for maintenance"),
+        balance_ok(),
+    )
+    .await;
+    let e = bearer_client(&server, &Sleeps::default())
+        .balance()
+        .await
+        .unwrap_err();
+    assert_eq!(server.count("GET /v1/balance"), 4);
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("GET /balance: HTTP 503 service_unavailable: Down for maintenance (gave up after 4 attempts over "),
+        "{shown}"
+    );
+    assert_eq!(e.attempts(), Some(4));
+    // A generic 503 is not a capacity problem, and is worth trying again later.
+    assert!(!e.is_no_capacity() && e.is_retryable(), "{e:?}");
+}
+
+/// A port nothing listens on.
+fn closed_port_url() -> String {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_is_given_a_few_seconds_then_named() {
+    let base = closed_port_url();
+    let sleeps = Sleeps::default();
+    let record = sleeps.0.clone();
+    let client = Client::builder()
+        .base_url(&base)
+        .bearer_token("t")
+        // A policy that would keep retrying a server error for minutes.
+        .retry_policy(RetryPolicy {
+            max_retries: 10,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(20),
+            budget: Duration::from_secs(1200),
+        })
+        .sleep_fn(Arc::new(move |d| {
+            record.lock().unwrap().push(d);
+            Box::pin(async {})
+        }))
+        .jitter_fn(Arc::new(|| 1.0))
+        .build()
+        .unwrap();
+    let e = client.balance().await.unwrap_err();
+    let waits = sleeps.taken();
+    assert_eq!(waits.len(), 3, "{waits:?}");
+    assert!(
+        waits.iter().sum::<Duration>() <= Duration::from_secs(5),
+        "{waits:?}"
+    );
+    assert!(
+        e.is_unreachable() && !e.is_retryable() && !e.is_outcome_unknown(),
+        "{e:?}"
+    );
+    let shown = e.to_string();
+    assert!(
+        shown.contains(&format!("{base}/balance")) && shown.contains("4 attempts"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_deploy_to_a_closed_port_is_a_definite_failure() {
+    let client = Client::builder()
+        .base_url(closed_port_url())
+        .bearer_token("t")
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let e = client.deploy_instance(&deploy_request()).await.unwrap_err();
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    assert!(e.is_unreachable() && !e.is_outcome_unknown());
+}
+
+#[tokio::test]
+async fn a_lost_answer_never_makes_a_duplicate() {
+    let lost_answers: [PostScript; 3] = [
+        // The connection is reset after the object was made.
+        |_| (true, Some(Reply::Drop)),
+        // The object was made, then a proxy answered 502.
+        |_| (true, Some(Reply::text(502, "<html>Bad Gateway</html>"))),
+        // The object was made; the answer comes after the client stopped waiting.
+        |_| {
+            (
+                true,
+                Some(Reply::Delay(
+                    Duration::from_secs(3),
+                    Box::new(Reply::text(202, "late")),
+                )),
+            )
+        },
+    ];
+    for collection in COLLECTIONS {
+        for post in lost_answers {
+            let api = fake_api(collection, vec![], post).await;
+            let client = builder(&api.server, &Sleeps::default())
+                .bearer_token("t")
+                .timeout(Duration::from_millis(500))
+                .build()
+                .unwrap();
+            let id = create(&client, collection).await.unwrap();
+            let post_line = format!("POST /v1/{collection}");
+            let get_line = format!("GET /v1/{collection}");
+            assert_eq!(api.server.lines(), [post_line, get_line], "{collection}");
+            let made = api.made.lock().unwrap().clone();
+            assert_eq!(made.len(), 1, "{collection}");
+            assert_eq!(made[0]["id"], id.as_str(), "{collection}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_create_that_did_not_take_effect_is_looked_up_then_sent_again() {
+    // A bare 503 (not "no capacity") or a 500, before anything was made.
+    let failing_first: [PostScript; 2] = [
+        |n| match n {
+            0 => (
+                false,
+                Some(Reply::error(
+                    503,
+                    "service_unavailable",
+                    "Service unavailable",
+                )),
+            ),
+            _ => (true, None),
+        },
+        |n| match n {
+            0 => (false, Some(Reply::error(500, "server_error", "boom"))),
+            _ => (true, None),
+        },
+    ];
+    for collection in COLLECTIONS {
+        for post in failing_first {
+            let api = fake_api(collection, vec![], post).await;
+            let sleeps = Sleeps::default();
+            let id = create(&bearer_client(&api.server, &sleeps), collection)
+                .await
+                .unwrap();
+            let (post_line, get_line) = (
+                format!("POST /v1/{collection}"),
+                format!("GET /v1/{collection}"),
+            );
+            assert_eq!(
+                api.server.lines(),
+                [post_line.clone(), get_line, post_line],
+                "{collection}"
+            );
+            assert_eq!(api.made.lock().unwrap()[0]["id"], id.as_str());
+            assert_eq!(sleeps.taken(), [Duration::from_millis(100)]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn older_or_deleted_look_alikes_are_not_taken_for_what_the_deploy_made() {
+    let req = serde_json::to_value(deploy_request()).unwrap();
+    let mut older = record_of(
+        "instances",
+        "older",
+        &req,
+        "2021-06-02T12:56:49.582Z".into(),
+    );
+    older["status"] = json!("running");
+    let mut gone = record_of("instances", "gone", &req, now());
+    gone["status"] = json!("discontinued");
+    let other_token = record_of(
+        "instances",
+        "other",
+        &json!({"hostname": "kdevops-xfs-1", "tags": [{"key": "create-token", "value": "tok-0"}]}),
+        now(),
+    );
+    let api = fake_api("instances", vec![older, gone, other_token], |n| match n {
+        0 => (false, Some(Reply::Drop)),
+        _ => (true, None),
+    })
+    .await;
+    let id = create(&bearer_client(&api.server, &Sleeps::default()), "instances")
+        .await
+        .unwrap();
+    assert_eq!(api.server.count("POST /v1/instances"), 2);
+    assert_eq!(api.made.lock().unwrap()[0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_deploy_that_keeps_failing_reports_attempts_and_never_no_capacity() {
+    let api = fake_api("instances", vec![], |_| {
+        (
+            false,
+            Some(Reply::error(
+                503,
+                "service_unavailable",
+                "Service unavailable",
+            )),
+        )
+    })
+    .await;
+    let e = create(&bearer_client(&api.server, &Sleeps::default()), "instances")
+        .await
+        .unwrap_err();
+    // Four attempts, each followed by a lookup.
+    assert_eq!(api.server.count("POST /v1/instances"), 4);
+    assert_eq!(api.server.count("GET /v1/instances"), 4);
+    assert!(
+        !e.is_no_capacity() && !e.is_outcome_unknown() && e.is_retryable(),
+        "{e:?}"
+    );
+    let shown = e.to_string();
+    assert!(
+        shown.contains(
+            "HTTP 503 service_unavailable: Service unavailable (gave up after 4 attempts over "
+        ),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn the_outcome_is_unknown_only_when_the_lookup_fails() {
+    let server = TestServer::start(|req: &Recorded| match req.method.as_str() {
+        "POST" => Reply::Drop,
+        _ => Reply::error(403, "forbidden_action", "listing is not allowed"),
+    })
+    .await;
+    let e = bearer_client(&server, &Sleeps::default())
+        .deploy_instance(&deploy_request())
+        .await
+        .unwrap_err();
+    match &e {
+        Error::DeployOutcomeUnknown {
+            hostname,
+            source,
+            lookup,
+        } => {
+            assert_eq!(hostname, "kdevops-xfs-1");
+            assert!(matches!(**source, Error::Transport { .. }), "{source:?}");
+            assert!(
+                lookup.as_ref().is_some_and(|l| l.is_forbidden_action()),
+                "{lookup:?}"
+            );
+        }
+        other => panic!("expected DeployOutcomeUnknown, got {other:?}"),
+    }
+    assert!(e.is_outcome_unknown() && !e.is_retryable());
+    // The message goes down to the cause, not just reqwest's "error sending request".
+    let shown = e.to_string();
+    assert!(
+        shown.contains("connection closed before message completed")
+            && shown.contains("listing is not allowed"),
+        "{shown}"
+    );
+    assert_eq!(server.count("POST /v1/instances"), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_id_is_looked_up_not_sent_again() {
+    let api = fake_api("sshkeys", vec![], |_| {
+        (true, Some(Reply::text(202, "<html>created</html>")))
+    })
+    .await;
+    let id = create(&bearer_client(&api.server, &Sleeps::default()), "sshkeys")
+        .await
+        .unwrap();
+    assert_eq!(api.server.count("POST /v1/sshkeys"), 1);
+    assert_eq!(api.made.lock().unwrap()[0]["id"], id.as_str());
+}
+
+/// The real emulator answering a share of every request with an injected 503: the
+/// client's retries carry a whole create-and-read session through without a duplicate.
+#[tokio::test]
+async fn a_session_survives_injected_503s_against_the_emulator() {
+    let emu = datacrunch_emulator::Emulator::builder()
+        .fault(
+            "*",
+            datacrunch_emulator::FaultRule {
+                rate_503: 0.3,
+                ..Default::default()
+            },
+        )
+        .fault_seed(7)
+        .capacity_per_slot(10)
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .base_url(&emu.base_url)
+        .client_credentials(&emu.client_id, &emu.client_secret)
+        .retry_policy(RetryPolicy {
+            max_retries: 8,
+            base_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            budget: Duration::from_secs(60),
+        })
+        .build()
+        .unwrap();
+    for n in 1..=3 {
+        for collection in COLLECTIONS {
+            create_nth(&client, collection, n).await.unwrap();
+        }
+    }
+    let mine = client
+        .find_instances_by_hostname("kdevops-xfs-1")
+        .await
+        .unwrap();
+    // Three deploys, three instances: none doubled by a retry.
+    assert_eq!(mine.len(), 3, "{mine:?}");
+    client.instance(&mine[0].id).await.unwrap();
+    assert_eq!(client.ssh_keys().await.unwrap().len(), 3);
+    assert_eq!(client.startup_scripts().await.unwrap().len(), 3);
 }

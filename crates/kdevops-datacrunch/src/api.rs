@@ -79,7 +79,8 @@ impl Api {
     pub fn explain(&self, err: datacrunch_client::Error) -> anyhow::Error {
         use datacrunch_client::Error as E;
         let url = &self.server_url;
-        match &err {
+        // root(): the error of the last attempt, also when the client retried.
+        match err.root() {
             E::Transport { .. } | E::Timeout { .. } => anyhow!(
                 "cannot reach the API at {url}: {err}. Check CONFIG_TERRAFORM_DATACRUNCH_API_URL (make menuconfig) and your network"
             ),

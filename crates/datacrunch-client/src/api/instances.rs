@@ -1,5 +1,6 @@
 //! Instances: list, get, deploy, actions, and lookup by hostname.
 
+use super::recover::{carries_tags, created_since};
 use crate::client::Client;
 use crate::decode::decode_action_results;
 use crate::error::{ActionFailure, Error, Result};
@@ -9,6 +10,7 @@ use datacrunch_models::{
     InstanceStatus,
 };
 use reqwest::Method;
+use std::time::SystemTime;
 
 /// Actions that may be sent again without changing the outcome: repeating a start, a
 /// shutdown or a delete ends in the same state (a repeated delete answers "Can't
@@ -45,10 +47,13 @@ impl Client {
 
     /// `POST /instances` → the new instance's id.
     ///
-    /// Never retried once it may have reached the server: a timeout, a connection lost
-    /// after sending or a 5xx other than 503 gives [`Error::DeployOutcomeUnknown`]; look
-    /// the instance up with [`find_instances_by_hostname`](Self::find_instances_by_hostname)
-    /// before deploying again. 503 (no capacity) and 4xx are definite failures.
+    /// Safe against lost answers: when an attempt may have taken effect (a 5xx that is
+    /// not a refusal, a connection lost after sending, a timeout), the instance it made
+    /// is looked up before the deploy is sent again, and returned if found: same
+    /// hostname, every tag of the request, created after the first attempt started, not
+    /// gone. Give each deploy a unique token tag so that only its own instance matches.
+    /// A 503 that says "no capacity", a 402 and other 4xx are definite failures.
+    /// [`Error::DeployOutcomeUnknown`] only when the lookup itself failed.
     pub async fn deploy_instance(&self, request: &DeployInstanceRequest) -> Result<String> {
         let hostname = super::require_id("hostname", &request.hostname)?;
         let req = Request::new(Method::POST, &["instances"])
@@ -56,7 +61,25 @@ impl Client {
             .repeat(Repeat::Once(Uncertain::Deploy {
                 hostname: hostname.to_owned(),
             }));
-        self.create(req).await
+        self.create_with_recovery(req, |since| self.find_deployed(request, since))
+            .await
+    }
+
+    /// The instance a deploy of `request` made, if one did (see
+    /// [`deploy_instance`](Self::deploy_instance)); the earliest if several match.
+    async fn find_deployed(
+        &self,
+        request: &DeployInstanceRequest,
+        since: SystemTime,
+    ) -> Result<Option<String>> {
+        let mut found = self.find_instances_by_hostname(&request.hostname).await?;
+        found.retain(|i| {
+            !i.status.is_gone()
+                && carries_tags(&i.tags, &request.tags)
+                && created_since(&i.created_at, since)
+        });
+        found.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        Ok(found.into_iter().next().map(|i| i.id))
     }
 
     /// `PUT /instances`: one action on one or more instances. Returns the per-instance
@@ -122,7 +145,7 @@ impl Client {
     }
 
     /// The instances named `hostname` (compared ignoring ASCII case), for adopting an
-    /// instance after [`Error::DeployOutcomeUnknown`].
+    /// instance an earlier run made, or after [`Error::DeployOutcomeUnknown`].
     pub async fn find_instances_by_hostname(&self, hostname: &str) -> Result<Vec<Instance>> {
         let hostname = super::require_id("hostname", hostname)?;
         let mut all = self.instances(None).await?;

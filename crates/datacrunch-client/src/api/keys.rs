@@ -1,5 +1,6 @@
 //! SSH keys (`/sshkeys`) and startup scripts (`/scripts`): list, get, create, delete.
 
+use super::recover::same_public_key;
 use crate::client::Client;
 use crate::error::Result;
 use crate::transport::Request;
@@ -25,10 +26,19 @@ impl Client {
         .await
     }
 
-    /// `POST /sshkeys` → the new key's id. Not retried once it may have been received.
+    /// `POST /sshkeys` → the new key's id. Safe against lost answers: before a create
+    /// that may have taken effect is sent again, a key with the same name and the same
+    /// public key (so the same fingerprint) is looked up and returned if found.
     pub async fn create_ssh_key(&self, request: &CreateSshKeyRequest) -> Result<String> {
-        self.create(Request::new(Method::POST, &["sshkeys"]).json(request)?)
-            .await
+        let req = Request::new(Method::POST, &["sshkeys"]).json(request)?;
+        self.create_with_recovery(req, |_| async {
+            let keys = self.ssh_keys().await?;
+            Ok(keys
+                .into_iter()
+                .find(|k| k.name == request.name && same_public_key(&k.key, &request.key))
+                .map(|k| k.id))
+        })
+        .await
     }
 
     /// `DELETE /sshkeys/{id}`. The real API does not fail for an unknown key.
@@ -56,13 +66,22 @@ impl Client {
         .await
     }
 
-    /// `POST /scripts` → the new script's id. Not retried once it may have been received.
+    /// `POST /scripts` → the new script's id. Safe against lost answers: before a create
+    /// that may have taken effect is sent again, a script with the same name and the same
+    /// text is looked up and returned if found.
     pub async fn create_startup_script(
         &self,
         request: &CreateStartupScriptRequest,
     ) -> Result<String> {
-        self.create(Request::new(Method::POST, &["scripts"]).json(request)?)
-            .await
+        let req = Request::new(Method::POST, &["scripts"]).json(request)?;
+        self.create_with_recovery(req, |_| async {
+            let scripts = self.startup_scripts().await?;
+            Ok(scripts
+                .into_iter()
+                .find(|s| s.name == request.name && s.script == request.script)
+                .map(|s| s.id))
+        })
+        .await
     }
 
     /// `DELETE /scripts/{id}`.

@@ -3,6 +3,7 @@
 mod catalog;
 mod instances;
 mod keys;
+mod recover;
 mod tags;
 mod volumes;
 

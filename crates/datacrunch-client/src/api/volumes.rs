@@ -1,5 +1,6 @@
 //! Volumes: list, get, create, actions, delete.
 
+use super::recover::created_since;
 use crate::client::{outcome_unknown, Client};
 use crate::decode::decode_id_list;
 use crate::error::{Error, Result};
@@ -24,10 +25,28 @@ impl Client {
             .await
     }
 
-    /// `POST /volumes` → the new volume's id. Not retried once it may have been received.
+    /// `POST /volumes` → the new volume's id. Safe against lost answers: before a create
+    /// that may have taken effect is sent again, a volume with the same name, size and
+    /// location (when the request names one), created after the first attempt started
+    /// and not deleted, is looked up and returned if found.
     pub async fn create_volume(&self, request: &CreateVolumeRequest) -> Result<String> {
-        self.create(Request::new(Method::POST, &["volumes"]).json(request)?)
-            .await
+        let req = Request::new(Method::POST, &["volumes"]).json(request)?;
+        self.create_with_recovery(req, |since| async move {
+            let mut found = self.volumes(None).await?;
+            found.retain(|v| {
+                v.name == request.name
+                    && v.size == request.size
+                    && request
+                        .location_code
+                        .as_ref()
+                        .is_none_or(|l| v.location.eq_ignore_ascii_case(l))
+                    && !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting)
+                    && created_since(&v.created_at, since)
+            });
+            found.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+            Ok(found.into_iter().next().map(|v| v.id))
+        })
+        .await
     }
 
     /// `PUT /volumes`: attach, detach, rename, resize, delete or clone. Returns the new
@@ -55,7 +74,7 @@ impl Client {
             ))));
         }
         let resp = self.execute(&req).await?;
-        decode_id_list(&req.endpoint(), &resp.body).map_err(|e| outcome_unknown(&req, e))
+        decode_id_list(&req.endpoint(), &resp.body).map_err(|e| outcome_unknown(&req, e, None))
     }
 
     /// `DELETE /volumes/{id}` with `{"is_permanent": …}`: to the trash, or for good.

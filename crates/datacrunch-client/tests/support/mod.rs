@@ -2,13 +2,19 @@
 //!
 //! Raw TCP rather than a web framework because the tests need faults a framework hides:
 //! closing the connection after reading a request without answering, or answering late.
-//! Each connection serves one request and is closed (`Connection: close`).
+//! Each connection serves one request and is closed (`Connection: close`). [`FakeApi`]
+//! builds on it: one collection whose creates can take effect and lose their answer.
 
 #![allow(dead_code)]
 
-use datacrunch_client::{Client, ClientBuilder, RetryPolicy};
-use serde_json::Value;
+use datacrunch_client::models::{
+    CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,
+    Tag,
+};
+use datacrunch_client::{Client, ClientBuilder, Error, RetryPolicy};
+use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -272,3 +278,145 @@ pub fn instance_json(id: &str, hostname: &str, status: &str) -> Value {
         "os_volume_id": null, "location": "FIN-01", "is_spot": false
     })
 }
+
+/// A deploy carrying a unique per-create token tag, as callers send it.
+pub fn deploy_request() -> DeployInstanceRequest {
+    deploy_request_with_token("tok-1")
+}
+
+pub fn deploy_request_with_token(token: &str) -> DeployInstanceRequest {
+    DeployInstanceRequest {
+        location_code: Some("FIN-01".into()),
+        tags: vec![Tag {
+            key: "create-token".into(),
+            value: Some(token.into()),
+        }],
+        ..DeployInstanceRequest::new(
+            "1V100.6V",
+            "ubuntu-22.04-cuda-12.0-docker",
+            "kdevops-xfs-1",
+            "test",
+        )
+    }
+}
+
+/// A fake API with one collection (`instances`, `sshkeys`, `scripts` or `volumes`):
+/// `GET /v1/{collection}` lists `existing` plus what POSTs made; the n-th POST (from 0)
+/// makes the object its body describes when `post(n).0` says so (with an id and a
+/// `created_at` of now) and answers `post(n).1`, or the new id when that is `None`.
+pub struct FakeApi {
+    pub server: TestServer,
+    pub made: Arc<Mutex<Vec<Value>>>,
+}
+
+pub type PostScript = fn(usize) -> (bool, Option<Reply>);
+
+pub async fn fake_api(collection: &'static str, existing: Vec<Value>, post: PostScript) -> FakeApi {
+    let made = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let posts = AtomicUsize::new(0);
+    let state = made.clone();
+    let server = TestServer::start(move |req: &Recorded| {
+        if req.path != format!("/v1/{collection}") {
+            return Reply::error(404, "not_found", "no such route");
+        }
+        if req.method == "GET" {
+            let mut all = existing.clone();
+            all.extend(state.lock().unwrap().iter().cloned());
+            return Reply::json(200, Value::Array(all));
+        }
+        let n = posts.fetch_add(1, Ordering::SeqCst);
+        let (takes_effect, reply) = post(n);
+        let id = format!("00000000-0000-4000-8000-00000000000{n}");
+        if takes_effect {
+            state
+                .lock()
+                .unwrap()
+                .push(record_of(collection, &id, &req.json(), now()));
+        }
+        reply.unwrap_or_else(|| Reply::text(202, &id))
+    })
+    .await;
+    FakeApi { server, made }
+}
+
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The record the API keeps for a create request `body`.
+pub fn record_of(collection: &str, id: &str, body: &Value, created_at: String) -> Value {
+    match collection {
+        "instances" => {
+            let mut i = instance_json(id, body["hostname"].as_str().unwrap(), "provisioning");
+            i["tags"] = body["tags"].clone();
+            i["created_at"] = json!(created_at);
+            i
+        }
+        "sshkeys" => json!({"id": id, "name": body["name"], "key": body["key"]}),
+        "scripts" => json!({"id": id, "name": body["name"], "script": body["script"]}),
+        _ => json!({
+            "id": id, "status": "detached", "name": body["name"], "size": body["size"],
+            "type": body["type"], "location": body["location_code"], "created_at": created_at,
+        }),
+    }
+}
+
+pub const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+
+/// Creates one object of `collection` with `client`.
+pub async fn create(client: &Client, collection: &str) -> Result<String, Error> {
+    create_nth(client, collection, 0).await
+}
+
+/// Creates the `n`-th object of `collection`: distinct names and create tokens for each
+/// `n`, so a lookup can tell them apart.
+pub async fn create_nth(client: &Client, collection: &str, n: usize) -> Result<String, Error> {
+    let suffix = if n == 0 {
+        String::new()
+    } else {
+        format!("-{n}")
+    };
+    match collection {
+        "instances" => {
+            client
+                .deploy_instance(&deploy_request_with_token(&format!("tok-1{suffix}")))
+                .await
+        }
+        "sshkeys" => {
+            client
+                .create_ssh_key(&CreateSshKeyRequest {
+                    name: format!("kdevops{suffix}"),
+                    // The service may keep the key with another comment.
+                    key: format!("{KEY} me@laptop"),
+                })
+                .await
+        }
+        "scripts" => {
+            client
+                .create_startup_script(&CreateStartupScriptRequest {
+                    name: format!("setup{suffix}"),
+                    script: "#!/bin/sh\necho hi\n".into(),
+                })
+                .await
+        }
+        _ => {
+            client
+                .create_volume(&CreateVolumeRequest {
+                    volume_type: "NVMe".into(),
+                    name: format!("data{suffix}"),
+                    size: 100,
+                    instance_id: None,
+                    instance_ids: vec![],
+                    location_code: Some("FIN-01".into()),
+                    on_spot_discontinue: None,
+                    tags: vec![],
+                })
+                .await
+        }
+    }
+}
+
+pub const COLLECTIONS: [&str; 4] = ["instances", "sshkeys", "scripts", "volumes"];
