@@ -5,7 +5,7 @@
 //! One `tokio::sync::Mutex` guards the cache, so however many tasks share a client, only
 //! one token request is in flight and the others wait for its result.
 
-use crate::config::Secret;
+use crate::config::{Credentials, Secret};
 use crate::error::{Error, Result};
 use crate::transport::{Attempts, Repeat, Request, Transport, Verdict};
 use datacrunch_models::{TokenRequest, TokenResponse};
@@ -59,18 +59,24 @@ pub(crate) fn refresh_deadline(
 }
 
 impl Auth {
-    pub(crate) fn fixed(token: Secret) -> Auth {
+    /// The authentication the configured credentials call for.
+    pub(crate) fn new(credentials: Credentials, refresh_margin: Duration) -> Auth {
+        match credentials {
+            Credentials::Bearer(token) => Auth::fixed(token),
+            Credentials::ClientCredentials { client_id, secret } => {
+                Auth::client_credentials(client_id, secret, refresh_margin)
+            }
+        }
+    }
+
+    fn fixed(token: Secret) -> Auth {
         Auth::Fixed(Bearer {
             token: token.0.into(),
             generation: 0,
         })
     }
 
-    pub(crate) fn client_credentials(
-        client_id: String,
-        secret: Secret,
-        refresh_margin: Duration,
-    ) -> Auth {
+    fn client_credentials(client_id: String, secret: Secret, refresh_margin: Duration) -> Auth {
         Auth::ClientCredentials {
             client_id,
             secret,

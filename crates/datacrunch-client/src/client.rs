@@ -1,12 +1,15 @@
-//! [`Client`] and the one path every call takes: authenticate, send (with retries), renew
-//! the token once on 401, and turn a failure into the right [`Error`].
+//! [`Client`]: assembled from a checked configuration (`ClientBuilder::build`), and the
+//! one path every call takes: authenticate, send (with the transport's retries), renew
+//! the token once on 401, and sort a failure into definite, uncertain (a request that
+//! must not be repeated blindly may have taken effect) or "outcome unknown". The
+//! endpoints (module `api`), waits and offer selection are built on top of it.
 
 use crate::auth::Auth;
 use crate::config::ClientBuilder;
 use crate::decode::{decode_json, decode_one_or_first};
 use crate::error::{Error, Result};
+use crate::poll::PollPolicy;
 use crate::transport::{Attempts, Repeat, Request, Response, Transport, Uncertain, Verdict};
-use crate::wait::PollPolicy;
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::sync::Arc;
@@ -31,6 +34,29 @@ impl fmt::Debug for Client {
             .field("auth", &self.inner.auth.kind())
             .field("client_id", &self.inner.auth.client_id())
             .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Checks the configuration and builds the client. Makes no request.
+    pub fn build(self) -> Result<Client> {
+        let settings = self.validate()?;
+        let auth = Auth::new(settings.credentials, settings.refresh_margin);
+        let transport = Transport::new(
+            settings.base,
+            settings.timeout,
+            &settings.user_agent,
+            settings.retry_policy,
+            settings.sleep,
+            settings.jitter,
+        )?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                transport,
+                auth,
+                poll: settings.poll_policy,
+            }),
+        })
     }
 }
 
@@ -148,5 +174,27 @@ pub(crate) fn outcome_unknown(req: &Request, error: Error, lookup: Option<Error>
             source: Box::new(error),
             lookup,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let b = Client::builder().client_credentials("id-1", "SENTINEL-SECRET");
+        assert!(!format!("{b:?}").contains("SENTINEL"));
+        let c = b.build().unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("SENTINEL") && shown.contains("id-1"),
+            "{shown}"
+        );
+        let c = Client::builder()
+            .bearer_token("SENTINEL-TOKEN")
+            .build()
+            .unwrap();
+        assert!(!format!("{c:?}").contains("SENTINEL"));
     }
 }

@@ -1,15 +1,14 @@
-//! Client configuration: the builder, credentials, and base-URL validation.
+//! Client configuration as plain data: the builder's settings, the credentials (secrets
+//! that never show in `Debug`), the defaults, and their validation into [`Settings`].
+//! Knows nothing of how a client is assembled from them: `ClientBuilder::build`, in the
+//! client module, does that.
 
-use crate::auth::Auth;
-use crate::client::{Client, Inner};
 use crate::error::{Error, Result};
+use crate::poll::PollPolicy;
 use crate::retry::{random_jitter, tokio_sleep, JitterFn, RetryPolicy, SleepFn};
-use crate::transport::Transport;
-use crate::wait::PollPolicy;
 use reqwest::Url;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The historical base URL, still served; the default.
@@ -31,13 +30,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// How the client authenticates.
 #[derive(Clone, Debug)]
-enum Credentials {
+pub(crate) enum Credentials {
     ClientCredentials { client_id: String, secret: Secret },
     Bearer(Secret),
 }
 
-/// Builds a [`Client`]. Start from [`Client::builder`].
+/// Builds a [`Client`](crate::Client). Start from [`Client::builder`](crate::Client::builder).
 #[derive(Clone)]
 pub struct ClientBuilder {
     base_url: String,
@@ -118,7 +118,7 @@ impl ClientBuilder {
         self
     }
 
-    /// How [`Client::wait_for_instance`] paces its polls.
+    /// How [`Client::wait_for_instance`](crate::Client::wait_for_instance) paces its polls.
     pub fn poll_policy(mut self, policy: PollPolicy) -> Self {
         self.poll_policy = policy;
         self
@@ -147,8 +147,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client. Makes no request.
-    pub fn build(self) -> Result<Client> {
+    /// Checks every setting, naming the first bad one.
+    pub(crate) fn validate(self) -> Result<Settings> {
         let base = parse_base_url(&self.base_url)?;
         if self.timeout.is_zero() {
             return Err(Error::Config(
@@ -162,7 +162,7 @@ impl ClientBuilder {
                 self.poll_policy.initial, self.poll_policy.max
             )));
         }
-        let auth = match self.credentials {
+        let credentials = match self.credentials {
             None => {
                 return Err(Error::Config(
                     "credentials: none given; call client_credentials(id, secret) or bearer_token(token)".into(),
@@ -173,42 +173,43 @@ impl ClientBuilder {
                     "bearer_token: expected a non-empty token".into(),
                 ))
             }
-            Some(Credentials::Bearer(t)) => Auth::fixed(t),
-            Some(Credentials::ClientCredentials { client_id, secret }) => {
-                if client_id.trim().is_empty() {
-                    return Err(Error::Config(
-                        "client_id: expected a non-empty client id".into(),
-                    ));
-                }
-                if secret.0.is_empty() {
-                    return Err(Error::Config(
-                        "client_secret: expected a non-empty client secret".into(),
-                    ));
-                }
-                Auth::client_credentials(client_id, secret, self.refresh_margin)
+            Some(Credentials::ClientCredentials { client_id, .. }) if client_id.trim().is_empty() => {
+                return Err(Error::Config(
+                    "client_id: expected a non-empty client id".into(),
+                ))
             }
+            Some(Credentials::ClientCredentials { secret, .. }) if secret.0.is_empty() => {
+                return Err(Error::Config(
+                    "client_secret: expected a non-empty client secret".into(),
+                ))
+            }
+            Some(c) => c,
         };
-        let http = reqwest::Client::builder()
-            .user_agent(self.user_agent)
-            .connect_timeout(self.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
-        let transport = Transport {
-            http,
+        Ok(Settings {
             base,
+            credentials,
             timeout: self.timeout,
-            policy: self.retry_policy,
+            retry_policy: self.retry_policy,
+            poll_policy: self.poll_policy,
+            refresh_margin: self.refresh_margin,
+            user_agent: self.user_agent,
             sleep: self.sleep,
             jitter: self.jitter,
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                transport,
-                auth,
-                poll: self.poll_policy,
-            }),
         })
     }
+}
+
+/// A checked configuration: what a client is built from.
+pub(crate) struct Settings {
+    pub(crate) base: Url,
+    pub(crate) credentials: Credentials,
+    pub(crate) timeout: Duration,
+    pub(crate) retry_policy: RetryPolicy,
+    pub(crate) poll_policy: PollPolicy,
+    pub(crate) refresh_margin: Duration,
+    pub(crate) user_agent: String,
+    pub(crate) sleep: SleepFn,
+    pub(crate) jitter: JitterFn,
 }
 
 /// Validates the base URL: absolute, `https` (or `http` to a loopback address, for the
@@ -281,59 +282,34 @@ mod tests {
         }
     }
 
+    fn error_of(builder: ClientBuilder) -> String {
+        match builder.validate() {
+            Ok(_) => panic!("expected a configuration error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
-    fn build_requires_credentials() {
-        let e = Client::builder().build().unwrap_err().to_string();
+    fn validation_requires_credentials() {
+        let e = error_of(ClientBuilder::default());
         assert!(e.contains("credentials"), "{e}");
-        let e = Client::builder()
-            .client_credentials("", "s")
-            .build()
-            .unwrap_err()
-            .to_string();
+        let e = error_of(ClientBuilder::default().client_credentials("", "s"));
         assert!(e.contains("client_id"), "{e}");
-        let e = Client::builder()
-            .bearer_token(" ")
-            .build()
-            .unwrap_err()
-            .to_string();
+        let e = error_of(ClientBuilder::default().client_credentials("id", ""));
+        assert!(e.contains("client_secret"), "{e}");
+        let e = error_of(ClientBuilder::default().bearer_token(" "));
         assert!(e.contains("bearer_token"), "{e}");
     }
 
     #[test]
-    fn build_rejects_a_zero_timeout_or_poll_interval() {
-        let b = Client::builder().bearer_token("t");
-        let e = b
-            .clone()
-            .timeout(Duration::ZERO)
-            .build()
-            .unwrap_err()
-            .to_string();
+    fn validation_rejects_a_zero_timeout_or_poll_interval() {
+        let b = ClientBuilder::default().bearer_token("t");
+        let e = error_of(b.clone().timeout(Duration::ZERO));
         assert!(e.contains("timeout"), "{e}");
-        let e = b
-            .poll_policy(PollPolicy {
-                initial: Duration::ZERO,
-                ..PollPolicy::default()
-            })
-            .build()
-            .unwrap_err()
-            .to_string();
+        let e = error_of(b.poll_policy(PollPolicy {
+            initial: Duration::ZERO,
+            ..PollPolicy::default()
+        }));
         assert!(e.contains("poll_policy"), "{e}");
-    }
-
-    #[test]
-    fn debug_never_shows_secrets() {
-        let b = Client::builder().client_credentials("id-1", "SENTINEL-SECRET");
-        assert!(!format!("{b:?}").contains("SENTINEL"));
-        let c = b.build().unwrap();
-        let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("SENTINEL") && shown.contains("id-1"),
-            "{shown}"
-        );
-        let c = Client::builder()
-            .bearer_token("SENTINEL-TOKEN")
-            .build()
-            .unwrap();
-        assert!(!format!("{c:?}").contains("SENTINEL"));
     }
 }

@@ -41,6 +41,19 @@
 //! detach, rename, resize, delete of volumes: repeating them ends in the same state (a
 //! repeated delete answers with an error for which [`Error::is_gone_on_delete`] holds).
 //!
+//! ## Inside
+//!
+//! The modules form layers; each imports only from layers below it:
+//!
+//! 1. `retry` (retry policy, backoff, `Retry-After`), `poll` (poll pacing): pure data
+//!    and arithmetic.
+//! 2. `error` (the error type and its questions), `config` (builder settings, secrets,
+//!    validation).
+//! 3. `transport` (one request: attempts, verdicts, retries), `decode` (tolerant bodies).
+//! 4. `auth` (tokens, fetched through the transport).
+//! 5. `client` (assembly and the one authenticated send path).
+//! 6. `api` (the endpoints, and creates that survive lost answers), `wait`, `offer`.
+//!
 //! ```no_run
 //! use datacrunch_client::Client;
 //! use datacrunch_client::offer::{OfferQuery, TierGroup};
@@ -93,6 +106,7 @@ mod config;
 pub mod decode;
 mod error;
 pub mod offer;
+mod poll;
 mod retry;
 mod transport;
 mod wait;
@@ -103,8 +117,9 @@ pub use config::{
     ClientBuilder, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT, VERDA_BASE_URL,
 };
 pub use error::{ActionFailure, ApiError, Error, Result};
+pub use poll::PollPolicy;
 pub use retry::{backoff_delay, retry_delay, JitterFn, RetryPolicy, SleepFn, SleepFuture};
-pub use wait::{PollPolicy, WaitError};
+pub use wait::WaitError;
 
 /// The wire types this client speaks, re-exported for convenience.
 pub use datacrunch_models as models;

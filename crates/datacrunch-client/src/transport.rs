@@ -22,12 +22,39 @@ use std::time::{Duration, Instant, SystemTime};
 const MAX_BODY: usize = 16 << 20;
 
 pub(crate) struct Transport {
-    pub(crate) http: reqwest::Client,
+    http: reqwest::Client,
     pub(crate) base: Url,
-    pub(crate) timeout: Duration,
-    pub(crate) policy: RetryPolicy,
-    pub(crate) sleep: SleepFn,
-    pub(crate) jitter: JitterFn,
+    timeout: Duration,
+    policy: RetryPolicy,
+    sleep: SleepFn,
+    jitter: JitterFn,
+}
+
+impl Transport {
+    /// A transport to `base`: one connection pool, the per-request timeout, and how to
+    /// pace retries.
+    pub(crate) fn new(
+        base: Url,
+        timeout: Duration,
+        user_agent: &str,
+        policy: RetryPolicy,
+        sleep: SleepFn,
+        jitter: JitterFn,
+    ) -> Result<Transport> {
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        Ok(Transport {
+            http,
+            base,
+            timeout,
+            policy,
+            sleep,
+            jitter,
+        })
+    }
 }
 
 /// Whether a request may be sent again after it may have reached the server.

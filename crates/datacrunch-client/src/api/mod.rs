@@ -1,4 +1,5 @@
-//! The endpoints, as methods on [`Client`](crate::Client), one module per API area.
+//! The endpoints, as methods on [`Client`](crate::Client), one module per API area, plus
+//! `recover`: the create path that looks up what a lost attempt made before resending.
 
 mod catalog;
 mod instances;
