@@ -352,12 +352,19 @@ impl World {
                 }
                 _ => Err(refuse("restore")),
             },
+            // The real service refuses a delete the state does not allow with 403
+            // `forbidden_action`, not 400: clients tell "already gone" and "not yet"
+            // apart from a malformed request by that code.
             A::Delete | A::Discontinue | A::DeleteStuck => match status {
                 S::Ordered | S::Provisioning if req.action != A::DeleteStuck => {
-                    Err(ApiError::invalid(messages::CANT_DISCONTINUE_PROVISIONING))
+                    Err(ApiError::forbidden(messages::CANT_DISCONTINUE_PROVISIONING))
                 }
-                S::Discontinued => Err(ApiError::invalid(messages::CANT_DISCONTINUE_DISCONTINUED)),
-                S::Restoring => Err(refuse("discontinue")),
+                S::Discontinued => Err(ApiError::forbidden(
+                    messages::CANT_DISCONTINUE_DISCONTINUED,
+                )),
+                S::Restoring => Err(ApiError::forbidden(format!(
+                    "Can't discontinue a {status} instance"
+                ))),
                 _ => self.discontinue(
                     idx,
                     req.volume_ids.as_deref(),
