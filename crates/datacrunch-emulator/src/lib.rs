@@ -306,10 +306,8 @@ mod tests {
         let emulator = Emulator::builder().build().unwrap();
         let router = http::router(emulator.shared.clone());
         let mut req = Request::get("/admin/clock").body(Body::empty()).unwrap();
-        req.extensions_mut().insert(http::ConnInfo {
-            peer: peer.parse().unwrap(),
-            drop: CancellationToken::new(),
-        });
+        req.extensions_mut()
+            .insert(http::ConnInfo::new(peer.parse().unwrap()));
         router.oneshot(req).await.unwrap().status().as_u16()
     }
 

@@ -359,9 +359,9 @@ impl World {
                 S::Ordered | S::Provisioning if req.action != A::DeleteStuck => {
                     Err(ApiError::forbidden(messages::CANT_DISCONTINUE_PROVISIONING))
                 }
-                S::Discontinued => Err(ApiError::forbidden(
-                    messages::CANT_DISCONTINUE_DISCONTINUED,
-                )),
+                S::Discontinued => {
+                    Err(ApiError::forbidden(messages::CANT_DISCONTINUE_DISCONTINUED))
+                }
                 S::Restoring => Err(ApiError::forbidden(format!(
                     "Can't discontinue a {status} instance"
                 ))),
