@@ -4,13 +4,17 @@
 //! and `{code, message}` bodies for unknown routes and methods.
 
 mod admin;
+mod answer;
 mod api;
+mod error;
 pub mod extract;
+
+pub use answer::AppState;
+pub use error::HttpError;
 
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::shared::Shared;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -63,8 +67,6 @@ impl ConnInfo {
     }
 }
 
-pub type AppState = Arc<Shared>;
-
 /// The whole router: `/v1/…`, `/admin/…`, and JSON 404/405 answers for the rest.
 pub fn router(state: AppState) -> Router {
     let v1 = api::routes()
@@ -80,42 +82,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Answers JSON (already serialized).
-pub fn json_bytes(status: StatusCode, bytes: Bytes) -> Response {
-    let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// Answers JSON.
-pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => json_bytes(status, Bytes::from(bytes)),
-        Err(e) => ApiError::server(format!("cannot encode the answer: {e}")).into_response(),
-    }
-}
-
-/// Answers a bare id as `text/plain`, as every create endpoint does.
-pub fn text_id(status: StatusCode, id: String) -> Response {
-    let mut response = (status, id).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
-}
-
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("No route for {method} {}", uri.path()))
 }
 
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> HttpError {
+    HttpError::with_status(
         StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::InvalidRequest,
-        format!("Method {method} is not allowed on {}", uri.path()),
+        ApiError::invalid(format!("Method {method} is not allowed on {}", uri.path())),
     )
 }
 
@@ -185,7 +159,6 @@ async fn count_and_inject_faults(
         }
         Fault::TooManyRequests { retry_after_secs } => {
             let response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::TooManyRequests,
                 "Too many requests (injected fault)",
             )
@@ -196,12 +169,8 @@ async fn count_and_inject_faults(
             return ApiError::server("Internal server error (injected fault)").into_response()
         }
         Fault::Unavailable { retry_after_secs } => {
-            let response = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::ServiceUnavailable,
-                "Service unavailable (injected fault)",
-            )
-            .into_response();
+            let response =
+                ApiError::unavailable("Service unavailable (injected fault)").into_response();
             return with_retry_after(response, retry_after_secs);
         }
         Fault::Revoke => {
