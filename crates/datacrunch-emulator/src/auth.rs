@@ -7,7 +7,6 @@
 //! Tokens live only in memory, so a restarted emulator makes every client log in again.
 
 use crate::error::ApiError;
-use axum::http::StatusCode;
 use datacrunch_models::{ErrorCode, TokenRequest, TokenResponse};
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
@@ -86,7 +85,6 @@ impl Auth {
                     Some(expiry) if expiry > Instant::now() => {}
                     _ => {
                         return Err(ApiError::new(
-                            StatusCode::BAD_REQUEST,
                             ErrorCode::InvalidGrant,
                             "Invalid or expired refresh_token",
                         ))
@@ -95,7 +93,6 @@ impl Auth {
             }
             other => {
                 return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
                     ErrorCode::UnsupportedGrantType,
                     format!("grant_type {other:?} is not supported; use client_credentials or refresh_token"),
                 ))
@@ -177,7 +174,10 @@ mod tests {
     #[test]
     fn grants_and_checks() {
         let auth = Auth::new("id".into(), "secret".into(), Duration::from_secs(60));
-        assert_eq!(auth.grant(&creds("id", "nope")).unwrap_err().status, 401);
+        assert_eq!(
+            auth.grant(&creds("id", "nope")).unwrap_err().status_code(),
+            401
+        );
         let t = auth.grant(&creds("id", "secret")).unwrap();
         let header = format!("Bearer {}", t.access_token);
         auth.check(Some(&header)).unwrap();

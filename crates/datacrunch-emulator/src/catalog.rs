@@ -2,7 +2,7 @@
 //! real image types, the four locations and the volume types. Built once; the JSON of
 //! each listing is serialized once and served from memory.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use datacrunch_models::{
     CpuSpec, GpuSpec, Image, InstanceType, Location, Price, SizeSpec, VolumeType, VolumeTypePrice,
 };

@@ -1,59 +1,72 @@
-//! Errors: [`ApiError`], the `{code, message}` answer every failed API call gets, and
-//! [`EmulatorError`], what the library API returns when the emulator cannot start.
+//! Errors: [`ApiError`], why the emulated service refuses a call (an
+//! [`ErrorCode`] and a message, the `{code, message}` body every failed API call gets),
+//! and [`EmulatorError`], what the library API returns when the emulator cannot start.
+//!
+//! `ApiError` knows no HTTP: its status is the one the real API pairs with its code
+//! ([`ErrorCode::http_status`]); `http` turns it into a response.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use datacrunch_models::{ApiErrorBody, ErrorCode};
 
-/// A failed API call: an HTTP status plus the body `{"code": …, "message": …}`.
+/// A refused or failed API call: the code and message of `{"code", "message"}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
             code,
             message: message.into(),
         }
     }
 
-    /// 400 `invalid_request`: the caller sent something the service refuses.
+    /// `invalid_request` (400): the caller sent something the service refuses.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
+        Self::new(ErrorCode::InvalidRequest, message)
     }
 
-    /// 404 `not_found`.
+    /// `not_found` (404).
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
-    /// 401 `unauthorized_request`.
+    /// `unauthorized_request` (401).
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::UnauthorizedRequest,
-            message,
-        )
+        Self::new(ErrorCode::UnauthorizedRequest, message)
     }
 
-    /// 403 `forbidden_action`.
+    /// `forbidden_action` (403): not allowed in the resource's current state.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::ForbiddenAction, message)
+        Self::new(ErrorCode::ForbiddenAction, message)
     }
 
-    /// 500 `server_error`: only for real failures such as a state file that cannot be
+    /// `conflict` (409).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// `insufficient_funds` (402).
+    pub fn insufficient_funds(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InsufficientFunds, message)
+    }
+
+    /// `service_unavailable` (503): no capacity.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServiceUnavailable, message)
+    }
+
+    /// `server_error` (500): only for real failures such as a state file that cannot be
     /// written, and for injected faults.
     pub fn server(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::ServerError,
-            message,
-        )
+        Self::new(ErrorCode::ServerError, message)
+    }
+
+    /// The HTTP status the real API answers this code with (500 for a code it has no
+    /// pairing for).
+    pub fn status_code(&self) -> u16 {
+        self.code.http_status().unwrap_or(500)
     }
 
     /// The JSON body of this error.
@@ -68,27 +81,11 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        write!(f, "{} {}: {}", self.status_code(), self.code, self.message)
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        response
-    }
-}
+impl std::error::Error for ApiError {}
 
 /// Why the emulator could not be built or could not serve.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,8 @@
-//! Fault injection: per-endpoint rates of 429 (with `Retry-After`), 500 and 503
-//! answers, dropped connections, token revocation, and added latency. One seeded RNG
-//! decides, so a test that makes the same calls sees the same faults.
+//! Fault injection: per-endpoint rates of 429 (with `Retry-After`), 500 and 503 (with
+//! `Retry-After` when configured) answers, dropped connections, lost answers (the
+//! request takes effect, then the connection is reset), token revocation, and added
+//! latency. One seeded RNG decides, so a test that makes the same calls sees the same
+//! faults.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,8 +25,13 @@ pub struct FaultRule {
     pub rate_500: f64,
     /// Share answered 503 `service_unavailable`.
     pub rate_503: f64,
-    /// Share whose connection is closed without any answer.
+    /// Share whose connection is closed without any answer, before the request is
+    /// handled (nothing changes).
     pub drop_rate: f64,
+    /// Share handled in full (a create creates, a delete deletes) whose answer is then
+    /// lost: the connection is reset instead. Proves that a client which retries or
+    /// looks up after an unknown outcome never duplicates.
+    pub lost_answer_rate: f64,
     /// Share whose bearer token is revoked before the request is handled (it then
     /// gets 401, as does every later request with that token).
     pub revoke_rate: f64,
@@ -32,7 +39,12 @@ pub struct FaultRule {
     pub latency_ms: u64,
     /// The `Retry-After` seconds of 429 answers (default 1).
     pub retry_after_secs: Option<u64>,
+    /// The `Retry-After` seconds of injected 503 answers (default: no header).
+    pub retry_after_503_secs: Option<u64>,
 }
+
+/// The names of the rates, for messages.
+const RATE_NAMES: &str = "rate_429 + rate_500 + rate_503 + drop_rate + lost_answer_rate";
 
 impl FaultRule {
     /// Checks that every rate is a probability.
@@ -42,6 +54,7 @@ impl FaultRule {
             ("rate_500", self.rate_500),
             ("rate_503", self.rate_503),
             ("drop_rate", self.drop_rate),
+            ("lost_answer_rate", self.lost_answer_rate),
             ("revoke_rate", self.revoke_rate),
         ];
         for (name, rate) in rates {
@@ -49,11 +62,10 @@ impl FaultRule {
                 return Err(format!("{name} must be between 0 and 1, got {rate}"));
             }
         }
-        let sum = self.rate_429 + self.rate_500 + self.rate_503 + self.drop_rate;
+        let sum =
+            self.rate_429 + self.rate_500 + self.rate_503 + self.drop_rate + self.lost_answer_rate;
         if sum > 1.0 {
-            return Err(format!(
-                "rate_429 + rate_500 + rate_503 + drop_rate must be at most 1, got {sum}"
-            ));
+            return Err(format!("{RATE_NAMES} must be at most 1, got {sum}"));
         }
         Ok(())
     }
@@ -85,11 +97,13 @@ impl FaultRule {
                 "rate_500" => rule.rate_500 = float()?,
                 "rate_503" => rule.rate_503 = float()?,
                 "drop_rate" => rule.drop_rate = float()?,
+                "lost_answer_rate" => rule.lost_answer_rate = float()?,
                 "revoke_rate" => rule.revoke_rate = float()?,
                 "latency_ms" => rule.latency_ms = int()?,
                 "retry_after_secs" => rule.retry_after_secs = Some(int()?),
+                "retry_after_503_secs" => rule.retry_after_503_secs = Some(int()?),
                 other => return Err(format!(
-                    "unknown fault setting {other:?}; expected rate_429, rate_500, rate_503, drop_rate, revoke_rate, latency_ms or retry_after_secs"
+                    "unknown fault setting {other:?}; expected rate_429, rate_500, rate_503, drop_rate, lost_answer_rate, revoke_rate, latency_ms, retry_after_secs or retry_after_503_secs"
                 )),
             }
         }
@@ -102,10 +116,17 @@ impl FaultRule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     None,
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
     ServerError,
-    Unavailable,
+    Unavailable {
+        retry_after_secs: Option<u64>,
+    },
+    /// Close the connection before handling the request.
     Drop,
+    /// Handle the request, then reset the connection instead of answering.
+    LoseAnswer,
     Revoke,
 }
 
@@ -183,7 +204,14 @@ impl Faults {
                 },
             ),
             (rule.rate_500, Fault::ServerError),
-            (rule.rate_503, Fault::Unavailable),
+            (
+                rule.rate_503,
+                Fault::Unavailable {
+                    retry_after_secs: rule.retry_after_503_secs,
+                },
+            ),
+            // Last, so seeds chosen before it existed still give the same faults.
+            (rule.lost_answer_rate, Fault::LoseAnswer),
         ];
         let mut edge = 0.0;
         for (rate, fault) in bands {
@@ -217,6 +245,47 @@ mod tests {
         assert!(FaultRule::parse_spec("bogus=1")
             .unwrap_err()
             .contains("unknown fault setting"));
+        let (_, r) =
+            FaultRule::parse_spec("lost_answer_rate=0.5,rate_503=0.5,retry_after_503_secs=7")
+                .unwrap();
+        assert_eq!(
+            (r.lost_answer_rate, r.rate_503, r.retry_after_503_secs),
+            (0.5, 0.5, Some(7))
+        );
+        assert!(FaultRule::parse_spec("lost_answer_rate=0.6,drop_rate=0.6")
+            .unwrap_err()
+            .contains("lost_answer_rate must be at most 1"));
+    }
+
+    #[test]
+    fn lost_answers_and_503_retry_after_are_decided_by_the_rule() {
+        let rule = |r: FaultRule| Faults::new([("*".to_owned(), r)].into(), 3);
+        let lost = rule(FaultRule {
+            lost_answer_rate: 1.0,
+            ..Default::default()
+        });
+        assert_eq!(lost.decide("POST /v1/instances").1, Fault::LoseAnswer);
+        let plain_503 = rule(FaultRule {
+            rate_503: 1.0,
+            ..Default::default()
+        });
+        assert_eq!(
+            plain_503.decide("GET /v1/balance").1,
+            Fault::Unavailable {
+                retry_after_secs: None
+            }
+        );
+        let told_503 = rule(FaultRule {
+            rate_503: 1.0,
+            retry_after_503_secs: Some(9),
+            ..Default::default()
+        });
+        assert_eq!(
+            told_503.decide("GET /v1/balance").1,
+            Fault::Unavailable {
+                retry_after_secs: Some(9)
+            }
+        );
     }
 
     #[test]

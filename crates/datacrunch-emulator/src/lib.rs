@@ -1,9 +1,8 @@
 //! A faithful local emulator of the DataCrunch (Verda) public API v1, as a library and
 //! a binary (`datacrunch-emulator`).
 //!
-//! The official SDKs work against it unmodified: every endpoint of
-//! `shared/spec/datacrunch-api.md` §1–§11 with the real payload shapes and quirks, the
-//! realistic catalog of §15, OAuth2 with expiring tokens, an instance lifecycle on a
+//! The official SDKs work against it unmodified: every endpoint of the public API with
+//! the real payload shapes, error codes and quirks, a realistic catalog, OAuth2 with expiring tokens, an instance lifecycle on a
 //! virtual clock the admin API can advance, capacity per (type, location, spot), a
 //! balance that drops with use, fault injection, and state in SQLite that survives a
 //! restart.
@@ -19,9 +18,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: `catalog` (seed data), `world` (resources and lifecycle), `store` (SQLite),
-//! `clock`, `auth`, `faults`, `http` (routes and middleware), `server` (accept loop),
-//! `shared` (state handed to handlers, and the in-process [`AdminHandle`]).
+//! Modules: `catalog` (seed data), `world` (per-resource stores, lifecycle and the
+//! operations across them, behind one facade; no HTTP), `error` (the domain's
+//! [`ApiError`]: an error code and message), `store` (SQLite), `clock`, `auth`,
+//! `faults`, `http` (routes, middleware, and the status + body of each error), `server`
+//! (accept loop), `shared` (state handed to handlers, and the in-process
+//! [`AdminHandle`]).
 
 mod auth;
 pub mod catalog;
@@ -306,10 +308,8 @@ mod tests {
         let emulator = Emulator::builder().build().unwrap();
         let router = http::router(emulator.shared.clone());
         let mut req = Request::get("/admin/clock").body(Body::empty()).unwrap();
-        req.extensions_mut().insert(http::ConnInfo {
-            peer: peer.parse().unwrap(),
-            drop: CancellationToken::new(),
-        });
+        req.extensions_mut()
+            .insert(http::ConnInfo::new(peer.parse().unwrap()));
         router.oneshot(req).await.unwrap().status().as_u16()
     }
 

@@ -70,10 +70,13 @@ struct Args {
     token_lifetime_seconds: u64,
 
     /// A fault rule, repeatable: `[ENDPOINT@]key=value[,key=value…]` with keys
-    /// rate_429, rate_500, rate_503, drop_rate, revoke_rate (0 to 1), latency_ms,
-    /// retry_after_secs. ENDPOINT is a method and route template such as
-    /// `GET /v1/instances/{id}`; without one the rule applies to every endpoint.
-    /// Example: --fault 'POST /v1/instances@rate_503=0.5' --fault 'latency_ms=20'.
+    /// rate_429, rate_500, rate_503, drop_rate, lost_answer_rate, revoke_rate (0 to 1),
+    /// latency_ms, retry_after_secs (of 429s, default 1), retry_after_503_secs (of 503s,
+    /// default none). drop_rate closes the connection before the request is handled;
+    /// lost_answer_rate handles it in full, then resets the connection unanswered.
+    /// ENDPOINT is a method and route template such as `GET /v1/instances/{id}`;
+    /// without one the rule applies to every endpoint.
+    /// Example: --fault 'POST /v1/instances@lost_answer_rate=0.5' --fault 'latency_ms=20'.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     faults: Vec<(String, FaultRule)>,
 

@@ -1,16 +1,22 @@
 //! The accept loop: HTTP/1.1 with keep-alive on hyper directly (rather than
 //! `axum::serve`) so each request carries its peer address (the admin API is
-//! loopback-only) and a handle that closes its connection without an answer (the
-//! "drop" fault). Shutdown stops accepting, lets in-flight requests finish (up to
-//! [`DRAIN_TIMEOUT`]) and returns.
+//! loopback-only) and a handle that closes or resets its connection without an answer
+//! (the "drop" and "lost answer" faults). Shutdown stops accepting, lets in-flight
+//! requests finish (up to [`DRAIN_TIMEOUT`]) and returns.
 
 use crate::http::ConnInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
+use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -57,11 +63,12 @@ async fn serve_connection(
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let drop = CancellationToken::new();
-    let info = ConnInfo {
-        peer,
-        drop: drop.clone(),
+    let info = ConnInfo::new(peer);
+    let stream = ResettableStream {
+        inner: stream,
+        reset: info.reset_flag(),
     };
+    let aborted = info.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(info.clone());
         router.clone().oneshot(req)
@@ -76,11 +83,69 @@ async fn serve_connection(
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         }
-        // Returning drops the connection: the socket closes with no answer.
-        _ = drop.cancelled() => {}
+        // Returning drops the connection: the socket closes (or resets) with no answer.
+        _ = aborted.aborted() => {}
         _ = stop.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await;
         }
+    }
+}
+
+/// A TCP stream that, when its connection asked for a reset, is dropped with a zero
+/// linger so the kernel sends RST instead of FIN: the client sees "connection reset",
+/// as when a proxy or the network loses an answer in flight.
+struct ResettableStream {
+    inner: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for ResettableStream {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::Relaxed) {
+            if let Err(e) = self.inner.set_zero_linger() {
+                tracing::debug!(error = %e, "cannot reset the connection; closing it");
+            }
+        }
+    }
+}
+
+impl AsyncRead for ResettableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ResettableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

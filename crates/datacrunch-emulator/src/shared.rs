@@ -113,10 +113,12 @@ impl AdminHandle {
 
     /// Makes deploys of a type in a location answer 202 and then end in `no_capacity`.
     pub fn set_late_no_capacity(&self, instance_type: &str, location: &str, enabled: bool) {
-        let _ = self.0.with(|w, _| {
-            w.set_late_no_capacity(instance_type, location, enabled);
-            Ok(())
-        });
+        if let Err(e) = self
+            .0
+            .with(|w, _| w.set_late_no_capacity(instance_type, location, enabled))
+        {
+            tracing::warn!(error = %e, "late no_capacity mode not set");
+        }
     }
 
     pub fn balance(&self) -> Decimal {

@@ -149,6 +149,8 @@ fn refuses_bad_flags_and_documents_every_flag() {
         "--token-lifetime-seconds",
         "--fault",
         "--fault-seed",
+        "lost_answer_rate",
+        "retry_after_503_secs",
         "DATACRUNCH_EMULATOR_CLIENT_ID",
         "emulator-client",
     ] {

@@ -106,8 +106,8 @@ async fn lifecycle_follows_the_virtual_clock() {
     emu.admin.advance_clock(Duration::from_secs(11));
     assert_eq!(api.status(&id).await, "provisioning");
     api.action("delete", &[&id]).await.assert_error(
-        400,
-        "invalid_request",
+        403,
+        "forbidden_action",
         "Can't discontinue a provisioning instance",
     );
 
@@ -157,14 +157,19 @@ async fn lifecycle_follows_the_virtual_clock() {
     );
     assert_eq!(api.action("restore", &[&id]).await.status, 202);
     assert_eq!(api.status(&id).await, "restoring");
+    api.action("delete", &[&id]).await.assert_error(
+        403,
+        "forbidden_action",
+        "Can't discontinue a restoring instance",
+    );
     emu.admin.advance_clock(Duration::from_secs(51));
     assert_eq!(api.status(&id).await, "running");
 
     assert_eq!(api.action("delete", &[&id]).await.status, 202);
     assert_eq!(api.status(&id).await, "discontinued");
     api.action("delete", &[&id]).await.assert_error(
-        400,
-        "invalid_request",
+        403,
+        "forbidden_action",
         "Can't discontinue a discontinued instance",
     );
     // volume_ids absent: the OS volume is deleted.
@@ -202,7 +207,7 @@ async fn multi_id_actions_report_each_item() {
         json!({"action": "delete", "instanceId": a, "status": "success"})
     );
     assert_eq!(items[1]["status"], "error");
-    assert_eq!(items[1]["statusCode"], 400);
+    assert_eq!(items[1]["statusCode"], 403);
     assert_eq!(
         items[1]["error"],
         "Can't discontinue a provisioning instance"

@@ -158,9 +158,26 @@ async fn injected_statuses_latency_and_retry_after() {
             },
         )
         .unwrap();
-    api.get("/volumes")
-        .await
-        .assert_error(503, "service_unavailable", "injected");
+    let unavailable = api.get("/volumes").await;
+    unavailable.assert_error(503, "service_unavailable", "injected");
+    assert!(
+        !unavailable.headers.contains_key("retry-after"),
+        "no Retry-After unless configured: {:?}",
+        unavailable.headers
+    );
+    emu.admin
+        .set_fault(
+            "*",
+            FaultRule {
+                rate_503: 1.0,
+                retry_after_503_secs: Some(4),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let unavailable = api.get("/volumes").await;
+    unavailable.assert_error(503, "service_unavailable", "injected");
+    assert_eq!(unavailable.headers["retry-after"], "4");
     assert!(emu
         .admin
         .set_fault(
@@ -230,6 +247,82 @@ async fn dropped_connections_and_revoked_tokens() {
         .get("/balance")
         .await
         .assert_error(401, "unauthorized_request", "");
+}
+
+/// Whether the request failed because the server reset the connection (RST), the way a
+/// lost answer shows to a client, rather than with any HTTP answer.
+fn is_connection_reset(err: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionReset {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+#[tokio::test]
+async fn lost_answers_take_effect_and_then_reset_the_connection() {
+    let (emu, api) = start().await;
+    emu.admin
+        .set_fault(
+            "POST /v1/instances",
+            FaultRule {
+                lost_answer_rate: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let err = api
+        .http
+        .post(format!("{}/instances", api.base))
+        .bearer_auth(&api.token)
+        .json(&v100("lost-answer"))
+        .send()
+        .await
+        .expect_err("the answer to the deploy is lost");
+    assert!(is_connection_reset(&err), "not a reset: {err:?}");
+    // The deploy happened: exactly one instance, found by looking it up.
+    let listed = api.get("/instances").await.json();
+    let named: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["hostname"] == "lost-answer")
+        .collect();
+    assert_eq!(named.len(), 1, "{listed}");
+    assert_eq!(named[0]["status"], "ordered");
+    assert_eq!(emu.admin.count("POST /v1/instances"), 1);
+
+    // Set through the admin HTTP API: a delete whose answer is lost is done too.
+    let key = api
+        .post("/sshkeys", json!({"name": "k", "key": ED25519}))
+        .await
+        .text;
+    let http = reqwest::Client::new();
+    let fault = json!({"endpoint": "DELETE /v1/sshkeys/{id}", "lost_answer_rate": 1.0});
+    let (s, _) = admin_call(
+        &http,
+        reqwest::Method::PUT,
+        format!("{}/faults", emu.admin_url),
+        Some(fault),
+    )
+    .await;
+    assert_eq!(s, 204);
+    let err = api
+        .http
+        .delete(format!("{}/sshkeys/{key}", api.base))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .expect_err("the answer to the delete is lost");
+    assert!(is_connection_reset(&err), "not a reset: {err:?}");
+    assert_eq!(api.get("/sshkeys").await.json(), json!([]));
+    // Other endpoints, and the server, are unaffected.
+    assert_eq!(api.get("/locations").await.status, 200);
 }
 
 #[tokio::test]

@@ -2,8 +2,9 @@
 //! deleted-instance history), steer capacity, balance, faults and the clock, reset, and
 //! read the request counters benchmarks and provider tests count API calls with.
 
+use super::answer::{json, AppState};
+use super::error::HttpError;
 use super::extract::{ApiJson, Query};
-use super::{json, AppState};
 use crate::error::ApiError;
 use crate::faults::{FaultRule, ANY_ENDPOINT};
 use crate::shared::AdminHandle;
@@ -17,7 +18,7 @@ use datacrunch_models::{Price, VolumeStatus};
 use serde::Deserialize;
 use serde_json::json as j;
 
-type ApiResult = Result<Response, ApiError>;
+type ApiResult = Result<Response, HttpError>;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -114,9 +115,7 @@ async fn set_fault(
         None | Some(serde_json::Value::Null) => ANY_ENDPOINT.to_owned(),
         Some(serde_json::Value::String(e)) => e,
         Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "endpoint must be a string, got {other}"
-            )))
+            return Err(ApiError::invalid(format!("endpoint must be a string, got {other}")).into())
         }
     };
     let rule: FaultRule = serde_json::from_value(serde_json::Value::Object(body))
@@ -157,19 +156,7 @@ fn yes() -> bool {
 }
 
 async fn set_late(State(s): State<AppState>, ApiJson(req): ApiJson<SetLate>) -> ApiResult {
-    if s.catalog.instance_type(&req.instance_type).is_none() {
-        return Err(ApiError::invalid(format!(
-            "instance_type {:?} is not in the catalog",
-            req.instance_type
-        )));
-    }
-    if !s.catalog.is_location(&req.location_code) {
-        return Err(ApiError::invalid(format!(
-            "location_code {:?} is not a location",
-            req.location_code
-        )));
-    }
-    admin(&s).set_late_no_capacity(&req.instance_type, &req.location_code, req.enabled);
+    s.with(|w, _| w.set_late_no_capacity(&req.instance_type, &req.location_code, req.enabled))?;
     Ok(ok())
 }
 

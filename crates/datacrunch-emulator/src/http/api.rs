@@ -1,8 +1,9 @@
 //! Handlers of the public API, `/v1/…`: token, balance, catalog, availability,
 //! instances and volumes (+ tags), SSH keys (at `/sshkeys` and `/ssh-keys`), scripts and volumes.
 
+use super::answer::{json, json_bytes, text_id, AppState};
+use super::error::HttpError;
 use super::extract::{parse_json, ApiJson, ApiPath, OptionalJson, Query, RawBody};
-use super::{json, json_bytes, text_id, AppState};
 use crate::catalog::Currency;
 use crate::error::ApiError;
 use crate::world::Tagged;
@@ -18,7 +19,7 @@ use datacrunch_models::{
 };
 use serde::Deserialize;
 
-type ApiResult = Result<Response, ApiError>;
+type ApiResult = Result<Response, HttpError>;
 
 /// Routes that need no bearer token.
 pub fn public_routes() -> Router<AppState> {
@@ -177,7 +178,7 @@ async fn is_available(
     q: Query,
 ) -> ApiResult {
     if s.catalog.instance_type(&name).is_none() {
-        return Err(unknown_type(&name));
+        return Err(unknown_type(&name).into());
     }
     let (is_spot, location) = availability_query(&s, &q)?;
     let available = s.with(|w, _| Ok(w.is_available(&name, is_spot, location.as_deref())))?;
@@ -239,7 +240,7 @@ async fn instance_action(
 ) -> ApiResult {
     let items = s.with(|w, now| w.instance_action(&req, now))?;
     if let [(_, Err(e))] = items.as_slice() {
-        return Err(e.clone());
+        return Err(e.clone().into());
     }
     let all_ok = items.iter().all(|(_, r)| r.is_ok());
     let results: Vec<InstanceActionResult> = items
@@ -248,7 +249,7 @@ async fn instance_action(
             action: req.action.as_str().to_owned(),
             instance_id: id,
             status: if r.is_ok() { "success" } else { "error" }.to_owned(),
-            status_code: r.as_ref().err().map(|e| e.status.as_u16()),
+            status_code: r.as_ref().err().map(ApiError::status_code),
             error: r.err().map(|e| e.message),
         })
         .collect();

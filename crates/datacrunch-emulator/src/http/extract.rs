@@ -2,6 +2,7 @@
 //! (naming the field at fault), query strings, path parameters. axum's own rejections
 //! answer in plain text, which no API client can read.
 
+use super::error::HttpError;
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -36,12 +37,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, HttpError> {
     Bytes::from_request(req, state).await.map_err(|e| {
-        ApiError::new(
+        HttpError::with_status(
             e.status(),
-            datacrunch_models::ErrorCode::InvalidRequest,
-            format!("Cannot read the request body: {}", e.body_text()),
+            ApiError::invalid(format!("Cannot read the request body: {}", e.body_text())),
         )
     })
 }
@@ -50,11 +50,11 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
         let bytes = body_bytes(req, state).await?;
-        parse_json(&bytes).map(ApiJson)
+        Ok(parse_json(&bytes).map(ApiJson)?)
     }
 }
 
@@ -62,14 +62,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
         let bytes = body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
-        parse_json(&bytes).map(|v| OptionalJson(Some(v)))
+        Ok(parse_json(&bytes).map(|v| OptionalJson(Some(v)))?)
     }
 }
 
@@ -77,9 +77,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
 pub struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, HttpError> {
         body_bytes(req, state).await.map(RawBody)
     }
 }

@@ -4,13 +4,17 @@
 //! and `{code, message}` bodies for unknown routes and methods.
 
 mod admin;
+mod answer;
 mod api;
+mod error;
 pub mod extract;
+
+pub use answer::AppState;
+pub use error::HttpError;
 
 use crate::error::ApiError;
 use crate::faults::Fault;
-use crate::shared::Shared;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -18,19 +22,50 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use datacrunch_models::ErrorCode;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Per-connection facts the accept loop hands to every request.
+/// Per-connection facts the accept loop hands to every request, and the means to end
+/// that connection without an answer (the "drop" and "lost answer" faults).
 #[derive(Clone, Debug)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
-    /// Cancelling it closes the connection without an answer (the "drop" fault).
-    pub drop: CancellationToken,
+    abort: CancellationToken,
+    reset: Arc<AtomicBool>,
 }
 
-pub type AppState = Arc<Shared>;
+impl ConnInfo {
+    pub fn new(peer: SocketAddr) -> ConnInfo {
+        ConnInfo {
+            peer,
+            abort: CancellationToken::new(),
+            reset: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Closes the connection without an answer (an orderly close: the client reads EOF).
+    pub fn close(&self) {
+        self.abort.cancel();
+    }
+
+    /// Resets the connection without an answer (the client reads ECONNRESET).
+    pub fn reset(&self) {
+        self.reset.store(true, Ordering::Relaxed);
+        self.abort.cancel();
+    }
+
+    /// Completes once [`close`](Self::close) or [`reset`](Self::reset) was called.
+    pub fn aborted(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.abort.cancelled()
+    }
+
+    /// The flag the socket reads when it is dropped: set, it resets rather than closes.
+    pub fn reset_flag(&self) -> Arc<AtomicBool> {
+        self.reset.clone()
+    }
+}
 
 /// The whole router: `/v1/…`, `/admin/…`, and JSON 404/405 answers for the rest.
 pub fn router(state: AppState) -> Router {
@@ -47,42 +82,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Answers JSON (already serialized).
-pub fn json_bytes(status: StatusCode, bytes: Bytes) -> Response {
-    let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// Answers JSON.
-pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(bytes) => json_bytes(status, Bytes::from(bytes)),
-        Err(e) => ApiError::server(format!("cannot encode the answer: {e}")).into_response(),
-    }
-}
-
-/// Answers a bare id as `text/plain`, as every create endpoint does.
-pub fn text_id(status: StatusCode, id: String) -> Response {
-    let mut response = (status, id).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    response
-}
-
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("No route for {method} {}", uri.path()))
 }
 
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> HttpError {
+    HttpError::with_status(
         StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::InvalidRequest,
-        format!("Method {method} is not allowed on {}", uri.path()),
+        ApiError::invalid(format!("Method {method} is not allowed on {}", uri.path())),
     )
 }
 
@@ -129,34 +136,42 @@ async fn count_and_inject_faults(
         Fault::Drop => {
             if let Some(conn) = req.extensions().get::<ConnInfo>() {
                 tracing::info!(endpoint = %key, "fault: dropping the connection");
-                conn.drop.cancel();
+                conn.close();
                 // The connection task closes the socket; this answer is never sent.
                 std::future::pending::<()>().await;
             }
             return ApiError::server("Injected fault: connection dropped").into_response();
         }
+        Fault::LoseAnswer => {
+            let conn = req.extensions().get::<ConnInfo>().cloned();
+            // Handled in full first: whatever the request does is done and stored.
+            let answer = next.run(req).await;
+            if let Some(conn) = conn {
+                tracing::info!(
+                    endpoint = %key,
+                    status = answer.status().as_u16(),
+                    "fault: answer lost, resetting the connection"
+                );
+                conn.reset();
+                std::future::pending::<()>().await;
+            }
+            return ApiError::server("Injected fault: answer lost").into_response();
+        }
         Fault::TooManyRequests { retry_after_secs } => {
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            let response = ApiError::new(
                 ErrorCode::TooManyRequests,
                 "Too many requests (injected fault)",
             )
             .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            return response;
+            return with_retry_after(response, Some(retry_after_secs));
         }
         Fault::ServerError => {
             return ApiError::server("Internal server error (injected fault)").into_response()
         }
-        Fault::Unavailable => {
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::ServiceUnavailable,
-                "Service unavailable (injected fault)",
-            )
-            .into_response()
+        Fault::Unavailable { retry_after_secs } => {
+            let response =
+                ApiError::unavailable("Service unavailable (injected fault)").into_response();
+            return with_retry_after(response, retry_after_secs);
         }
         Fault::Revoke => {
             if let Some(h) = req
@@ -170,6 +185,15 @@ async fn count_and_inject_faults(
         }
     }
     next.run(req).await
+}
+
+fn with_retry_after(mut response: Response, seconds: Option<u64>) -> Response {
+    if let Some(seconds) = seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {

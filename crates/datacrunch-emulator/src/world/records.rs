@@ -4,6 +4,7 @@
 //! lifecycle, the next scheduled transition, billing counters, whether the instance
 //! still holds capacity, and history (deleted instances stay stored, unlisted).
 
+use super::capacity::Slot;
 use crate::catalog::{Catalog, TypeEntry};
 use crate::clock::{iso8601, Millis};
 use datacrunch_models::{
@@ -71,6 +72,15 @@ pub struct InstanceRecord {
 }
 
 impl InstanceRecord {
+    /// The capacity slot the instance takes.
+    pub fn slot(&self) -> Slot {
+        Slot {
+            instance_type: self.instance_type.clone(),
+            location: self.location.clone(),
+            is_spot: self.is_spot,
+        }
+    }
+
     /// The money this instance has cost up to `now`.
     pub fn cost(&self, now: Millis) -> Decimal {
         let ms = self.billed_ms + self.billing_since.map_or(0, |s| (now - s).max(0));

@@ -124,7 +124,7 @@ def check_instances_and_volumes(client, key, script):
     # A fresh deploy is still provisioning: delete is refused.
     young = client.instances.create("1V100.6V", "ubuntu-22.04", "sdk-young", "x", location="FIN-01")
     assert young.status in ("provisioning", "ordered"), young.status
-    expect_api_error("invalid_request", "Can't discontinue a provisioning instance",
+    expect_api_error("forbidden_action", "Can't discontinue a provisioning instance",
                      client.instances.action, young.id, "delete")
 
     client.instances.action(inst.id, "shutdown")
@@ -160,7 +160,7 @@ def check_instances_and_volumes(client, key, script):
     client.instances.action(inst.id, "delete", volume_ids=[], delete_permanently=True)
     gone = client.instances.get_by_id(inst.id)
     assert gone.status == "discontinued", gone.status
-    expect_api_error("invalid_request", "Can't discontinue a discontinued instance",
+    expect_api_error("forbidden_action", "Can't discontinue a discontinued instance",
                      client.instances.action, inst.id, "delete")
     # volume_ids=[] deleted nothing: the OS volume survives, detached.
     assert client.volumes.get_by_id(inst.os_volume_id).status == "detached"
