@@ -2,8 +2,8 @@
 //! a binary (`datacrunch-emulator`).
 //!
 //! The official SDKs work against it unmodified: every endpoint of the public API with
-//! the real payload shapes, error codes and quirks, a realistic catalog, OAuth2 with expiring tokens, an instance lifecycle on a
-//! virtual clock the admin API can advance, capacity per (type, location, spot), a
+//! the real payload shapes, error codes and quirks, a realistic catalog, OAuth2 with
+//! expiring tokens, an instance lifecycle on a virtual clock the admin API can advance, capacity per (type, location, spot), a
 //! balance that drops with use, fault injection, and state in SQLite that survives a
 //! restart.
 //!

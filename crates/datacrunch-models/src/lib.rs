@@ -3,8 +3,7 @@
 //! This crate is the one vocabulary the API client and the emulator share. It owns the
 //! JSON shapes and nothing else: no HTTP, no Terraform, no clock.
 //!
-//! Decoding is deliberately tolerant because the real service is inconsistent (see
-//! `shared/spec/datacrunch-api.md`): prices arrive as JSON strings in `/instance-types`
+//! Decoding is deliberately tolerant because the real service is inconsistent: prices arrive as JSON strings in `/instance-types`
 //! and as numbers elsewhere ([`Price`]), statuses and locations are open sets kept as
 //! strings when unknown ([`InstanceStatus::Other`]), `availabilities` was once spelled
 //! `availabilites`, and most fields may be absent or `null`. Encoding is canonical: what

@@ -1,8 +1,9 @@
 //! Open enumerations: statuses, actions and other string sets the API may extend.
 //!
-//! The original provider failed to read instances whose status or location it did not
-//! know (defect 2). Every set here keeps an unknown value as [`Other`](InstanceStatus::Other)
-//! so a new status from the service is shown to the user, never a decoding error.
+//! The service adds values to these sets without notice, and a client that refuses an
+//! unknown value cannot even read the instance to delete it. Every set here keeps an
+//! unknown value as [`Other`](InstanceStatus::Other) so a new status from the service is
+//! shown to the user, never a decoding error.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

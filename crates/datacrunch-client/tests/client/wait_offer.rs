@@ -1,6 +1,5 @@
 //! `wait_for_instance` and `find_offer` against a real local HTTP server.
 
-mod support;
 
 use datacrunch_client::models::InstanceStatus;
 use datacrunch_client::offer::{OfferQuery, SkipReason, TierGroup};
@@ -9,7 +8,7 @@ use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{builder, instance_json, Reply, Sleeps, TestServer};
+use crate::support::{builder, instance_json, Reply, Sleeps, TestServer};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

@@ -1,8 +1,7 @@
 //! Wire-level tests of OAuth2, balance, the catalog and availability.
 
-mod common;
 
-use common::{builder, start, start_with};
+use crate::common::{builder, start, start_with};
 use serde_json::{json, Value};
 use std::time::Duration;
 

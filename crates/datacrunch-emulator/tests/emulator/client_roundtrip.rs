@@ -2,9 +2,8 @@
 //! happy paths, the error classifications the provider relies on, and the client's
 //! retries meeting injected faults.
 
-mod common;
 
-use common::{builder, frozen_timing, to_running, ED25519};
+use crate::common::{builder, frozen_timing, to_running, ED25519};
 use datacrunch_client::models::{
     CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,
     InstanceAction, InstanceActionRequest, InstanceStatus, VolumeAction, VolumeActionRequest,

@@ -2,7 +2,6 @@
 //! that reads one must get a 4xx (or a 2xx when the input happens to be valid) with a
 //! `{code, message}` JSON body: never a 5xx, never a dropped connection.
 
-mod common;
 
 use datacrunch_emulator::{Emulator, RunningEmulator};
 use proptest::prelude::*;
@@ -22,7 +21,7 @@ fn target() -> &'static Target {
     static TARGET: OnceLock<Target> = OnceLock::new();
     TARGET.get_or_init(|| {
         let emulator = Emulator::builder()
-            .timing(common::frozen_timing())
+            .timing(crate::common::frozen_timing())
             .capacity_per_slot(1_000_000)
             .starting_balance(rust_decimal::Decimal::from(1_000_000_000))
             .build()
@@ -33,7 +32,7 @@ fn target() -> &'static Target {
             .enable_all()
             .build()
             .unwrap();
-        let api = runtime.block_on(common::Api::login(&emulator));
+        let api = runtime.block_on(crate::common::Api::login(&emulator));
         Target {
             emulator,
             runtime,
@@ -130,12 +129,12 @@ fn routes() -> Vec<(&'static str, &'static str, Value)> {
         (
             "POST",
             "/sshkeys",
-            json!({"name": "k", "key": common::ED25519}),
+            json!({"name": "k", "key": crate::common::ED25519}),
         ),
         (
             "POST",
             "/ssh-keys",
-            json!({"name": "k", "key": common::ED25519}),
+            json!({"name": "k", "key": crate::common::ED25519}),
         ),
         ("DELETE", "/sshkeys", json!({"keys": ["x"]})),
         (

@@ -1,9 +1,8 @@
 //! Wire-level tests of instances: deploy validation, capacity, balance, the lifecycle
 //! on the virtual clock, actions (202/207), delete's volume semantics, and tags.
 
-mod common;
 
-use common::{builder, start, start_with, to_running, v100, ED25519};
+use crate::common::{builder, start, start_with, to_running, v100, ED25519};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::time::Duration;
@@ -307,7 +306,7 @@ async fn delete_volume_ids_semantics() {
     assert!(os["deleted_at"].is_string());
 }
 
-async fn futures_collect(api: &common::Api, body: serde_json::Value, n: usize) -> Vec<String> {
+async fn futures_collect(api: &crate::common::Api, body: serde_json::Value, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let mut b = body.clone();

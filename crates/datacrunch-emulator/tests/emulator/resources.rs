@@ -1,8 +1,7 @@
 //! Wire-level tests of SSH keys (both paths), startup scripts and volumes.
 
-mod common;
 
-use common::{start, to_running, v100, ED25519};
+use crate::common::{start, to_running, v100, ED25519};
 use serde_json::json;
 
 #[tokio::test]
@@ -309,7 +308,7 @@ async fn volume_lifecycle() {
 /// Tags given at creation follow the same rules as tags added later: keys lowercased.
 #[tokio::test]
 async fn new_volume_tags_are_stored_lowercased() {
-    let (_emu, api) = common::start().await;
+    let (_emu, api) = crate::common::start().await;
     let a = api
         .post(
             "/volumes",

@@ -1,8 +1,7 @@
 //! Restart with a state file, fault injection, and the admin HTTP API.
 
-mod common;
 
-use common::{builder, start, start_with, to_running, v100, Api, ED25519};
+use crate::common::{builder, start, start_with, to_running, v100, Api, ED25519};
 use datacrunch_emulator::FaultRule;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -518,9 +517,9 @@ async fn sync_callers_can_run_it_on_its_own_thread() {
 /// client would see a dropped connection).
 #[tokio::test]
 async fn extreme_balances_never_panic() {
-    let (emu, api) = common::start().await;
-    api.deploy(common::v100("rich")).await;
-    common::to_running(&emu);
+    let (emu, api) = crate::common::start().await;
+    api.deploy(crate::common::v100("rich")).await;
+    crate::common::to_running(&emu);
     emu.admin
         .advance_clock(std::time::Duration::from_secs(3600));
     for amount in [rust_decimal::Decimal::MAX, rust_decimal::Decimal::MIN] {
@@ -530,7 +529,7 @@ async fn extreme_balances_never_panic() {
         assert!(a.json()["amount"].is_number(), "{}", a.text);
     }
     // With the lowest balance possible, a deploy is refused for want of money.
-    api.post("/instances", common::v100("broke"))
+    api.post("/instances", crate::common::v100("broke"))
         .await
         .assert_error(402, "insufficient_funds", "");
 }
@@ -543,7 +542,7 @@ fn a_corrupt_state_file_is_refused_not_reset() {
     for key in ["balance_base", "clock_offset_ms", "next_ip"] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        drop(common::builder().state_file(&path).build().unwrap());
+        drop(crate::common::builder().state_file(&path).build().unwrap());
         Store::open(Some(&path))
             .unwrap()
             .apply(&[Write::Meta {
@@ -551,7 +550,7 @@ fn a_corrupt_state_file_is_refused_not_reset() {
                 value: "garbage".into(),
             }])
             .unwrap();
-        let e = common::builder()
+        let e = crate::common::builder()
             .state_file(&path)
             .build()
             .unwrap_err()
