@@ -2,11 +2,10 @@
 //! fallback when a refresh is refused, one renewal on 401, single flight under
 //! concurrency, and no secrets in logs.
 
-
+use crate::support::{builder, Reply, Sleeps, TestServer};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use crate::support::{builder, Reply, Sleeps, TestServer};
 
 /// A token endpoint that issues `t1`, `t2`, … each with refresh token `r1`, `r2`, …,
 /// living `expires_in` seconds; `/v1/balance` accepts only the newest token.

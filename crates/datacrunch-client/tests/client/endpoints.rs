@@ -1,14 +1,13 @@
 //! Endpoint shapes against a real local HTTP server: paths, query spellings, bodies,
 //! the API's answer quirks, error mapping and bulk-action results.
 
-
+use crate::support::{bearer_client, instance_json, Reply, Sleeps, TestServer};
 use datacrunch_client::models::{
     CreateVolumeRequest, InstanceAction, InstanceActionRequest, InstanceStatus, VolumeAction,
     VolumeActionRequest,
 };
 use datacrunch_client::Error;
 use serde_json::json;
-use crate::support::{bearer_client, instance_json, Reply, Sleeps, TestServer};
 
 const ID: &str = "deadc0de-a5d2-4972-ae4e-d429115d055b";
 

@@ -2,16 +2,15 @@
 //! asks to wait, what the final error says, and the rule that a create is never sent
 //! again before the client has looked for what a lost attempt may have made.
 
-
+use crate::support::{
+    bearer_client, builder, create, create_nth, deploy_request, fake_api, now, record_of,
+    PostScript, Recorded, Reply, Sleeps, TestServer, COLLECTIONS,
+};
 use datacrunch_client::{Client, Error, RetryPolicy};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use crate::support::{
-    bearer_client, builder, create, create_nth, deploy_request, fake_api, now, record_of,
-    PostScript, Recorded, Reply, Sleeps, TestServer, COLLECTIONS,
-};
 
 /// A server that answers the first `failures` requests with `fail`, then `ok`.
 async fn flaky(failures: usize, fail: Reply, ok: Reply) -> TestServer {

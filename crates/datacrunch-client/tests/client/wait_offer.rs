@@ -1,6 +1,6 @@
 //! `wait_for_instance` and `find_offer` against a real local HTTP server.
 
-
+use crate::support::{builder, instance_json, Reply, Sleeps, TestServer};
 use datacrunch_client::models::InstanceStatus;
 use datacrunch_client::offer::{OfferQuery, SkipReason, TierGroup};
 use datacrunch_client::{Client, PollPolicy, WaitError};
@@ -8,7 +8,6 @@ use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use crate::support::{builder, instance_json, Reply, Sleeps, TestServer};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

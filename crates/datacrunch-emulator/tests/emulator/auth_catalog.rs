@@ -1,6 +1,5 @@
 //! Wire-level tests of OAuth2, balance, the catalog and availability.
 
-
 use crate::common::{builder, start, start_with};
 use serde_json::{json, Value};
 use std::time::Duration;

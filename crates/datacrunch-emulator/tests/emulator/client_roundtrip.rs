@@ -2,7 +2,6 @@
 //! happy paths, the error classifications the provider relies on, and the client's
 //! retries meeting injected faults.
 
-
 use crate::common::{builder, frozen_timing, to_running, ED25519};
 use datacrunch_client::models::{
     CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,

@@ -2,7 +2,6 @@
 //! that reads one must get a 4xx (or a 2xx when the input happens to be valid) with a
 //! `{code, message}` JSON body: never a 5xx, never a dropped connection.
 
-
 use datacrunch_emulator::{Emulator, RunningEmulator};
 use proptest::prelude::*;
 use serde_json::{json, Value};

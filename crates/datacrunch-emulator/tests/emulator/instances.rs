@@ -1,7 +1,6 @@
 //! Wire-level tests of instances: deploy validation, capacity, balance, the lifecycle
 //! on the virtual clock, actions (202/207), delete's volume semantics, and tags.
 
-
 use crate::common::{builder, start, start_with, to_running, v100, ED25519};
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -306,7 +305,11 @@ async fn delete_volume_ids_semantics() {
     assert!(os["deleted_at"].is_string());
 }
 
-async fn futures_collect(api: &crate::common::Api, body: serde_json::Value, n: usize) -> Vec<String> {
+async fn futures_collect(
+    api: &crate::common::Api,
+    body: serde_json::Value,
+    n: usize,
+) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let mut b = body.clone();

@@ -1,6 +1,5 @@
 //! Wire-level tests of SSH keys (both paths), startup scripts and volumes.
 
-
 use crate::common::{start, to_running, v100, ED25519};
 use serde_json::json;
 

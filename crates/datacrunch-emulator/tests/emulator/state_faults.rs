@@ -1,6 +1,5 @@
 //! Restart with a state file, fault injection, and the admin HTTP API.
 
-
 use crate::common::{builder, start, start_with, to_running, v100, Api, ED25519};
 use datacrunch_emulator::FaultRule;
 use serde_json::{json, Value};
