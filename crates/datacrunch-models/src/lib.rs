@@ -15,6 +15,7 @@ mod error;
 mod instance;
 mod price;
 mod resources;
+mod secret;
 mod status;
 pub mod validate;
 
@@ -23,4 +24,5 @@ pub use error::*;
 pub use instance::*;
 pub use price::Price;
 pub use resources::*;
+pub use secret::{Secret, REDACTED};
 pub use status::*;
