@@ -59,7 +59,10 @@ pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
     };
     let (found, provider_env) = if is_emulator {
         // The emulator's own file, whatever the shell's environment says.
-        (credentials::resolve_file(&credentials_file, &profile)?, Vec::new())
+        (
+            credentials::resolve_file(&credentials_file, &profile)?,
+            Vec::new(),
+        )
     } else {
         let named = (!credentials_file.as_os_str().is_empty())
             .then(|| credentials_file.display().to_string());

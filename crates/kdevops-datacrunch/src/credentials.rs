@@ -32,9 +32,9 @@ fn explained(err: CredentialsError) -> anyhow::Error {
         CredentialsError::NotFound { .. } => anyhow!(
             "{err}: create it with `{SET_HINT}` (or set CONFIG_TERRAFORM_DATACRUNCH_API_KEY_FILE)"
         ),
-        CredentialsError::NoProfile { profile, .. } => anyhow!(
-            "{err}; `kdevops-datacrunch credentials set --profile {profile} ...` adds it"
-        ),
+        CredentialsError::NoProfile { profile, .. } => {
+            anyhow!("{err}; `kdevops-datacrunch credentials set --profile {profile} ...` adds it")
+        }
         CredentialsError::Missing(m) if m.file.is_none() => {
             anyhow!("{err} `{SET_HINT}` writes ~/.datacrunch/credentials.")
         }
@@ -76,7 +76,9 @@ pub fn read_file(path: &Path, profile: &str) -> Result<(String, Secret)> {
 /// Writes (or replaces) `profile` in the INI file at `path`, keeping other profiles,
 /// mode 0600, in the form the shared reader reads back exactly.
 pub fn write_profile(path: &Path, profile: &str, client_id: &str, secret: &Secret) -> Result<()> {
-    Ok(credentials::write_profile(path, profile, client_id, secret)?)
+    Ok(credentials::write_profile(
+        path, profile, client_id, secret,
+    )?)
 }
 
 #[cfg(test)]

@@ -220,7 +220,11 @@ fn tricky_secret_and_the_original_json_file_work_end_to_end() {
     }
 
     let json = p.home.path().join("datacrunch-credentials.json");
-    std::fs::write(&json, serde_json::json!({ "client_secret": TRICKY }).to_string()).unwrap();
+    std::fs::write(
+        &json,
+        serde_json::json!({ "client_secret": TRICKY }).to_string(),
+    )
+    .unwrap();
     std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o600)).unwrap();
     let refused = p.fails(&["credentials", "check"]);
     let line = one_line(&refused);

@@ -240,9 +240,7 @@ fn build_state(config: &ProviderConfig) -> Result<ProviderState, Diagnostics> {
             max_retries: config.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             ..RetryPolicy::default()
         });
-    let client = builder
-        .credentials(resolved.auth)
-        .build().map_err(|e| {
+    let client = builder.credentials(resolved.auth).build().map_err(|e| {
         let attr = if e.to_string().contains("base_url") {
             Setting::ServerUrl
         } else {

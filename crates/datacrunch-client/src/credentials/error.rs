@@ -141,10 +141,10 @@ impl fmt::Display for Missing {
         match &file.supplied {
             Some((setting, key)) => {
                 let alias = match key.to_ascii_lowercase().as_str() {
-                    "api_key" | "datacrunch_api_key" => format!(
-                        " (taken as the OAuth client secret: an API key alone cannot log in, \
-                         DataCrunch needs the client_id and client_secret pair)"
-                    ),
+                    "api_key" | "datacrunch_api_key" => " (taken as the OAuth client secret: an \
+                        API key alone cannot log in, DataCrunch needs the client_id and \
+                        client_secret pair)"
+                        .to_owned(),
                     k if k != setting.name() => format!(" (read as {})", setting.name()),
                     _ => String::new(),
                 };

@@ -76,7 +76,11 @@ impl FileArgs {
         let file = self
             .file
             .clone()
-            .or_else(|| Setting::CredentialsFile.from_env(&ProcessEnv).map(|(_, f)| f))
+            .or_else(|| {
+                Setting::CredentialsFile
+                    .from_env(&ProcessEnv)
+                    .map(|(_, f)| f)
+            })
             .unwrap_or_else(|| credentials::DEFAULT_INI_FILE.to_owned());
         Self::path_of(project, &file)
     }
@@ -136,7 +140,10 @@ pub async fn run(project: &Project, command: CredentialsCommand) -> Result<()> {
                 .with_context(|| format!("bad API URL {url:?}"))?;
             if let Err(e) = client.authenticate().await {
                 if e.is_unauthorized() || e.status() == Some(400) {
-                    bail!("{url} rejected the credentials from {}: {e}", found.describe());
+                    bail!(
+                        "{url} rejected the credentials from {}: {e}",
+                        found.describe()
+                    );
                 }
                 bail!("cannot get a token from {url}: {e}");
             }
