@@ -120,7 +120,6 @@ pub use config::{
     ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT,
     VERDA_BASE_URL,
 };
-pub use credentials::Credentials;
 pub use error::{ActionFailure, ApiError, Error, Result};
 pub use poll::PollPolicy;
 pub use retry::{backoff_delay, retry_delay, JitterFn, RetryPolicy, SleepFn, SleepFuture};

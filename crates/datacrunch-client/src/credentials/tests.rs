@@ -87,7 +87,10 @@ fn server_url_given_then_environment_then_default() {
     let e = env(&[("VERDA_BASE_URL", "http://127.0.0.1:9/v1")]);
     assert_eq!(server_url(None, &e), "http://127.0.0.1:9/v1");
     assert_eq!(server_url(Some("https://x/v1"), &e), "https://x/v1");
-    assert_eq!(server_url(Some(""), &env(&[])), crate::config::DEFAULT_BASE_URL);
+    assert_eq!(
+        server_url(Some(""), &env(&[])),
+        crate::config::DEFAULT_BASE_URL
+    );
 }
 
 #[test]
