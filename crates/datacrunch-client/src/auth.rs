@@ -5,10 +5,10 @@
 //! One `tokio::sync::Mutex` guards the cache, so however many tasks share a client, only
 //! one token request is in flight and the others wait for its result.
 
-use crate::config::{Credentials, Secret};
+use crate::config::Credentials;
 use crate::error::{Error, Result};
 use crate::transport::{Attempts, Repeat, Request, Transport, Verdict};
-use datacrunch_models::{TokenRequest, TokenResponse};
+use datacrunch_models::{Secret, TokenRequest, TokenResponse};
 use reqwest::Method;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,15 +63,16 @@ impl Auth {
     pub(crate) fn new(credentials: Credentials, refresh_margin: Duration) -> Auth {
         match credentials {
             Credentials::Bearer(token) => Auth::fixed(token),
-            Credentials::ClientCredentials { client_id, secret } => {
-                Auth::client_credentials(client_id, secret, refresh_margin)
-            }
+            Credentials::ClientCredentials {
+                client_id,
+                client_secret,
+            } => Auth::client_credentials(client_id, client_secret, refresh_margin),
         }
     }
 
     fn fixed(token: Secret) -> Auth {
         Auth::Fixed(Bearer {
-            token: token.0.into(),
+            token: token.expose().into(),
             generation: 0,
         })
     }
@@ -139,11 +140,11 @@ impl Auth {
             None => request_token(transport, credentials_grant(client_id, secret)).await?,
         };
         let lifetime = Duration::from_secs(response.expires_in);
-        let access: Arc<str> = response.access_token.into();
+        let access: Arc<str> = response.access_token.expose().into();
         cache.generation += 1;
         cache.current = Some(CachedToken {
             access: access.clone(),
-            refresh: response.refresh_token.map(Secret),
+            refresh: response.refresh_token,
             refresh_at: refresh_deadline(fetched_at, lifetime, margin),
         });
         Ok(Bearer {
@@ -170,7 +171,7 @@ fn credentials_grant(client_id: &str, secret: &Secret) -> TokenRequest {
     TokenRequest {
         grant_type: "client_credentials".into(),
         client_id: Some(client_id.to_owned()),
-        client_secret: Some(secret.0.clone()),
+        client_secret: Some(secret.clone()),
         refresh_token: None,
     }
 }
@@ -180,7 +181,7 @@ fn refresh_grant(refresh: &Secret) -> TokenRequest {
         grant_type: "refresh_token".into(),
         client_id: None,
         client_secret: None,
-        refresh_token: Some(refresh.0.clone()),
+        refresh_token: Some(refresh.clone()),
     }
 }
 
@@ -215,7 +216,7 @@ async fn request_token(transport: &Transport, grant: TokenRequest) -> Result<Tok
             e.column()
         ),
     })?;
-    if token.access_token.is_empty() {
+    if token.access_token.expose().is_empty() {
         return Err(Error::Decode {
             endpoint: req.endpoint(),
             expected: "a non-empty access_token",
@@ -246,12 +247,12 @@ mod tests {
 
     #[test]
     fn grants_have_the_documented_shape() {
-        let g = serde_json::to_value(credentials_grant("id", &Secret("s".into()))).unwrap();
+        let g = serde_json::to_value(credentials_grant("id", &Secret::new("s"))).unwrap();
         assert_eq!(
             g,
             serde_json::json!({"grant_type":"client_credentials","client_id":"id","client_secret":"s"})
         );
-        let g = serde_json::to_value(refresh_grant(&Secret("r".into()))).unwrap();
+        let g = serde_json::to_value(refresh_grant(&Secret::new("r"))).unwrap();
         assert_eq!(
             g,
             serde_json::json!({"grant_type":"refresh_token","refresh_token":"r"})

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::poll::PollPolicy;
 use crate::retry::{random_jitter, tokio_sleep, JitterFn, RetryPolicy, SleepFn};
+use datacrunch_models::Secret;
 use reqwest::Url;
 use std::fmt;
 use std::net::IpAddr;
@@ -20,20 +21,17 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long before its expiry a token is refreshed (at most half its lifetime).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
-/// A secret string (client secret, token) that never shows in `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub(crate) String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// How the client authenticates.
-#[derive(Clone, Debug)]
-pub(crate) enum Credentials {
-    ClientCredentials { client_id: String, secret: Secret },
+/// How the client authenticates: what the credentials module finds in files and the
+/// environment, or what [`ClientBuilder::client_credentials`] and
+/// [`ClientBuilder::bearer_token`] are given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// OAuth2 client credentials, exchanged for tokens (and refreshed) by the client.
+    ClientCredentials {
+        client_id: String,
+        client_secret: Secret,
+    },
+    /// A ready token, sent as is.
     Bearer(Secret),
 }
 
@@ -90,20 +88,24 @@ impl ClientBuilder {
     /// Authenticate with OAuth2 client credentials; tokens are fetched, cached and
     /// refreshed by the client.
     pub fn client_credentials(
-        mut self,
+        self,
         client_id: impl Into<String>,
-        client_secret: impl Into<String>,
+        client_secret: impl Into<Secret>,
     ) -> Self {
-        self.credentials = Some(Credentials::ClientCredentials {
+        self.credentials(Credentials::ClientCredentials {
             client_id: client_id.into(),
-            secret: Secret(client_secret.into()),
-        });
-        self
+            client_secret: client_secret.into(),
+        })
     }
 
     /// Authenticate with a ready bearer token (never refreshed).
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.credentials = Some(Credentials::Bearer(Secret(token.into())));
+    pub fn bearer_token(self, token: impl Into<Secret>) -> Self {
+        self.credentials(Credentials::Bearer(token.into()))
+    }
+
+    /// Authenticate with credentials as found by the credentials module.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
         self
     }
 
@@ -168,7 +170,7 @@ impl ClientBuilder {
                     "credentials: none given; call client_credentials(id, secret) or bearer_token(token)".into(),
                 ))
             }
-            Some(Credentials::Bearer(t)) if t.0.trim().is_empty() => {
+            Some(Credentials::Bearer(t)) if t.is_blank() => {
                 return Err(Error::Config(
                     "bearer_token: expected a non-empty token".into(),
                 ))
@@ -178,7 +180,9 @@ impl ClientBuilder {
                     "client_id: expected a non-empty client id".into(),
                 ))
             }
-            Some(Credentials::ClientCredentials { secret, .. }) if secret.0.is_empty() => {
+            Some(Credentials::ClientCredentials { client_secret, .. })
+                if client_secret.expose().is_empty() =>
+            {
                 return Err(Error::Config(
                     "client_secret: expected a non-empty client secret".into(),
                 ))

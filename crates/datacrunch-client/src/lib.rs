@@ -23,6 +23,8 @@
 //!   [`Error::is_gone_on_delete`], [`Error::is_forbidden_action`], …).
 //! * [`Client::wait_for_instance`]: a cancellable poller with backoff ([`PollPolicy`]).
 //! * [`offer`]: the kdevops GPU tier table and capacity-aware offer selection.
+//! * [`credentials`]: where credentials come from (files, profiles, environment), the
+//!   one implementation the provider and the kdevops workflow share.
 //! * [`decode`]: the tolerant decoders for the API's inconsistent answers.
 //!
 //! ## What is retried
@@ -103,6 +105,7 @@ mod api;
 mod auth;
 mod client;
 mod config;
+pub mod credentials;
 pub mod decode;
 mod error;
 pub mod offer;
@@ -114,7 +117,8 @@ mod wait;
 pub use api::TaggedKind;
 pub use client::Client;
 pub use config::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT, VERDA_BASE_URL,
+    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT,
+    VERDA_BASE_URL,
 };
 pub use error::{ActionFailure, ApiError, Error, Result};
 pub use poll::PollPolicy;
@@ -123,3 +127,5 @@ pub use wait::WaitError;
 
 /// The wire types this client speaks, re-exported for convenience.
 pub use datacrunch_models as models;
+/// The one secret type (redacted in `Debug` and `Display`), shared with the models.
+pub use datacrunch_models::Secret;

@@ -7,7 +7,7 @@
 //! Tokens live only in memory, so a restarted emulator makes every client log in again.
 
 use crate::error::ApiError;
-use datacrunch_models::{ErrorCode, TokenRequest, TokenResponse};
+use datacrunch_models::{ErrorCode, Secret, TokenRequest, TokenResponse};
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ const SCOPE: &str = "fullAccess";
 /// whole emulator state is `Debug`, and test failures print it.
 pub struct Auth {
     client_id: String,
-    client_secret: String,
+    client_secret: Secret,
     lifetime: Duration,
     access: RwLock<HashMap<String, Instant>>,
     refresh: Mutex<HashMap<String, Instant>>,
@@ -32,7 +32,7 @@ impl std::fmt::Debug for Auth {
         let live = self.access.read().map_or(0, |a| a.len());
         f.debug_struct("Auth")
             .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
+            .field("client_secret", &self.client_secret)
             .field("lifetime", &self.lifetime)
             .field("access_tokens", &live)
             .finish_non_exhaustive()
@@ -57,7 +57,7 @@ fn random_token(prefix: &str) -> String {
 }
 
 impl Auth {
-    pub fn new(client_id: String, client_secret: String, lifetime: Duration) -> Auth {
+    pub fn new(client_id: String, client_secret: Secret, lifetime: Duration) -> Auth {
         Auth {
             client_id,
             client_secret,
@@ -72,13 +72,13 @@ impl Auth {
         match req.grant_type.as_str() {
             "client_credentials" => {
                 let id_ok = req.client_id.as_deref() == Some(self.client_id.as_str());
-                let secret_ok = req.client_secret.as_deref() == Some(self.client_secret.as_str());
+                let secret_ok = req.client_secret.as_ref() == Some(&self.client_secret);
                 if !(id_ok && secret_ok) {
                     return Err(ApiError::unauthorized("Invalid client credentials"));
                 }
             }
             "refresh_token" => {
-                let token = req.refresh_token.as_deref().unwrap_or_default();
+                let token = req.refresh_token.as_ref().map_or("", Secret::expose);
                 let mut refresh = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
                 // Refresh tokens are single use: the answer carries a new one.
                 match refresh.remove(token) {
@@ -116,10 +116,10 @@ impl Auth {
             refresh.insert(refresh_token.clone(), now + REFRESH_LIFETIME);
         }
         TokenResponse {
-            access_token,
+            access_token: Secret::new(access_token),
             token_type: "Bearer".to_owned(),
             expires_in: self.lifetime.as_secs(),
-            refresh_token: Some(refresh_token),
+            refresh_token: Some(Secret::new(refresh_token)),
             scope: Some(SCOPE.to_owned()),
         }
     }
@@ -166,20 +166,20 @@ mod tests {
         TokenRequest {
             grant_type: "client_credentials".into(),
             client_id: Some(id.into()),
-            client_secret: Some(secret.into()),
+            client_secret: Some(Secret::new(secret)),
             refresh_token: None,
         }
     }
 
     #[test]
     fn grants_and_checks() {
-        let auth = Auth::new("id".into(), "secret".into(), Duration::from_secs(60));
+        let auth = Auth::new("id".into(), Secret::new("secret"), Duration::from_secs(60));
         assert_eq!(
             auth.grant(&creds("id", "nope")).unwrap_err().status_code(),
             401
         );
         let t = auth.grant(&creds("id", "secret")).unwrap();
-        let header = format!("Bearer {}", t.access_token);
+        let header = format!("Bearer {}", t.access_token.expose());
         auth.check(Some(&header)).unwrap();
         assert_eq!(
             auth.check(Some("Bearer x")).unwrap_err().code,
@@ -201,7 +201,7 @@ mod tests {
         assert!(auth.check(Some(&header)).is_err());
         // Any case of the scheme, for checks and for the revocation fault alike.
         let t = auth.grant(&creds("id", "secret")).unwrap();
-        let lower = format!("bearer {}", t.access_token);
+        let lower = format!("bearer {}", t.access_token.expose());
         auth.check(Some(&lower)).unwrap();
         auth.revoke(&lower);
         assert!(auth.check(Some(&lower)).is_err());
@@ -213,13 +213,13 @@ mod tests {
     fn debug_shows_no_secret_and_no_token() {
         let auth = Auth::new(
             "id".into(),
-            "SENTINEL-SECRET".into(),
+            Secret::new("SENTINEL-SECRET"),
             Duration::from_secs(60),
         );
         let t = auth.grant(&creds("id", "SENTINEL-SECRET")).unwrap();
         let shown = format!("{auth:?}");
         assert!(!shown.contains("SENTINEL"), "{shown}");
-        assert!(!shown.contains(&t.access_token), "{shown}");
+        assert!(!shown.contains(t.access_token.expose()), "{shown}");
         assert!(shown.contains("access_tokens: 1"), "{shown}");
     }
 }

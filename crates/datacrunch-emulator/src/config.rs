@@ -2,6 +2,7 @@
 //! capacity, balance, token lifetime, faults), with the defaults for local use.
 
 use crate::faults::FaultRule;
+use datacrunch_models::Secret;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,11 +54,11 @@ impl Default for Timing {
     }
 }
 
-/// The configuration of one emulator. `Debug` redacts the client secret.
-#[derive(Clone)]
+/// The configuration of one emulator.
+#[derive(Clone, Debug)]
 pub struct Config {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// SQLite file for durable state; `None` keeps state in memory.
     pub state_file: Option<PathBuf>,
     pub timing: Timing,
@@ -74,27 +75,11 @@ pub struct Config {
     pub fault_seed: u64,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("state_file", &self.state_file)
-            .field("timing", &self.timing)
-            .field("capacity_per_slot", &self.capacity_per_slot)
-            .field("starting_balance", &self.starting_balance)
-            .field("token_lifetime", &self.token_lifetime)
-            .field("faults", &self.faults)
-            .field("fault_seed", &self.fault_seed)
-            .finish()
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
             client_id: DEFAULT_CLIENT_ID.to_owned(),
-            client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            client_secret: Secret::new(DEFAULT_CLIENT_SECRET),
             state_file: None,
             timing: Timing::default(),
             capacity_per_slot: 20,

@@ -161,7 +161,7 @@ impl Emulator {
             admin_url: format!("http://{addr}/admin"),
             addr,
             client_id: self.config.client_id.clone(),
-            client_secret: self.config.client_secret.clone(),
+            client_secret: self.config.client_secret.expose().to_owned(),
             admin: self.admin(),
             stop,
             task: None,
@@ -243,7 +243,11 @@ impl EmulatorBuilder {
         self
     }
 
-    pub fn client_credentials(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub fn client_credentials(
+        mut self,
+        id: impl Into<String>,
+        secret: impl Into<datacrunch_models::Secret>,
+    ) -> Self {
         self.config.client_id = id.into();
         self.config.client_secret = secret.into();
         self
@@ -331,7 +335,9 @@ mod tests {
                 refresh_token: None,
             })
             .unwrap()
-            .access_token;
+            .access_token
+            .expose()
+            .to_owned();
         let config = format!("{:?}", emulator.config());
         let whole = format!("{emulator:?}");
         let admin = format!("{:?}", emulator.admin());

@@ -108,7 +108,7 @@ fn config(args: &Args) -> anyhow::Result<Config> {
     }
     Ok(Config {
         client_id: args.client_id.clone(),
-        client_secret: args.client_secret.clone(),
+        client_secret: args.client_secret.as_str().into(),
         state_file: args.state.clone(),
         timing,
         capacity_per_slot: args.capacity,

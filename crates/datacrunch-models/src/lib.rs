@@ -14,6 +14,7 @@ mod error;
 mod instance;
 mod price;
 mod resources;
+mod secret;
 mod status;
 pub mod validate;
 
@@ -22,4 +23,5 @@ pub use error::*;
 pub use instance::*;
 pub use price::Price;
 pub use resources::*;
+pub use secret::{Secret, REDACTED};
 pub use status::*;

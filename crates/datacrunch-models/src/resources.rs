@@ -1,7 +1,7 @@
 //! SSH keys, startup scripts, volumes and OAuth2 tokens.
 
 use crate::instance::{null_as_default, one_or_many};
-use crate::{Contract, OnSpotDiscontinue, Price, Tag, VolumeAction, VolumeStatus};
+use crate::{Contract, OnSpotDiscontinue, Price, Secret, Tag, VolumeAction, VolumeStatus};
 use serde::{Deserialize, Serialize};
 
 /// An SSH key. `GET /sshkeys/{id}` returns it inside a one-element array.
@@ -130,58 +130,29 @@ pub struct VolumeActionRequest {
 }
 
 /// `POST /oauth2/token`, as JSON or form-encoded.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-}
-
-impl std::fmt::Debug for TokenRequest {
-    // Secrets never reach Debug output (and through it, logs).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRequest")
-            .field("grant_type", &self.grant_type)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
+    pub refresh_token: Option<Secret>,
 }
 
 /// The 200 answer of `POST /oauth2/token`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
-    pub access_token: String,
+    pub access_token: Secret,
     #[serde(default = "bearer")]
     pub token_type: String,
     #[serde(default = "one_hour")]
     pub expires_in: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-}
-
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("access_token", &"<redacted>")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
 }
 
 fn bearer() -> String {
@@ -201,15 +172,15 @@ mod tests {
         let r = TokenRequest {
             grant_type: "client_credentials".into(),
             client_id: Some("id".into()),
-            client_secret: Some("SENTINEL-SECRET".into()),
+            client_secret: Some(Secret::new("SENTINEL-SECRET")),
             refresh_token: None,
         };
         assert!(!format!("{r:?}").contains("SENTINEL"));
         let t = TokenResponse {
-            access_token: "SENTINEL-TOKEN".into(),
+            access_token: Secret::new("SENTINEL-TOKEN"),
             token_type: "Bearer".into(),
             expires_in: 3600,
-            refresh_token: Some("SENTINEL-REFRESH".into()),
+            refresh_token: Some(Secret::new("SENTINEL-REFRESH")),
             scope: None,
         };
         assert!(!format!("{t:?}").contains("SENTINEL"));

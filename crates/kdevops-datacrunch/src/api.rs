@@ -1,15 +1,17 @@
 //! The API of the configured endpoint: a [`Client`] plus what the provider needs to
-//! reach the same account (URL, credentials file, profile).
+//! reach the same account (URL, credentials file, profile, credential environment).
 //!
 //! For the emulator endpoint the emulator is started here when it is not running. For a
-//! real endpoint the credentials file is checked (exists, mode 0600, has the profile)
-//! before anything else happens, and the first call proves the URL answers and the
-//! credentials are accepted, each failure a one-line error that says what to fix.
+//! real endpoint the credentials are found (with the same code the provider uses, so it
+//! finds the same) before anything else happens, and the first call proves the URL
+//! answers and the credentials are accepted, each failure a one-line error that says
+//! what to fix.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
+use datacrunch_client::credentials::{credential_env, ProcessEnv};
 use datacrunch_client::Client;
 
 use crate::credentials;
@@ -21,8 +23,15 @@ use crate::settings::{Endpoint, Settings};
 pub struct Api {
     pub client: Client,
     pub server_url: String,
+    /// The file to name to the provider: the one configured explicitly, or empty so the
+    /// provider discovers the same one this did.
     pub credentials_file: PathBuf,
     pub profile: String,
+    /// Where the credentials came from, for messages.
+    pub credentials_source: String,
+    /// The credential variables of this environment, for Terraform to hand the provider
+    /// (it gets no other `DATACRUNCH_*`/`VERDA_*` variable); empty for the emulator.
+    pub provider_env: Vec<(String, String)>,
     pub is_emulator: bool,
 }
 
@@ -41,15 +50,34 @@ pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
         }
         Endpoint::Url(url) => (
             url.clone(),
-            project.expand(&settings.credentials_file),
+            credentials::explicit_file(&settings.credentials_file)
+                .map(|f| project.expand(f))
+                .unwrap_or_default(),
             settings.credentials_profile.clone(),
             false,
         ),
     };
-    let creds = credentials::read_profile(&credentials_file, &profile)?;
+    let (found, provider_env) = if is_emulator {
+        // The emulator's own file, whatever the shell's environment says.
+        (
+            credentials::resolve_file(&credentials_file, &profile)?,
+            Vec::new(),
+        )
+    } else {
+        let named = (!credentials_file.as_os_str().is_empty())
+            .then(|| credentials_file.display().to_string());
+        let env = credential_env(&ProcessEnv)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        (
+            credentials::resolve(named.as_deref(), Some(&profile), &ProcessEnv)?,
+            env,
+        )
+    };
     let client = Client::builder()
         .base_url(&server_url)
-        .client_credentials(creds.client_id, creds.client_secret)
+        .credentials(found.credentials.clone())
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| {
@@ -60,6 +88,8 @@ pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
         server_url,
         credentials_file,
         profile,
+        credentials_source: found.describe(),
+        provider_env,
         is_emulator,
     };
     api.check().await?;
@@ -85,10 +115,9 @@ impl Api {
                 "cannot reach the API at {url}: {err}. Check CONFIG_TERRAFORM_DATACRUNCH_API_URL (make menuconfig) and your network"
             ),
             _ if err.is_unauthorized() || err.status() == Some(400) && self.is_auth_error(&err) => anyhow!(
-                "the API at {url} rejected the credentials in {} [{}] (401): check client_id and client_secret, \
+                "the API at {url} rejected the credentials from {} (401): check client_id and client_secret, \
                  e.g. with `kdevops-datacrunch credentials set`",
-                self.credentials_file.display(),
-                self.profile
+                self.credentials_source
             ),
             _ if err.status() == Some(404) => anyhow!(
                 "the API at {url} answered 404 Not Found: the URL must end in /v1 (CONFIG_TERRAFORM_DATACRUNCH_API_URL): {err}"

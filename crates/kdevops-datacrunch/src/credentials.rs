@@ -1,136 +1,106 @@
-//! The credentials file: INI, one `[profile]` per account, `client_id` and
-//! `client_secret` (the secret is also accepted as `datacrunch_api_key` or `api_key`,
-//! spellings kdevops' docs used).
+//! The workflow's side of credentials: its options (`CONFIG_TERRAFORM_DATACRUNCH_API_KEY_FILE`
+//! and `_PROFILE`, `credentials --file/--profile`) mapped onto the client's credentials
+//! module, the code the provider reads them with too. The same file and environment
+//! therefore give the workflow and the provider the same credentials, or the same error;
+//! this adapter only adds what to run to fix it.
 //!
-//! One format, written mode 0600, and refused when group or others may read it, with
-//! the exact `chmod 600 FILE` that fixes it (defect 14 had three contradictory formats).
-//! The provider reads the same file itself; this module exists so the workflow can check
-//! it before Terraform runs and can ask the API questions (catalog, availability).
+//! The configured file counts as named explicitly unless it is the default
+//! `~/.datacrunch/credentials`: then the shared discovery applies (environment,
+//! `DATACRUNCH_CREDENTIALS_FILE`, `~/.datacrunch/credentials`,
+//! `~/datacrunch-credentials.json`). INI and JSON files are both accepted.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use ini::Ini;
+use anyhow::{anyhow, Result};
+use datacrunch_client::credentials::{self, CredentialsError, Env, Request};
+pub use datacrunch_client::credentials::{Resolved, DEFAULT_INI_FILE};
+use datacrunch_client::{Credentials, Secret};
 
-/// Keys the secret may be stored under, in order of preference.
-const SECRET_KEYS: &[&str] = &["client_secret", "datacrunch_api_key", "api_key"];
+const SET_HINT: &str = "kdevops-datacrunch credentials set --client-id ID --client-secret SECRET";
 
-/// One profile's client credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: String,
+/// The explicitly named file, if `configured` names one (the default file does not:
+/// it is where discovery looks anyway, after the environment).
+pub fn explicit_file(configured: &str) -> Option<&str> {
+    let configured = configured.trim();
+    (!configured.is_empty() && configured != DEFAULT_INI_FILE).then_some(configured)
 }
 
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .finish()
+/// The shared error, with the workflow's way to fix it.
+fn explained(err: CredentialsError) -> anyhow::Error {
+    match &err {
+        CredentialsError::NotFound { .. } => anyhow!(
+            "{err}: create it with `{SET_HINT}` (or set CONFIG_TERRAFORM_DATACRUNCH_API_KEY_FILE)"
+        ),
+        CredentialsError::NoProfile { profile, .. } => {
+            anyhow!("{err}; `kdevops-datacrunch credentials set --profile {profile} ...` adds it")
+        }
+        CredentialsError::Missing(m) if m.file.is_none() => {
+            anyhow!("{err} `{SET_HINT}` writes ~/.datacrunch/credentials.")
+        }
+        _ => anyhow!("{err}"),
     }
 }
 
-/// Fails unless `path` exists and only its owner may read it.
-pub fn check_permissions(path: &Path) -> Result<()> {
-    let meta = fs::metadata(path).with_context(|| {
-        format!(
-            "credentials file {} not found: create it with `kdevops-datacrunch credentials set --client-id ID --client-secret SECRET` \
-             (or set CONFIG_TERRAFORM_DATACRUNCH_API_KEY_FILE)",
-            path.display()
-        )
-    })?;
-    if !meta.is_file() {
-        bail!("credentials file {} is not a regular file", path.display());
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "credentials file {} is readable by others (mode {mode:03o}): run `chmod 600 {}`",
-            path.display(),
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// Reads `profile` from the file at `path` (after [`check_permissions`]).
-pub fn read_profile(path: &Path, profile: &str) -> Result<Credentials> {
-    check_permissions(path)?;
-    let ini = Ini::load_from_file(path)
-        .with_context(|| format!("credentials file {} is not valid INI", path.display()))?;
-    // kdevops' helper also wrote [DEFAULT]; accept it for the default profile.
-    let section = ini
-        .section(Some(profile))
-        .or_else(|| (profile == "default").then(|| ini.section(Some("DEFAULT"))).flatten())
-        .with_context(|| {
-            format!(
-                "credentials file {} has no [{profile}] profile: add it with `kdevops-datacrunch credentials set --profile {profile} ...`",
-                path.display()
-            )
-        })?;
-    let client_id = section
-        .get("client_id")
-        .filter(|s| !s.trim().is_empty())
-        .with_context(|| format!("profile [{profile}] of {} has no client_id", path.display()))?;
-    let client_secret = SECRET_KEYS
-        .iter()
-        .find_map(|k| section.get(*k).filter(|s| !s.trim().is_empty()))
-        .with_context(|| {
-            format!(
-                "profile [{profile}] of {} has no client_secret",
-                path.display()
-            )
-        })?;
-    Ok(Credentials {
-        client_id: client_id.trim().to_owned(),
-        client_secret: client_secret.trim().to_owned(),
-    })
-}
-
-/// Writes (or replaces) `profile` in the file at `path`, keeping other profiles, with
-/// mode 0600 from the moment the file exists.
-pub fn write_profile(path: &Path, profile: &str, creds: &Credentials) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut ini = if path.exists() {
-        Ini::load_from_file(path).with_context(|| format!("{} is not valid INI", path.display()))?
-    } else {
-        Ini::new()
+/// Finds the credentials for `file` (explicit, else discovered) and `profile`.
+pub fn resolve(file: Option<&str>, profile: Option<&str>, env: &dyn Env) -> Result<Resolved> {
+    let request = Request {
+        file: file.map(str::to_owned),
+        profile: profile.map(str::to_owned),
+        ..Request::default()
     };
-    ini.with_section(Some(profile))
-        .set("client_id", creds.client_id.as_str())
-        .set("client_secret", creds.client_secret.as_str());
-    let mut text = Vec::new();
-    ini.write_to(&mut text)?;
-    // Write a private temp file, then rename: the secret is never in a readable file.
-    let tmp = path.with_extension("tmp");
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    file.write_all(&text)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    credentials::resolve(&request, env).map_err(explained)
+}
+
+/// The credentials in exactly this file and profile, whatever the environment says
+/// (the emulator's own file).
+pub fn resolve_file(path: &Path, profile: &str) -> Result<Resolved> {
+    let nothing: BTreeMap<&str, &str> = BTreeMap::new();
+    resolve(Some(&path.display().to_string()), Some(profile), &nothing)
+}
+
+/// Client credentials from exactly this file and profile (see [`resolve_file`]).
+pub fn read_file(path: &Path, profile: &str) -> Result<(String, Secret)> {
+    match resolve_file(path, profile)?.credentials {
+        Credentials::ClientCredentials {
+            client_id,
+            client_secret,
+        } => Ok((client_id, client_secret)),
+        Credentials::Bearer(_) => Err(anyhow!(
+            "{} [{profile}]: expected client credentials",
+            path.display()
+        )),
+    }
+}
+
+/// Writes (or replaces) `profile` in the INI file at `path`, keeping other profiles,
+/// mode 0600, in the form the shared reader reads back exactly.
+pub fn write_profile(path: &Path, profile: &str, client_id: &str, secret: &Secret) -> Result<()> {
+    Ok(credentials::write_profile(
+        path, profile, client_id, secret,
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
-    fn creds() -> Credentials {
-        Credentials {
-            client_id: "id-1".into(),
-            client_secret: "s3cret".into(),
+    /// The table the client module and the provider are tested on: the workflow, given
+    /// the file as `--file` and the profile as `--profile`, must see what they see.
+    #[test]
+    fn shared_table_of_tricky_files() {
+        for case in test_support::credential_cases::load() {
+            let got = resolve(case.file.as_deref(), case.profile.as_deref(), &case.env)
+                .map_err(|e| e.to_string())
+                .and_then(|r| match r.credentials {
+                    Credentials::ClientCredentials {
+                        client_id,
+                        client_secret,
+                    } => Ok((client_id, client_secret.expose().to_owned())),
+                    Credentials::Bearer(_) => Err("a bearer token".to_owned()),
+                });
+            case.check("kdevops-datacrunch", got);
         }
     }
 
@@ -138,54 +108,42 @@ mod tests {
     fn round_trip_keeps_other_profiles_and_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/credentials");
-        write_profile(&path, "default", &creds()).unwrap();
-        let other = Credentials {
-            client_id: "id-2".into(),
-            client_secret: "x".into(),
-        };
-        write_profile(&path, "work", &other).unwrap();
+        write_profile(&path, "default", "id-1", &Secret::new(r"s3\cret")).unwrap();
+        write_profile(&path, "work", "id-2", &Secret::new("x")).unwrap();
         assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert_eq!(read_profile(&path, "default").unwrap(), creds());
-        assert_eq!(read_profile(&path, "work").unwrap(), other);
-        let err = read_profile(&path, "nope").unwrap_err().to_string();
-        assert!(err.contains("no [nope] profile"), "{err}");
-    }
-
-    #[test]
-    fn refuses_readable_files_with_the_fix() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("credentials");
-        write_profile(&path, "default", &creds()).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let err = read_profile(&path, "default").unwrap_err().to_string();
+        assert_eq!(
+            read_file(&path, "default").unwrap(),
+            ("id-1".to_owned(), Secret::new(r"s3\cret"))
+        );
+        assert_eq!(
+            read_file(&path, "work").unwrap(),
+            ("id-2".to_owned(), Secret::new("x"))
+        );
+        let err = read_file(&path, "nope").unwrap_err().to_string();
         assert!(
-            err.contains(&format!("run `chmod 600 {}`", path.display())),
+            err.contains("no profile \"nope\"") && err.contains("--profile nope"),
             "{err}"
         );
     }
 
     #[test]
-    fn accepts_kdevops_spellings() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("credentials");
-        fs::write(&path, "[DEFAULT]\nclient_id = a\ndatacrunch_api_key = b\n").unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        let c = read_profile(&path, "default").unwrap();
-        assert_eq!((c.client_id.as_str(), c.client_secret.as_str()), ("a", "b"));
-        assert!(
-            !format!("{c:?}").contains("\"b\""),
-            "Debug must not show the secret"
-        );
+    fn only_a_non_default_configured_file_is_explicit() {
+        assert_eq!(explicit_file("~/.datacrunch/credentials"), None);
+        assert_eq!(explicit_file(" "), None);
+        assert_eq!(explicit_file("~/work.ini"), Some("~/work.ini"));
     }
 
     #[test]
     fn missing_file_says_how_to_create_it() {
-        let err = check_permissions(Path::new("/nonexistent/credentials"))
+        let err = read_file(Path::new("/nonexistent/credentials"), "default")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("credentials set"), "{err}");
+        assert!(
+            err.contains("/nonexistent/credentials not found") && err.contains("credentials set"),
+            "{err}"
+        );
     }
 }

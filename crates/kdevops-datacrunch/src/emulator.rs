@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::credentials::{self, Credentials};
+use datacrunch_client::Secret;
+
+use crate::credentials;
 use crate::project::Project;
 
 /// The profile name in the emulator's credentials file.
@@ -99,15 +101,13 @@ pub fn ensure_running(project: &Project) -> Result<Emulator> {
     };
     fs::create_dir_all(&files.dir)
         .with_context(|| format!("cannot create {}", files.dir.display()))?;
-    let creds = match credentials::read_profile(&files.credentials(), PROFILE) {
-        Ok(c) => c,
+    let (client_id, client_secret) = match credentials::read_file(&files.credentials(), PROFILE) {
+        Ok(found) => found,
         Err(_) => {
-            let fresh = Credentials {
-                client_id: format!("emulator-{}", uuid::Uuid::new_v4().simple()),
-                client_secret: uuid::Uuid::new_v4().simple().to_string(),
-            };
-            credentials::write_profile(&files.credentials(), PROFILE, &fresh)?;
-            fresh
+            let id = format!("emulator-{}", uuid::Uuid::new_v4().simple());
+            let secret = Secret::new(uuid::Uuid::new_v4().simple().to_string());
+            credentials::write_profile(&files.credentials(), PROFILE, &id, &secret)?;
+            (id, secret)
         }
     };
     let binary = sibling_binary(BINARY)?;
@@ -119,9 +119,9 @@ pub fn ensure_running(project: &Project) -> Result<Emulator> {
         .arg("--state")
         .arg(files.state())
         .arg("--client-id")
-        .arg(&creds.client_id)
+        .arg(&client_id)
         .arg("--client-secret")
-        .arg(&creds.client_secret)
+        .arg(client_secret.expose())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);

@@ -6,7 +6,7 @@
 //! * [`kconfig`], [`settings`]: `.config` to typed settings (every Kconfig symbol is read
 //!   in `settings`);
 //! * [`project`]: the paths and the per-project hash;
-//! * [`credentials`]: the INI credentials file;
+//! * [`credentials`]: the workflow's options mapped onto the client's credentials module;
 //! * [`api`], [`emulator`]: an API client for the configured endpoint, starting the
 //!   local emulator when that is the endpoint;
 //! * [`placement`], [`fallback`]: which node goes where, and the capacity fallback;

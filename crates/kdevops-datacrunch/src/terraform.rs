@@ -28,6 +28,9 @@ pub struct Terraform {
     binary: PathBuf,
     workdir: PathBuf,
     cli_config: PathBuf,
+    /// Variables set for every command after the `DATACRUNCH_*`/`VERDA_*` ones are
+    /// removed: the credential environment the workflow resolved with.
+    env: Vec<(String, String)>,
 }
 
 /// One resource instance from `terraform show -json`.
@@ -149,7 +152,15 @@ impl Terraform {
             binary,
             workdir,
             cli_config,
+            env: Vec::new(),
         })
+    }
+
+    /// Hands these variables to Terraform (and so to the provider), so the provider
+    /// resolves credentials from the same environment the workflow did.
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.env = env;
+        self
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -161,14 +172,16 @@ impl Terraform {
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .stdin(Stdio::null());
-        // The provider prefers these over the credentials file named in the module:
-        // an unrelated shell setting must not send real credentials to the emulator.
+        // An unrelated shell setting must not send real credentials to the emulator (a
+        // bearer token would win over the module's credentials file): only what
+        // `with_env` names gets through.
         for (key, _) in std::env::vars_os() {
             let key_text = key.to_string_lossy();
             if key_text.starts_with("DATACRUNCH_") || key_text.starts_with("VERDA_") {
                 cmd.env_remove(&key);
             }
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -140,3 +140,119 @@ fn rejected_credentials() {
         .join("terraform/datacrunch/terraform.tfstate")
         .exists());
 }
+
+/// An emulator of our own, accepting one client id and secret; killed on drop.
+struct OwnEmulator {
+    child: std::process::Child,
+    url: String,
+}
+
+impl OwnEmulator {
+    fn start(client_id: &str, secret: &str) -> Self {
+        use std::io::BufRead;
+        let binary =
+            test_support::cargo_bin::workspace_bin("datacrunch-emulator", "datacrunch-emulator");
+        let mut child = std::process::Command::new(binary)
+            .args(["--listen", "127.0.0.1:0", "--client-id", client_id])
+            .args(["--client-secret", secret])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        OwnEmulator { child, url }
+    }
+}
+
+impl Drop for OwnEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A secret with backslashes, `=` and `#` authenticates from an INI file the workflow
+/// wrote or the user did; the original `~/datacrunch-credentials.json` (secret only) is
+/// found with nothing configured, refused without DATACRUNCH_CLIENT_ID (naming the file
+/// and the variable), and with it a whole bringup works: the provider, run by
+/// Terraform, finds the same file and gets the same variable.
+#[test]
+fn tricky_secret_and_the_original_json_file_work_end_to_end() {
+    const TRICKY: &str = r"bs\secret\\n=#x\";
+    let emu = OwnEmulator::start("bs-client", TRICKY);
+    let p = Project::new();
+    let written = p.home.path().join("written");
+    p.ok(&[
+        "credentials",
+        "set",
+        "--file",
+        written.to_str().unwrap(),
+        "--client-id",
+        "bs-client",
+        "--client-secret",
+        TRICKY,
+    ]);
+    let by_hand = p.home.path().join("by-hand");
+    std::fs::write(
+        &by_hand,
+        format!("[default]\nclient_id = bs-client\nclient_secret = {TRICKY}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&by_hand, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for file in [&written, &by_hand] {
+        let out = p.ok(&[
+            "credentials",
+            "test",
+            "--file",
+            file.to_str().unwrap(),
+            "--url",
+            &emu.url,
+        ]);
+        assert!(out.contains("OK: "), "{out}");
+    }
+
+    let json = p.home.path().join("datacrunch-credentials.json");
+    std::fs::write(
+        &json,
+        serde_json::json!({ "client_secret": TRICKY }).to_string(),
+    )
+    .unwrap();
+    std::fs::set_permissions(&json, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let refused = p.fails(&["credentials", "check"]);
+    let line = one_line(&refused);
+    assert!(
+        line.contains(&format!(
+            "{} has client_secret but no `client_id`",
+            json.display()
+        )) && line.contains("DATACRUNCH_CLIENT_ID"),
+        "{line}"
+    );
+    let with_id = |args: &[&str]| {
+        let out = p
+            .command(args)
+            .env("DATACRUNCH_CLIENT_ID", "bs-client")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}:\n{}", common::text(&out));
+        common::text(&out)
+    };
+    let out = with_id(&["credentials", "test", "--url", &emu.url]);
+    assert!(
+        out.contains("OK: ") && out.contains("datacrunch-credentials.json"),
+        "{out}"
+    );
+
+    p.defconfig("emulator-3-nodes");
+    p.set(&format!("TERRAFORM_DATACRUNCH_API_URL=\"{}\"", emu.url));
+    p.set("TERRAFORM_DATACRUNCH_API_KEY_FILE=\"~/.datacrunch/credentials\"");
+    with_id(&["bringup"]);
+    with_id(&["destroy"]);
+}

@@ -2,7 +2,7 @@
 //! the per-process caches every resource and data source shares ([`ProviderState`]).
 
 use crate::catalog::CatalogCache;
-use crate::credentials::{self, Auth, ConfigInput, ProcessEnv, Secret, Setting};
+use crate::credentials::{self, ConfigInput, ProcessEnv, Secret, Setting, SettingAttribute};
 use crate::resources::instance::directory::InstanceDirectory;
 use crate::{data_sources, resources};
 use datacrunch_client::{Client, RetryPolicy};
@@ -108,7 +108,9 @@ pub fn provider_schema() -> Schema {
     Schema::new()
         .description(
             "The DataCrunch (Verda) GPU cloud. Each setting is taken from the attribute, \
-             else from the environment, else (credentials only) from the credentials file.",
+             else from the environment; `client_id` and `client_secret` also from a \
+             credentials file, which wins over the environment when `credentials_file` \
+             names it.",
         )
         .attribute(setting_attribute(
             Setting::ServerUrl,
@@ -125,9 +127,10 @@ pub fn provider_schema() -> Schema {
         )
         .attribute(setting_attribute(
             Setting::CredentialsFile,
-            "INI (`[profile]` with `client_id` and `client_secret`, also accepted as \
-             `datacrunch_api_key` or `api_key`) or JSON credentials file, default \
-             `~/.datacrunch/credentials`. Must not be readable by group or others.",
+            "INI (`[profile]` with `client_id` and `client_secret`, values literal: no \
+             escapes) or JSON credentials file. When set, it wins over the environment's \
+             client id and secret; when not, `~/.datacrunch/credentials` is read, else \
+             `~/datacrunch-credentials.json`. Must not be readable by group or others.",
         ))
         .attribute(setting_attribute(
             Setting::Profile,
@@ -237,14 +240,7 @@ fn build_state(config: &ProviderConfig) -> Result<ProviderState, Diagnostics> {
             max_retries: config.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
             ..RetryPolicy::default()
         });
-    let builder = match &resolved.auth {
-        Auth::Bearer(token) => builder.bearer_token(token.expose()),
-        Auth::ClientCredentials {
-            client_id,
-            client_secret,
-        } => builder.client_credentials(client_id, client_secret.expose()),
-    };
-    let client = builder.build().map_err(|e| {
+    let client = builder.credentials(resolved.auth).build().map_err(|e| {
         let attr = if e.to_string().contains("base_url") {
             Setting::ServerUrl
         } else {

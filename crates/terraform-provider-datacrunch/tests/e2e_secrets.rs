@@ -99,3 +99,59 @@ data "datacrunch_locations" "all" {{}}
         "secret in the plan file"
     );
 }
+
+/// A secret with backslashes, `=` and `#`: once read with escapes by one tool and
+/// literally by another. Taken literally, it must log in from an INI file named by
+/// `credentials_file`, and from the original integration's `~/datacrunch-credentials.json`
+/// (secret only, the id from DATACRUNCH_CLIENT_ID), found with no provider attribute.
+#[test]
+fn backslash_secret_and_the_original_json_file_authenticate() {
+    const TRICKY: &str = r"bs\secret\\n=#x\";
+    let emu = emulator_with(|b| b.client_credentials("bs-client", TRICKY));
+    let mut ws = Workspace::new(&terraform(), &emu);
+    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
+    let private = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let ini = ws.dir.path().join("credentials");
+    private(
+        &ini,
+        &format!("[default]\nclient_id = bs-client\nclient_secret = {TRICKY}\n"),
+    );
+    let read_locations = r#"
+data "datacrunch_locations" "all" {}
+output "locations" { value = length(data.datacrunch_locations.all.locations) }
+"#;
+    ws.write(&format!(
+        "provider \"datacrunch\" {{\n  credentials_file = \"{}\"\n}}\n{read_locations}",
+        ini.display()
+    ));
+    ws.init();
+    ws.apply();
+
+    // Nothing configured: the provider finds ~/datacrunch-credentials.json itself.
+    std::fs::remove_file(&ini).unwrap();
+    ws.write(&format!("provider \"datacrunch\" {{}}\n{read_locations}"));
+    let home = ws
+        .env
+        .iter()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| std::path::PathBuf::from(v))
+        .unwrap();
+    let json = home.join("datacrunch-credentials.json");
+    private(
+        &json,
+        &serde_json::json!({ "client_secret": TRICKY }).to_string(),
+    );
+    let refused = ws.fails(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let flat = refused.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("datacrunch-credentials.json has client_secret but no `client_id`")
+            && flat.contains("DATACRUNCH_CLIENT_ID"),
+        "{refused}"
+    );
+    ws.env
+        .push(("DATACRUNCH_CLIENT_ID".into(), "bs-client".into()));
+    ws.apply();
+}

@@ -6,10 +6,13 @@
 //! - [`workspace`]: a temp working directory with a generated CLI config and
 //!   a filesystem mirror holding the provider under test, and running
 //!   terraform commands in it with a timeout.
+//! - [`credential_cases`]: one table of tricky credentials files that every
+//!   credentials reader is tested on.
 //! - [`process`]: captured command output with exit-code assertions, and
 //!   Ctrl-C delivery to a process group.
 
 pub mod cargo_bin;
+pub mod credential_cases;
 pub mod process;
 pub mod terraform;
 pub mod workspace;

@@ -57,7 +57,8 @@ pub async fn run(project: &Project) -> Result<()> {
         project,
         terraform::find_binary(project)?,
         &sibling_binary("terraform-provider-datacrunch")?,
-    )?;
+    )?
+    .with_env(api.provider_env.clone());
     if tf.init_if_needed()? {
         progress.line("terraform init: provider installed from the project mirror");
     }

@@ -1,5 +1,5 @@
-//! `credentials set|check|test`: write the INI file (mode 0600), check it, or prove the
-//! API accepts it.
+//! `credentials set|check|test`: write the INI file (mode 0600), check what the shared
+//! discovery finds (INI or JSON, file or environment), or prove the API accepts it.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use crate::credentials::{self, Credentials};
+use datacrunch_client::credentials::{ProcessEnv, Setting};
+use datacrunch_client::{Credentials, Secret};
+
+use crate::credentials;
 use crate::project::Project;
 
 #[derive(Debug, Subcommand)]
@@ -23,12 +26,12 @@ pub enum CredentialsCommand {
         #[arg(long)]
         client_secret: Option<String>,
     },
-    /// Check the file exists, is private and has the profile.
+    /// Find the credentials as bringup and the provider do; check the file is private.
     Check {
         #[command(flatten)]
         file: FileArgs,
     },
-    /// Ask the API for a token with the profile.
+    /// Ask the API for a token with the credentials found.
     Test {
         #[command(flatten)]
         file: FileArgs,
@@ -40,26 +43,54 @@ pub enum CredentialsCommand {
 
 #[derive(Debug, Args)]
 pub struct FileArgs {
-    /// The credentials file.
-    #[arg(
-        long,
-        env = "DATACRUNCH_CREDENTIALS_FILE",
-        default_value = "~/.datacrunch/credentials"
-    )]
-    file: String,
-    /// The profile (INI section).
-    #[arg(long, default_value = "default")]
-    profile: String,
+    /// The credentials file, INI or JSON. Without it: DATACRUNCH_CLIENT_ID/_SECRET, else
+    /// DATACRUNCH_CREDENTIALS_FILE, else ~/.datacrunch/credentials, else
+    /// ~/datacrunch-credentials.json (`set` writes ~/.datacrunch/credentials).
+    #[arg(long)]
+    file: Option<String>,
+    /// The profile (INI section); default DATACRUNCH_PROFILE, else "default".
+    #[arg(long)]
+    profile: Option<String>,
 }
 
 impl FileArgs {
-    fn path(&self, project: &Project) -> PathBuf {
+    fn path_of(project: &Project, file: &str) -> PathBuf {
         // Relative paths are relative to where the command runs, not the topdir.
-        if self.file.starts_with('~') {
-            project.expand(&self.file)
+        if file.starts_with('~') {
+            project.expand(file)
         } else {
-            PathBuf::from(&self.file)
+            PathBuf::from(file)
         }
+    }
+
+    /// The named file, `~` expanded.
+    fn explicit(&self, project: &Project) -> Option<String> {
+        self.file
+            .as_deref()
+            .map(|f| Self::path_of(project, f).display().to_string())
+    }
+
+    /// Where `set` writes: the named file, else DATACRUNCH_CREDENTIALS_FILE, else the
+    /// default INI file.
+    fn target(&self, project: &Project) -> PathBuf {
+        let file = self
+            .file
+            .clone()
+            .or_else(|| {
+                Setting::CredentialsFile
+                    .from_env(&ProcessEnv)
+                    .map(|(_, f)| f)
+            })
+            .unwrap_or_else(|| credentials::DEFAULT_INI_FILE.to_owned());
+        Self::path_of(project, &file)
+    }
+
+    fn find(&self, project: &Project) -> Result<credentials::Resolved> {
+        credentials::resolve(
+            self.explicit(project).as_deref(),
+            self.profile.as_deref(),
+            &ProcessEnv,
+        )
     }
 }
 
@@ -70,7 +101,8 @@ pub async fn run(project: &Project, command: CredentialsCommand) -> Result<()> {
             client_id,
             client_secret,
         } => {
-            let path = file.path(project);
+            let path = file.target(project);
+            let profile = file.profile.as_deref().unwrap_or("default");
             let client_id = match client_id {
                 Some(v) => v,
                 None => prompt("DataCrunch client ID: ")?,
@@ -82,45 +114,35 @@ pub async fn run(project: &Project, command: CredentialsCommand) -> Result<()> {
             if client_id.trim().is_empty() || client_secret.trim().is_empty() {
                 bail!("client ID and client secret must not be empty");
             }
-            credentials::write_profile(
-                &path,
-                &file.profile,
-                &Credentials {
-                    client_id,
-                    client_secret,
-                },
-            )?;
+            credentials::write_profile(&path, profile, &client_id, &Secret::new(client_secret))?;
             println!(
-                "Wrote profile [{}] to {} (mode 0600)",
-                file.profile,
+                "Wrote profile [{profile}] to {} (mode 0600)",
                 path.display()
             );
         }
         CredentialsCommand::Check { file } => {
-            let path = file.path(project);
-            let creds = credentials::read_profile(&path, &file.profile)?;
-            println!(
-                "{} [{}]: client_id {}, secret present, mode 0600",
-                path.display(),
-                file.profile,
-                creds.client_id
-            );
+            let found = file.find(project)?;
+            match &found.credentials {
+                Credentials::ClientCredentials { client_id, .. } => println!(
+                    "{}: client_id {client_id}, secret present",
+                    found.describe()
+                ),
+                Credentials::Bearer(_) => println!("{}: a bearer token", found.describe()),
+            }
         }
         CredentialsCommand::Test { file, url } => {
-            let path = file.path(project);
-            let creds = credentials::read_profile(&path, &file.profile)?;
+            let found = file.find(project)?;
             let client = datacrunch_client::Client::builder()
                 .base_url(&url)
-                .client_credentials(creds.client_id, creds.client_secret)
+                .credentials(found.credentials.clone())
                 .timeout(Duration::from_secs(30))
                 .build()
                 .with_context(|| format!("bad API URL {url:?}"))?;
             if let Err(e) = client.authenticate().await {
                 if e.is_unauthorized() || e.status() == Some(400) {
                     bail!(
-                        "{url} rejected the credentials in {} [{}]: {e}",
-                        path.display(),
-                        file.profile
+                        "{url} rejected the credentials from {}: {e}",
+                        found.describe()
                     );
                 }
                 bail!("cannot get a token from {url}: {e}");
@@ -128,10 +150,12 @@ pub async fn run(project: &Project, command: CredentialsCommand) -> Result<()> {
             let balance = client.balance().await.ok();
             match balance {
                 Some(b) => println!(
-                    "OK: {url} accepted [{}]; balance {} {}",
-                    file.profile, b.amount, b.currency
+                    "OK: {url} accepted {}; balance {} {}",
+                    found.describe(),
+                    b.amount,
+                    b.currency
                 ),
-                None => println!("OK: {url} accepted [{}]", file.profile),
+                None => println!("OK: {url} accepted {}", found.describe()),
             }
         }
     }

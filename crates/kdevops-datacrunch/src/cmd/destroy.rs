@@ -37,7 +37,8 @@ pub async fn run(project: &Project) -> Result<()> {
         project,
         terraform::find_binary(project)?,
         &sibling_binary("terraform-provider-datacrunch")?,
-    )?;
+    )?
+    .with_env(api.provider_env.clone());
     let mut terraform_error = None;
     if tf.has_state() {
         tf.init_if_needed()?;

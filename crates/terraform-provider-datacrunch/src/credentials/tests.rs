@@ -1,7 +1,11 @@
-//! Credentials resolution: precedence, file formats, permissions and error messages.
+//! Credentials resolution through the provider's attributes: precedence, file formats,
+//! permissions and error messages, and the shared table every credentials reader passes.
 
 use super::*;
+use datacrunch_client::DEFAULT_BASE_URL as DEFAULT_SERVER_URL;
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 const SENTINEL: &str = "SENTINEL-SECRET-5f3a";
 
@@ -233,8 +237,53 @@ fn named_file_must_exist() {
         ..Default::default()
     };
     let err = resolve(&input, &env(&[])).unwrap_err();
-    assert!(matches!(err, CredentialsError::Unreadable { .. }), "{err}");
+    assert!(matches!(err, CredentialsError::NotFound { .. }), "{err}");
     assert!(err.to_string().contains("/nonexistent/creds"));
+}
+
+/// The same table the client module and the workflow's adapter are tested on: the
+/// provider, given the file as `credentials_file` and the profile as `profile`, must
+/// see exactly what they see.
+#[test]
+fn shared_table_of_tricky_files() {
+    for case in test_support::credential_cases::load() {
+        let input = ConfigInput {
+            credentials_file: case.file.clone(),
+            profile: case.profile.clone(),
+            ..ConfigInput::default()
+        };
+        let got = resolve(&input, &case.env)
+            .map_err(|e| e.to_string())
+            .and_then(|r| match r.auth {
+                Auth::ClientCredentials {
+                    client_id,
+                    client_secret,
+                } => Ok((client_id, client_secret.expose().to_owned())),
+                Auth::Bearer(_) => Err("a bearer token".to_owned()),
+            });
+        case.check("provider", got);
+    }
+}
+
+#[test]
+fn an_explicit_credentials_file_wins_over_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(
+        dir.path(),
+        "creds",
+        "[default]\nclient_id = file-id\nclient_secret = file\\secret\n",
+        0o600,
+    );
+    let e = env(&[
+        ("DATACRUNCH_CLIENT_ID", "env-id"),
+        ("DATACRUNCH_CLIENT_SECRET", "env-secret"),
+    ]);
+    let input = ConfigInput {
+        credentials_file: Some(file),
+        ..Default::default()
+    };
+    let r = resolve(&input, &e).unwrap();
+    assert_eq!(client_credentials(&r), ("file-id", "file\\secret"));
 }
 
 #[test]

@@ -112,15 +112,32 @@ fn index_page(schema: &Schema, examples: &Path) -> Result<String> {
          Source address `linux-kdevops/datacrunch`. It also works with the rebranded \
          service (Verda): set `server_url` to `https://api.verda.com/v1`.\n\n\
          ## Credentials\n\n\
-         Each setting is taken from, in order: the attribute in the provider block; the \
-         environment (`DATACRUNCH_*`, or the `VERDA_*` spellings, including \
-         `VERDA_BASE_URL`); for `client_id` and `client_secret`, the credentials file \
-         (`~/.datacrunch/credentials` unless `credentials_file` says otherwise, profile \
-         `default`). The file is INI:\n\n\
+         A ready token (`bearer` or `DATACRUNCH_BEARER`) wins outright. Otherwise \
+         `client_id` and `client_secret` are each taken from the first of: the attribute \
+         in the provider block; the file named by `credentials_file`; the environment \
+         (`DATACRUNCH_CLIENT_ID` and `DATACRUNCH_CLIENT_SECRET`, or the `VERDA_*` \
+         spellings); and, when no `credentials_file` is set, the file named by \
+         `DATACRUNCH_CREDENTIALS_FILE`, else `~/.datacrunch/credentials`, else \
+         `~/datacrunch-credentials.json`. `server_url` and `profile` come from the \
+         attribute, else the environment (`server_url` also from `VERDA_BASE_URL`). The \
+         kdevops workflow reads credentials with the same code: a file works in both or \
+         in neither.\n\n\
+         The file is INI, profile `default` (also found as `[DEFAULT]`) unless `profile` \
+         says otherwise:\n\n\
          ```ini\n[default]\nclient_id = ...\nclient_secret = ...\n```\n\n\
-         or JSON `{{\"client_id\": \"...\", \"client_secret\": \"...\"}}`, and must not be \
-         readable by group or others (`chmod 600`). No secret is ever written to the state, \
-         the plan or the logs.\n\n\
+         A value is everything after the first `=` or `:`, trimmed, with one pair of \
+         matching surrounding quotes (`\"...\"` or `'...'`) removed. Nothing else is \
+         interpreted: there are no backslash escapes and no inline comments, so \
+         `a\\b#c` is read as those five characters. Only whole lines starting with `#` \
+         or `;` are comments. Or the file is JSON, `{{\"client_id\": \"...\", \
+         \"client_secret\": \"...\"}}` or by profile `{{\"default\": {{...}}}}`; a \
+         JSON file holding only `client_secret` (the original kdevops \
+         `~/datacrunch-credentials.json`) takes the id from `DATACRUNCH_CLIENT_ID`. The \
+         keys may also be spelled `datacrunch_client_id` and `datacrunch_client_secret`, \
+         and the secret `datacrunch_api_key` or `api_key`. The file must be a regular \
+         file (or a symlink to one) owned by you or root that group and others cannot \
+         read (`chmod 600`). No secret is ever written to the state, the plan or the \
+         logs.\n\n\
          ## Example Usage\n\n```terraform\n{}\n```\n\n{UPGRADING}",
         example(&examples.join("provider/provider.tf"))?
     );
