@@ -17,15 +17,11 @@ variable "datacrunch_credentials_profile" {
 }
 
 variable "datacrunch_nodes" {
-  description = "Node name => instance type and location. Per node, so a capacity fallback moves one node without touching the others."
+  description = "Node name => instance type and location. Per node, so a capacity fallback moves one node without touching the others. Empty when only the SSH key is left to manage (a destroy after the nodes are gone)."
   type = map(object({
     instance_type = string
     location      = string
   }))
-  validation {
-    condition     = length(var.datacrunch_nodes) > 0
-    error_message = "datacrunch_nodes must name at least one node."
-  }
 }
 
 variable "datacrunch_image" {

@@ -9,19 +9,19 @@
 //! * [`credentials`]: the INI credentials file;
 //! * [`api`], [`emulator`]: an API client for the configured endpoint, starting the
 //!   local emulator when that is the endpoint;
-//! * [`placement`], [`fallback`]: which node goes where, and the capacity fallback;
+//! * [`fleet`]: what exists (API and state), what to keep, adopt or delete, where
+//!   nodes go and the capacity fallback;
 //! * [`terraform`], [`tfvars`]: running Terraform and feeding it;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`progress`]: phase lines with elapsed time;
-//! * `cmd/*`: one file per subcommand.
+//! * `cmd/*`: one file per subcommand, thin entry points over [`fleet`].
 
 mod api;
 mod cmd;
 mod credentials;
 mod emulator;
-mod fallback;
+mod fleet;
 mod kconfig;
-mod placement;
 mod progress;
 mod project;
 mod settings;

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::placement::Placement;
+use crate::fleet::placement::Placement;
 
 /// Every variable of `terraform/datacrunch/variables.tf`.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -1,8 +1,7 @@
-//! One module per subcommand, plus the pieces several of them share: loading settings,
-//! listing this project's instances through the API, the Terraform inputs, and the
-//! files written for ssh and Ansible.
+//! One module per subcommand (thin entry points over [`crate::fleet`]), plus the
+//! pieces several of them share: loading settings, the Terraform inputs, and the files
+//! written for ssh and Ansible.
 
-pub mod adopt;
 pub mod bringup;
 pub mod catalog;
 pub mod credentials;
@@ -13,11 +12,9 @@ pub mod status;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use datacrunch_models::Instance;
 
 use crate::api::Api;
 use crate::kconfig::KconfigValues;
-use crate::placement::Placement;
 use crate::project::Project;
 use crate::settings::{Settings, SshKeyMode};
 use crate::sshconfig::{self, HostEntry, HostOptions};
@@ -41,30 +38,8 @@ pub fn show_config(project: &Project) -> Result<()> {
     Ok(())
 }
 
-/// Statuses of an instance that is gone or going: not this project's anymore.
-pub fn is_gone(instance: &Instance) -> bool {
-    matches!(
-        instance.status.as_str(),
-        "discontinued" | "deleting" | "deleted" | "notfound"
-    )
-}
-
-/// Every live instance that carries this project's marker in its description.
-pub async fn project_instances(api: &Api, project: &Project) -> Result<Vec<Instance>> {
-    let marker = project.marker();
-    let all = api
-        .client
-        .instances(None)
-        .await
-        .map_err(|e| api.explain(e))?;
-    Ok(all
-        .into_iter()
-        .filter(|i| i.description.contains(&marker) && !is_gone(i))
-        .collect())
-}
-
 /// The module inputs other than the node placements.
-pub fn base_tfvars(
+pub fn project_tfvars(
     project: &Project,
     settings: &Settings,
     api: &Api,
@@ -88,16 +63,6 @@ pub fn base_tfvars(
         datacrunch_project_marker: project.marker(),
         ssh_config_user: settings.ssh_user.clone(),
     }
-}
-
-/// Placements recorded for nodes, as tfvars want them.
-pub fn placements_of(
-    nodes: &BTreeMap<String, crate::fallback::NodeState>,
-) -> BTreeMap<String, Placement> {
-    nodes
-        .iter()
-        .map(|(n, s)| (n.clone(), s.placement.clone()))
-        .collect()
 }
 
 /// Writes the ssh config (if enabled) and the inventory for `hosts`.

@@ -11,8 +11,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::api;
-use crate::cmd::{load_settings, project_instances};
+use crate::cmd::load_settings;
 use crate::emulator;
+use crate::fleet::live_instances;
 use crate::project::Project;
 use crate::settings::Endpoint;
 
@@ -45,8 +46,8 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     }
     let api = api::connect(project, &settings).await?;
     let now = OffsetDateTime::now_utc();
-    let mut rows: Vec<Row> = project_instances(&api, project)
-        .await?
+    let (ours, _foreign) = live_instances(&api, project).await?;
+    let mut rows: Vec<Row> = ours
         .into_iter()
         .map(|i| {
             let hours = OffsetDateTime::parse(
