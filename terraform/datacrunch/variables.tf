@@ -58,8 +58,8 @@ variable "datacrunch_ssh_public_key" {
   default     = ""
 }
 
-variable "datacrunch_project_marker" {
-  description = "Tag in every instance description that identifies this project's instances, so destroy can find leftovers through the API"
+variable "datacrunch_project_id" {
+  description = "This project's id (from .local/project-id), the value of every instance's kdevops-project tag, so the workflow finds its own instances through the API even when the Terraform state is lost, and never takes anyone else's"
   type        = string
 }
 

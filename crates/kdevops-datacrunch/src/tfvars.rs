@@ -24,7 +24,7 @@ pub struct TfVars {
     pub datacrunch_ssh_key_name: String,
     pub datacrunch_ssh_key_id: String,
     pub datacrunch_ssh_public_key: String,
-    pub datacrunch_project_marker: String,
+    pub datacrunch_project_id: String,
     pub ssh_config_user: String,
 }
 
@@ -77,7 +77,7 @@ mod tests {
             datacrunch_ssh_key_name: "k".into(),
             datacrunch_ssh_key_id: String::new(),
             datacrunch_ssh_public_key: "ssh-ed25519 AAAA".into(),
-            datacrunch_project_marker: "[kdevops:abcd1234]".into(),
+            datacrunch_project_id: "0b9e6c1e-5c1f-4d38-9a36-2f4f1c1d7e11".into(),
             ssh_config_user: "root".into(),
         };
         let placements: BTreeMap<_, _> = [

@@ -12,20 +12,21 @@
 use anyhow::{bail, Context, Result};
 
 use crate::api::{self, Api};
-use crate::cmd::{load_settings, project_tfvars};
+use crate::cmd::Setup;
 use crate::emulator::sibling_binary;
 use crate::fleet::{provision, reconcile, Fleet};
 use crate::progress::Progress;
 use crate::project::Project;
-use crate::settings::{Settings, SshKeyMode};
+use crate::settings::SshKeyMode;
 use crate::sshconfig::HostEntry;
 use crate::sshkey;
 use crate::terraform::{self, Terraform};
 
 pub async fn run(project: &Project) -> Result<()> {
     let mut progress = Progress::new();
-    let settings = load_settings(project)?;
-    let api = api::connect(project, &settings).await?;
+    let ctx = Setup::load(project)?;
+    let settings = &ctx.settings;
+    let api = api::connect(project, settings).await?;
     progress.line(format!(
         "API {} ({})",
         api.server_url,
@@ -40,7 +41,7 @@ pub async fn run(project: &Project) -> Result<()> {
         .instance_types(None)
         .await
         .map_err(|e| api.explain(e))?;
-    provision::check_type(&settings, &catalog, &api.server_url)?;
+    provision::check_type(settings, &catalog, &api.server_url)?;
 
     let tf = Terraform::prepare(
         project,
@@ -51,15 +52,15 @@ pub async fn run(project: &Project) -> Result<()> {
         progress.line("terraform init: provider installed from the project mirror");
     }
 
-    let mut fleet = Fleet::survey(&api, project, Some(&tf)).await?;
+    let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
-    let (public_key, key_id) = ssh_key(project, &settings, &api, &fleet)?;
-    let mut vars = project_tfvars(project, &settings, &api, public_key, key_id);
-    if reconcile::run(&tf, &api, &settings, &mut vars, &fleet, &mut progress).await? {
+    let (public_key, key_id) = ssh_key(&ctx, &api, &fleet)?;
+    let mut vars = ctx.tfvars(&api, public_key, key_id);
+    if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {
         fleet.refresh_state(&tf)?;
     }
     provision::converge(
-        &settings,
+        settings,
         &api,
         &catalog,
         &tf,
@@ -68,17 +69,12 @@ pub async fn run(project: &Project) -> Result<()> {
         &mut progress,
     )
     .await?;
-    finish(project, &settings, &api, &tf, &mut progress)
+    finish(&ctx, &api, &tf, &mut progress)
 }
 
 /// Writes ssh config and inventory from the module outputs, and prints the nodes.
-fn finish(
-    project: &Project,
-    settings: &Settings,
-    api: &Api,
-    tf: &Terraform,
-    progress: &mut Progress,
-) -> Result<()> {
+fn finish(ctx: &Setup, api: &Api, tf: &Terraform, progress: &mut Progress) -> Result<()> {
+    let settings = &ctx.settings;
     let outputs = tf.outputs()?;
     let ips = outputs
         .get("controller_ip_map")
@@ -99,7 +95,7 @@ fn finish(
     if let Some(h) = hosts.iter().find(|h| h.ip.is_empty()) {
         bail!("{} has no IP address after apply", h.name);
     }
-    for written in crate::cmd::write_access_files(project, settings, &hosts)? {
+    for written in ctx.write_access_files(&hosts)? {
         progress.line(format!("wrote {written}"));
     }
     progress.done();
@@ -113,20 +109,14 @@ fn finish(
 }
 
 /// The public key to upload (UNIQUE) or the id of the existing key (MANUAL).
-fn ssh_key(
-    project: &Project,
-    settings: &Settings,
-    api: &Api,
-    fleet: &Fleet,
-) -> Result<(String, String)> {
-    let key_file = project.expand(&settings.ssh_key_file);
-    match &settings.ssh_key {
-        SshKeyMode::Unique { .. } => Ok((
-            sshkey::ensure(&key_file, settings.genkey, fleet.is_empty())?,
+fn ssh_key(ctx: &Setup, api: &Api, fleet: &Fleet) -> Result<(String, String)> {
+    match &ctx.settings.ssh_key {
+        SshKeyMode::Unique => Ok((
+            sshkey::ensure(&ctx.key_file, ctx.settings.genkey, fleet.is_empty())?,
             String::new(),
         )),
         SshKeyMode::Manual { name } => {
-            let Some(key) = fleet.keys.iter().find(|k| &k.name == name) else {
+            let Some(key) = fleet.keys.iter().find(|k| k.name == *name) else {
                 bail!(
                     "no SSH key named {name:?} in the account at {} (CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_NAME_CUSTOM): \
                      add it in the dashboard or choose the unique-key mode in `make menuconfig`",

@@ -6,7 +6,7 @@
 use anyhow::Result;
 
 use crate::api;
-use crate::cmd::{self, load_settings, project_tfvars};
+use crate::cmd::Setup;
 use crate::emulator::{self, sibling_binary};
 use crate::fleet::{cleanup, fallback};
 use crate::progress::Progress;
@@ -16,16 +16,17 @@ use crate::terraform::{self, Terraform};
 
 pub async fn run(project: &Project) -> Result<()> {
     let mut progress = Progress::new();
-    let settings = load_settings(project)?;
+    let ctx = Setup::load(project)?;
+    let settings = &ctx.settings;
     if settings.endpoint == Endpoint::Emulator
         && emulator::find(project)?.is_none()
         && !project.terraform_dir().join("terraform.tfstate").is_file()
     {
-        cmd::remove_access_files(project, &settings)?;
+        ctx.remove_access_files()?;
         println!("Nothing to destroy: the local emulator is not running and there is no state.");
         return Ok(());
     }
-    let api = api::connect(project, &settings).await?;
+    let api = api::connect(project, settings).await?;
     let tf = Terraform::prepare(
         project,
         terraform::find_binary(project)?,
@@ -49,7 +50,7 @@ pub async fn run(project: &Project) -> Result<()> {
             } else {
                 String::new()
             };
-            let mut vars = project_tfvars(project, &settings, &api, public_key, key_id);
+            let mut vars = ctx.tfvars(&api, public_key, key_id);
             // Only the nodes in state: with none left (only the key), an empty map.
             vars.set_nodes(&fallback::placements_of(&fallback::nodes_in_state(
                 &resources,
@@ -84,12 +85,12 @@ pub async fn run(project: &Project) -> Result<()> {
         }
     }
 
-    cleanup::sweep(&api, project, settings.keep_volumes, &progress).await?;
-    if let SshKeyMode::Unique { name } = &settings.ssh_key {
-        cleanup::delete_keys_named(&api, name, &progress).await?;
+    cleanup::sweep(&api, &ctx.identity, settings.keep_volumes, &progress).await?;
+    if settings.ssh_key == SshKeyMode::Unique {
+        cleanup::delete_keys_named(&api, &ctx.key_name, &progress).await?;
     }
     progress.line("verified: no instance of this project remains");
-    cmd::remove_access_files(project, &settings)?;
+    ctx.remove_access_files()?;
     tf.forget()?;
     if api.is_emulator && emulator::stop(project)? {
         progress.line("stopped the local emulator");

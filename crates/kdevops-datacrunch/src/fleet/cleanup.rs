@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use super::live_instances;
 use crate::api::Api;
 use crate::progress::Progress;
-use crate::project::Project;
+use crate::project::Identity;
 
 /// How long deleted instances may take to leave the API's list.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -42,12 +42,12 @@ pub async fn delete_instance(api: &Api, id: &str, keep_volumes: bool) -> Result<
 /// longer lists any.
 pub async fn sweep(
     api: &Api,
-    project: &Project,
+    identity: &Identity,
     keep_volumes: bool,
     progress: &Progress,
 ) -> Result<()> {
     let deadline = Instant::now() + DELETE_TIMEOUT;
-    let (leftovers, _) = live_instances(api, project).await?;
+    let (leftovers, _) = live_instances(api, identity).await?;
     for inst in &leftovers {
         progress.line(format!(
             "deleting leftover instance {} ({}, {})",
@@ -56,7 +56,7 @@ pub async fn sweep(
         delete_instance(api, &inst.id, keep_volumes).await?;
     }
     loop {
-        let (remaining, _) = live_instances(api, project).await?;
+        let (remaining, _) = live_instances(api, identity).await?;
         if remaining.is_empty() {
             return Ok(());
         }

@@ -22,7 +22,7 @@ use anyhow::Result;
 use datacrunch_models::{Instance, SshKey};
 
 use crate::api::Api;
-use crate::project::Project;
+use crate::project::{Identity, PROJECT_TAG};
 use crate::terraform::{StateResource, Terraform};
 use fallback::NodeState;
 
@@ -42,12 +42,12 @@ pub struct Fleet {
 
 impl Fleet {
     /// Reads state (when a Terraform runner is given) and lists the account once.
-    pub async fn survey(api: &Api, project: &Project, tf: Option<&Terraform>) -> Result<Self> {
+    pub async fn survey(api: &Api, identity: &Identity, tf: Option<&Terraform>) -> Result<Self> {
         let resources = match tf {
             Some(tf) => tf.state()?,
             None => Vec::new(),
         };
-        let (ours, foreign) = live_instances(api, project).await?;
+        let (ours, foreign) = live_instances(api, identity).await?;
         let keys = api.client.ssh_keys().await.map_err(|e| api.explain(e))?;
         Ok(Self {
             state: fallback::nodes_in_state(&resources),
@@ -81,13 +81,19 @@ impl Fleet {
     }
 }
 
-/// Whether `instance` carries this project's mark.
-pub fn is_ours(instance: &Instance, project: &Project) -> bool {
-    instance.description.contains(&project.marker())
+/// Whether `instance` carries this project's mark: the [`PROJECT_TAG`] tag with our id.
+pub fn is_ours(instance: &Instance, identity: &Identity) -> bool {
+    instance
+        .tags
+        .iter()
+        .any(|t| t.key == PROJECT_TAG && t.value.as_deref() == Some(identity.id.as_str()))
 }
 
 /// Every live (not gone) instance of the account, split into ours and foreign.
-pub async fn live_instances(api: &Api, project: &Project) -> Result<(Vec<Instance>, Vec<Instance>)> {
+pub async fn live_instances(
+    api: &Api,
+    identity: &Identity,
+) -> Result<(Vec<Instance>, Vec<Instance>)> {
     let all = api
         .client
         .instances(None)
@@ -96,5 +102,5 @@ pub async fn live_instances(api: &Api, project: &Project) -> Result<(Vec<Instanc
     Ok(all
         .into_iter()
         .filter(|i| !i.status.is_gone())
-        .partition(|i| is_ours(i, project)))
+        .partition(|i| is_ours(i, identity)))
 }

@@ -11,19 +11,20 @@
 //! nothing is replaced; other instances of this project that no node claims are
 //! deleted. Instances without our mark are never touched.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use datacrunch_models::{Instance, InstanceStatus};
 use tokio_util::sync::CancellationToken;
 
 use super::cleanup::delete_instance;
-use super::fallback::{instance_address, placements_of, NodeState};
+use super::fallback::{instance_address, placements_of};
 use super::placement::Placement;
 use super::Fleet;
 use crate::api::Api;
 use crate::progress::Progress;
+use crate::project::PROJECT_TAG;
 use crate::settings::{Settings, SshKeyMode};
 use crate::terraform::Terraform;
 use crate::tfvars::TfVars;
@@ -37,16 +38,18 @@ const ADOPT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 /// What to do with this project's live instances that state does not know.
 #[derive(Debug, PartialEq)]
-struct Adoption<'a> {
+pub struct Adoption<'a> {
     /// One per configured node missing from state: import it.
-    import: Vec<&'a Instance>,
+    pub import: Vec<&'a Instance>,
     /// Duplicates and strays from interrupted runs: delete them.
-    delete: Vec<&'a Instance>,
+    pub delete: Vec<&'a Instance>,
 }
 
-fn plan<'a>(
+/// What bringup does with `strays` (ours, not in state), given the configured nodes and
+/// the node names in state. Failed instances are never adopted.
+pub fn plan<'a>(
     nodes: &[String],
-    state: &BTreeMap<String, NodeState>,
+    in_state: &BTreeSet<String>,
     strays: &[&'a Instance],
 ) -> Adoption<'a> {
     let mut adoption = Adoption {
@@ -54,7 +57,7 @@ fn plan<'a>(
         delete: Vec::new(),
     };
     for inst in strays.iter().copied() {
-        let wanted = nodes.contains(&inst.hostname) && !state.contains_key(&inst.hostname);
+        let wanted = nodes.contains(&inst.hostname) && !in_state.contains(&inst.hostname);
         let already = adoption.import.iter().any(|i| i.hostname == inst.hostname);
         if wanted && !already && !inst.status.is_failed() {
             adoption.import.push(inst);
@@ -74,8 +77,27 @@ pub async fn run(
     fleet: &Fleet,
     progress: &mut Progress,
 ) -> Result<bool> {
+    // An instance in state without any project mark was made by an earlier version
+    // that marked instances differently: it is ours, and this apply tags it. One with
+    // another project's mark means this state came from another tree.
+    let claimed = |i: &Instance| i.tags.iter().any(|t| t.key == PROJECT_TAG);
+    if let Some((node, inst)) = fleet.state.iter().find_map(|(node, s)| {
+        fleet
+            .foreign
+            .iter()
+            .find(|i| i.id == s.id && claimed(i))
+            .map(|i| (node, i))
+    }) {
+        bail!(
+            "{node} ({}) in this tree's Terraform state carries another project's mark: this state came from \
+             another tree. Move {} aside and run `make bringup` again; the other project keeps its instance",
+            inst.id,
+            tf.state_path().display()
+        );
+    }
     let strays = fleet.strays();
-    let adoption = plan(&settings.nodes, &fleet.state, &strays);
+    let in_state = fleet.state.keys().cloned().collect();
+    let adoption = plan(&settings.nodes, &in_state, &strays);
     for inst in &adoption.delete {
         progress.line(format!(
             "deleting stray instance {} ({}, {}) left by an interrupted run",
@@ -165,9 +187,10 @@ async fn wait_until_running(
 /// In UNIQUE mode with no key in state: the id of the account's key with our name and
 /// our public key, if any.
 fn key_to_import(settings: &Settings, vars: &TfVars, fleet: &Fleet) -> Option<String> {
-    let SshKeyMode::Unique { name } = &settings.ssh_key else {
+    if settings.ssh_key != SshKeyMode::Unique {
         return None;
-    };
+    }
+    let name = &vars.datacrunch_ssh_key_name;
     if fleet
         .resources
         .iter()
@@ -201,7 +224,7 @@ mod tests {
         let c = instance("c", "old-node", InstanceStatus::Running);
         let d = instance("d", "n-1", InstanceStatus::NoCapacity);
         let strays = [&a, &b, &c, &d];
-        let adoption = plan(&nodes, &BTreeMap::new(), &strays);
+        let adoption = plan(&nodes, &BTreeSet::new(), &strays);
         let ids = |v: &[&Instance]| v.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
         // A provisioning instance is adopted (and waited for), a failed one never.
         assert_eq!(ids(&adoption.import), ["a"]);
