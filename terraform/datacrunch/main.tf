@@ -15,7 +15,7 @@ resource "datacrunch_instance" "kdevops" {
 
   hostname      = each.key
   description   = "kdevops node ${each.key}"
-  image         = var.datacrunch_image
+  image         = each.value.image
   instance_type = each.value.instance_type
   location_code = each.value.location
   ssh_key_ids   = [local.ssh_key_id]

@@ -17,15 +17,16 @@ variable "datacrunch_credentials_profile" {
 }
 
 variable "datacrunch_nodes" {
-  description = "Node name => instance type and location. Per node, so a capacity fallback moves one node without touching the others. Empty when only the SSH key is left to manage (a destroy after the nodes are gone)."
+  description = "Node name => instance type, location and image. Per node, so a capacity fallback moves one node without touching the others, and a running node keeps what it was created with when .config changes. Empty when only the SSH key is left to manage (a destroy after the nodes are gone)."
   type = map(object({
     instance_type = string
     location      = string
+    image         = string
   }))
 }
 
 variable "datacrunch_image" {
-  description = "OS image type (e.g. ubuntu-24.04-cuda-12.8-open-docker) or image UUID"
+  description = "OS image type (e.g. ubuntu-24.04-cuda-12.8-open-docker) or image UUID that .config asks for (new nodes get it; see datacrunch_nodes)"
   type        = string
 }
 

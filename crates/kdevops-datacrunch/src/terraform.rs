@@ -290,11 +290,19 @@ impl Terraform {
     }
 
     /// `terraform apply -json` (or `destroy`), streaming progress lines to `on_event`.
-    pub fn apply(&self, destroy: bool, mut on_event: impl FnMut(&Value)) -> Result<ApplyReport> {
+    /// `replace` names resource addresses to replace although unchanged (`-replace`).
+    pub fn apply(
+        &self,
+        destroy: bool,
+        replace: &[String],
+        mut on_event: impl FnMut(&Value),
+    ) -> Result<ApplyReport> {
+        let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
         let mut args = vec!["apply", "-auto-approve", "-input=false", "-json"];
         if destroy {
             args.push("-destroy");
         }
+        args.extend(replace.iter().map(String::as_str));
         let mut child = self
             .command(&args)
             .stdout(Stdio::piped())

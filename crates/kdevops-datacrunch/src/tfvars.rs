@@ -33,23 +33,29 @@ pub struct TfVars {
 pub struct NodeVars {
     pub instance_type: String,
     pub location: String,
-}
-
-impl From<&Placement> for NodeVars {
-    fn from(p: &Placement) -> Self {
-        Self {
-            instance_type: p.instance_type.clone(),
-            location: p.location.clone(),
-        }
-    }
+    pub image: String,
 }
 
 impl TfVars {
     pub fn set_nodes(&mut self, placements: &BTreeMap<String, Placement>) {
         self.datacrunch_nodes = placements
             .iter()
-            .map(|(n, p)| (n.clone(), p.into()))
+            .map(|(n, p)| {
+                let node = NodeVars {
+                    instance_type: p.instance_type.clone(),
+                    location: p.location.clone(),
+                    image: self.datacrunch_image.clone(),
+                };
+                (n.clone(), node)
+            })
             .collect();
+    }
+
+    /// A running node keeps the image it was created with, whatever .config says now.
+    pub fn keep_image(&mut self, node: &str, image: &str) {
+        if let Some(n) = self.datacrunch_nodes.get_mut(node) {
+            n.image = image.to_owned();
+        }
     }
 
     /// Writes the file (pretty, stable key order: diffs stay readable).
@@ -101,6 +107,11 @@ mod tests {
         let json: serde_json::Value = serde_json::to_value(&vars).unwrap();
         assert_eq!(json["datacrunch_nodes"]["b"]["instance_type"], "1A100.22V");
         assert_eq!(json["datacrunch_nodes"]["a"]["location"], "FIN-01");
+        assert_eq!(json["datacrunch_nodes"]["a"]["image"], "ubuntu-24.04");
+        vars.keep_image("a", "ubuntu-22.04");
+        let json = serde_json::to_value(&vars).unwrap();
+        assert_eq!(json["datacrunch_nodes"]["a"]["image"], "ubuntu-22.04");
+        assert_eq!(json["datacrunch_nodes"]["b"]["image"], "ubuntu-24.04");
         assert_eq!(json["datacrunch_keep_volumes"], true);
         let text = json.to_string();
         assert!(!text.contains("secret"), "{text}");

@@ -22,7 +22,15 @@ use crate::sshconfig::HostEntry;
 use crate::sshkey;
 use crate::terraform::{self, Terraform};
 
-pub async fn run(project: &Project) -> Result<()> {
+#[derive(Debug, clap::Args)]
+pub struct BringupArgs {
+    /// Rebuild these nodes (names, comma- or space-separated, or `all`) with what
+    /// .config says now; without it, running nodes are never replaced.
+    #[arg(long, value_name = "NODES")]
+    replace: Option<String>,
+}
+
+pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let mut progress = Progress::new();
     let ctx = Setup::load(project)?;
     let settings = &ctx.settings;
@@ -36,6 +44,7 @@ pub async fn run(project: &Project) -> Result<()> {
             "billed by the hour"
         }
     ));
+    let replace = provision::nodes_to_replace(settings, args.replace.as_deref())?;
     let catalog = api
         .client
         .instance_types(None)
@@ -66,6 +75,7 @@ pub async fn run(project: &Project) -> Result<()> {
         &tf,
         &mut vars,
         &mut fleet,
+        &replace,
         &mut progress,
     )
     .await?;

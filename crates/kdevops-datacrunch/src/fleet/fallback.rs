@@ -28,6 +28,8 @@ pub struct NodeState {
     pub name: String,
     pub id: String,
     pub placement: Placement,
+    /// The image it was created with.
+    pub image: String,
     /// `None` when state recorded no status (an instance never read back).
     pub status: Option<InstanceStatus>,
     pub ip: Option<String>,
@@ -67,6 +69,7 @@ pub fn nodes_in_state(resources: &[StateResource]) -> BTreeMap<String, NodeState
                         instance_type: text(v, "instance_type"),
                         location,
                     },
+                    image: text(v, "image"),
                     status: Some(text(v, "status"))
                         .filter(|s| !s.is_empty())
                         .map(|s| InstanceStatus::parse(&s)),

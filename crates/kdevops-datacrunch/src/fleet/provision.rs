@@ -32,19 +32,25 @@ pub async fn converge(
     tf: &Terraform,
     vars: &mut TfVars,
     fleet: &mut Fleet,
+    replace: &BTreeSet<String>,
     progress: &mut Progress,
 ) -> Result<()> {
     let mut excluded: BTreeSet<String> = BTreeSet::new();
     for attempt in 1..=MAX_ATTEMPTS {
-        let keep = fallback::keep(&settings.nodes, &fleet.state);
+        let mut keep = fallback::keep(&settings.nodes, &fleet.state);
+        if attempt == 1 {
+            keep.retain(|node, _| !replace.contains(node));
+        }
         let placements = place(settings, api, catalog, &keep, &excluded, progress).await?;
         let wanted = placement::candidates(&settings.instance_type);
+        vars.set_nodes(&placements);
         for (node, p) in &placements {
             let kept = keep.contains_key(node);
-            // A running node is never replaced to follow a changed .config (that would
-            // throw away a billed, working machine); say so instead.
+            // Type, location and image are creation-time choices: a running node is
+            // never replaced to follow a changed .config (that would throw away a
+            // billed, working machine) unless named in REPLACE; say so instead.
             let differs = if kept && !wanted.contains(&p.instance_type) {
-                " (differs from .config: `make destroy` and `make bringup` to change it)"
+                " (differs from .config: `make bringup REPLACE={node}` or `make destroy` then `make bringup` to change it)"
             } else {
                 ""
             };
@@ -53,10 +59,29 @@ pub async fn converge(
                 "{node}: {verb} {} in {}{differs}",
                 p.instance_type, p.location
             ));
+            let old_image = fleet.state.get(node).map(|s| s.image.as_str());
+            if let (true, Some(old)) = (kept, old_image.filter(|o| !o.is_empty())) {
+                vars.keep_image(node, old);
+                if old != settings.image {
+                    progress.line(format!(
+                        "{node} keeps image {old}; new nodes get {}; `make bringup REPLACE={node}` (or `make destroy` then `make bringup`) to rebuild",
+                        settings.image
+                    ));
+                }
+            }
         }
-        vars.set_nodes(&placements);
         vars.write(&tf.tfvars_path())?;
-        let report = apply(tf, progress, attempt)?;
+        // Named nodes are rebuilt even when nothing about them changed.
+        let forced: Vec<String> = if attempt == 1 {
+            replace
+                .iter()
+                .filter(|n| fleet.state.contains_key(*n))
+                .map(|n| fallback::instance_address(n))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let report = apply(tf, progress, attempt, &forced)?;
         fleet.refresh_state(tf)?;
         if report.succeeded
             && fallback::classify(&placements, &report, &fleet.state, |_| true).is_empty()
@@ -96,6 +121,28 @@ pub async fn converge(
         excluded.extend(newly_excluded);
     }
     bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
+}
+
+/// The nodes named by REPLACE (`--replace`): node names separated by commas or spaces,
+/// or `all`. Each must be a configured node.
+pub fn nodes_to_replace(settings: &Settings, replace: Option<&str>) -> Result<BTreeSet<String>> {
+    let names: Vec<&str> = replace
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.contains(&"all") {
+        return Ok(settings.nodes.iter().cloned().collect());
+    }
+    for name in &names {
+        if !settings.nodes.iter().any(|n| n == name) {
+            bail!(
+                "REPLACE names {name:?}, which is not a configured node: expected `all` or some of {}",
+                settings.nodes.join(", ")
+            );
+        }
+    }
+    Ok(names.into_iter().map(str::to_owned).collect())
 }
 
 /// An explicit type must exist in the catalog (a wildcard's types are checked by the
@@ -193,13 +240,14 @@ fn apply(
     tf: &Terraform,
     progress: &mut Progress,
     attempt: usize,
+    replace: &[String],
 ) -> Result<terraform::ApplyReport> {
     progress.waiting(format!(
         "terraform apply (attempt {attempt}/{MAX_ATTEMPTS})"
     ));
     // Nodes Terraform is working on, for the spinner (creates run in parallel).
     let mut in_flight: BTreeSet<String> = BTreeSet::new();
-    let report = tf.apply(false, |event| {
+    let report = tf.apply(false, replace, |event| {
         let addr = event
             .pointer("/hook/resource/addr")
             .and_then(|v| v.as_str())
