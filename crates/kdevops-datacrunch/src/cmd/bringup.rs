@@ -68,17 +68,12 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {
         fleet.refresh_state(&tf)?;
     }
-    provision::converge(
+    let goal = provision::Goal {
         settings,
-        &api,
-        &catalog,
-        &tf,
-        &mut vars,
-        &mut fleet,
-        &replace,
-        &mut progress,
-    )
-    .await?;
+        catalog: &catalog,
+        replace: &replace,
+    };
+    provision::converge(&goal, &api, &tf, &mut vars, &mut fleet, &mut progress).await?;
     finish(&ctx, &api, &tf, &mut progress)
 }
 

@@ -25,16 +25,26 @@ use crate::tfvars::TfVars;
 pub const MAX_ATTEMPTS: usize = 5;
 
 /// Applies until every configured node is healthy, or fails saying why.
+/// What bringup asks for: the settings, the live catalog, and the nodes to rebuild.
+pub struct Goal<'a> {
+    pub settings: &'a Settings,
+    pub catalog: &'a [InstanceType],
+    pub replace: &'a BTreeSet<String>,
+}
+
 pub async fn converge(
-    settings: &Settings,
+    goal: &Goal<'_>,
     api: &Api,
-    catalog: &[InstanceType],
     tf: &Terraform,
     vars: &mut TfVars,
     fleet: &mut Fleet,
-    replace: &BTreeSet<String>,
     progress: &mut Progress,
 ) -> Result<()> {
+    let Goal {
+        settings,
+        catalog,
+        replace,
+    } = *goal;
     let mut excluded: BTreeSet<String> = BTreeSet::new();
     for attempt in 1..=MAX_ATTEMPTS {
         let mut keep = fallback::keep(&settings.nodes, &fleet.state);
