@@ -58,7 +58,7 @@ $(KCONFIG_CONFIG):
 	@$(MAKE) --no-print-directory defconfig-$(WORKFLOW_DEFAULT_DEFCONFIG)
 
 bringup: workflow-build | $(KCONFIG_CONFIG) ## create the nodes (the local emulator unless configured otherwise)
-	@$(WORKFLOW) bringup
+	@$(WORKFLOW) bringup $(if $(REPLACE),--replace '$(REPLACE)')
 
 status: workflow-build | $(KCONFIG_CONFIG) ## show nodes, IPs, prices and money spent
 	@$(WORKFLOW) status

@@ -14,14 +14,26 @@ resource "datacrunch_instance" "kdevops" {
   for_each = var.datacrunch_nodes
 
   hostname      = each.key
-  description   = "kdevops node ${each.key} ${var.datacrunch_project_marker}"
-  image         = var.datacrunch_image
+  description   = "kdevops node ${each.key}"
+  image         = each.value.image
   instance_type = each.value.instance_type
   location_code = each.value.location
   ssh_key_ids   = [local.ssh_key_id]
   is_spot       = var.datacrunch_is_spot
 
   delete_os_volume_on_destroy = !var.datacrunch_keep_volumes
+
+  # The project mark: how the workflow tells this project's instances from anyone
+  # else's. A tag changes in place, so it never replaces a node.
+  tags = {
+    "kdevops-project" = var.datacrunch_project_id
+  }
+
+  lifecycle {
+    # Earlier versions put a path-derived marker in the description, which forces a
+    # replacement when it changes: their nodes keep their description.
+    ignore_changes = [description]
+  }
 
   timeouts {
     create = "20m"

@@ -17,19 +17,16 @@ variable "datacrunch_credentials_profile" {
 }
 
 variable "datacrunch_nodes" {
-  description = "Node name => instance type and location. Per node, so a capacity fallback moves one node without touching the others."
+  description = "Node name => instance type, location and image. Per node, so a capacity fallback moves one node without touching the others, and a running node keeps what it was created with when .config changes. Empty when only the SSH key is left to manage (a destroy after the nodes are gone)."
   type = map(object({
     instance_type = string
     location      = string
+    image         = string
   }))
-  validation {
-    condition     = length(var.datacrunch_nodes) > 0
-    error_message = "datacrunch_nodes must name at least one node."
-  }
 }
 
 variable "datacrunch_image" {
-  description = "OS image type (e.g. ubuntu-24.04-cuda-12.8-open-docker) or image UUID"
+  description = "OS image type (e.g. ubuntu-24.04-cuda-12.8-open-docker) or image UUID that .config asks for (new nodes get it; see datacrunch_nodes)"
   type        = string
 }
 
@@ -62,8 +59,8 @@ variable "datacrunch_ssh_public_key" {
   default     = ""
 }
 
-variable "datacrunch_project_marker" {
-  description = "Tag in every instance description that identifies this project's instances, so destroy can find leftovers through the API"
+variable "datacrunch_project_id" {
+  description = "This project's id (from .local/project-id), the value of every instance's kdevops-project tag, so the workflow finds its own instances through the API even when the Terraform state is lost, and never takes anyone else's"
   type        = string
 }
 

@@ -9,19 +9,19 @@
 //! * [`credentials`]: the workflow's options mapped onto the client's credentials module;
 //! * [`api`], [`emulator`]: an API client for the configured endpoint, starting the
 //!   local emulator when that is the endpoint;
-//! * [`placement`], [`fallback`]: which node goes where, and the capacity fallback;
+//! * [`fleet`]: what exists (API and state), what to keep, adopt or delete, where
+//!   nodes go and the capacity fallback;
 //! * [`terraform`], [`tfvars`]: running Terraform and feeding it;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`progress`]: phase lines with elapsed time;
-//! * `cmd/*`: one file per subcommand.
+//! * `cmd/*`: one file per subcommand, thin entry points over [`fleet`].
 
 mod api;
 mod cmd;
 mod credentials;
 mod emulator;
-mod fallback;
+mod fleet;
 mod kconfig;
-mod placement;
 mod progress;
 mod project;
 mod settings;
@@ -60,7 +60,7 @@ enum Command {
     /// Pick the first type of a tier group with live capacity.
     SelectTier(cmd::select_tier::SelectTierArgs),
     /// Create the configured nodes (or the missing ones), then write ssh config and inventory.
-    Bringup,
+    Bringup(cmd::bringup::BringupArgs),
     /// Nodes, type, location, IP, hourly price and money spent so far.
     Status(cmd::status::StatusArgs),
     /// Delete every node of this project, verify through the API, clean up.
@@ -93,7 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credentials(c) => runtime.block_on(cmd::credentials::run(&project, c)),
         Command::Catalog(a) => runtime.block_on(cmd::catalog::run(&project, a)),
         Command::SelectTier(a) => runtime.block_on(cmd::select_tier::run(&project, a)),
-        Command::Bringup => runtime.block_on(cmd::bringup::run(&project)),
+        Command::Bringup(a) => runtime.block_on(cmd::bringup::run(&project, a)),
         Command::Status(a) => runtime.block_on(cmd::status::run(&project, a)),
         Command::Destroy => runtime.block_on(cmd::destroy::run(&project)),
         Command::ShowConfig => cmd::show_config(&project),

@@ -35,8 +35,10 @@ pub enum TypeRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SshKeyMode {
-    /// Upload `key_file.pub` under this name; Terraform owns the key.
-    Unique { name: String },
+    /// Upload `key_file.pub` under the project's own key name (from its identity, never
+    /// from `.config`, so a copied `.config` cannot name another project's key);
+    /// Terraform owns the key.
+    Unique,
     /// Use the key already in the account under this name; nothing is uploaded.
     Manual { name: String },
 }
@@ -77,14 +79,15 @@ pub struct Settings {
     pub max_price_per_hour: Option<f64>,
     pub keep_volumes: bool,
     pub ssh_key: SshKeyMode,
-    pub ssh_key_file: String,
+    /// `None`: the project's own key pair, named from its identity.
+    pub ssh_key_file: Option<String>,
     pub genkey: GenKey,
     pub ssh_user: String,
     /// `None` when KDEVOPS_SSH_CONFIG_UPDATE is off.
     pub ssh_config: Option<SshConfigSettings>,
 }
 
-const KNOWN_LOCATIONS: &[&str] = &["FIN-01", "FIN-02", "FIN-03", "ICE-01"];
+pub const KNOWN_LOCATIONS: &[&str] = &["FIN-01", "FIN-02", "FIN-03", "ICE-01"];
 
 impl Settings {
     /// Interprets a parsed `.config`.
@@ -141,14 +144,16 @@ impl Settings {
             })?),
         };
 
-        let ssh_key_name = text("TERRAFORM_DATACRUNCH_SSH_KEY_NAME")?;
-        if ssh_key_name.is_empty() {
-            bail!("CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_NAME is empty: set the key name in `make menuconfig`");
-        }
         let ssh_key = if v.enabled("TERRAFORM_DATACRUNCH_SSH_KEY_MANUAL") {
-            SshKeyMode::Manual { name: ssh_key_name }
+            let name = text("TERRAFORM_DATACRUNCH_SSH_KEY_NAME")?;
+            if name.is_empty() {
+                bail!("CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_NAME_CUSTOM is empty: set the name of your key in `make menuconfig`");
+            }
+            SshKeyMode::Manual { name }
+        } else if v.enabled("TERRAFORM_DATACRUNCH_SSH_KEY_UNIQUE") {
+            SshKeyMode::Unique
         } else {
-            SshKeyMode::Unique { name: ssh_key_name }
+            bail!("neither CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_UNIQUE nor CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_MANUAL is set: choose the SSH key management in `make menuconfig`");
         };
 
         let ssh_config = v
@@ -191,7 +196,7 @@ impl Settings {
             max_price_per_hour,
             keep_volumes: v.enabled("TERRAFORM_DATACRUNCH_KEEP_VOLUMES"),
             ssh_key,
-            ssh_key_file: text("TERRAFORM_DATACRUNCH_SSH_KEY_FILE")?,
+            ssh_key_file: own_key_file(v.string("TERRAFORM_DATACRUNCH_SSH_KEY_FILE").unwrap_or("")),
             genkey: GenKey {
                 enabled: v.enabled("TERRAFORM_SSH_CONFIG_GENKEY"),
                 overwrite: v.enabled("TERRAFORM_SSH_CONFIG_GENKEY_OVERWRITE"),
@@ -204,6 +209,16 @@ impl Settings {
             ssh_config,
         })
     }
+}
+
+/// The configured key file, `None` for the project's own. Earlier versions filled in
+/// `~/.ssh/kdevops_terraform_<8 hex digits of the path>` by default; that value is the
+/// project's own key too, not a choice to carry into a copy.
+fn own_key_file(configured: &str) -> Option<String> {
+    let legacy_default = configured
+        .strip_prefix("~/.ssh/kdevops_terraform_")
+        .is_some_and(|h| h.len() == 8 && h.chars().all(|c| c.is_ascii_hexdigit()));
+    (!configured.is_empty() && !legacy_default).then(|| configured.to_owned())
 }
 
 /// The node names: the explicit list, or PREFIX-0 .. PREFIX-(N-1). Names become
@@ -304,12 +319,11 @@ CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
         assert_eq!(s.location, None);
         assert!(!s.spot && !s.keep_volumes);
         assert_eq!(s.max_price_per_hour, None);
-        assert_eq!(
-            s.ssh_key,
-            SshKeyMode::Unique {
-                name: "kdevops-datacrunch-f2af6c09".into()
-            }
-        );
+        assert_eq!(s.ssh_key, SshKeyMode::Unique);
+        // The default key file (what earlier versions wrote too) is the project's own.
+        assert_eq!(s.ssh_key_file, None);
+        let mine = settings("CONFIG_TERRAFORM_DATACRUNCH_SSH_KEY_FILE=\"~/.ssh/mine\"\n").unwrap();
+        assert_eq!(mine.ssh_key_file.as_deref(), Some("~/.ssh/mine"));
         assert!(s.genkey.enabled && s.genkey.empty_passphrase && !s.genkey.overwrite);
         let ssh = s.ssh_config.unwrap();
         assert!(ssh.strict);

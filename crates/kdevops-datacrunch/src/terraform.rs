@@ -76,9 +76,52 @@ pub fn find_binary(project: &Project) -> Result<PathBuf> {
     }
     let venv = project.topdir.join(".venv/bin/terraform");
     if venv.is_file() {
+        if !venv_is_stale(project, &venv) {
+            return Ok(venv);
+        }
+        rebuild_venv(project)?;
         return Ok(venv);
     }
     bail!("terraform not found: install Terraform or OpenTofu on PATH, or run `make deps` to get .venv/bin/terraform")
+}
+
+/// A virtual environment holds absolute paths (its scripts' interpreter, our wrapper's
+/// paths): after the tree moved, they name the old location.
+fn venv_is_stale(project: &Project, wrapper: &Path) -> bool {
+    let venv = project.topdir.join(".venv");
+    std::fs::read_to_string(wrapper)
+        .map(|text| !text.contains(&format!("\"{}/bin/python\"", venv.display())))
+        .unwrap_or(true)
+}
+
+/// Rebuilds `.venv` for the tree's current location with `tools/install-terraform`
+/// (what `make deps` runs).
+fn rebuild_venv(project: &Project) -> Result<()> {
+    let script = project.topdir.join("tools/install-terraform");
+    let venv = project.topdir.join(".venv");
+    if !script.is_file() {
+        bail!(
+            "{} was made for another location of this tree: remove it and run `make deps`",
+            venv.display()
+        );
+    }
+    eprintln!(
+        "note: {} was made for another location of this tree (moved?): rebuilding it",
+        venv.display()
+    );
+    remove_any(&venv)?;
+    let status = Command::new(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {}", script.display()))?;
+    if !status.success() {
+        bail!(
+            "{} failed: run `make deps` and see its output",
+            script.display()
+        );
+    }
+    Ok(())
 }
 
 fn os_arch() -> String {
@@ -201,13 +244,22 @@ impl Terraform {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// `terraform init`, only when the providers are not installed yet.
+    /// `terraform init`, only when the provider is not installed yet, or its installed
+    /// copy no longer resolves: `init` links it to the project mirror by absolute path,
+    /// so after the tree is moved the link points into the old location.
     pub fn init_if_needed(&self) -> Result<bool> {
-        if self.workdir.join(".terraform/providers").is_dir()
-            && self.workdir.join(".terraform.lock.hcl").is_file()
-        {
+        let providers = self.workdir.join(".terraform/providers");
+        let installed = providers
+            .join("registry.terraform.io")
+            .join(PROVIDER_NAMESPACE)
+            .join(PROVIDER_TYPE)
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(os_arch());
+        // `exists` follows the link: false for one into a directory that moved away.
+        if installed.exists() && self.workdir.join(".terraform.lock.hcl").is_file() {
             return Ok(false);
         }
+        remove_any(&providers)?;
         self.run_quiet(&["init", "-input=false", "-no-color"])?;
         Ok(true)
     }
@@ -251,11 +303,19 @@ impl Terraform {
     }
 
     /// `terraform apply -json` (or `destroy`), streaming progress lines to `on_event`.
-    pub fn apply(&self, destroy: bool, mut on_event: impl FnMut(&Value)) -> Result<ApplyReport> {
+    /// `replace` names resource addresses to replace although unchanged (`-replace`).
+    pub fn apply(
+        &self,
+        destroy: bool,
+        replace: &[String],
+        mut on_event: impl FnMut(&Value),
+    ) -> Result<ApplyReport> {
+        let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
         let mut args = vec!["apply", "-auto-approve", "-input=false", "-json"];
         if destroy {
             args.push("-destroy");
         }
+        args.extend(replace.iter().map(String::as_str));
         let mut child = self
             .command(&args)
             .stdout(Stdio::piped())
@@ -320,6 +380,10 @@ impl Terraform {
             remove_any(&self.workdir.join(name))?;
         }
         Ok(())
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.workdir.join("terraform.tfstate")
     }
 
     pub fn tfvars_path(&self) -> PathBuf {

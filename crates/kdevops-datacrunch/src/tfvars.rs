@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::placement::Placement;
+use crate::fleet::placement::Placement;
 
 /// Every variable of `terraform/datacrunch/variables.tf`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -24,7 +24,7 @@ pub struct TfVars {
     pub datacrunch_ssh_key_name: String,
     pub datacrunch_ssh_key_id: String,
     pub datacrunch_ssh_public_key: String,
-    pub datacrunch_project_marker: String,
+    pub datacrunch_project_id: String,
     pub ssh_config_user: String,
 }
 
@@ -33,23 +33,29 @@ pub struct TfVars {
 pub struct NodeVars {
     pub instance_type: String,
     pub location: String,
-}
-
-impl From<&Placement> for NodeVars {
-    fn from(p: &Placement) -> Self {
-        Self {
-            instance_type: p.instance_type.clone(),
-            location: p.location.clone(),
-        }
-    }
+    pub image: String,
 }
 
 impl TfVars {
     pub fn set_nodes(&mut self, placements: &BTreeMap<String, Placement>) {
         self.datacrunch_nodes = placements
             .iter()
-            .map(|(n, p)| (n.clone(), p.into()))
+            .map(|(n, p)| {
+                let node = NodeVars {
+                    instance_type: p.instance_type.clone(),
+                    location: p.location.clone(),
+                    image: self.datacrunch_image.clone(),
+                };
+                (n.clone(), node)
+            })
             .collect();
+    }
+
+    /// A running node keeps the image it was created with, whatever .config says now.
+    pub fn keep_image(&mut self, node: &str, image: &str) {
+        if let Some(n) = self.datacrunch_nodes.get_mut(node) {
+            n.image = image.to_owned();
+        }
     }
 
     /// Writes the file (pretty, stable key order: diffs stay readable).
@@ -77,7 +83,7 @@ mod tests {
             datacrunch_ssh_key_name: "k".into(),
             datacrunch_ssh_key_id: String::new(),
             datacrunch_ssh_public_key: "ssh-ed25519 AAAA".into(),
-            datacrunch_project_marker: "[kdevops:abcd1234]".into(),
+            datacrunch_project_id: "0b9e6c1e-5c1f-4d38-9a36-2f4f1c1d7e11".into(),
             ssh_config_user: "root".into(),
         };
         let placements: BTreeMap<_, _> = [
@@ -101,6 +107,11 @@ mod tests {
         let json: serde_json::Value = serde_json::to_value(&vars).unwrap();
         assert_eq!(json["datacrunch_nodes"]["b"]["instance_type"], "1A100.22V");
         assert_eq!(json["datacrunch_nodes"]["a"]["location"], "FIN-01");
+        assert_eq!(json["datacrunch_nodes"]["a"]["image"], "ubuntu-24.04");
+        vars.keep_image("a", "ubuntu-22.04");
+        let json = serde_json::to_value(&vars).unwrap();
+        assert_eq!(json["datacrunch_nodes"]["a"]["image"], "ubuntu-22.04");
+        assert_eq!(json["datacrunch_nodes"]["b"]["image"], "ubuntu-24.04");
         assert_eq!(json["datacrunch_keep_volumes"], true);
         let text = json.to_string();
         assert!(!text.contains("secret"), "{text}");

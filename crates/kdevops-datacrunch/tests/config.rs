@@ -33,7 +33,6 @@ fn every_defconfig_reads_back_as_promised() {
         ("datacrunch-v100", "1V100.6V", "explicit"),
     ];
     let p = Project::new();
-    let hash = p.hash();
     for (name, instance_type, kind) in cases {
         p.defconfig(name);
         let v = show(&p);
@@ -45,11 +44,17 @@ fn every_defconfig_reads_back_as_promised() {
         );
         assert_eq!(s["nodes"], serde_json::json!(["kdevops-0"]), "{name}");
         assert_eq!(s["genkey"]["enabled"], true, "{name}");
-        assert_eq!(v["project_hash"], hash.as_str());
-        assert_eq!(
-            s["ssh_key"]["unique"]["name"],
-            format!("kdevops-datacrunch-{hash}"),
-            "{name}"
+        // The per-project names come from the project id, not from .config.
+        let short = p.short_id();
+        assert_eq!(v["project_id"], p.project_id().as_str());
+        assert_eq!(s["ssh_key"], "unique", "{name}");
+        assert_eq!(v["ssh_key_name"], format!("kdevops-datacrunch-{short}"));
+        assert!(
+            v["ssh_key_file"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/.ssh/kdevops_terraform_{short}")),
+            "{v}"
         );
         // The same defconfig on the emulator.
         p.defconfig(&format!("{name}+emulator"));

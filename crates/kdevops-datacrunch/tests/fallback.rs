@@ -165,6 +165,29 @@ fn a_late_no_capacity_moves_only_that_node() {
         "{out}"
     );
     assert_eq!(by_name(&p.status()), after);
+
+    // A changed image replaces nothing either: running nodes keep theirs, and say so.
+    p.set("TERRAFORM_DATACRUNCH_IMAGE=\"ubuntu-22.04-cuda-12.8-open\"");
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains("kdevops-0 keeps image ubuntu-24.04-cuda-12.8-open-docker; new nodes get ubuntu-22.04-cuda-12.8-open"),
+        "{out}"
+    );
+    assert!(!out.contains("will replace"), "{out}");
+    assert_eq!(by_name(&p.status()), after);
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
+
+    // Only a node named in REPLACE is rebuilt, with what .config says now.
+    let bad = p.fails(&["bringup", "--replace", "kdevops-9"]);
+    assert!(bad.contains("REPLACE names \"kdevops-9\""), "{bad}");
+    let out = p.ok(&["bringup", "--replace", "kdevops-0"]);
+    assert!(out.contains("kdevops-0: create 1V100.6V"), "{out}");
+    let rebuilt = by_name(&p.status());
+    assert_ne!(rebuilt["kdevops-0"].0, after["kdevops-0"].0, "{out}");
+    assert_eq!(rebuilt["kdevops-0"].1, "1V100.6V");
+    assert_eq!(rebuilt["kdevops-1"], after["kdevops-1"]);
+    assert_eq!(rebuilt["kdevops-2"], after["kdevops-2"]);
     p.ok(&["destroy"]);
 }
 

@@ -1,6 +1,7 @@
 //! The whole loop on the emulator, with real Terraform: defconfig, bringup of 3 nodes,
 //! status, ssh config and inventory, a second bringup that changes nothing, destroy that
-//! leaves no instance, no ssh config and no emulator process.
+//! leaves no instance, no ssh config and no emulator process. And ownership by project
+//! identity: two trees with the same .config on one emulator, a moved tree.
 
 mod common;
 
@@ -10,9 +11,8 @@ use common::{alive, Project};
 fn bringup_status_rebringup_destroy() {
     let p = Project::new();
     p.defconfig("emulator-3-nodes");
-    let hash = p.hash();
-
     let out = p.ok(&["bringup"]);
+    let hash = p.short_id();
     assert!(out.contains("Using the local emulator"), "{out}");
     for phase in [
         "terraform init",
@@ -43,7 +43,7 @@ fn bringup_status_rebringup_destroy() {
     );
 
     // ssh config: one marked block per node, included from ~/.ssh/config.
-    let ssh_dir = p.home.path().join(".ssh");
+    let ssh_dir = p.home_dir().join(".ssh");
     let per_project =
         std::fs::read_to_string(ssh_dir.join(format!("config_kdevops_{hash}"))).unwrap();
     for n in &nodes {
@@ -166,6 +166,128 @@ fn bringup_status_rebringup_destroy() {
         .exists());
     let status = p.ok(&["status"]);
     assert!(status.contains("No nodes"), "{status}");
+}
+
+fn ids(nodes: &[serde_json::Value]) -> Vec<String> {
+    nodes
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Two clones of one user (same HOME) with the same .config on one emulator: each
+/// brings up and destroys its own nodes and key, and sees the other's as foreign.
+#[test]
+fn two_trees_with_the_same_config_stay_apart() {
+    let a = Project::new();
+    a.defconfig("emulator-3-nodes");
+    a.set("KDEVOPS_NODE_COUNT=2");
+    a.ok(&["bringup"]);
+    let a_nodes = ids(&a.status());
+    assert_eq!(a_nodes.len(), 2);
+
+    // The same .config, pointed at A's emulator (one API account for both).
+    let b = Project::new().sharing_home_with(&a);
+    std::fs::copy(a.dir().join(".config"), b.dir().join(".config")).unwrap();
+    b.set(&format!(
+        "TERRAFORM_DATACRUNCH_API_URL=\"{}/v1\"",
+        a.emulator_base()
+    ));
+    b.set(&format!(
+        "TERRAFORM_DATACRUNCH_API_KEY_FILE=\"{}\"",
+        a.dir().join(".local/emulator/credentials").display()
+    ));
+    b.set("TERRAFORM_DATACRUNCH_API_KEY_PROFILE=\"emulator\"");
+    let out = b.ok(&["bringup"]);
+    assert!(!out.contains("adopting"), "{out}");
+    let b_nodes = ids(&b.status());
+    assert_eq!(b_nodes.len(), 2, "B has its own nodes");
+    assert!(b_nodes.iter().all(|id| !a_nodes.contains(id)));
+    assert_ne!(a.short_id(), b.short_id());
+
+    // A names B's instances as foreign, not as its strays, and keeps its own.
+    let status = a.ok(&["status"]);
+    assert_eq!(status.matches("foreign: kdevops-").count(), 2, "{status}");
+    assert!(!status.contains("stray:"), "{status}");
+    assert!(
+        status.contains(&format!("kdevops-project={}", b.project_id())),
+        "{status}"
+    );
+    assert_eq!(ids(&a.status()), a_nodes);
+
+    // B's destroy takes only B's: A's nodes and key are untouched.
+    b.ok(&["destroy"]);
+    assert_eq!(ids(&a.status()), a_nodes);
+    let (code, plan) = a.terraform_plan_exit_code();
+    assert_eq!(code, 0, "B's destroy changed A:\n{plan}");
+    let (_, keys) = a.api("GET", "/sshkeys", None);
+    let keys: Vec<serde_json::Value> = serde_json::from_str(&keys).unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(
+        keys[0]["name"],
+        format!("kdevops-datacrunch-{}", a.short_id())
+    );
+    a.ok(&["destroy"]);
+}
+
+/// `mv` of a tree with running nodes: bringup keeps them (re-initialising Terraform,
+/// whose provider link pointed into the old path), the ssh config keeps its name, and
+/// after the state is lost the moved tree still finds and deletes its strays.
+#[test]
+fn a_moved_tree_keeps_its_nodes_and_finds_its_strays() {
+    let mut p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.ok(&["bringup"]);
+    let before = ids(&p.status());
+    let ssh_config = p
+        .home_dir()
+        .join(format!(".ssh/config_kdevops_{}", p.short_id()));
+    assert!(ssh_config.is_file());
+    p.stop_emulator();
+    let old = p.dir().to_owned();
+    p.relocate();
+    assert!(!old.exists());
+
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("moved from {}", old.display())),
+        "{out}"
+    );
+    assert!(out.contains("terraform init"), "stale provider link: {out}");
+    for node in ["kdevops-0", "kdevops-1"] {
+        assert!(out.contains(&format!("{node}: keep ")), "{out}");
+    }
+    assert_eq!(ids(&p.status()), before, "a moved tree replaced its nodes");
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
+    let ssh_files: Vec<_> = std::fs::read_dir(p.home_dir().join(".ssh"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("config_kdevops_"))
+        .collect();
+    assert_eq!(ssh_files.len(), 1, "{ssh_files:?}");
+    assert!(ssh_config.is_file());
+
+    // State lost (only the key stays): the instances are strays, named as such.
+    let rm = p.terraform(&["state", "rm", "datacrunch_instance.kdevops"]);
+    assert!(rm.status.success(), "{}", common::text(&rm));
+    let status = p.ok(&["status"]);
+    assert_eq!(status.matches("stray: kdevops-").count(), 2, "{status}");
+    assert!(status.contains("`make bringup` adopts it"), "{status}");
+    let gone = p.ok(&["destroy"]);
+    assert!(
+        !gone.contains("terraform destroy failed"),
+        "false alarm:\n{gone}"
+    );
+    assert_eq!(
+        gone.matches("deleting leftover instance").count(),
+        2,
+        "{gone}"
+    );
+    p.ok(&["catalog"]); // restarts the emulator, to look
+    assert!(p.status().is_empty(), "strays left billing");
+    p.ok(&["destroy"]);
 }
 
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -48,7 +48,7 @@ fn manual_key_is_used_not_created_or_deleted() {
     let ssh = std::fs::read_to_string(
         p.home
             .path()
-            .join(format!(".ssh/config_kdevops_{}", p.hash())),
+            .join(format!(".ssh/config_kdevops_{}", p.short_id())),
     )
     .unwrap();
     assert!(

@@ -1,38 +1,32 @@
 //! `destroy`: `terraform destroy`, then proof through the API that no instance of this
-//! project remains (found by the project marker in the description, so it works even
-//! with lost state; leftovers are deleted and reported), then the ssh config, inventory,
-//! state and, for the emulator, the emulator itself.
+//! project remains (found by the project's mark, so it works even with lost state;
+//! leftovers are deleted and reported), then the ssh config, inventory, state and, for
+//! the emulator, the emulator itself.
 
-use std::time::{Duration, Instant};
+use anyhow::Result;
 
-use anyhow::{bail, Result};
-
-use crate::api::{self, Api};
-use crate::cmd::{self, base_tfvars, load_settings, project_instances};
+use crate::api;
+use crate::cmd::Setup;
 use crate::emulator::{self, sibling_binary};
-use crate::fallback;
-use crate::placement::Placement;
+use crate::fleet::{cleanup, fallback};
 use crate::progress::Progress;
 use crate::project::Project;
 use crate::settings::{Endpoint, SshKeyMode};
 use crate::terraform::{self, Terraform};
 
-/// How long deleted instances may take to leave the API's list.
-const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
-const POLL: Duration = Duration::from_secs(2);
-
 pub async fn run(project: &Project) -> Result<()> {
     let mut progress = Progress::new();
-    let settings = load_settings(project)?;
+    let ctx = Setup::load(project)?;
+    let settings = &ctx.settings;
     if settings.endpoint == Endpoint::Emulator
         && emulator::find(project)?.is_none()
         && !project.terraform_dir().join("terraform.tfstate").is_file()
     {
-        cmd::remove_access_files(project, &settings)?;
+        ctx.remove_access_files()?;
         println!("Nothing to destroy: the local emulator is not running and there is no state.");
         return Ok(());
     }
-    let api = api::connect(project, &settings).await?;
+    let api = api::connect(project, settings).await?;
     let tf = Terraform::prepare(
         project,
         terraform::find_binary(project)?,
@@ -43,7 +37,6 @@ pub async fn run(project: &Project) -> Result<()> {
     if tf.has_state() {
         tf.init_if_needed()?;
         let resources = tf.state()?;
-        let nodes = fallback::nodes_in_state(&resources);
         if !resources.is_empty() {
             // The inputs must name the current endpoint (the emulator's port changes
             // across restarts), the nodes and key in state, whatever .config says now.
@@ -58,22 +51,14 @@ pub async fn run(project: &Project) -> Result<()> {
             } else {
                 String::new()
             };
-            let mut vars = base_tfvars(project, &settings, &api, public_key, key_id);
-            let mut placements = cmd::placements_of(&nodes);
-            if placements.is_empty() {
-                // Only the key is left; the module still wants one node entry.
-                placements.insert(
-                    settings.nodes[0].clone(),
-                    Placement {
-                        instance_type: "-".into(),
-                        location: "-".into(),
-                    },
-                );
-            }
-            vars.set_nodes(&placements);
+            let mut vars = ctx.tfvars(&api, public_key, key_id);
+            // Only the nodes in state: with none left (only the key), an empty map.
+            vars.set_nodes(&fallback::placements_of(&fallback::nodes_in_state(
+                &resources,
+            )));
             vars.write(&tf.tfvars_path())?;
             progress.waiting("terraform destroy");
-            let report = tf.apply(true, |event| {
+            let report = tf.apply(true, &[], |event| {
                 if event["type"] == "apply_complete" {
                     if let Some(addr) = event
                         .pointer("/hook/resource/addr")
@@ -101,19 +86,12 @@ pub async fn run(project: &Project) -> Result<()> {
         }
     }
 
-    sweep(&api, project, settings.keep_volumes, &progress).await?;
-    if let SshKeyMode::Unique { name } = &settings.ssh_key {
-        let keys = api.client.ssh_keys().await.map_err(|e| api.explain(e))?;
-        for key in keys.iter().filter(|k| &k.name == name) {
-            progress.line(format!("deleting leftover SSH key {name} ({})", key.id));
-            api.client
-                .delete_ssh_key(&key.id)
-                .await
-                .map_err(|e| api.explain(e))?;
-        }
+    cleanup::sweep(&api, &ctx.identity, settings.keep_volumes, &progress).await?;
+    if settings.ssh_key == SshKeyMode::Unique {
+        cleanup::delete_keys_named(&api, &ctx.key_name, &progress).await?;
     }
     progress.line("verified: no instance of this project remains");
-    cmd::remove_access_files(project, &settings)?;
+    ctx.remove_access_files()?;
     tf.forget()?;
     if api.is_emulator && emulator::stop(project)? {
         progress.line("stopped the local emulator");
@@ -124,63 +102,4 @@ pub async fn run(project: &Project) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Deletes every live instance carrying the project marker and waits until the API no
-/// longer lists any.
-async fn sweep(
-    api: &Api,
-    project: &Project,
-    keep_volumes: bool,
-    progress: &Progress,
-) -> Result<()> {
-    let deadline = Instant::now() + DELETE_TIMEOUT;
-    let leftovers = project_instances(api, project).await?;
-    for inst in &leftovers {
-        progress.line(format!(
-            "deleting leftover instance {} ({}, {})",
-            inst.hostname, inst.id, inst.status
-        ));
-        delete_instance(api, &inst.id, keep_volumes).await?;
-    }
-    loop {
-        let remaining = project_instances(api, project).await?;
-        if remaining.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            let names: Vec<String> = remaining
-                .iter()
-                .map(|i| format!("{} ({}, {})", i.hostname, i.id, i.status))
-                .collect();
-            bail!(
-                "instances still exist after {DELETE_TIMEOUT:?}: {}; they may still bill: check the dashboard and run `make destroy` again",
-                names.join(", ")
-            );
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Deletes one instance: done when deleted, already gone or already discontinued;
-/// retried while the API refuses because it is still provisioning.
-pub async fn delete_instance(api: &Api, id: &str, keep_volumes: bool) -> Result<()> {
-    let request = datacrunch_models::InstanceActionRequest {
-        action: datacrunch_models::InstanceAction::Delete,
-        id: vec![id.to_owned()],
-        // [] keeps every volume; absent deletes the OS volume.
-        volume_ids: keep_volumes.then(Vec::new),
-        delete_permanently: None,
-    };
-    let deadline = Instant::now() + DELETE_TIMEOUT;
-    loop {
-        match api.client.instance_action(&request).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_not_found() || e.is_already_discontinued() => return Ok(()),
-            Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
-                tokio::time::sleep(POLL).await
-            }
-            Err(e) => return Err(api.explain(e)),
-        }
-    }
 }

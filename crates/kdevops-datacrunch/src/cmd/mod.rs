@@ -1,8 +1,7 @@
-//! One module per subcommand, plus the pieces several of them share: loading settings,
-//! listing this project's instances through the API, the Terraform inputs, and the
-//! files written for ssh and Ansible.
+//! One module per subcommand (thin entry points over [`crate::fleet`]), plus the
+//! pieces several of them share: loading settings, the Terraform inputs, and the files
+//! written for ssh and Ansible.
 
-pub mod adopt;
 pub mod bringup;
 pub mod catalog;
 pub mod credentials;
@@ -11,14 +10,13 @@ pub mod select_tier;
 pub mod status;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use anyhow::Result;
-use datacrunch_models::Instance;
 
 use crate::api::Api;
 use crate::kconfig::KconfigValues;
-use crate::placement::Placement;
-use crate::project::Project;
+use crate::project::{topdir_hash, Identity, IdentityChange, Project};
 use crate::settings::{Settings, SshKeyMode};
 use crate::sshconfig::{self, HostEntry, HostOptions};
 use crate::tfvars::TfVars;
@@ -28,117 +26,159 @@ pub fn load_settings(project: &Project) -> Result<Settings> {
     Settings::from_kconfig(&KconfigValues::load(&project.config)?)
 }
 
+/// What every command about nodes starts from: the project, its settings, its
+/// identity and the per-project names derived from the identity (never from the path
+/// or from `.config`, so a moved tree keeps them and a copied `.config` does not carry
+/// another project's).
+pub struct Setup {
+    pub project: Project,
+    pub settings: Settings,
+    pub identity: Identity,
+    /// The SSH key's name in the account.
+    pub key_name: String,
+    /// The private key file (its public half is `<file>.pub`).
+    pub key_file: PathBuf,
+    /// The per-project ssh config file, when ssh config updates are enabled.
+    pub ssh_config_file: Option<PathBuf>,
+}
+
+impl Setup {
+    /// Settings and identity (made on first use); says so when the tree was moved or
+    /// copied.
+    pub fn load(project: &Project) -> Result<Self> {
+        let settings = load_settings(project)?;
+        let identity = project.identity()?;
+        if let Some(note) = identity.note() {
+            eprintln!("note: {note}");
+        }
+        let key_name = match &settings.ssh_key {
+            SshKeyMode::Unique => identity.key_name(),
+            SshKeyMode::Manual { name } => name.clone(),
+        };
+        let key_file = project.expand(
+            &settings
+                .ssh_key_file
+                .clone()
+                .unwrap_or_else(|| identity.default_key_file()),
+        );
+        let ssh_config_file = settings
+            .ssh_config
+            .as_ref()
+            .map(|ssh| project.expand(&format!("{}{}", ssh.prefix, identity.short())));
+        Ok(Self {
+            project: project.clone(),
+            settings,
+            identity,
+            key_name,
+            key_file,
+            ssh_config_file,
+        })
+    }
+
+    /// The module inputs other than the node placements.
+    pub fn tfvars(&self, api: &Api, public_key: String, key_id: String) -> TfVars {
+        let settings = &self.settings;
+        TfVars {
+            datacrunch_server_url: api.server_url.clone(),
+            datacrunch_credentials_file: api.credentials_file.display().to_string(),
+            datacrunch_credentials_profile: api.profile.clone(),
+            datacrunch_nodes: BTreeMap::new(),
+            datacrunch_image: settings.image.clone(),
+            datacrunch_is_spot: settings.spot,
+            datacrunch_keep_volumes: settings.keep_volumes,
+            datacrunch_ssh_key_name: self.key_name.clone(),
+            datacrunch_ssh_key_id: key_id,
+            datacrunch_ssh_public_key: public_key,
+            datacrunch_project_id: self.identity.id.clone(),
+            ssh_config_user: settings.ssh_user.clone(),
+        }
+    }
+
+    /// Writes the ssh config (if enabled) and the inventory for `hosts`.
+    pub fn write_access_files(&self, hosts: &[HostEntry]) -> Result<Vec<String>> {
+        let (project, settings) = (&self.project, &self.settings);
+        let mut written = Vec::new();
+        let identity_file = self.key_file.display().to_string();
+        if let (Some(ssh), Some(file)) = (&settings.ssh_config, &self.ssh_config_file) {
+            self.remove_legacy_ssh_config()?;
+            let options = HostOptions {
+                user: settings.ssh_user.clone(),
+                port: 22,
+                identity_file: identity_file.clone(),
+                strict: ssh.strict,
+            };
+            sshconfig::install(
+                &project.expand(&ssh.main),
+                file,
+                &ssh.prefix,
+                hosts,
+                &options,
+            )?;
+            written.push(file.display().to_string());
+        }
+        let inventory = project.expand(&settings.hosts_file);
+        sshconfig::write_private(
+            &inventory,
+            &sshconfig::render_inventory(hosts, &settings.ssh_user, &identity_file),
+        )?;
+        written.push(inventory.display().to_string());
+        Ok(written)
+    }
+
+    /// Removes what [`Setup::write_access_files`] wrote.
+    pub fn remove_access_files(&self) -> Result<()> {
+        let (project, settings) = (&self.project, &self.settings);
+        if let (Some(ssh), Some(file)) = (&settings.ssh_config, &self.ssh_config_file) {
+            self.remove_legacy_ssh_config()?;
+            sshconfig::uninstall(
+                &project.expand(&ssh.main),
+                file,
+                &project.expand(&ssh.prefix),
+            )?;
+        }
+        match std::fs::remove_file(project.expand(&settings.hosts_file)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Earlier versions named the ssh config file by a hash of the tree's path (of the
+    /// path it was at before a move, too): this tree's leftovers of those go.
+    fn remove_legacy_ssh_config(&self) -> Result<()> {
+        let Some(ssh) = &self.settings.ssh_config else {
+            return Ok(());
+        };
+        let mut paths = vec![self.project.topdir.clone()];
+        if let Some(IdentityChange::Moved(from)) = &self.identity.change {
+            paths.push(from.clone());
+        }
+        for path in paths {
+            let legacy = self
+                .project
+                .expand(&format!("{}{}", ssh.prefix, topdir_hash(&path)));
+            if Some(&legacy) != self.ssh_config_file.as_ref() && legacy.exists() {
+                sshconfig::uninstall(
+                    &self.project.expand(&ssh.main),
+                    &legacy,
+                    &self.project.expand(&ssh.prefix),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `show-config`: the typed settings plus the per-project names, as JSON.
 pub fn show_config(project: &Project) -> Result<()> {
-    let settings = load_settings(project)?;
+    let ctx = Setup::load(project)?;
     let json = serde_json::json!({
-        "settings": settings,
-        "project_hash": project.hash(),
-        "project_marker": project.marker(),
-        "ssh_key_file": project.expand(&settings.ssh_key_file),
+        "settings": ctx.settings,
+        "project_id": ctx.identity.id,
+        "ssh_key_name": ctx.key_name,
+        "ssh_key_file": ctx.key_file,
+        "ssh_config_file": ctx.ssh_config_file,
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(())
-}
-
-/// Statuses of an instance that is gone or going: not this project's anymore.
-pub fn is_gone(instance: &Instance) -> bool {
-    matches!(
-        instance.status.as_str(),
-        "discontinued" | "deleting" | "deleted" | "notfound"
-    )
-}
-
-/// Every live instance that carries this project's marker in its description.
-pub async fn project_instances(api: &Api, project: &Project) -> Result<Vec<Instance>> {
-    let marker = project.marker();
-    let all = api
-        .client
-        .instances(None)
-        .await
-        .map_err(|e| api.explain(e))?;
-    Ok(all
-        .into_iter()
-        .filter(|i| i.description.contains(&marker) && !is_gone(i))
-        .collect())
-}
-
-/// The module inputs other than the node placements.
-pub fn base_tfvars(
-    project: &Project,
-    settings: &Settings,
-    api: &Api,
-    public_key: String,
-    key_id: String,
-) -> TfVars {
-    let key_name = match &settings.ssh_key {
-        SshKeyMode::Unique { name } | SshKeyMode::Manual { name } => name.clone(),
-    };
-    TfVars {
-        datacrunch_server_url: api.server_url.clone(),
-        datacrunch_credentials_file: api.credentials_file.display().to_string(),
-        datacrunch_credentials_profile: api.profile.clone(),
-        datacrunch_nodes: BTreeMap::new(),
-        datacrunch_image: settings.image.clone(),
-        datacrunch_is_spot: settings.spot,
-        datacrunch_keep_volumes: settings.keep_volumes,
-        datacrunch_ssh_key_name: key_name,
-        datacrunch_ssh_key_id: key_id,
-        datacrunch_ssh_public_key: public_key,
-        datacrunch_project_marker: project.marker(),
-        ssh_config_user: settings.ssh_user.clone(),
-    }
-}
-
-/// Placements recorded for nodes, as tfvars want them.
-pub fn placements_of(
-    nodes: &BTreeMap<String, crate::fallback::NodeState>,
-) -> BTreeMap<String, Placement> {
-    nodes
-        .iter()
-        .map(|(n, s)| (n.clone(), s.placement.clone()))
-        .collect()
-}
-
-/// Writes the ssh config (if enabled) and the inventory for `hosts`.
-pub fn write_access_files(
-    project: &Project,
-    settings: &Settings,
-    hosts: &[HostEntry],
-) -> Result<Vec<String>> {
-    let mut written = Vec::new();
-    let identity = project.expand(&settings.ssh_key_file).display().to_string();
-    if let Some(ssh) = &settings.ssh_config {
-        let main = project.expand(&ssh.main);
-        let file = project.expand(&format!("{}{}", ssh.prefix, project.hash()));
-        let options = HostOptions {
-            user: settings.ssh_user.clone(),
-            port: 22,
-            identity_file: identity.clone(),
-            strict: ssh.strict,
-        };
-        sshconfig::install(&main, &file, &ssh.prefix, hosts, &options)?;
-        written.push(file.display().to_string());
-    }
-    let inventory = project.expand(&settings.hosts_file);
-    sshconfig::write_private(
-        &inventory,
-        &sshconfig::render_inventory(hosts, &settings.ssh_user, &identity),
-    )?;
-    written.push(inventory.display().to_string());
-    Ok(written)
-}
-
-/// Removes what [`write_access_files`] wrote.
-pub fn remove_access_files(project: &Project, settings: &Settings) -> Result<()> {
-    if let Some(ssh) = &settings.ssh_config {
-        let main = project.expand(&ssh.main);
-        let file = project.expand(&format!("{}{}", ssh.prefix, project.hash()));
-        sshconfig::uninstall(&main, &file, &project.expand(&ssh.prefix))?;
-    }
-    match std::fs::remove_file(project.expand(&settings.hosts_file)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }

@@ -9,7 +9,7 @@ use datacrunch_models::Price;
 
 use crate::api;
 use crate::cmd::load_settings;
-use crate::placement::skip_notes;
+use crate::fleet::placement::skip_notes;
 use crate::project::Project;
 
 #[derive(Debug, Args)]

@@ -10,10 +10,13 @@ use clap::Args;
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use datacrunch_models::Instance;
+
 use crate::api;
-use crate::cmd::{load_settings, project_instances};
+use crate::cmd::Setup;
 use crate::emulator;
-use crate::project::Project;
+use crate::fleet::{live_instances, reconcile};
+use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
 
 #[derive(Debug, Args)]
@@ -38,15 +41,18 @@ struct Row {
 }
 
 pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
-    let settings = load_settings(project)?;
+    let ctx = Setup::load(project)?;
+    let settings = &ctx.settings;
     if settings.endpoint == Endpoint::Emulator && emulator::find(project)?.is_none() {
         println!("No nodes: the local emulator is not running (run `make bringup`).");
         return Ok(());
     }
-    let api = api::connect(project, &settings).await?;
+    let api = api::connect(project, settings).await?;
     let now = OffsetDateTime::now_utc();
-    let mut rows: Vec<Row> = project_instances(&api, project)
-        .await?
+    let (ours, foreign) = live_instances(&api, &ctx.identity).await?;
+    let state = state_instances(project);
+    let notes = drift(&settings.nodes, &state, &ours, &foreign);
+    let mut rows: Vec<Row> = ours
         .into_iter()
         .map(|i| {
             let hours = OffsetDateTime::parse(
@@ -77,7 +83,7 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     }
     if rows.is_empty() {
         println!("No nodes of this project exist at {}.", api.server_url);
-        for line in drift(&state_instances(project), &rows) {
+        for line in notes {
             println!("{line}");
         }
         return Ok(());
@@ -99,7 +105,7 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
             r.spent
         );
     }
-    for line in drift(&state_instances(project), &rows) {
+    for line in notes {
         println!("{line}");
     }
     let per_hour: f64 = rows.iter().map(|r| r.price_per_hour).sum();
@@ -139,23 +145,52 @@ fn state_instances(project: &Project) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Lines about disagreements between state and the API.
-fn drift(state: &BTreeMap<String, String>, live: &[Row]) -> Vec<String> {
+/// Lines about disagreements between state and the API, each saying what bringup and
+/// destroy will do about it: nodes in state the API lost, strays (ours, not in state)
+/// and foreign instances (not ours), named separately.
+fn drift(
+    nodes: &[String],
+    state: &BTreeMap<String, String>,
+    ours: &[Instance],
+    foreign: &[Instance],
+) -> Vec<String> {
     let mut out = Vec::new();
     for (node, id) in state {
-        if !live.iter().any(|r| &r.id == id) {
+        if !ours.iter().any(|i| &i.id == id) {
             out.push(format!(
                 "note: {node} ({id}) is in Terraform state but not in the API (deleted elsewhere?): `make bringup` recreates it"
             ));
         }
     }
-    for r in live {
-        if !state.values().any(|id| id == &r.id) {
-            out.push(format!(
-                "note: {} ({}) belongs to this project but not to Terraform state: `make bringup` adopts it, `make destroy` deletes it",
-                r.name, r.id
-            ));
-        }
+    let strays: Vec<&Instance> = ours
+        .iter()
+        .filter(|i| !state.values().any(|id| id == &i.id))
+        .collect();
+    let in_state = state.keys().cloned().collect();
+    let adoption = reconcile::plan(nodes, &in_state, &strays);
+    for inst in &strays {
+        let bringup = if adoption.import.iter().any(|i| i.id == inst.id) {
+            "`make bringup` adopts it as a node"
+        } else {
+            "`make bringup` deletes it (no configured node claims it)"
+        };
+        out.push(format!(
+            "stray: {} ({}, {}) is this project's but not in Terraform state (an interrupted run or a lost state; it may bill): {bringup}, `make destroy` deletes it",
+            inst.hostname, inst.id, inst.status
+        ));
+    }
+    for inst in foreign {
+        let owner = inst
+            .tags
+            .iter()
+            .find(|t| t.key == PROJECT_TAG)
+            .and_then(|t| t.value.as_deref())
+            .map(|id| format!("belongs to another kdevops project ({PROJECT_TAG}={id})"))
+            .unwrap_or_else(|| "carries no kdevops project mark".to_owned());
+        out.push(format!(
+            "foreign: {} ({}, {}) {owner}: `make bringup` and `make destroy` leave it alone",
+            inst.hostname, inst.id, inst.status
+        ));
     }
     out
 }
@@ -164,33 +199,44 @@ fn drift(state: &BTreeMap<String, String>, live: &[Row]) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn row(name: &str, id: &str) -> Row {
-        Row {
-            name: name.into(),
-            id: id.into(),
-            status: "running".into(),
-            instance_type: "1V100.6V".into(),
-            location: "FIN-01".into(),
-            ip: None,
-            price_per_hour: 0.14,
-            created_at: String::new(),
-            hours: 0.0,
-            spent: 0.0,
-        }
+    fn instance(name: &str, id: &str, owner: Option<&str>) -> Instance {
+        let tags: Vec<serde_json::Value> = owner
+            .map(|o| serde_json::json!({"key": PROJECT_TAG, "value": o}))
+            .into_iter()
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": id, "hostname": name, "status": "running", "tags": tags,
+        }))
+        .unwrap()
     }
 
     #[test]
-    fn drift_names_both_directions() {
+    fn drift_names_lost_nodes_strays_and_foreign_instances_apart() {
+        let nodes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
         let state: BTreeMap<_, _> = [
             ("a".to_string(), "1".to_string()),
             ("b".to_string(), "2".to_string()),
         ]
         .into();
-        let live = [row("a", "1"), row("c", "3")];
-        let lines = drift(&state, &live);
-        assert_eq!(lines.len(), 2, "{lines:?}");
+        let ours = [
+            instance("a", "1", Some("me")),
+            instance("c", "3", Some("me")),
+            instance("old", "4", Some("me")),
+        ];
+        let foreign = [instance("a", "5", Some("other")), instance("x", "6", None)];
+        let lines = drift(&nodes, &state, &ours, &foreign);
+        assert_eq!(lines.len(), 5, "{lines:#?}");
         assert!(lines[0].contains("b (2) is in Terraform state but not in the API"));
-        assert!(lines[1].contains("c (3) belongs to this project but not to Terraform state"));
-        assert!(drift(&state, &[row("a", "1"), row("b", "2")]).is_empty());
+        assert!(lines[1].starts_with("stray: c (3, running)") && lines[1].contains("adopts it"));
+        assert!(lines[2].starts_with("stray: old (4") && lines[2].contains("deletes it"));
+        assert!(
+            lines[3].starts_with("foreign: a (5") && lines[3].contains("kdevops-project=other")
+        );
+        assert!(
+            lines[4].starts_with("foreign: x (6") && lines[4].contains("no kdevops project mark")
+        );
+        assert!(lines[3].contains("leave it alone"));
+        let all_known = drift(&nodes, &state, &ours[..1], &[]);
+        assert_eq!(all_known.len(), 1, "{all_known:?}");
     }
 }

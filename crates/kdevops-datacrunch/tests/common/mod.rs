@@ -16,6 +16,8 @@ use test_support::cargo_bin::{workspace_bin, workspace_root};
 pub struct Project {
     pub top: tempfile::TempDir,
     pub home: tempfile::TempDir,
+    /// Another project's HOME used instead of `home` (two trees of one user).
+    shared_home: Option<PathBuf>,
 }
 
 pub fn workflow_bin() -> PathBuf {
@@ -69,11 +71,69 @@ impl Project {
             )
             .unwrap();
         }
-        Project { top, home }
+        Project {
+            top,
+            home,
+            shared_home: None,
+        }
     }
 
     pub fn dir(&self) -> &Path {
         self.top.path()
+    }
+
+    /// The HOME its commands run with.
+    pub fn home_dir(&self) -> &Path {
+        self.shared_home.as_deref().unwrap_or(self.home.path())
+    }
+
+    /// A second tree of the same user: commands run with `other`'s HOME.
+    pub fn sharing_home_with(mut self, other: &Project) -> Self {
+        self.shared_home = Some(other.home_dir().to_owned());
+        self
+    }
+
+    /// `mv` of the whole tree to a new path (the old one is gone afterwards).
+    pub fn relocate(&mut self) {
+        let new = tempfile::Builder::new()
+            .prefix("kdevops-moved")
+            .tempdir()
+            .unwrap();
+        std::fs::remove_dir(new.path()).unwrap();
+        std::fs::rename(self.top.path(), new.path()).unwrap();
+        // The old TempDir's path no longer exists: dropping it removes nothing.
+        self.top = new;
+    }
+
+    /// Runs Terraform in the project's module as the workflow does (its CLI config).
+    pub fn terraform(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(terraform_bin());
+        cmd.arg(format!(
+            "-chdir={}",
+            self.dir().join("terraform/datacrunch").display()
+        ))
+        .args(args)
+        .env("HOME", self.home_dir())
+        .env(
+            "TF_CLI_CONFIG_FILE",
+            self.dir().join(".local/terraform/terraform.tfrc"),
+        )
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(std::process::Stdio::null());
+        cmd.output().expect("run terraform")
+    }
+
+    /// Kills this project's emulator and waits until it is gone.
+    pub fn stop_emulator(&self) {
+        let pid = self.emulator_pid().expect("emulator pid");
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        for _ in 0..100 {
+            if !alive(pid) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("emulator {pid} did not stop");
     }
 
     /// `make defconfig-NAME` with this tree as TOPDIR.
@@ -92,7 +152,7 @@ impl Project {
             .args(args)
             .arg(format!("TOPDIR={}", self.dir().display()))
             .arg(format!("VENV={}", root.join(".venv").display()))
-            .env("HOME", self.home.path())
+            .env("HOME", self.home_dir())
             .stdin(std::process::Stdio::null())
             .output()
             .expect("run make")
@@ -113,7 +173,7 @@ impl Project {
             .arg(self.dir())
             .args(args)
             .current_dir(self.dir())
-            .env("HOME", self.home.path())
+            .env("HOME", self.home_dir())
             .env("KDEVOPS_TERRAFORM", terraform_bin())
             .env_remove("TF_CLI_CONFIG_FILE");
         cmd
@@ -141,14 +201,24 @@ impl Project {
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
-    pub fn hash(&self) -> String {
-        use std::fmt::Write as _;
-        let path = std::path::absolute(self.dir()).unwrap();
-        let digest = sha256(path.as_os_str().as_encoded_bytes());
-        digest.iter().take(4).fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    /// The project id from `.local/project-id` (made by the first command that needs it).
+    pub fn project_id(&self) -> String {
+        let text = std::fs::read_to_string(self.dir().join(".local/project-id"))
+            .expect(".local/project-id");
+        text.lines()
+            .find_map(|l| l.strip_prefix("id = "))
+            .expect("an id line")
+            .trim()
+            .to_owned()
+    }
+
+    /// The suffix of the per-project names: the id's first 8 hex digits.
+    pub fn short_id(&self) -> String {
+        self.project_id()
+            .chars()
+            .filter(|c| *c != '-')
+            .take(8)
+            .collect()
     }
 
     pub fn emulator_base(&self) -> String {
@@ -184,7 +254,7 @@ impl Project {
             self.dir().join("terraform/datacrunch").display()
         ))
         .args(["plan", "-detailed-exitcode", "-input=false", "-no-color"])
-        .env("HOME", self.home.path())
+        .env("HOME", self.home_dir())
         .env(
             "TF_CLI_CONFIG_FILE",
             self.dir().join(".local/terraform/terraform.tfrc"),
@@ -244,25 +314,6 @@ pub fn alive(pid: i32) -> bool {
 /// A minimal HTTP/1.1 request to the loopback emulator (admin API: no token).
 pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     http_with(base, method, path, body, None)
-}
-
-/// sha256, for the expected per-project hash (independent of the code under test).
-fn sha256(data: &[u8]) -> [u8; 32] {
-    let out = Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().unwrap().write_all(data)?;
-            child.wait_with_output()
-        })
-        .expect("sha256sum");
-    let hex = String::from_utf8_lossy(&out.stdout);
-    let mut digest = [0u8; 32];
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
-    }
-    digest
 }
 
 impl Project {

@@ -4,15 +4,17 @@
 //!
 //! "Why did it fail" comes from data, never from grepping Terraform's human output. The
 //! first evidence is the instance's `status` in state: a create that fails after the
-//! deploy was accepted keeps the instance there, tainted, as last seen (`no_capacity`
-//! when capacity vanished). Only when state has no status for the node (a deploy refused
+//! deploy was accepted keeps the instance there, tainted, as last seen
+//! ([`InstanceStatus::NoCapacity`] when capacity vanished). Only when state has no status for the node (a deploy refused
 //! with a 503 creates nothing) do the provider's diagnostic for that resource address in
 //! `apply -json` ([`CAPACITY_TOKENS`], its stable contract) and live availability asked
 //! again after the failure decide.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::placement::Placement;
+use datacrunch_models::InstanceStatus;
+
+use super::placement::Placement;
 use crate::terraform::{ApplyReport, StateResource};
 
 /// The Terraform address of a node's instance.
@@ -26,7 +28,10 @@ pub struct NodeState {
     pub name: String,
     pub id: String,
     pub placement: Placement,
-    pub status: String,
+    /// The image it was created with.
+    pub image: String,
+    /// `None` when state recorded no status (an instance never read back).
+    pub status: Option<InstanceStatus>,
     pub ip: Option<String>,
     pub tainted: bool,
 }
@@ -35,10 +40,10 @@ impl NodeState {
     /// Usable as it is: not tainted, and in a status on the way to or at `running`.
     pub fn is_healthy(&self) -> bool {
         !self.tainted
-            && matches!(
-                self.status.as_str(),
-                "running" | "provisioning" | "ordered" | "new" | "validating"
-            )
+            && self
+                .status
+                .as_ref()
+                .is_some_and(|s| *s == InstanceStatus::Running || s.is_pending())
     }
 }
 
@@ -64,7 +69,10 @@ pub fn nodes_in_state(resources: &[StateResource]) -> BTreeMap<String, NodeState
                         instance_type: text(v, "instance_type"),
                         location,
                     },
-                    status: text(v, "status"),
+                    image: text(v, "image"),
+                    status: Some(text(v, "status"))
+                        .filter(|s| !s.is_empty())
+                        .map(|s| InstanceStatus::parse(&s)),
                     ip: v["ip"]
                         .as_str()
                         .filter(|s| !s.is_empty())
@@ -89,10 +97,24 @@ pub fn keep(nodes: &[String], state: &BTreeMap<String, NodeState>) -> BTreeMap<S
         .collect()
 }
 
-/// What the provider's diagnostics carry when a node failed for lack of capacity: the
-/// summary of a refused deploy, and the API status value of a late failure (also in
-/// state; the text is the fallback for a state that could not be read).
-pub const CAPACITY_TOKENS: &[&str] = &["No capacity for ", "\"no_capacity\""];
+/// The placements recorded in state, as tfvars want them.
+pub fn placements_of(nodes: &BTreeMap<String, NodeState>) -> BTreeMap<String, Placement> {
+    nodes
+        .iter()
+        .map(|(n, s)| (n.clone(), s.placement.clone()))
+        .collect()
+}
+
+/// The summary of the provider's diagnostic for a deploy refused for lack of capacity.
+const REFUSED_FOR_CAPACITY: &str = "No capacity for ";
+
+/// Whether a provider diagnostic says the node failed for lack of capacity: the summary
+/// of a refused deploy, or the quoted API status of a late failure (also in state; the
+/// text is the fallback for a state that could not be read).
+fn says_no_capacity(diagnostic: &str) -> bool {
+    let late = format!("\"{}\"", InstanceStatus::NoCapacity.as_str());
+    diagnostic.contains(REFUSED_FOR_CAPACITY) || diagnostic.contains(&late)
+}
 
 /// Why a node failed in an apply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,14 +145,10 @@ pub fn classify(
         // State is the best evidence, when it holds this very attempt: the failed
         // instance as last seen. An older instance (other placement) says nothing.
         let state_says_capacity = recorded
-            .filter(|s| s.placement == *placement && !s.status.is_empty())
-            .map(|s| s.status == "no_capacity");
-        let said_capacity = || {
-            errors.is_some_and(|e| {
-                e.iter()
-                    .any(|text| CAPACITY_TOKENS.iter().any(|token| text.contains(token)))
-            })
-        };
+            .filter(|s| s.placement == *placement)
+            .and_then(|s| s.status.as_ref())
+            .map(|status| *status == InstanceStatus::NoCapacity);
+        let said_capacity = || errors.is_some_and(|e| e.iter().any(|t| says_no_capacity(t)));
         let capacity =
             state_says_capacity.unwrap_or_else(|| said_capacity() || !still_available(placement));
         let failure = if capacity {
@@ -139,7 +157,11 @@ pub fn classify(
             let mut why = errors.map(|e| e.join("; ")).unwrap_or_default();
             if why.is_empty() {
                 why = match recorded {
-                    Some(s) => format!("instance {} is in status {:?}", s.id, s.status),
+                    Some(s) => format!(
+                        "instance {} is in status {}",
+                        s.id,
+                        s.status.as_ref().map_or("(none)", |st| st.as_str())
+                    ),
                     None => "Terraform did not create it".to_owned(),
                 };
             }

@@ -3,8 +3,9 @@
 //! Which type and location a *new* node gets is the client's offer selection
 //! ([`datacrunch_client::offer`]: the kdevops tier table, live availability, price cap,
 //! exclusions). This module owns the rule around it: nodes that already run keep their
-//! placement, always, so a fallback never replaces a healthy node (defect 12 changed
-//! the type of every node), and the candidate list of a configured type.
+//! placement, always, so a fallback never replaces a healthy node (moving every node to
+//! the fallback type would throw away working, billed machines), and the candidate list
+//! of a configured type.
 
 use std::collections::BTreeMap;
 

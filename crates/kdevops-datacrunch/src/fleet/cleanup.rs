@@ -1,0 +1,88 @@
+//! Deleting through the API: one instance (retried while the API says it is still
+//! provisioning), every instance of this project with proof that none is left, and the
+//! project's uploaded SSH key. Only what carries this project's mark is ever deleted.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use super::live_instances;
+use crate::api::Api;
+use crate::progress::Progress;
+use crate::project::Identity;
+
+/// How long deleted instances may take to leave the API's list.
+const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
+const POLL: Duration = Duration::from_secs(2);
+
+/// Deletes one instance: done when deleted, already gone or already discontinued;
+/// retried while the API refuses because it is still provisioning.
+pub async fn delete_instance(api: &Api, id: &str, keep_volumes: bool) -> Result<()> {
+    let request = datacrunch_models::InstanceActionRequest {
+        action: datacrunch_models::InstanceAction::Delete,
+        id: vec![id.to_owned()],
+        // [] keeps every volume; absent deletes the OS volume.
+        volume_ids: keep_volumes.then(Vec::new),
+        delete_permanently: None,
+    };
+    let deadline = Instant::now() + DELETE_TIMEOUT;
+    loop {
+        match api.client.instance_action(&request).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_not_found() || e.is_already_discontinued() => return Ok(()),
+            Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await
+            }
+            Err(e) => return Err(api.explain(e)),
+        }
+    }
+}
+
+/// Deletes every live instance carrying this project's mark and waits until the API no
+/// longer lists any.
+pub async fn sweep(
+    api: &Api,
+    identity: &Identity,
+    keep_volumes: bool,
+    progress: &Progress,
+) -> Result<()> {
+    let deadline = Instant::now() + DELETE_TIMEOUT;
+    let (leftovers, _) = live_instances(api, identity).await?;
+    for inst in &leftovers {
+        progress.line(format!(
+            "deleting leftover instance {} ({}, {})",
+            inst.hostname, inst.id, inst.status
+        ));
+        delete_instance(api, &inst.id, keep_volumes).await?;
+    }
+    loop {
+        let (remaining, _) = live_instances(api, identity).await?;
+        if remaining.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let names: Vec<String> = remaining
+                .iter()
+                .map(|i| format!("{} ({}, {})", i.hostname, i.id, i.status))
+                .collect();
+            bail!(
+                "instances still exist after {DELETE_TIMEOUT:?}: {}; they may still bill: check the dashboard and run `make destroy` again",
+                names.join(", ")
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Deletes the account's SSH keys named `name` (the project's uploaded key).
+pub async fn delete_keys_named(api: &Api, name: &str, progress: &Progress) -> Result<()> {
+    let keys = api.client.ssh_keys().await.map_err(|e| api.explain(e))?;
+    for key in keys.iter().filter(|k| k.name == name) {
+        progress.line(format!("deleting leftover SSH key {name} ({})", key.id));
+        api.client
+            .delete_ssh_key(&key.id)
+            .await
+            .map_err(|e| api.explain(e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! The apply attempts of a bringup, with the capacity fallback.
+//!
+//! Up to [`MAX_ATTEMPTS`]: place the nodes that need it (kept nodes stay where they
+//! are; new ones get an offer from live availability), write `terraform.tfvars.json`,
+//! `terraform apply -json`. A node that failed for lack of capacity has its type
+//! excluded and only it is placed again; any other failure stops with Terraform's
+//! diagnostic.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, Result};
+use datacrunch_client::offer::{Availability, OfferQuery};
+use datacrunch_models::{InstanceType, Price};
+
+use super::fallback::{self, Failure};
+use super::placement::{self, Placement};
+use super::Fleet;
+use crate::api::Api;
+use crate::progress::Progress;
+use crate::settings::{Settings, TypeRequest};
+use crate::terraform::{self, Terraform};
+use crate::tfvars::TfVars;
+
+/// Attempts before giving up on capacity, as kdevops did.
+pub const MAX_ATTEMPTS: usize = 5;
+
+/// Applies until every configured node is healthy, or fails saying why.
+/// What bringup asks for: the settings, the live catalog, and the nodes to rebuild.
+pub struct Goal<'a> {
+    pub settings: &'a Settings,
+    pub catalog: &'a [InstanceType],
+    pub replace: &'a BTreeSet<String>,
+}
+
+pub async fn converge(
+    goal: &Goal<'_>,
+    api: &Api,
+    tf: &Terraform,
+    vars: &mut TfVars,
+    fleet: &mut Fleet,
+    progress: &mut Progress,
+) -> Result<()> {
+    let Goal {
+        settings,
+        catalog,
+        replace,
+    } = *goal;
+    let mut excluded: BTreeSet<String> = BTreeSet::new();
+    for attempt in 1..=MAX_ATTEMPTS {
+        let mut keep = fallback::keep(&settings.nodes, &fleet.state);
+        if attempt == 1 {
+            keep.retain(|node, _| !replace.contains(node));
+        }
+        let placements = place(settings, api, catalog, &keep, &excluded, progress).await?;
+        let wanted = placement::candidates(&settings.instance_type);
+        vars.set_nodes(&placements);
+        for (node, p) in &placements {
+            let kept = keep.contains_key(node);
+            // Type, location and image are creation-time choices: a running node is
+            // never replaced to follow a changed .config (that would throw away a
+            // billed, working machine) unless named in REPLACE; say so instead.
+            let differs = if kept && !wanted.contains(&p.instance_type) {
+                " (differs from .config: `make bringup REPLACE={node}` or `make destroy` then `make bringup` to change it)"
+            } else {
+                ""
+            };
+            let verb = if kept { "keep" } else { "create" };
+            progress.line(format!(
+                "{node}: {verb} {} in {}{differs}",
+                p.instance_type, p.location
+            ));
+            let old_image = fleet.state.get(node).map(|s| s.image.as_str());
+            if let (true, Some(old)) = (kept, old_image.filter(|o| !o.is_empty())) {
+                vars.keep_image(node, old);
+                if old != settings.image {
+                    progress.line(format!(
+                        "{node} keeps image {old}; new nodes get {}; `make bringup REPLACE={node}` (or `make destroy` then `make bringup`) to rebuild",
+                        settings.image
+                    ));
+                }
+            }
+        }
+        vars.write(&tf.tfvars_path())?;
+        // Named nodes are rebuilt even when nothing about them changed.
+        let forced: Vec<String> = if attempt == 1 {
+            replace
+                .iter()
+                .filter(|n| fleet.state.contains_key(*n))
+                .map(|n| fallback::instance_address(n))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let report = apply(tf, progress, attempt, &forced)?;
+        fleet.refresh_state(tf)?;
+        if report.succeeded
+            && fallback::classify(&placements, &report, &fleet.state, |_| true).is_empty()
+        {
+            progress.line("ready");
+            return Ok(());
+        }
+        if !report.general_errors.is_empty() {
+            bail!(
+                "terraform apply failed: {}",
+                report.general_errors.join("; ")
+            );
+        }
+        let availability = availability(api, settings.spot).await?;
+        let failed = fallback::classify(&placements, &report, &fleet.state, |p| {
+            availability.is_available(&p.instance_type, &p.location, settings.spot)
+        });
+        for (node, failure) in &failed {
+            if let Failure::Other(why) = failure {
+                bail!("{node} could not be created: {why}");
+            }
+        }
+        let newly_excluded = fallback::excluded_after(&placements, &failed);
+        for (node, p) in placements.iter().filter(|(n, _)| failed.contains_key(*n)) {
+            progress.line(format!(
+                "{node}: no capacity for {} in {}; excluding it and retrying this node only",
+                p.instance_type, p.location
+            ));
+        }
+        if matches!(settings.instance_type, TypeRequest::Explicit(_)) {
+            bail!(
+                "no capacity for {} (CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE): choose a tier wildcard such as H100_OR_LESS \
+                 or another location in `make menuconfig`, or try later",
+                newly_excluded.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+        excluded.extend(newly_excluded);
+    }
+    bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
+}
+
+/// The nodes named by REPLACE (`--replace`): node names separated by commas or spaces,
+/// or `all`. Each must be a configured node.
+pub fn nodes_to_replace(settings: &Settings, replace: Option<&str>) -> Result<BTreeSet<String>> {
+    let names: Vec<&str> = replace
+        .unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.contains(&"all") {
+        return Ok(settings.nodes.iter().cloned().collect());
+    }
+    for name in &names {
+        if !settings.nodes.iter().any(|n| n == name) {
+            bail!(
+                "REPLACE names {name:?}, which is not a configured node: expected `all` or some of {}",
+                settings.nodes.join(", ")
+            );
+        }
+    }
+    Ok(names.into_iter().map(str::to_owned).collect())
+}
+
+/// An explicit type must exist in the catalog (a wildcard's types are checked by the
+/// offer selection) and respect the price cap.
+pub fn check_type(settings: &Settings, catalog: &[InstanceType], url: &str) -> Result<()> {
+    let TypeRequest::Explicit(name) = &settings.instance_type else {
+        return Ok(());
+    };
+    let Some(record) = catalog.iter().find(|t| &t.instance_type == name) else {
+        bail!(
+            "unknown instance type {name:?} in .config (CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE): {url} does not offer it; \
+             pick one in `make menuconfig` (see `kdevops-datacrunch catalog`)"
+        );
+    };
+    let price = if settings.spot {
+        record.spot_price.unwrap_or(record.price_per_hour)
+    } else {
+        record.price_per_hour
+    };
+    if let Some(cap) = settings.max_price_per_hour {
+        if price.to_f64() > cap {
+            bail!(
+                "{name} costs {price}/h, above CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR ({cap}): raise the cap or pick a cheaper type"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Live availability for the pool in use.
+async fn availability(api: &Api, spot: bool) -> Result<Availability> {
+    let list = api
+        .client
+        .instance_availability(Some(spot), None)
+        .await
+        .map_err(|e| api.explain(e))?;
+    Ok(Availability::new().with(spot, &list))
+}
+
+/// Placements for all nodes: kept ones as they are, new ones from the offer selection.
+async fn place(
+    settings: &Settings,
+    api: &Api,
+    catalog: &[InstanceType],
+    keep: &BTreeMap<String, Placement>,
+    excluded: &BTreeSet<String>,
+    progress: &Progress,
+) -> Result<BTreeMap<String, Placement>> {
+    if settings.nodes.iter().all(|n| keep.contains_key(n)) {
+        return placement::assign(&settings.nodes, keep, unreachable_choice);
+    }
+    let availability = availability(api, settings.spot).await?;
+    let pool = if settings.spot { "spot" } else { "on-demand" };
+    progress.line(format!("availability: {pool} capacity checked"));
+    let query = OfferQuery {
+        candidates: placement::candidates(&settings.instance_type),
+        locations: settings.location.clone().into_iter().collect(),
+        is_spot: settings.spot,
+        max_price_per_hour: settings.max_price_per_hour.map(Price::from_f64),
+        exclude: excluded.iter().cloned().collect(),
+    };
+    let selection = datacrunch_client::offer::select_offer(&query, &availability, catalog);
+    for note in placement::skip_notes(&selection, pool) {
+        progress.line(note);
+    }
+    placement::assign(&settings.nodes, keep, || match &selection.offer {
+        Some(offer) => {
+            progress.line(format!(
+                "selected {} in {} at {} {}/h per node",
+                offer.instance_type, offer.location, offer.price_per_hour, offer.currency
+            ));
+            Ok(Placement::from(offer))
+        }
+        None => {
+            let place = settings
+                .location
+                .as_deref()
+                .map(|l| format!(" in {l}"))
+                .unwrap_or_default();
+            Err(anyhow::anyhow!(
+                "no {pool} capacity{place} for {} right now: choose another tier, location or the spot setting in `make menuconfig`, or try later",
+                query.candidates.join(", ")
+            ))
+        }
+    })
+}
+
+/// Never called: `place` only asks for a fresh choice when some node needs one.
+fn unreachable_choice() -> Result<Placement> {
+    bail!("internal error: a placement was requested although every node is kept")
+}
+
+/// Runs `terraform apply -json`, printing per-node progress.
+fn apply(
+    tf: &Terraform,
+    progress: &mut Progress,
+    attempt: usize,
+    replace: &[String],
+) -> Result<terraform::ApplyReport> {
+    progress.waiting(format!(
+        "terraform apply (attempt {attempt}/{MAX_ATTEMPTS})"
+    ));
+    // Nodes Terraform is working on, for the spinner (creates run in parallel).
+    let mut in_flight: BTreeSet<String> = BTreeSet::new();
+    let report = tf.apply(false, replace, |event| {
+        let addr = event
+            .pointer("/hook/resource/addr")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let node = event
+            .pointer("/hook/resource/resource_key")
+            .and_then(|v| v.as_str())
+            .unwrap_or(addr);
+        let action = event
+            .pointer("/hook/action")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let is_instance = addr.starts_with("datacrunch_instance.");
+        match event["type"].as_str() {
+            Some("apply_start") if is_instance => {
+                in_flight.insert(node.to_owned());
+                progress.waiting(waiting_for(action, &in_flight));
+            }
+            Some("apply_complete") if is_instance => {
+                in_flight.remove(node);
+                progress.line(format!(
+                    "{node}: {action} done ({})",
+                    event
+                        .pointer("/hook/id_value")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("-")
+                ));
+                progress.waiting(waiting_for(action, &in_flight));
+            }
+            Some("apply_errored") if is_instance => {
+                in_flight.remove(node);
+                progress.line(format!("{node}: {action} failed"));
+            }
+            // What Terraform is about to do to an existing node, and why.
+            Some("planned_change") => {
+                let change = &event["change"];
+                let addr = change
+                    .pointer("/resource/addr")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                let node = change
+                    .pointer("/resource/resource_key")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(addr);
+                let action = change["action"].as_str().unwrap_or_default();
+                if addr.starts_with("datacrunch_instance.")
+                    && matches!(action, "replace" | "delete")
+                {
+                    let reason = change["reason"].as_str().unwrap_or("configuration changed");
+                    progress.line(format!("{node}: will {action} ({reason})"));
+                }
+            }
+            _ => {}
+        }
+    })?;
+    progress.done();
+    Ok(report)
+}
+
+/// The spinner text while Terraform works on `nodes`.
+fn waiting_for(action: &str, nodes: &BTreeSet<String>) -> String {
+    if nodes.is_empty() {
+        "terraform: finishing".to_owned()
+    } else {
+        let names: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        format!("{action}: waiting for {}", names.join(", "))
+    }
+}
