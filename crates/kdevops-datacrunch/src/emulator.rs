@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use datacrunch_client::Secret;
 
 use crate::credentials;
+use crate::process::{is_alive, signal};
 use crate::project::Project;
 
 /// The profile name in the emulator's credentials file.
@@ -202,24 +203,6 @@ pub fn stop(project: &Project) -> Result<bool> {
         let _ = fs::remove_file(f);
     }
     Ok(stopped)
-}
-
-fn signal(pid: i32, sig: rustix::process::Signal) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-        // Already gone is fine: that is what we want.
-        let _ = rustix::process::kill_process(pid, sig);
-    }
-}
-
-/// Alive and not a zombie (a zombie still answers kill(0) until reaped).
-fn is_alive(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
 }
 
 /// The pid runs and is a `datacrunch-emulator` (pids are recycled).

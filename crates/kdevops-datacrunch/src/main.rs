@@ -14,6 +14,9 @@
 //! * [`terraform`], [`tfvars`]: running Terraform and feeding it;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`progress`]: phase lines with elapsed time;
+//! * [`interrupt`], [`interrupt_report`], [`process`]: Ctrl-C and SIGTERM during bringup
+//!   and destroy (Terraform stops gracefully, nothing billed is left unknown), and what
+//!   is left afterwards;
 //! * `cmd/*`: one file per subcommand, thin entry points over [`fleet`].
 
 mod api;
@@ -21,7 +24,10 @@ mod cmd;
 mod credentials;
 mod emulator;
 mod fleet;
+mod interrupt;
+mod interrupt_report;
 mod kconfig;
+mod process;
 mod progress;
 mod project;
 mod settings;
@@ -77,9 +83,15 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // One line that says what to fix; the causes follow on the same line.
-            eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
-            ExitCode::FAILURE
+            // A stop by signal was explained by the report already.
+            if !err.is::<interrupt::Interrupted>() {
+                // One line that says what to fix; the causes follow on the same line.
+                eprintln!("error: {}", format!("{err:#}").replace('\n', " "));
+            }
+            match interrupt::requested() {
+                Some(stop) => ExitCode::from(stop.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -93,9 +105,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credentials(c) => runtime.block_on(cmd::credentials::run(&project, c)),
         Command::Catalog(a) => runtime.block_on(cmd::catalog::run(&project, a)),
         Command::SelectTier(a) => runtime.block_on(cmd::select_tier::run(&project, a)),
-        Command::Bringup(a) => runtime.block_on(cmd::bringup::run(&project, a)),
+        Command::Bringup(a) => stoppable(&runtime, &project, cmd::bringup::run(&project, a)),
         Command::Status(a) => runtime.block_on(cmd::status::run(&project, a)),
-        Command::Destroy => runtime.block_on(cmd::destroy::run(&project)),
+        Command::Destroy => stoppable(&runtime, &project, cmd::destroy::run(&project)),
         Command::ShowConfig => cmd::show_config(&project),
     }
+}
+
+/// Runs a command that runs Terraform with Ctrl-C and SIGTERM caught ([`interrupt`]):
+/// a running Terraform stops gracefully; otherwise the command stops at its next await.
+/// After a stop, the report says what exists and what to run next.
+fn stoppable(
+    runtime: &tokio::runtime::Runtime,
+    project: &project::Project,
+    command: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    interrupt::install()?;
+    runtime.block_on(async {
+        let result = tokio::select! {
+            result = command => result,
+            () = interrupt::stop_requested() => Err(interrupt::Interrupted.into()),
+        };
+        if let (Err(_), Some(stop)) = (&result, interrupt::requested()) {
+            interrupt_report::print(project, stop).await;
+        }
+        result
+    })
 }

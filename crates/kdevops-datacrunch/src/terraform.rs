@@ -5,9 +5,12 @@
 //! The provider goes into a project-local filesystem mirror,
 //! `.local/terraform/plugins/registry.terraform.io/linux-kdevops/datacrunch/<ver>/<os_arch>/`,
 //! named by a project CLI config passed as `TF_CLI_CONFIG_FILE`: one-step `init`, no
-//! `dev_overrides`, no hidden files, a real lock file (defect 10). A rebuilt binary no
+//! `dev_overrides`, no hidden files, a real lock file. A rebuilt binary no
 //! longer matches the lock file's checksum, so when the installed binary changes the
 //! lock file and the cached copy are removed and `init` runs again.
+//!
+//! Every Terraform command runs in a process group of its own, registered with
+//! [`interrupt`]: Ctrl-C reaches Terraform once, forwarded, never twice.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::interrupt::{self, AfterStop, Interrupted};
 use crate::project::Project;
 
 /// The provider's registry address.
@@ -228,12 +232,20 @@ impl Terraform {
         cmd
     }
 
-    /// Runs a command that should succeed; on failure returns its stderr.
-    fn run_quiet(&self, args: &[&str]) -> Result<String> {
-        let out = self
-            .command(args)
-            .output()
+    /// Runs a command that should succeed; on failure returns its stderr. Like every
+    /// Terraform run, in a process group of its own with signals forwarded
+    /// ([`interrupt::spawn`]).
+    fn run_quiet(&self, args: &[&str], after_stop: AfterStop) -> Result<String> {
+        let mut cmd = self.command(args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (child, group) = interrupt::spawn(&mut cmd, after_stop)?;
+        let out = child
+            .wait_with_output()
             .with_context(|| format!("cannot run {}", self.binary.display()))?;
+        drop(group);
+        if after_stop == AfterStop::Refuse && interrupt::requested().is_some() {
+            return Err(Interrupted.into());
+        }
         if !out.status.success() {
             bail!(
                 "terraform {} failed:\n{}",
@@ -260,7 +272,7 @@ impl Terraform {
             return Ok(false);
         }
         remove_any(&providers)?;
-        self.run_quiet(&["init", "-input=false", "-no-color"])?;
+        self.run_quiet(&["init", "-input=false", "-no-color"], AfterStop::Refuse)?;
         Ok(true)
     }
 
@@ -274,8 +286,9 @@ impl Terraform {
         if !self.has_state() {
             return Ok(Vec::new());
         }
-        let json: Value = serde_json::from_str(&self.run_quiet(&["show", "-json", "-no-color"])?)
-            .context("terraform show -json printed something that is not JSON")?;
+        let json: Value =
+            serde_json::from_str(&self.run_quiet(&["show", "-json", "-no-color"], AfterStop::Run)?)
+                .context("terraform show -json printed something that is not JSON")?;
         let resources = json
             .pointer("/values/root_module/resources")
             .and_then(Value::as_array)
@@ -298,12 +311,17 @@ impl Terraform {
 
     /// `terraform import ADDRESS ID` (adopting an instance created by an interrupted run).
     pub fn import(&self, address: &str, id: &str) -> Result<()> {
-        self.run_quiet(&["import", "-input=false", "-no-color", address, id])
-            .map(|_| ())
+        self.run_quiet(
+            &["import", "-input=false", "-no-color", address, id],
+            AfterStop::Refuse,
+        )
+        .map(|_| ())
     }
 
     /// `terraform apply -json` (or `destroy`), streaming progress lines to `on_event`.
     /// `replace` names resource addresses to replace although unchanged (`-replace`).
+    /// A signal meanwhile is forwarded to Terraform ([`interrupt`]), which saves state
+    /// and exits; the apply then fails with [`Interrupted`].
     pub fn apply(
         &self,
         destroy: bool,
@@ -316,12 +334,9 @@ impl Terraform {
             args.push("-destroy");
         }
         args.extend(replace.iter().map(String::as_str));
-        let mut child = self
-            .command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot run {}", self.binary.display()))?;
+        let mut cmd = self.command(&args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let (mut child, group) = interrupt::spawn(&mut cmd, AfterStop::Refuse)?;
         let stdout = child.stdout.take().context("terraform stdout")?;
         let mut report = ApplyReport::default();
         for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
@@ -330,9 +345,11 @@ impl Terraform {
                 continue;
             };
             record_event(&mut report, &event);
+            track_creates(&event);
             on_event(&event);
         }
         let output = child.wait_with_output()?;
+        drop(group);
         report.succeeded = output.status.success();
         if !report.succeeded && report.errors.is_empty() && report.general_errors.is_empty() {
             report
@@ -340,14 +357,18 @@ impl Terraform {
                 .push(String::from_utf8_lossy(&output.stderr).trim().to_owned());
         }
         self.protect_state()?;
+        if interrupt::requested().is_some() {
+            return Err(Interrupted.into());
+        }
         Ok(report)
     }
 
     /// `terraform output -json` as name → value.
     pub fn outputs(&self) -> Result<BTreeMap<String, Value>> {
-        let json: Value =
-            serde_json::from_str(&self.run_quiet(&["output", "-json", "-no-color"])?)
-                .context("terraform output -json printed something that is not JSON")?;
+        let json: Value = serde_json::from_str(
+            &self.run_quiet(&["output", "-json", "-no-color"], AfterStop::Refuse)?,
+        )
+        .context("terraform output -json printed something that is not JSON")?;
         Ok(json
             .as_object()
             .map(|o| {
@@ -388,6 +409,20 @@ impl Terraform {
 
     pub fn tfvars_path(&self) -> PathBuf {
         self.workdir.join("terraform.tfvars.json")
+    }
+}
+
+/// Tells [`interrupt`] which creates are in flight (what a forced stop puts at risk).
+fn track_creates(event: &Value) {
+    let Some(address) = event.pointer("/hook/resource/addr").and_then(Value::as_str) else {
+        return;
+    };
+    match event["type"].as_str() {
+        Some("apply_start") if event.pointer("/hook/action") == Some(&Value::from("create")) => {
+            interrupt::creating(address, true)
+        }
+        Some("apply_complete" | "apply_errored") => interrupt::creating(address, false),
+        _ => {}
     }
 }
 
