@@ -1,8 +1,9 @@
 //! The provider process as Terraform sees it, without Terraform: the magic
 //! cookie, the handshake line, AutoMTLS with a Go-like P-521 CA client
 //! certificate (and refusal of any other certificate), plaintext when TLS
-//! is disabled, Shutdown exiting promptly, SIGINT being ignored, `--debug`,
-//! and StopProvider answered while another call blocks a thread.
+//! is disabled, Shutdown exiting promptly, SIGINT being ignored until
+//! StopProvider (a later one, or SIGTERM, stops it and removes the socket),
+//! `--debug`, and StopProvider answered while another call blocks a thread.
 
 mod common;
 
@@ -138,6 +139,64 @@ async fn plaintext_when_terraform_disables_tls_and_sigint_is_ignored() {
         .into_inner();
     assert_eq!(health.status, ServingStatus::Serving as i32);
     shutdown_and_check(p).await;
+}
+
+fn send_signal(p: &Launched, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args(["-s", signal, &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits (bounded) until the provider exits on its own; it must exit cleanly and
+/// leave no socket file behind.
+fn assert_exits_and_removes_socket(mut p: Launched, after: &str) {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = p.child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = p.child.kill();
+            panic!("provider still serving 10 s after {after}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status:?} after {after}");
+    assert!(
+        !std::path::Path::new(&p.socket).exists(),
+        "socket file left behind after {after}"
+    );
+}
+
+/// The second Ctrl-C: Terraform already called StopProvider and now exits at
+/// once, without Shutdown. The provider must not linger with its socket.
+#[tokio::test]
+async fn a_sigint_after_stop_provider_stops_serving_and_removes_the_socket() {
+    let p = start_provider(None);
+    send_signal(&p, "INT");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut client = ProviderClient::new(connect_plain(&p).await.expect("connect"));
+    client
+        .get_provider_schema(get_provider_schema::Request {})
+        .await
+        .expect("the first SIGINT is ignored");
+    client
+        .stop_provider(stop_provider::Request {})
+        .await
+        .expect("StopProvider");
+    assert!(std::path::Path::new(&p.socket).exists());
+    send_signal(&p, "INT");
+    assert_exits_and_removes_socket(p, "SIGINT after StopProvider");
+}
+
+#[test]
+fn sigterm_stops_serving_and_removes_the_socket() {
+    let p = start_provider(None);
+    assert!(std::path::Path::new(&p.socket).exists());
+    send_signal(&p, "TERM");
+    assert_exits_and_removes_socket(p, "SIGTERM");
 }
 
 /// Terraform sends whole states and configurations in one message; tonic's

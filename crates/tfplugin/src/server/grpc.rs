@@ -36,6 +36,8 @@ pub struct ProviderService {
     /// in flight are cancelled, later calls run normally (as with
     /// terraform-plugin-go). Every operation's context holds a child of it.
     stop: Mutex<CancellationToken>,
+    /// Cancelled by the first StopProvider and never renewed: Terraform is stopping.
+    stop_requested: CancellationToken,
 }
 
 fn capabilities() -> pb::ServerCapabilities {
@@ -75,7 +77,15 @@ impl ProviderService {
             data: RwLock::new(None),
             tf_version: RwLock::new(String::new()),
             stop: Mutex::new(CancellationToken::new()),
+            stop_requested: CancellationToken::new(),
         }
+    }
+
+    /// Cancels `token` when Terraform calls StopProvider (the signal handling of
+    /// [`super::serve`] treats a SIGINT after that as a forced stop).
+    pub(super) fn notify_stop(mut self, token: CancellationToken) -> Self {
+        self.stop_requested = token;
+        self
     }
 
     /// A context for one call, with an optional deadline.
@@ -391,6 +401,7 @@ impl ProviderRpc for ProviderService {
         tracing::info!("StopProvider: cancelling in-flight operations");
         let in_flight = std::mem::take(&mut *self.stop_token());
         in_flight.cancel();
+        self.stop_requested.cancel();
         Ok(Response::new(pb::stop_provider::Response {
             error: String::new(),
         }))

@@ -2,7 +2,10 @@
 //! panic hook, handshake, TLS, the gRPC services, and a prompt exit when
 //! Terraform calls GRPCController.Shutdown. SIGINT is ignored (Terraform
 //! signals the whole process group on Ctrl-C and then calls StopProvider,
-//! which cancels in-flight operations instead of killing them).
+//! which cancels in-flight operations instead of killing them), except once
+//! StopProvider was called: a second Ctrl-C makes Terraform exit at once
+//! without Shutdown, so the provider stops too. SIGTERM, that second SIGINT
+//! and Shutdown all end serving gracefully, which removes the socket file.
 
 mod controller;
 mod convert;
@@ -110,7 +113,8 @@ impl Drop for SocketGuard {
 
 async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    ignore_sigint(opts.debug, shutdown.clone())?;
+    let stop_requested = CancellationToken::new();
+    watch_signals(opts.debug, shutdown.clone(), stop_requested.clone())?;
     if !opts.debug {
         exit_with_parent(shutdown.clone());
     }
@@ -146,7 +150,7 @@ async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::R
     tracing::debug!(socket = %path.display(), tls = tls.is_some(), "plugin server listening");
 
     let incoming = transport::incoming(listener, tls);
-    let service = ProviderService::new(provider);
+    let service = ProviderService::new(provider).notify_stop(stop_requested);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
@@ -178,10 +182,16 @@ async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::R
 }
 
 /// Replaces SIGINT's default action (terminate) by a handler that only logs,
-/// so Ctrl-C in Terraform's terminal does not kill us mid-apply. In debug
-/// mode Ctrl-C is for the human running us and stops the server. SIGTERM
-/// stops the server gracefully so the socket file is removed.
-fn ignore_sigint(debug: bool, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// so Ctrl-C in Terraform's terminal does not kill us mid-apply. A SIGINT
+/// after StopProvider is the second Ctrl-C, on which Terraform exits without
+/// calling Shutdown: it stops the server. In debug mode Ctrl-C is for the
+/// human running us and stops the server. SIGTERM stops the server
+/// gracefully. Stopping the server removes the socket file.
+fn watch_signals(
+    debug: bool,
+    shutdown: CancellationToken,
+    stop_requested: CancellationToken,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -190,6 +200,10 @@ fn ignore_sigint(debug: bool, shutdown: CancellationToken) -> anyhow::Result<()>
             tokio::select! {
                 Some(()) = sigint.recv() => {
                     if debug {
+                        break;
+                    }
+                    if stop_requested.is_cancelled() {
+                        tracing::info!("SIGINT after StopProvider: Terraform is exiting at once; stopping");
                         break;
                     }
                     tracing::debug!("ignoring SIGINT; Terraform will call StopProvider");
