@@ -57,6 +57,9 @@ $(KCONFIG_CONFIG):
 	@echo "No $(KCONFIG_CONFIG): loading the default, defconfigs/$(WORKFLOW_DEFAULT_DEFCONFIG)"
 	@$(MAKE) --no-print-directory defconfig-$(WORKFLOW_DEFAULT_DEFCONFIG)
 
+# Keep the bringup and destroy recipes one plain command (no shell syntax): make then
+# runs the tool as its only child, with no shell in between, and on Ctrl-C waits for it
+# while Terraform saves state and the tool reports what exists.
 bringup: workflow-build | $(KCONFIG_CONFIG) ## create the nodes (the local emulator unless configured otherwise)
 	@$(WORKFLOW) bringup $(if $(REPLACE),--replace '$(REPLACE)')
 

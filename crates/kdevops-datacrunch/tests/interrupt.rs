@@ -352,7 +352,6 @@ fn a_second_ctrl_c_names_what_is_at_risk_and_bringup_adopts_it() {
     }
     run.ctrl_c();
     let (ok, out, tmp) = run.finish();
-    eprintln!("DEBUG {out}");
     assert!(!ok, "{out}");
     assert_nothing_left(&p, &tmp, &out);
     assert_make_is_quiet(&out);
