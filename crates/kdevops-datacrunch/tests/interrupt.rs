@@ -136,9 +136,16 @@ impl Bringup {
                 return;
             }
             if let Ok(Some(status)) = self.make.try_wait() {
-                panic!("bringup ended ({status}) before it could be interrupted:\n{}", self.output());
+                panic!(
+                    "bringup ended ({status}) before it could be interrupted:\n{}",
+                    self.output()
+                );
             }
-            assert!(Instant::now() < deadline, "no {n} instances were ever created:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "no {n} instances were ever created:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -151,7 +158,11 @@ impl Bringup {
     /// The workflow tool: the one child of make (make runs the recipe without a shell).
     fn tool_pid(&self) -> i32 {
         let tool = children(self.make.id() as i32);
-        assert_eq!(tool.len(), 1, "make should have one child, the tool: {tool:?}");
+        assert_eq!(
+            tool.len(),
+            1,
+            "make should have one child, the tool: {tool:?}"
+        );
         tool[0]
     }
 
@@ -233,16 +244,25 @@ fn assert_nothing_left(p: &Project, tmp: &Path, output: &str) {
         })
         .map(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            format!("{pid}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " "))
+            format!(
+                "{pid}: {}",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            )
         })
         .collect();
-    assert!(left.is_empty(), "processes outlived make: {left:?}\n{output}");
+    assert!(
+        left.is_empty(),
+        "processes outlived make: {left:?}\n{output}"
+    );
     let sockets: Vec<String> = std::fs::read_dir(tmp)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|name| name.starts_with("plugin"))
         .collect();
-    assert!(sockets.is_empty(), "plugin sockets left in TMPDIR: {sockets:?}\n{output}");
+    assert!(
+        sockets.is_empty(),
+        "plugin sockets left in TMPDIR: {sockets:?}\n{output}"
+    );
 }
 
 /// make itself must not add noise such as "make: *** wait: No child processes".
@@ -270,7 +290,10 @@ fn bringup_again_finishes(p: &Project) {
     assert_eq!(live_ids(p), state_ids(p), "{out}");
     let status = p.status();
     assert_eq!(status.len(), 3);
-    assert!(status.iter().all(|n| n["status"] == "running"), "{status:?}");
+    assert!(
+        status.iter().all(|n| n["status"] == "running"),
+        "{status:?}"
+    );
 }
 
 #[test]
@@ -288,14 +311,25 @@ fn ctrl_c_during_bringup_leaves_every_instance_in_state() {
     let live = live_ids(&p);
     assert_eq!(live.len(), 3, "{out}");
     let state = state_ids(&p);
-    assert!(live.is_subset(&state), "API {live:?} but state {state:?}:\n{out}");
-    assert!(out.contains("Interrupted (Ctrl-C): asking Terraform to stop"), "{out}");
+    assert!(
+        live.is_subset(&state),
+        "API {live:?} but state {state:?}:\n{out}"
+    );
+    assert!(
+        out.contains("Interrupted (Ctrl-C): asking Terraform to stop"),
+        "{out}"
+    );
     for id in &live {
         assert!(out.contains(id), "the report must list {id}:\n{out}");
     }
-    assert!(out.contains("Every instance is in Terraform's state."), "{out}");
     assert!(
-        out.contains("`make bringup` to finish the bringup, or `make destroy` to remove everything"),
+        out.contains("Every instance is in Terraform's state."),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "`make bringup` to finish the bringup, or `make destroy` to remove everything"
+        ),
         "{out}"
     );
 
@@ -319,12 +353,21 @@ fn sigterm_to_the_tool_during_bringup_leaves_every_instance_in_state() {
     let live = live_ids(&p);
     let state = state_ids(&p);
     assert_eq!(live.len(), 3, "{out}");
-    assert!(live.is_subset(&state), "API {live:?} but state {state:?}:\n{out}");
-    assert!(out.contains("Terminated (SIGTERM). Instances of this project now:"), "{out}");
+    assert!(
+        live.is_subset(&state),
+        "API {live:?} but state {state:?}:\n{out}"
+    );
+    assert!(
+        out.contains("Terminated (SIGTERM). Instances of this project now:"),
+        "{out}"
+    );
 
     advance_clock(&p, 60);
     let gone = p.ok(&["destroy"]);
-    assert!(gone.contains("verified: no instance of this project remains"), "{gone}");
+    assert!(
+        gone.contains("verified: no instance of this project remains"),
+        "{gone}"
+    );
 }
 
 #[test]
@@ -335,11 +378,18 @@ fn a_second_ctrl_c_names_what_is_at_risk_and_bringup_adopts_it() {
     run.wait_for_instances(&p, 3);
     // Listing instances now takes 8 s, and the provider's poll cannot be cut short: the
     // creates that poll stay in flight well after the first Ctrl-C.
-    p.admin_put("faults", r#"{"endpoint":"GET /v1/instances","latency_ms":8000}"#);
+    p.admin_put(
+        "faults",
+        r#"{"endpoint":"GET /v1/instances","latency_ms":8000}"#,
+    );
     let polls = requests(&p, "GET /v1/instances");
     let deadline = Instant::now() + Duration::from_secs(60);
     while requests(&p, "GET /v1/instances") == polls {
-        assert!(Instant::now() < deadline, "the provider never polled:\n{}", run.output());
+        assert!(
+            Instant::now() < deadline,
+            "the provider never polled:\n{}",
+            run.output()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     run.ctrl_c();
@@ -363,10 +413,14 @@ fn a_second_ctrl_c_names_what_is_at_risk_and_bringup_adopts_it() {
     let live = live_ids(&p);
     let state = state_ids(&p);
     let unknown: Vec<&String> = live.difference(&state).collect();
-    assert!(!unknown.is_empty(), "the forced stop left everything in state:\n{out}");
+    assert!(
+        !unknown.is_empty(),
+        "the forced stop left everything in state:\n{out}"
+    );
     for id in &unknown {
         assert!(
-            out.lines().any(|l| l.contains(id.as_str()) && l.contains("NOT in Terraform's state")),
+            out.lines()
+                .any(|l| l.contains(id.as_str()) && l.contains("NOT in Terraform's state")),
             "{id} is not in state and must be named:\n{out}"
         );
     }
@@ -377,7 +431,10 @@ fn a_second_ctrl_c_names_what_is_at_risk_and_bringup_adopts_it() {
         )),
         "{out}"
     );
-    assert!(out.contains("`make bringup` adopts them into state, `make destroy` deletes them"), "{out}");
+    assert!(
+        out.contains("`make bringup` adopts them into state, `make destroy` deletes them"),
+        "{out}"
+    );
 
     let (status, reply) = http(&p.emulator_base(), "DELETE", "/admin/faults", None);
     assert!(status < 300, "{status} {reply}");
