@@ -1,5 +1,5 @@
 //! The HTTP surface: the public API under `/v1` (`api`), the admin API under `/admin`
-//! (`admin`), and the middleware every request passes: a one-line log, request
+//! (`admin`, guarded by `loopback`: local peers addressing a local host), and the middleware every request passes: a one-line log, request
 //! counters and fault injection keyed by method + route template, bearer-token checks,
 //! and `{code, message}` bodies for unknown routes and methods.
 
@@ -8,13 +8,13 @@ mod answer;
 mod api;
 mod error;
 pub mod extract;
+mod loopback;
 
 pub use answer::AppState;
 pub use error::HttpError;
 
 use crate::error::ApiError;
 use crate::faults::Fault;
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), count_and_inject_faults));
     Router::new()
         .nest("/v1", v1)
-        .nest("/admin", admin::routes().layer(from_fn(loopback_only)))
+        .nest(
+            "/admin",
+            admin::routes().layer(from_fn(loopback::loopback_only)),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn(log_request))
@@ -204,13 +207,5 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
     match state.auth.check(header) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
-    }
-}
-
-/// The admin API needs no token, so only loopback peers may use it.
-async fn loopback_only(req: Request<Body>, next: Next) -> Response {
-    match req.extensions().get::<ConnInfo>() {
-        Some(conn) if conn.peer.ip().is_loopback() => next.run(req).await,
-        _ => ApiError::forbidden("The admin API answers loopback clients only").into_response(),
     }
 }

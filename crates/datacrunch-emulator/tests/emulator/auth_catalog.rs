@@ -1,6 +1,6 @@
 //! Wire-level tests of OAuth2, balance, the catalog and availability.
 
-use crate::common::{builder, start, start_with};
+use crate::common::{builder, raw_get, raw_http, start, start_with};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -248,4 +248,66 @@ async fn unknown_routes_and_methods_answer_json() {
     api.call(reqwest::Method::PATCH, "/balance", None)
         .await
         .assert_error(405, "invalid_request", "PATCH");
+}
+
+/// The admin API needs no token, so a web page in the user's browser must not reach it:
+/// neither cross-origin (its `Origin`) nor by DNS rebinding (a foreign `Host` that
+/// resolves to 127.0.0.1). Local tools (curl, SDKs) send loopback Hosts and no Origin.
+#[tokio::test]
+async fn admin_api_refuses_foreign_host_and_origin_headers() {
+    let (emu, _api) = start().await;
+    let port = emu.addr.port();
+    let loopback_host = format!("Host: 127.0.0.1:{port}");
+    let allowed: [Vec<String>; 5] = [
+        vec![loopback_host.clone()],
+        vec![format!("Host: localhost:{port}")],
+        vec![format!("Host: [::1]:{port}")],
+        vec![
+            loopback_host.clone(),
+            format!("Origin: http://localhost:{port}"),
+        ],
+        vec!["Host: 127.0.0.1".to_owned()],
+    ];
+    for headers in &allowed {
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let a = raw_http(emu.addr, &raw_get("/admin/clock", &headers)).await;
+        assert_eq!(a.status, 200, "{headers:?}: {a:?}");
+    }
+    let refused: [(Vec<String>, &str); 4] = [
+        (vec![format!("Host: evil.example:{port}")], "Host"),
+        (vec!["Host: 127.0.0.1.evil.example".to_owned()], "Host"),
+        (
+            vec![
+                loopback_host.clone(),
+                "Origin: http://evil.example".to_owned(),
+            ],
+            "Origin",
+        ),
+        (
+            vec![loopback_host.clone(), "Origin: null".to_owned()],
+            "Origin",
+        ),
+    ];
+    for (headers, named) in &refused {
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let a = raw_http(emu.addr, &raw_get("/admin/clock", &headers)).await;
+        assert_eq!(a.status, 403, "{headers:?}: {a:?}");
+        assert!(a.head.contains("application/json"), "{a:?}");
+        let body: Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(body["code"], "forbidden_action", "{a:?}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(named) && message.contains("loopback"),
+            "{message}"
+        );
+    }
+    // A refused call changes nothing.
+    let advance = b"POST /admin/clock/advance HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"seconds\": 60}";
+    assert_eq!(raw_http(emu.addr, advance).await.status, 403);
+    let clock = raw_http(emu.addr, &raw_get("/admin/clock", &[&loopback_host])).await;
+    let clock: Value = serde_json::from_str(&clock.body).unwrap();
+    assert_eq!(clock["offset_ms"], 0, "{clock}");
+    // The public API is not affected: a foreign Host still gets the API's own answer.
+    let a = raw_http(emu.addr, &raw_get("/v1/locations", &["Host: evil.example"])).await;
+    assert_eq!(a.status, 401, "{a:?}");
 }

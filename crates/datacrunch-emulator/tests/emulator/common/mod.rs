@@ -186,3 +186,47 @@ pub fn v100(hostname: &str) -> Value {
 pub fn to_running(emulator: &RunningEmulator) {
     emulator.admin.advance_clock(Duration::from_secs(111));
 }
+
+/// An answer read off a raw connection: the status line's code, the header block and
+/// the body.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+/// Sends `request` (bytes exactly as given, so tests can send what no HTTP client
+/// would: any Host header, invalid paths, oversized headers) on a new connection and
+/// reads the answer until the server closes it (send `Connection: close`).
+pub async fn raw_http(addr: std::net::SocketAddr, request: &[u8]) -> RawAnswer {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer (and close) before it has read all of an oversized request.
+    let _ = stream.write_all(request).await;
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes).await;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    RawAnswer {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+/// A GET of `path` with these extra header lines, closing the connection after.
+pub fn raw_get(path: &str, headers: &[&str]) -> Vec<u8> {
+    let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    for h in headers {
+        request.push_str(h);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    request.into_bytes()
+}
