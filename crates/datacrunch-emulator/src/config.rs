@@ -1,5 +1,5 @@
 //! [`Config`]: everything an emulator is started with (credentials, lifecycle timing,
-//! capacity, balance, token lifetime, faults), with the defaults for local use.
+//! capacity, balance, token lifetime, faults, connection idle timeout), with the defaults for local use.
 
 use crate::faults::FaultRule;
 use datacrunch_models::Secret;
@@ -11,6 +11,9 @@ use std::time::Duration;
 pub const DEFAULT_CLIENT_ID: &str = "emulator-client";
 /// The client secret accepted when none is configured.
 pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+/// How long an idle keep-alive connection stays open when none is configured: longer
+/// than any client's pool keeps a connection idle, short enough that abandoned ones go.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long each lifecycle step takes on the emulator's virtual clock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +76,9 @@ pub struct Config {
     pub faults: BTreeMap<String, FaultRule>,
     /// Seed of the fault RNG, so a test sees the same faults on every run.
     pub fault_seed: u64,
+    /// A connection with no request in flight for this long is closed (so is one whose
+    /// client takes longer than this to send a request's headers).
+    pub idle_timeout: Duration,
 }
 
 impl Default for Config {
@@ -87,6 +93,7 @@ impl Default for Config {
             token_lifetime: Duration::from_secs(3600),
             faults: BTreeMap::new(),
             fault_seed: 0,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }

@@ -37,7 +37,7 @@ mod shared;
 pub mod store;
 pub mod world;
 
-pub use config::{Config, Timing, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+pub use config::{Config, Timing, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_IDLE_TIMEOUT};
 pub use error::{ApiError, EmulatorError};
 pub use faults::FaultRule;
 pub use shared::AdminHandle;
@@ -71,6 +71,11 @@ impl Emulator {
 
     /// Opens (or creates) the state and seeds a new world from `config`.
     pub fn new(config: Config) -> Result<Emulator, EmulatorError> {
+        if config.idle_timeout.is_zero() {
+            return Err(EmulatorError::Config(
+                "idle_timeout must be more than zero".to_owned(),
+            ));
+        }
         for (endpoint, rule) in &config.faults {
             rule.validate()
                 .map_err(|e| EmulatorError::Config(format!("fault rule for {endpoint:?}: {e}")))?;
@@ -111,7 +116,7 @@ impl Emulator {
     /// Serves on `listener` until `shutdown` completes, then drains open requests.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let router = http::router(self.shared.clone());
-        server::serve(router, listener, shutdown).await;
+        server::serve(router, listener, self.config.idle_timeout, shutdown).await;
     }
 
     /// Serves on 127.0.0.1 on a free port, in a task of the current tokio runtime.
@@ -293,6 +298,12 @@ impl EmulatorBuilder {
 
     pub fn fault_seed(mut self, seed: u64) -> Self {
         self.config.fault_seed = seed;
+        self
+    }
+
+    /// How long an idle keep-alive connection stays open.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.config.idle_timeout = d;
         self
     }
 

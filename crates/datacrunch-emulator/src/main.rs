@@ -83,6 +83,11 @@ struct Args {
     /// Seed of the fault RNG (same seed, same calls: same faults).
     #[arg(long, env = "DATACRUNCH_EMULATOR_FAULT_SEED", default_value_t = 0)]
     fault_seed: u64,
+
+    /// Seconds a keep-alive connection may stay idle (or take to send a request's
+    /// headers) before it is closed.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_IDLE_TIMEOUT", default_value_t = datacrunch_emulator::DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
+    idle_timeout_seconds: f64,
 }
 
 fn parse_fault(spec: &str) -> Result<(String, FaultRule), String> {
@@ -92,6 +97,13 @@ fn parse_fault(spec: &str) -> Result<(String, FaultRule), String> {
 fn seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(s)
         .with_context(|| format!("--{name} must be a non-negative number of seconds, got {s}"))
+}
+
+fn positive_seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
+    match seconds(name, s)? {
+        d if d.is_zero() => anyhow::bail!("--{name} must be more than 0 seconds, got {s}"),
+        d => Ok(d),
+    }
 }
 
 fn config(args: &Args) -> anyhow::Result<Config> {
@@ -116,6 +128,7 @@ fn config(args: &Args) -> anyhow::Result<Config> {
         token_lifetime: Duration::from_secs(args.token_lifetime_seconds),
         faults: args.faults.iter().cloned().collect(),
         fault_seed: args.fault_seed,
+        idle_timeout: positive_seconds("idle-timeout-seconds", args.idle_timeout_seconds)?,
     })
 }
 

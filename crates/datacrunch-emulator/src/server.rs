@@ -3,11 +3,16 @@
 //! loopback-only) and a handle that closes or resets its connection without an answer
 //! (the "drop" and "lost answer" faults). Shutdown stops accepting, lets in-flight
 //! requests finish (up to [`DRAIN_TIMEOUT`]) and returns.
+//!
+//! Connections are bounded so a client that is gone or hostile cannot hold the server's
+//! memory or sockets: a connection idle (or still sending its request headers) for the
+//! configured idle timeout is closed, and request headers over
+//! [`MAX_REQUEST_HEADER_BYTES`] get 431. Bodies are bounded in `http`.
 
 use crate::http::ConnInfo;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -25,7 +30,16 @@ use tower::ServiceExt;
 /// How long shutdown waits for open requests.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn serve(router: Router, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+/// The largest request line plus headers accepted: far above any real client's, far
+/// below what would let a client make the server buffer without bound.
+pub const MAX_REQUEST_HEADER_BYTES: usize = 64 * 1024;
+
+pub async fn serve(
+    router: Router,
+    listener: TcpListener,
+    idle_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     let stop = CancellationToken::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -36,7 +50,7 @@ pub async fn serve(router: Router, listener: TcpListener, shutdown: impl Future<
                 Ok((stream, peer)) => {
                     // Reap finished connections so the set does not grow without bound.
                     while connections.try_join_next().is_some() {}
-                    connections.spawn(serve_connection(router.clone(), stream, peer, stop.clone()));
+                    connections.spawn(serve_connection(router.clone(), stream, peer, idle_timeout, stop.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
@@ -60,6 +74,7 @@ async fn serve_connection(
     router: Router,
     stream: TcpStream,
     peer: SocketAddr,
+    idle_timeout: Duration,
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
@@ -73,8 +88,14 @@ async fn serve_connection(
         req.extensions_mut().insert(info.clone());
         router.clone().oneshot(req)
     });
+    // hyper starts the header-read timer as soon as it waits for the next request, so
+    // one timeout closes idle keep-alive connections and clients that send their
+    // headers too slowly alike.
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout)
+        .max_header_size(MAX_REQUEST_HEADER_BYTES)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {

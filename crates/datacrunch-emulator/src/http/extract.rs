@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -39,10 +40,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, HttpError> {
     Bytes::from_request(req, state).await.map_err(|e| {
-        HttpError::with_status(
-            e.status(),
-            ApiError::invalid(format!("Cannot read the request body: {}", e.body_text())),
-        )
+        let why = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => format!(
+                "Request body is too large: at most {} bytes are accepted",
+                super::MAX_REQUEST_BODY_BYTES
+            ),
+            _ => format!("Cannot read the request body: {}", e.body_text()),
+        };
+        HttpError::with_status(e.status(), ApiError::invalid(why))
     })
 }
 
@@ -106,10 +111,50 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let raw = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
-            .map(|pairs| Query(pairs.into_iter().collect()))
-            .map_err(|e| ApiError::invalid(format!("Invalid query string: {e}")))
+        let mut pairs = HashMap::new();
+        for pair in raw.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = form_decode(name).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid query string: the parameter name {name:?} is not valid UTF-8 once decoded"
+                ))
+            })?;
+            let value = form_decode(value).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "Invalid query string: the value of {name:?} is not valid UTF-8 once decoded"
+                ))
+            })?;
+            pairs.insert(name, value);
+        }
+        Ok(Query(pairs))
     }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space, `%XX` a
+/// byte); `None` when the bytes are not UTF-8. Lossy decoding would turn `%FF` into
+/// U+FFFD and the caller would get an error about a value it never sent.
+fn form_decode(component: &str) -> Option<String> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = component.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match bytes[i] {
+            b'+' => Some((b' ', 1)),
+            b'%' => bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| Some(hex(h[0])? << 4 | hex(h[1])?))
+                .map(|b| (b, 3)),
+            _ => None,
+        };
+        // A `%` not followed by two hex digits stays as it is, as browsers do.
+        let (byte, len) = decoded.unwrap_or((bytes[i], 1));
+        out.push(byte);
+        i += len;
+    }
+    String::from_utf8(out).ok()
 }
 
 impl Query {
@@ -135,5 +180,20 @@ impl Query {
                 ))),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+
+    #[test]
+    fn form_components_decode_strictly() {
+        assert_eq!(form_decode("a+b%20c%2Fd").as_deref(), Some("a b c/d"));
+        assert_eq!(form_decode("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(form_decode("100%").as_deref(), Some("100%"));
+        assert_eq!(form_decode("%zz").as_deref(), Some("%zz"));
+        assert_eq!(form_decode("%FF"), None);
+        assert_eq!(form_decode("%C3%28"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP surface: the public API under `/v1` (`api`), the admin API under `/admin`
-//! (`admin`, guarded by `loopback`: local peers addressing a local host), and the middleware every request passes: a one-line log, request
-//! counters and fault injection keyed by method + route template, bearer-token checks,
-//! and `{code, message}` bodies for unknown routes and methods.
+//! (`admin`, guarded by `loopback`: local peers addressing a local host), and the
+//! middleware every request passes: a one-line log, request counters and fault
+//! injection keyed by method + route template, bearer-token checks, and
+//! `{code, message}` bodies for unknown routes and methods.
 
 mod admin;
 mod answer;
@@ -15,7 +16,7 @@ pub use error::HttpError;
 
 use crate::error::ApiError;
 use crate::faults::Fault;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
@@ -67,6 +68,10 @@ impl ConnInfo {
     }
 }
 
+/// The largest request body read: the biggest real payload (a startup script) is a few
+/// KiB. A larger body gets 413 with the JSON error shape.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
+
 /// The whole router: `/v1/…`, `/admin/…`, and JSON 404/405 answers for the rest.
 pub fn router(state: AppState) -> Router {
     let v1 = api::routes()
@@ -81,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(from_fn(log_request))
         .with_state(state)
 }

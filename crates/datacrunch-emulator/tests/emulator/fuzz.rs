@@ -203,3 +203,131 @@ proptest! {
         check("GET", &format!("{path}?{query}"), None)?;
     }
 }
+
+/// Percent-escapes that decode to invalid UTF-8, in a path parameter or the query: the
+/// API's JSON error shape, never axum's plain-text 400.
+#[tokio::test]
+async fn invalid_utf8_in_paths_and_queries_gets_the_json_error_shape() {
+    use crate::common::{raw_http, raw_request, start};
+    let (emu, api) = start().await;
+    let bearer = format!("Authorization: Bearer {}", api.token);
+    for (method, path) in [
+        ("GET", "/v1/instances/%FF"),
+        ("DELETE", "/v1/instances/%C3%28/tags/k"),
+        ("DELETE", "/v1/volumes/abc/tags/%FF"),
+        ("GET", "/v1/instance-types/%FF"),
+        ("GET", "/v1/instance-availability/%E2%82"),
+        ("GET", "/v1/sshkeys/%FF"),
+        ("DELETE", "/v1/scripts/%FF"),
+        ("GET", "/v1/volumes/%FF"),
+        ("GET", "/v1/instances?status=%FF"),
+        ("GET", "/v1/instances?status=running&%FF=1"),
+        ("GET", "/admin/counters?prefix=%FF"),
+    ] {
+        let a = raw_http(emu.addr, &raw_request(method, path, &[&bearer])).await;
+        assert_eq!(a.status, 400, "{path}: {a:?}");
+        assert!(a.head.contains("application/json"), "{path}: {a:?}");
+        let body: Value = serde_json::from_str(&a.body)
+            .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {a:?}"));
+        assert_eq!(body["code"], "invalid_request", "{path}: {a:?}");
+        assert!(
+            body["message"].as_str().unwrap().contains("UTF-8"),
+            "{path}: {a:?}"
+        );
+    }
+}
+
+/// Reads until the server closes the connection; `None` when it is still open after a
+/// minute (a generous bound: the emulators below close idle connections after 1 s).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    let read = stream.read_to_end(&mut bytes);
+    tokio::time::timeout(std::time::Duration::from_secs(60), read)
+        .await
+        .ok()
+        .map(|_| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Idle keep-alive connections, and clients that never finish their headers, do not hold
+/// a socket (and a task) for ever.
+#[tokio::test]
+async fn idle_and_half_sent_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let emu = crate::common::builder()
+        .idle_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let mut idle = tokio::net::TcpStream::connect(emu.addr).await.unwrap();
+    idle.write_all(b"GET /v1/locations HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut idle).await;
+    let answered = answered.expect("the idle keep-alive connection was never closed");
+    assert!(answered.starts_with("HTTP/1.1 401"), "{answered}");
+
+    let mut slow = tokio::net::TcpStream::connect(emu.addr).await.unwrap();
+    slow.write_all(b"GET /v1/locations HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut slow).await;
+    assert!(
+        answered.is_some(),
+        "a half-sent request kept its connection open"
+    );
+}
+
+/// Request headers and bodies are bounded; a body over the bound gets 413 in the API's
+/// error shape, whether its length is declared or it is streamed in chunks.
+#[tokio::test]
+async fn oversized_headers_and_bodies_are_refused() {
+    use crate::common::{raw_get, raw_http, start};
+    let (emu, api) = start().await;
+    let bearer = format!("Authorization: Bearer {}", api.token);
+    let header = |len: usize| format!("X-Padding: {}", "a".repeat(len));
+    let a = raw_http(
+        emu.addr,
+        &raw_get("/v1/locations", &[&bearer, &header(60_000)]),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = raw_http(
+        emu.addr,
+        &raw_get("/v1/locations", &[&bearer, &header(70_000)]),
+    )
+    .await;
+    assert_eq!(a.status, 431, "{a:?}");
+
+    let limit = 1024 * 1024;
+    let script = |len: usize| {
+        let filler = "x".repeat(len - r#"{"name":"s","script":""}"#.len());
+        format!(r#"{{"name":"s","script":"{filler}"}}"#)
+    };
+    let a = api
+        .call(reqwest::Method::POST, "/scripts", Some(&script(limit)))
+        .await;
+    assert_eq!(a.status, 201, "a body of exactly the limit is accepted");
+    let a = api
+        .call(reqwest::Method::POST, "/scripts", Some(&script(limit + 1)))
+        .await;
+    a.assert_error(413, "invalid_request", "at most 1048576 bytes");
+    // Streamed in chunks, with no length declared up front.
+    let mut chunked = format!(
+        "POST /v1/scripts HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{bearer}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for _ in 0..17 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 65_536).as_bytes());
+        chunked.extend_from_slice(&[b' '; 65_536]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let a = raw_http(emu.addr, &chunked).await;
+    assert_eq!(a.status, 413, "{a:?}");
+    let body: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(body["code"], "invalid_request", "{body}");
+}

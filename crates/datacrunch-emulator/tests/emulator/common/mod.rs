@@ -222,7 +222,12 @@ pub async fn raw_http(addr: std::net::SocketAddr, request: &[u8]) -> RawAnswer {
 
 /// A GET of `path` with these extra header lines, closing the connection after.
 pub fn raw_get(path: &str, headers: &[&str]) -> Vec<u8> {
-    let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    raw_request("GET", path, headers)
+}
+
+/// A bodiless request with these extra header lines, closing the connection after.
+pub fn raw_request(method: &str, path: &str, headers: &[&str]) -> Vec<u8> {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     for h in headers {
         request.push_str(h);
         request.push_str("\r\n");
