@@ -328,19 +328,13 @@ struct DeleteKeys {
 }
 
 async fn delete_keys(State(s): State<AppState>, ApiJson(req): ApiJson<DeleteKeys>) -> ApiResult {
-    s.with(|w, _| {
-        w.delete_ssh_keys(&req.keys);
-        Ok(())
-    })?;
+    s.with(|w, _| w.delete_ssh_keys(&req.keys))?;
     Ok(StatusCode::OK.into_response())
 }
 
 /// Deleting a key that does not exist is not an error (dstack relies on it).
 async fn delete_key(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult {
-    s.with(|w, _| {
-        w.delete_ssh_keys(&[id]);
-        Ok(())
-    })?;
+    s.with(|w, _| w.delete_ssh_keys(&[id]))?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -372,18 +366,12 @@ async fn delete_scripts(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<DeleteScripts>,
 ) -> ApiResult {
-    s.with(|w, _| {
-        w.delete_scripts(&req.scripts);
-        Ok(())
-    })?;
+    s.with(|w, _| w.delete_scripts(&req.scripts))?;
     Ok(StatusCode::OK.into_response())
 }
 
 async fn delete_script(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult {
-    s.with(|w, _| {
-        w.delete_scripts(&[id]);
-        Ok(())
-    })?;
+    s.with(|w, _| w.delete_scripts(&[id]))?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -2,7 +2,7 @@
 //! restore, delete), one outcome per id; and tags on instances and volumes.
 
 use super::records::{Step, Transition};
-use super::rules::{check_tags, Tagged};
+use super::rules::{check_id_count, check_tags, Tagged};
 use super::World;
 use crate::clock::{millis, Millis};
 use crate::error::ApiError;
@@ -28,6 +28,10 @@ impl World {
         }
         if req.id.is_empty() {
             return Err(ApiError::invalid("id must name at least one instance"));
+        }
+        check_id_count("id", req.id.len())?;
+        if let Some(volume_ids) = &req.volume_ids {
+            check_id_count("volume_ids", volume_ids.len())?;
         }
         Ok(req
             .id

@@ -4,7 +4,8 @@
 
 use super::records::{InstanceRecord, Step, Transition, VolumeRecord};
 use super::rules::{
-    check_size, new_id, stored_tags, target, DEFAULT_LOCATION, DEFAULT_OS_VOLUME_GB,
+    check_id_count, check_len, check_name, check_size, check_volume_count, new_id, stored_tags,
+    target, DEFAULT_LOCATION, DEFAULT_OS_VOLUME_GB, MAX_DESCRIPTION_LEN,
 };
 use super::{Slot, World};
 use crate::catalog::{Catalog, TypeEntry};
@@ -38,6 +39,7 @@ impl World {
         mut req: DeployInstanceRequest,
         now: Millis,
     ) -> Result<String, ApiError> {
+        check_sizes(&req)?;
         let catalog = self.catalog.clone();
         let (entry, location) = placement(&catalog, &req)?;
         let boot_volume = self.resolve_image(&req.image, entry, &location)?;
@@ -281,6 +283,21 @@ impl World {
             listed: true,
         }
     }
+}
+
+/// The request's lengths and counts are within the service's limits, checked before
+/// anything is looked up so an oversized request costs no work.
+fn check_sizes(req: &DeployInstanceRequest) -> Result<(), ApiError> {
+    check_len("description", &req.description, MAX_DESCRIPTION_LEN)?;
+    check_id_count("ssh_key_ids", req.ssh_key_ids.len())?;
+    check_id_count("existing_volumes", req.existing_volumes.len())?;
+    // The OS volume (new or booted) plus every new and existing data volume.
+    let volumes = 1 + req.volumes.len() + req.existing_volumes.len();
+    check_volume_count("volumes and existing_volumes", volumes)?;
+    if let Some(os) = &req.os_volume {
+        check_name("os_volume.name", &os.name)?;
+    }
+    Ok(())
 }
 
 /// The catalog entry of the type, and the location (the default when none is named),

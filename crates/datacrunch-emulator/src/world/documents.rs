@@ -2,7 +2,7 @@
 //! and their create/find/delete rules.
 
 use super::persist::{load_all, to_doc};
-use super::rules::{new_id, non_empty};
+use super::rules::{check_name, new_id, non_empty};
 use crate::clock::{iso8601, Millis};
 use crate::error::{ApiError, EmulatorError};
 use crate::store::{Kind, Store, Write};
@@ -95,7 +95,7 @@ impl<T: Document> DocStore<T> {
 impl DocStore<SshKey> {
     /// `POST /sshkeys`.
     pub fn create(&mut self, req: CreateSshKeyRequest, now: Millis) -> Result<String, ApiError> {
-        non_empty("name", &req.name)?;
+        check_name("name", &req.name)?;
         validate::ssh_public_key(&req.key).map_err(|e| ApiError::invalid(format!("key {e}")))?;
         Ok(self.insert(SshKey {
             id: new_id(),
@@ -114,7 +114,7 @@ impl DocStore<StartupScript> {
         req: CreateStartupScriptRequest,
         now: Millis,
     ) -> Result<String, ApiError> {
-        non_empty("name", &req.name)?;
+        check_name("name", &req.name)?;
         non_empty("script", &req.script)?;
         Ok(self.insert(StartupScript {
             id: new_id(),

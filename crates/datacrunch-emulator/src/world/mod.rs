@@ -212,8 +212,10 @@ impl World {
         self.ssh_keys.create(req, now)
     }
 
-    pub fn delete_ssh_keys(&mut self, ids: &[String]) {
+    pub fn delete_ssh_keys(&mut self, ids: &[String]) -> Result<(), ApiError> {
+        rules::check_id_count("keys", ids.len())?;
         self.ssh_keys.delete(ids);
+        Ok(())
     }
 
     pub fn scripts(&self) -> &[StartupScript] {
@@ -233,8 +235,10 @@ impl World {
         self.scripts.create(req, now)
     }
 
-    pub fn delete_scripts(&mut self, ids: &[String]) {
+    pub fn delete_scripts(&mut self, ids: &[String]) -> Result<(), ApiError> {
+        rules::check_id_count("scripts", ids.len())?;
         self.scripts.delete(ids);
+        Ok(())
     }
 
     // ---- capacity and balance ----

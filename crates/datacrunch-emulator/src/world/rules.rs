@@ -21,9 +21,60 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The longest name of a key, script or volume, in characters. The API documents none;
+/// this is far above anything the console or an SDK makes, and keeps stored records and
+/// every list answer bounded.
+pub const MAX_NAME_LEN: usize = 255;
+/// The longest instance description, in characters (documented by no source either).
+pub const MAX_DESCRIPTION_LEN: usize = 1024;
+/// The most ids one request may list (`ssh_key_ids`, `existing_volumes`, the `id` and
+/// `volume_ids` of actions, bulk deletes), so one call cannot make unbounded work.
+pub const MAX_IDS_PER_REQUEST: usize = 100;
+/// The most volumes (the OS volume included) attached to one instance: one per device
+/// name `vda` … `vdz`.
+pub const MAX_VOLUMES_PER_INSTANCE: usize = 26;
+
 pub fn non_empty(field: &str, value: &str) -> Result<(), ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::invalid(format!("{field} must not be empty")));
+    }
+    Ok(())
+}
+
+/// A name: not empty and at most [`MAX_NAME_LEN`] characters.
+pub fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+    non_empty(field, value)?;
+    check_len(field, value, MAX_NAME_LEN)
+}
+
+/// At most `max` characters.
+pub fn check_len(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(ApiError::invalid(format!(
+            "{field} must be at most {max} characters, got {len}"
+        )));
+    }
+    Ok(())
+}
+
+/// A list of ids of at most [`MAX_IDS_PER_REQUEST`].
+pub fn check_id_count(field: &str, count: usize) -> Result<(), ApiError> {
+    if count > MAX_IDS_PER_REQUEST {
+        return Err(ApiError::invalid(format!(
+            "{field} may list at most {MAX_IDS_PER_REQUEST} ids, got {count}"
+        )));
+    }
+    Ok(())
+}
+
+/// An instance would have `count` volumes attached: at most [`MAX_VOLUMES_PER_INSTANCE`].
+pub fn check_volume_count(what: &str, count: usize) -> Result<(), ApiError> {
+    if count > MAX_VOLUMES_PER_INSTANCE {
+        return Err(ApiError::invalid(format!(
+            "{what}: an instance may have at most {MAX_VOLUMES_PER_INSTANCE} volumes \
+             attached (the OS volume included), this would make {count}"
+        )));
     }
     Ok(())
 }

@@ -3,7 +3,10 @@
 //! checked before any volume is changed.
 
 use super::records::VolumeRecord;
-use super::rules::{check_size, new_id, non_empty, stored_tags, DEFAULT_LOCATION};
+use super::rules::{
+    check_id_count, check_name, check_size, check_volume_count, new_id, stored_tags,
+    DEFAULT_LOCATION,
+};
 use super::World;
 use crate::clock::Millis;
 use crate::error::ApiError;
@@ -42,7 +45,7 @@ impl World {
         size: u32,
         volume_type: &str,
     ) -> Result<(), ApiError> {
-        non_empty(&format!("{field}.name"), name)?;
+        check_name(&format!("{field}.name"), name)?;
         check_size(&format!("{field}.size"), size)?;
         if self.catalog.volume_type(volume_type).is_none() {
             let known: Vec<&str> = self
@@ -80,7 +83,12 @@ impl World {
             .instance_id
             .or_else(|| req.instance_ids.first().cloned());
         let owner = match &attach_to {
-            Some(iid) => Some(self.offline_instance(iid, &location)?),
+            Some(iid) => {
+                let idx = self.offline_instance(iid, &location)?;
+                let attached = self.instances.get(idx).volume_ids.len();
+                check_volume_count("instance_id", attached + 1)?;
+                Some(idx)
+            }
             None => None,
         };
         let vidx = self.volumes.insert(VolumeRecord {
@@ -115,6 +123,7 @@ impl World {
         if req.id.is_empty() {
             return Err(ApiError::invalid("id must name at least one volume"));
         }
+        check_id_count("id", req.id.len())?;
         let idxs = req
             .id
             .iter()
@@ -173,7 +182,9 @@ impl World {
                     volume.id
                 )));
             }
-            self.offline_instance(iid, &volume.location)?;
+            let idx = self.offline_instance(iid, &volume.location)?;
+            let attached = self.instances.get(idx).volume_ids.len();
+            check_volume_count("attach", attached + idxs.len())?;
         }
         for &v in idxs {
             let idx = self.offline_instance(iid, &self.volumes.get(v).location)?;
@@ -198,7 +209,7 @@ impl World {
 
     fn rename_volumes(&mut self, idxs: &[usize], name: Option<&str>) -> Result<(), ApiError> {
         let name = name.unwrap_or_default();
-        non_empty("name", name)?;
+        check_name("name", name)?;
         for &v in idxs {
             self.check_live(v)?;
         }
@@ -251,7 +262,7 @@ impl World {
         now: Millis,
     ) -> Result<Vec<String>, ApiError> {
         let name = req.name.as_deref().unwrap_or_default();
-        non_empty("name", name)?;
+        check_name("name", name)?;
         for &v in idxs {
             let src = self.volumes.get(v);
             let ty = req.volume_type.as_deref().unwrap_or(&src.volume_type);

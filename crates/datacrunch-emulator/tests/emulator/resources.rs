@@ -344,3 +344,187 @@ async fn boot_from_a_kept_os_volume() {
         second.as_str()
     );
 }
+
+/// Every length and count the service bounds is refused with 400 `invalid_request`
+/// naming the field and the limit, and the limit itself is accepted.
+#[tokio::test]
+async fn lengths_and_counts_over_the_limits_are_refused_naming_field_and_limit() {
+    let (emu, api) = start().await;
+    let long = |n: usize| "n".repeat(n);
+    let ids = |n: usize| -> Vec<String> { (0..n).map(|i| format!("id-{i}")).collect() };
+    let data_volume = json!({"name": "d", "size": 1, "type": "NVMe"});
+    let deploy_with = |field: &str, value: serde_json::Value| {
+        let mut body = v100("limits");
+        body[field] = value;
+        body
+    };
+
+    // At the limits: accepted.
+    let key = api
+        .post("/sshkeys", json!({"name": long(255), "key": ED25519}))
+        .await;
+    assert_eq!(key.status, 201, "{}", key.text);
+    let volume = api
+        .post(
+            "/volumes",
+            json!({"name": long(255), "size": 1, "type": "NVMe"}),
+        )
+        .await;
+    assert_eq!(volume.status, 202, "{}", volume.text);
+    let id = api
+        .deploy(deploy_with("description", json!(long(1024))))
+        .await;
+
+    let refused = [
+        (
+            api.post("/sshkeys", json!({"name": long(256), "key": ED25519}))
+                .await,
+            "name must be at most 255 characters, got 256",
+        ),
+        (
+            api.post(
+                "/scripts",
+                json!({"name": long(256), "script": "#!/bin/sh"}),
+            )
+            .await,
+            "name must be at most 255 characters",
+        ),
+        (
+            api.post(
+                "/volumes",
+                json!({"name": long(256), "size": 1, "type": "NVMe"}),
+            )
+            .await,
+            "volume.name must be at most 255 characters",
+        ),
+        (
+            api.put(
+                "/volumes",
+                json!({"action": "rename", "id": volume.text, "name": long(300)}),
+            )
+            .await,
+            "name must be at most 255 characters, got 300",
+        ),
+        (
+            api.post("/instances", deploy_with("description", json!(long(1025))))
+                .await,
+            "description must be at most 1024 characters, got 1025",
+        ),
+        (
+            api.post("/instances", deploy_with("hostname", json!(long(61))))
+                .await,
+            "at most 60 characters",
+        ),
+        (
+            api.post("/instances", deploy_with("ssh_key_ids", json!(ids(101))))
+                .await,
+            "ssh_key_ids may list at most 100 ids, got 101",
+        ),
+        (
+            api.post(
+                "/instances",
+                deploy_with("existing_volumes", json!(ids(101))),
+            )
+            .await,
+            "existing_volumes may list at most 100 ids",
+        ),
+        (
+            api.post(
+                "/instances",
+                deploy_with("volumes", json!(vec![data_volume; 26])),
+            )
+            .await,
+            "at most 26 volumes",
+        ),
+        (
+            api.post(
+                "/instances",
+                deploy_with("os_volume", json!({"name": long(256), "size": 50})),
+            )
+            .await,
+            "os_volume.name must be at most 255 characters",
+        ),
+        (
+            api.post(
+                "/instances",
+                deploy_with(
+                    "tags",
+                    json!((0..11)
+                        .map(|i| json!({"key": format!("k{i}")}))
+                        .collect::<Vec<_>>()),
+                ),
+            )
+            .await,
+            "at most 10 tags",
+        ),
+        (
+            api.put("/instances", json!({"action": "shutdown", "id": ids(101)}))
+                .await,
+            "id may list at most 100 ids, got 101",
+        ),
+        (
+            api.put(
+                "/instances",
+                json!({"action": "delete", "id": id, "volume_ids": ids(101)}),
+            )
+            .await,
+            "volume_ids may list at most 100 ids",
+        ),
+        (
+            api.put("/volumes", json!({"action": "detach", "id": ids(101)}))
+                .await,
+            "id may list at most 100 ids",
+        ),
+        (
+            api.delete("/sshkeys", Some(json!({"keys": ids(101)})))
+                .await,
+            "keys may list at most 100 ids",
+        ),
+        (
+            api.delete("/scripts", Some(json!({"scripts": ids(101)})))
+                .await,
+            "scripts may list at most 100 ids",
+        ),
+    ];
+    for (answer, fragment) in &refused {
+        answer.assert_error(400, "invalid_request", fragment);
+    }
+    assert_eq!(
+        emu.admin.instances().len(),
+        1,
+        "no refused deploy created one"
+    );
+}
+
+/// Attaching past the device names `vda` … `vdz` is refused, by attach and by a new
+/// volume created attached.
+#[tokio::test]
+async fn an_instance_holds_at_most_26_volumes() {
+    let (emu, api) = start().await;
+    let mut body = v100("full");
+    body["volumes"] = json!(vec![json!({"name": "d", "size": 1, "type": "NVMe"}); 25]);
+    let id = api.deploy(body).await;
+    to_running(&emu);
+    assert_eq!(api.action("shutdown", &[&id]).await.status, 202);
+    emu.admin.advance_clock(std::time::Duration::from_secs(60));
+    assert_eq!(api.status(&id).await, "offline");
+    let spare = api
+        .post(
+            "/volumes",
+            json!({"name": "spare", "size": 1, "type": "NVMe", "location_code": "FIN-01"}),
+        )
+        .await;
+    assert_eq!(spare.status, 202, "{}", spare.text);
+    api.put(
+        "/volumes",
+        json!({"action": "attach", "id": spare.text, "instance_id": id}),
+    )
+    .await
+    .assert_error(400, "invalid_request", "at most 26 volumes");
+    api.post(
+        "/volumes",
+        json!({"name": "more", "size": 1, "type": "NVMe", "location_code": "FIN-01", "instance_id": id}),
+    )
+    .await
+    .assert_error(400, "invalid_request", "at most 26 volumes");
+}
