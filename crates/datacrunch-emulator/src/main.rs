@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::Parser;
 use datacrunch_emulator::{Config, Emulator, FaultRule, Timing};
+use datacrunch_models::Secret;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,9 +28,19 @@ struct Args {
     #[arg(long, env = "DATACRUNCH_EMULATOR_CLIENT_ID", default_value = datacrunch_emulator::DEFAULT_CLIENT_ID)]
     client_id: String,
 
-    /// The only client secret the token endpoint accepts.
-    #[arg(long, env = "DATACRUNCH_EMULATOR_CLIENT_SECRET", default_value = datacrunch_emulator::DEFAULT_CLIENT_SECRET, hide_env_values = true)]
-    client_secret: String,
+    /// A file holding the only client secret the token endpoint accepts (one line).
+    /// Or set DATACRUNCH_EMULATOR_CLIENT_SECRET. Never on the command line, where every
+    /// user sees it in `ps` [default secret: emulator-secret].
+    #[arg(
+        long,
+        env = "DATACRUNCH_EMULATOR_CLIENT_SECRET_FILE",
+        value_name = "PATH"
+    )]
+    client_secret_file: Option<PathBuf>,
+
+    /// Refused: a secret on the command line is visible to every user in `ps`.
+    #[arg(long = "client-secret", value_name = "VALUE", hide = true)]
+    refused_client_secret: Option<String>,
 
     /// SQLite file holding instances, keys, scripts, volumes, balance and capacity
     /// across restarts (created if missing). Without it, state lives in memory.
@@ -106,6 +117,44 @@ fn positive_seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
     }
 }
 
+/// The environment variable that may hold the client secret.
+const CLIENT_SECRET_ENV: &str = "DATACRUNCH_EMULATOR_CLIENT_SECRET";
+
+/// The client secret from `--client-secret-file` or the environment (one, not both), or
+/// the default. Never from the command line, which any local user can read.
+fn client_secret(args: &Args) -> anyhow::Result<Secret> {
+    if args.refused_client_secret.is_some() {
+        anyhow::bail!(
+            "--client-secret is not accepted: a secret on the command line is visible to \
+             every user in `ps`. Put it in a file and pass --client-secret-file PATH, or set \
+             {CLIENT_SECRET_ENV}"
+        );
+    }
+    let from_env = std::env::var_os(CLIENT_SECRET_ENV);
+    match (&args.client_secret_file, from_env) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("both --client-secret-file and {CLIENT_SECRET_ENV} are set; set only one")
+        }
+        (Some(path), None) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --client-secret-file {}", path.display()))?;
+            let secret = text.trim_end_matches(['\n', '\r']);
+            if secret.is_empty() || secret.contains(['\n', '\r']) {
+                anyhow::bail!(
+                    "--client-secret-file {} must hold the secret on one non-empty line",
+                    path.display()
+                );
+            }
+            Ok(Secret::new(secret))
+        }
+        (None, Some(value)) => match value.into_string() {
+            Ok(secret) if !secret.is_empty() => Ok(Secret::new(secret)),
+            _ => anyhow::bail!("{CLIENT_SECRET_ENV} must be non-empty UTF-8 text"),
+        },
+        (None, None) => Ok(Secret::new(datacrunch_emulator::DEFAULT_CLIENT_SECRET)),
+    }
+}
+
 fn config(args: &Args) -> anyhow::Result<Config> {
     let mut timing = if args.realistic {
         Timing::realistic()
@@ -120,7 +169,7 @@ fn config(args: &Args) -> anyhow::Result<Config> {
     }
     Ok(Config {
         client_id: args.client_id.clone(),
-        client_secret: args.client_secret.as_str().into(),
+        client_secret: client_secret(args)?,
         state_file: args.state.clone(),
         timing,
         capacity_per_slot: args.capacity,

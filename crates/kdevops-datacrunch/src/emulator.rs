@@ -121,8 +121,9 @@ pub fn ensure_running(project: &Project) -> Result<Emulator> {
         .arg(files.state())
         .arg("--client-id")
         .arg(&client_id)
-        .arg("--client-secret")
-        .arg(client_secret.expose())
+        // In the environment, not on the command line, where every user sees it in `ps`.
+        .env("DATACRUNCH_EMULATOR_CLIENT_SECRET", client_secret.expose())
+        .env_remove("DATACRUNCH_EMULATOR_CLIENT_SECRET_FILE")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);

@@ -154,7 +154,7 @@ impl OwnEmulator {
             test_support::cargo_bin::workspace_bin("datacrunch-emulator", "datacrunch-emulator");
         let mut child = std::process::Command::new(binary)
             .args(["--listen", "127.0.0.1:0", "--client-id", client_id])
-            .args(["--client-secret", secret])
+            .env("DATACRUNCH_EMULATOR_CLIENT_SECRET", secret)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -14,6 +14,23 @@ fn bringup_status_rebringup_destroy() {
     let out = p.ok(&["bringup"]);
     let hash = p.short_id();
     assert!(out.contains("Using the local emulator"), "{out}");
+    // The emulator's secret is not on its command line, where every user sees it.
+    let credentials = std::fs::read_to_string(p.dir().join(".local/emulator/credentials")).unwrap();
+    let secret = credentials
+        .lines()
+        .find_map(|l| {
+            l.split_once('=')
+                .filter(|(k, _)| k.trim() == "client_secret")
+        })
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap();
+    let pid = p.emulator_pid().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&cmdline).contains(&secret),
+        "{}",
+        String::from_utf8_lossy(&cmdline).replace('\0', " ")
+    );
     for phase in [
         "terraform init",
         "availability",

@@ -1,6 +1,6 @@
 //! The `datacrunch-emulator` binary: the listening line with the real port, the port
-//! file, `--state` across a restart, bad flags, `--help`, a clean exit on SIGTERM, and
-//! one log line per request.
+//! file, `--state` across a restart, bad flags, `--help`, a clean exit on SIGTERM, one
+//! log line per request, and a client secret that never appears on the command line.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -48,13 +48,15 @@ async fn prints_the_real_address_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
     let state = dir.path().join("state.db");
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "cli-secret\n").unwrap();
     let args = [
         "--listen",
         "127.0.0.1:0",
         "--client-id",
         "cli-id",
-        "--client-secret",
-        "cli-secret",
+        "--client-secret-file",
+        secret_file.to_str().unwrap(),
         "--port-file",
         port_file.to_str().unwrap(),
         "--state",
@@ -139,7 +141,8 @@ fn refuses_bad_flags_and_documents_every_flag() {
     for flag in [
         "--listen",
         "--client-id",
-        "--client-secret",
+        "--client-secret-file",
+        "DATACRUNCH_EMULATOR_CLIENT_SECRET",
         "--state",
         "--port-file",
         "--realistic",
@@ -156,4 +159,75 @@ fn refuses_bad_flags_and_documents_every_flag() {
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
+}
+
+/// The client secret comes from a file or the environment, never the command line
+/// (which every local user can read in `ps`); `--client-secret VALUE` is refused with
+/// what to use instead.
+#[tokio::test]
+async fn the_client_secret_never_appears_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "cli-secret\n").unwrap();
+    let cmdline_of = |child: &Child| {
+        let raw = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+        String::from_utf8_lossy(&raw).replace('\0', " ")
+    };
+
+    let from_file = [
+        "--listen",
+        "127.0.0.1:0",
+        "--client-id",
+        "cli-id",
+        "--client-secret-file",
+        secret_file.to_str().unwrap(),
+    ];
+    let (child, line) = spawn(&from_file);
+    let base = line.rsplit(' ').next().unwrap().to_owned();
+    let cmdline = cmdline_of(&child);
+    assert!(cmdline.contains("--client-secret-file"), "{cmdline}");
+    assert!(!cmdline.contains("cli-secret "), "{cmdline}");
+    assert_eq!(
+        token(&base).await,
+        200,
+        "the file's secret is the one accepted"
+    );
+    assert!(terminate(child).success());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--client-id", "cli-id"])
+        .env("DATACRUNCH_EMULATOR_CLIENT_SECRET", "cli-secret")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(!cmdline_of(&child).contains("cli-secret"));
+    assert_eq!(token(line.trim().rsplit(' ').next().unwrap()).await, 200);
+    assert!(terminate(child).success());
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args(["--listen", "127.0.0.1:0", "--client-secret", "cli-secret"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--client-secret-file")
+            && stderr.contains("DATACRUNCH_EMULATOR_CLIENT_SECRET")
+            && !stderr.contains("cli-secret"),
+        "{stderr}"
+    );
+
+    std::fs::write(&secret_file, "").unwrap();
+    let empty = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args(["--client-secret-file", secret_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!empty.status.success());
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    assert!(stderr.contains(secret_file.to_str().unwrap()), "{stderr}");
 }
