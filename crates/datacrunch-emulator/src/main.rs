@@ -181,26 +181,29 @@ fn config(args: &Args) -> anyhow::Result<Config> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGINT or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled: the caller calls it before announcing its address, so
+/// a signal sent right after the announcement stops the server gracefully instead of
+/// killing it.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+            tracing::info!("shutting down");
+        })
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
 
 #[tokio::main]
@@ -237,9 +240,10 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, format!("{}\n", addr.port()))
             .with_context(|| format!("cannot write --port-file {}", path.display()))?;
     }
+    let shutdown = shutdown_signal()?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "datacrunch-emulator listening on http://{addr}/v1")?;
     stdout.flush()?;
-    emulator.serve(listener, shutdown_signal()).await;
+    emulator.serve(listener, shutdown).await;
     Ok(())
 }
