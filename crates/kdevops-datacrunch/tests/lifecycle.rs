@@ -302,3 +302,48 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Bringup checks the saved plan before applying it: a .config change that would
+/// replace running nodes (spot cannot change in place) or destroy one (a lowered node
+/// count) is refused, naming each node and why, and nothing is applied; REPLACE
+/// confirms it, and then exactly that happens.
+#[test]
+fn a_plan_that_replaces_or_destroys_a_node_needs_replace() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.ok(&["bringup"]);
+    let before = ids(&p.status());
+
+    p.set("TERRAFORM_DATACRUNCH_SPOT=y");
+    let err = p.fails(&["bringup"]);
+    for node in ["kdevops-0", "kdevops-1"] {
+        assert!(
+            err.contains(&format!(
+                "{node} would be replaced: a change of is_spot cannot be made in place"
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert!(err.contains("REPLACE=kdevops-0,kdevops-1"), "{err}");
+    assert_eq!(ids(&p.status()), before, "a refused plan changed instances");
+
+    p.set("TERRAFORM_DATACRUNCH_SPOT=n");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("kdevops-1 would be destroyed: it is no longer configured"),
+        "{err}"
+    );
+    assert!(err.contains("`make bringup REPLACE=kdevops-1`"), "{err}");
+    assert!(!err.contains("kdevops-0 would"), "{err}");
+    assert_eq!(ids(&p.status()), before, "a refused plan changed instances");
+
+    let out = p.ok(&["bringup", "--replace", "kdevops-1"]);
+    assert!(out.contains("kdevops-1: will destroy"), "{out}");
+    assert_eq!(ids(&p.status()), before[..1]);
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
+    p.ok(&["destroy"]);
+}

@@ -8,11 +8,13 @@
 //! * [`placement`], [`fallback`]: which node goes where, and what a failed apply means;
 //! * [`reconcile`]: what to keep, adopt or delete before applying;
 //! * [`provision`]: the apply attempts with the capacity fallback;
+//! * [`plan_check`]: what a plan would replace or destroy, refused unless confirmed;
 //! * [`cleanup`]: deleting instances through the API and proving they are gone.
 
 pub mod cleanup;
 pub mod fallback;
 pub mod placement;
+pub mod plan_check;
 pub mod provision;
 pub mod reconcile;
 

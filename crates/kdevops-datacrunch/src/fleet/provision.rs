@@ -12,8 +12,9 @@ use anyhow::{bail, Result};
 use datacrunch_client::offer::{Availability, OfferQuery};
 use datacrunch_models::{InstanceType, Price};
 
-use super::fallback::{self, Failure};
+use super::fallback::{self, Failure, NodeState};
 use super::placement::{self, Placement};
+use super::plan_check;
 use super::Fleet;
 use crate::api::Api;
 use crate::progress::Progress;
@@ -85,13 +86,25 @@ pub async fn converge(
         let forced: Vec<String> = if attempt == 1 {
             replace
                 .iter()
-                .filter(|n| fleet.state.contains_key(*n))
+                .filter(|n| fleet.state.contains_key(*n) && settings.nodes.contains(*n))
                 .map(|n| fallback::instance_address(n))
                 .collect()
         } else {
             Vec::new()
         };
-        let report = apply(tf, progress, attempt, &forced)?;
+        // What is checked is what runs: the saved plan, read back, then applied as is.
+        let plan = tf.plan(&forced)?;
+        let losses = plan_check::losses(&plan);
+        plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
+        for loss in &losses {
+            progress.line(format!(
+                "{}: will {} ({})",
+                loss.node,
+                loss.verb(),
+                loss.why()
+            ));
+        }
+        let report = apply(tf, progress, attempt)?;
         fleet.refresh_state(tf)?;
         if report.succeeded
             && fallback::classify(&placements, &report, &fleet.state, |_| true).is_empty()
@@ -134,21 +147,28 @@ pub async fn converge(
 }
 
 /// The nodes named by REPLACE (`--replace`): node names separated by commas or spaces,
-/// or `all`. Each must be a configured node.
-pub fn nodes_to_replace(settings: &Settings, replace: Option<&str>) -> Result<BTreeSet<String>> {
+/// or `all`. A configured node is rebuilt; a node in state that is no longer configured
+/// may be destroyed (the confirmation the plan check asks for). Each must be one or the
+/// other.
+pub fn nodes_to_replace(
+    settings: &Settings,
+    state: &BTreeMap<String, NodeState>,
+    replace: Option<&str>,
+) -> Result<BTreeSet<String>> {
     let names: Vec<&str> = replace
         .unwrap_or_default()
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|n| !n.is_empty())
         .collect();
+    let known: BTreeSet<String> = settings.nodes.iter().chain(state.keys()).cloned().collect();
     if names.contains(&"all") {
-        return Ok(settings.nodes.iter().cloned().collect());
+        return Ok(known);
     }
     for name in &names {
-        if !settings.nodes.iter().any(|n| n == name) {
+        if !known.contains(*name) {
             bail!(
-                "REPLACE names {name:?}, which is not a configured node: expected `all` or some of {}",
-                settings.nodes.join(", ")
+                "REPLACE names {name:?}, which is neither a configured node nor one in Terraform state: expected `all` or some of {}",
+                known.into_iter().collect::<Vec<_>>().join(", ")
             );
         }
     }
@@ -245,19 +265,18 @@ fn unreachable_choice() -> Result<Placement> {
     bail!("internal error: a placement was requested although every node is kept")
 }
 
-/// Runs `terraform apply -json`, printing per-node progress.
+/// Runs `terraform apply -json` of the checked plan, printing per-node progress.
 fn apply(
     tf: &Terraform,
     progress: &mut Progress,
     attempt: usize,
-    replace: &[String],
 ) -> Result<terraform::ApplyReport> {
     progress.waiting(format!(
         "terraform apply (attempt {attempt}/{MAX_ATTEMPTS})"
     ));
     // Nodes Terraform is working on, for the spinner (creates run in parallel).
     let mut in_flight: BTreeSet<String> = BTreeSet::new();
-    let report = tf.apply(false, replace, |event| {
+    let report = tf.apply(terraform::Apply::SavedPlan, |event| {
         let addr = event
             .pointer("/hook/resource/addr")
             .and_then(|v| v.as_str())
@@ -290,25 +309,6 @@ fn apply(
             Some("apply_errored") if is_instance => {
                 in_flight.remove(node);
                 progress.line(format!("{node}: {action} failed"));
-            }
-            // What Terraform is about to do to an existing node, and why.
-            Some("planned_change") => {
-                let change = &event["change"];
-                let addr = change
-                    .pointer("/resource/addr")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let node = change
-                    .pointer("/resource/resource_key")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(addr);
-                let action = change["action"].as_str().unwrap_or_default();
-                if addr.starts_with("datacrunch_instance.")
-                    && matches!(action, "replace" | "delete")
-                {
-                    let reason = change["reason"].as_str().unwrap_or("configuration changed");
-                    progress.line(format!("{node}: will {action} ({reason})"));
-                }
             }
             _ => {}
         }
