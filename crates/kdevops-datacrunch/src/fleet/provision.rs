@@ -2,9 +2,11 @@
 //!
 //! Up to [`MAX_ATTEMPTS`]: place the nodes that need it (kept nodes stay where they
 //! are; new ones get an offer from live availability), write `terraform.tfvars.json`,
-//! `terraform apply -json`. A node that failed for lack of capacity has its type
-//! excluded and only it is placed again; any other failure stops with Terraform's
-//! diagnostic.
+//! `terraform plan`, checked ([`super::plan_check`]), `terraform apply -json` of that
+//! plan. A node that failed for lack of capacity is placed again, alone: with a tier
+//! wildcard its type is excluded (the next tier), with an explicit type the (type,
+//! location) pair is (the next location .config allows). Any other failure stops with
+//! Terraform's diagnostic.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,7 +48,7 @@ pub async fn converge(
         catalog,
         replace,
     } = *goal;
-    let mut excluded: BTreeSet<String> = BTreeSet::new();
+    let mut excluded = Exclusions::default();
     for attempt in 1..=MAX_ATTEMPTS {
         let mut keep = fallback::keep(&settings.nodes, &fleet.state);
         if attempt == 1 {
@@ -118,7 +120,7 @@ pub async fn converge(
                 report.general_errors.join("; ")
             );
         }
-        let availability = availability(api, settings.spot).await?;
+        let availability = availability(api, settings.spot, &BTreeSet::new()).await?;
         let failed = fallback::classify(&placements, &report, &fleet.state, |p| {
             availability.is_available(&p.instance_type, &p.location, settings.spot)
         });
@@ -127,21 +129,32 @@ pub async fn converge(
                 bail!("{node} could not be created: {why}");
             }
         }
-        let newly_excluded = fallback::excluded_after(&placements, &failed);
+        // A tier wildcard moves on to the next type; an explicit type, the one the
+        // user chose, moves on to the next location .config allows.
+        let explicit = matches!(settings.instance_type, TypeRequest::Explicit(_));
         for (node, p) in placements.iter().filter(|(n, _)| failed.contains_key(*n)) {
+            let next = if explicit {
+                "trying this node in another location"
+            } else {
+                "excluding it and retrying this node only"
+            };
             progress.line(format!(
-                "{node}: no capacity for {} in {}; excluding it and retrying this node only",
+                "{node}: no capacity for {} in {}; {next}",
                 p.instance_type, p.location
             ));
         }
-        if matches!(settings.instance_type, TypeRequest::Explicit(_)) {
-            bail!(
-                "no capacity for {} (CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE): choose a tier wildcard such as H100_OR_LESS \
-                 or another location in `make menuconfig`, or try later",
-                newly_excluded.into_iter().collect::<Vec<_>>().join(", ")
+        if explicit {
+            excluded.places.extend(
+                placements
+                    .iter()
+                    .filter(|(n, _)| failed.get(*n) == Some(&Failure::Capacity))
+                    .map(|(_, p)| p.clone()),
             );
+        } else {
+            excluded
+                .types
+                .extend(fallback::excluded_after(&placements, &failed));
         }
-        excluded.extend(newly_excluded);
     }
     bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
 }
@@ -202,13 +215,34 @@ pub fn check_type(settings: &Settings, catalog: &[InstanceType], url: &str) -> R
     Ok(())
 }
 
-/// Live availability for the pool in use.
-async fn availability(api: &Api, spot: bool) -> Result<Availability> {
-    let list = api
+/// What earlier attempts of this bringup ran out of capacity on.
+#[derive(Debug, Default)]
+struct Exclusions {
+    /// Types of a tier wildcard: the next tier is tried.
+    types: BTreeSet<String>,
+    /// (type, location) pairs of an explicit type: the next allowed location is tried.
+    places: BTreeSet<Placement>,
+}
+
+/// Live availability for the pool in use, without the `excluded` places.
+async fn availability(
+    api: &Api,
+    spot: bool,
+    excluded: &BTreeSet<Placement>,
+) -> Result<Availability> {
+    let mut list = api
         .client
         .instance_availability(Some(spot), None)
         .await
         .map_err(|e| api.explain(e))?;
+    for location in &mut list {
+        location.availabilities.retain(|t| {
+            !excluded.contains(&Placement {
+                instance_type: t.clone(),
+                location: location.location_code.clone(),
+            })
+        });
+    }
     Ok(Availability::new().with(spot, &list))
 }
 
@@ -218,13 +252,13 @@ async fn place(
     api: &Api,
     catalog: &[InstanceType],
     keep: &BTreeMap<String, Placement>,
-    excluded: &BTreeSet<String>,
+    excluded: &Exclusions,
     progress: &Progress,
 ) -> Result<BTreeMap<String, Placement>> {
     if settings.nodes.iter().all(|n| keep.contains_key(n)) {
         return placement::assign(&settings.nodes, keep, unreachable_choice);
     }
-    let availability = availability(api, settings.spot).await?;
+    let availability = availability(api, settings.spot, &excluded.places).await?;
     let pool = if settings.spot { "spot" } else { "on-demand" };
     progress.line(format!("availability: {pool} capacity checked"));
     let query = OfferQuery {
@@ -232,7 +266,7 @@ async fn place(
         locations: settings.location.clone().into_iter().collect(),
         is_spot: settings.spot,
         max_price_per_hour: settings.max_price_per_hour.map(Price::from_f64),
-        exclude: excluded.iter().cloned().collect(),
+        exclude: excluded.types.iter().cloned().collect(),
     };
     let selection = datacrunch_client::offer::select_offer(&query, &availability, catalog);
     for note in placement::skip_notes(&selection, pool) {
@@ -247,11 +281,22 @@ async fn place(
             Ok(Placement::from(offer))
         }
         None => {
-            let place = settings
+            let mut place = settings
                 .location
                 .as_deref()
                 .map(|l| format!(" in {l}"))
                 .unwrap_or_default();
+            if !excluded.places.is_empty() {
+                let tried: Vec<String> = excluded
+                    .places
+                    .iter()
+                    .map(|p| format!("{} in {}", p.instance_type, p.location))
+                    .collect();
+                place = format!(
+                    "{place} (none left in the locations .config allows after {} ran out)",
+                    tried.join(", ")
+                );
+            }
             Err(anyhow::anyhow!(
                 "no {pool} capacity{place} for {} right now: choose another tier, location or the spot setting in `make menuconfig`, or try later",
                 query.candidates.join(", ")
