@@ -347,3 +347,69 @@ fn a_plan_that_replaces_or_destroys_a_node_needs_replace() {
     assert_eq!(code, 0, "{plan}");
     p.ok(&["destroy"]);
 }
+
+/// `make bringup` right after an interrupted one: the API accepted a node's deploy but
+/// Terraform never saved it. The instance (this project's mark, still provisioning, not
+/// in state) is adopted and waited for, not created a second time: exactly the
+/// configured nodes, all running with an IP.
+#[test]
+fn bringup_adopts_a_node_still_provisioning_after_an_interrupted_run() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    // Slow provisioning, so the instance made below is still on its way at bringup.
+    let out = p
+        .command(&["bringup"])
+        .env("DATACRUNCH_EMULATOR_PROVISIONING_SECONDS", "8")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    let (_, body) = p.api("GET", "/instances", None);
+    let instances: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let first = &instances[0];
+
+    // What the interrupted run left: kdevops-1 deployed with the project's key and
+    // mark, and nothing about it in state.
+    let deploy = serde_json::json!({
+        "instance_type": first["instance_type"], "image": first["image"],
+        "location_code": first["location"], "hostname": "kdevops-1",
+        "description": "kdevops node kdevops-1", "ssh_key_ids": first["ssh_key_ids"],
+        "tags": [{"key": "kdevops-project", "value": p.project_id()}],
+    });
+    let (status, reply) = p.api("POST", "/instances", Some(&deploy.to_string()));
+    assert!(status < 300, "{status} {reply}");
+    let left = reply.trim().trim_matches('"').to_owned();
+    let (_, one) = p.api("GET", &format!("/instances/{left}"), None);
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_ne!(one["status"], "running", "{one}");
+
+    p.set("KDEVOPS_NODE_COUNT=2");
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("adopting kdevops-1 ({left})")),
+        "{out}"
+    );
+    assert!(!out.contains("kdevops-1: create done"), "{out}");
+    let nodes = p.status();
+    let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kdevops-0", "kdevops-1"], "{nodes:#?}");
+    assert_eq!(nodes[1]["id"], left.as_str());
+    for n in &nodes {
+        assert_eq!(n["status"], "running", "{n}");
+        assert!(
+            n["ip"].as_str().is_some_and(|ip| ip.starts_with("127.")),
+            "{n}"
+        );
+        assert!(
+            out.contains(&format!(
+                "{}\t{}",
+                n["name"].as_str().unwrap(),
+                n["ip"].as_str().unwrap()
+            )),
+            "{out}"
+        );
+    }
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
+    p.ok(&["destroy"]);
+}
