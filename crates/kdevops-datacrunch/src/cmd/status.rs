@@ -47,7 +47,7 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
         println!("No nodes: the local emulator is not running (run `make bringup`).");
         return Ok(());
     }
-    let api = api::connect(project, settings).await?;
+    let api = api::connect_without_starting(project, settings).await?;
     let now = OffsetDateTime::now_utc();
     let (ours, foreign) = live_instances(&api, &ctx.identity).await?;
     let state = state_instances(project);
