@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::{alive, Project};
 
 #[test]
@@ -412,4 +414,72 @@ fn bringup_adopts_a_node_still_provisioning_after_an_interrupted_run() {
     let (code, plan) = p.terraform_plan_exit_code();
     assert_eq!(code, 0, "{plan}");
     p.ok(&["destroy"]);
+}
+
+/// Untagged instances made by earlier versions carry a path-derived marker in their
+/// description. Not in state, status names them "legacy strays" and says how to remove
+/// them; one whose marker is this tree's current path is provably ours (bringup deletes
+/// it as a stray), any other is left alone by bringup and destroy.
+#[test]
+fn legacy_strays_are_named_and_only_this_paths_are_deleted() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    p.ok(&["bringup"]);
+    let (_, body) = p.api("GET", "/instances", None);
+    let instances: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let first = &instances[0];
+    // printf '%s' TOPDIR | sha256sum | cut -c1-8: how earlier versions marked instances.
+    let hash = Command::new("sh")
+        .arg("-c")
+        .arg("printf '%s' \"$1\" | sha256sum | cut -c1-8")
+        .arg("sh")
+        .arg(p.dir())
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_owned();
+    let deploy = |hostname: &str, marker: &str| {
+        let body = serde_json::json!({
+            "instance_type": first["instance_type"], "image": first["image"],
+            "location_code": first["location"], "hostname": hostname,
+            "description": format!("kdevops node {hostname} [kdevops:{marker}]"),
+            "ssh_key_ids": first["ssh_key_ids"],
+        });
+        let (status, reply) = p.api("POST", "/instances", Some(&body.to_string()));
+        assert!(status < 300, "{status} {reply}");
+        reply.trim().trim_matches('"').to_owned()
+    };
+    let elsewhere = deploy("old-elsewhere", "deadbeef");
+    let here = deploy("old-here", &hash);
+
+    let report = p.ok(&["status"]);
+    assert!(
+        report.contains(&format!("legacy stray: old-elsewhere ({elsewhere},"))
+            && report.contains("marker [kdevops:deadbeef]")
+            && report.contains("delete it in the DataCrunch dashboard"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("stray: old-here ({here},"))
+            && report.contains(&format!("marked [kdevops:{hash}]: this tree's path")),
+        "{report}"
+    );
+
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("deleting stray instance old-here ({here}")),
+        "{out}"
+    );
+    assert!(!out.contains(&elsewhere), "{out}");
+    p.ok(&["destroy"]);
+    // Destroy stopped the emulator; its state still holds what is left.
+    p.ok(&["catalog"]);
+    let (_, body) = p.api("GET", "/instances", None);
+    let left: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let live: Vec<&str> = left
+        .iter()
+        .filter(|i| i["status"] != "discontinued")
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(live, [elsewhere.as_str()], "{body}");
 }
