@@ -33,14 +33,36 @@ pub struct Api {
     /// (it gets no other `DATACRUNCH_*`/`VERDA_*` variable); empty for the emulator.
     pub provider_env: Vec<(String, String)>,
     pub is_emulator: bool,
+    /// For the local emulator: how to bring it back when it stops answering.
+    pub restart_hint: Option<String>,
 }
 
 /// Connects to the endpoint of `settings` (starting the emulator if it is the
-/// endpoint), and checks the credentials with one token request.
+/// endpoint, or restarting it when it does not answer), and checks the credentials
+/// with one token request.
 pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
+    connect_with(project, settings, true).await
+}
+
+/// [`connect`] for a command that only looks (`status`): an emulator that does not
+/// answer is reported, with how to bring it back, not restarted behind the user's back.
+pub async fn connect_without_starting(project: &Project, settings: &Settings) -> Result<Api> {
+    connect_with(project, settings, false).await
+}
+
+async fn connect_with(project: &Project, settings: &Settings, start: bool) -> Result<Api> {
     let (server_url, credentials_file, profile, is_emulator) = match &settings.endpoint {
         Endpoint::Emulator => {
-            let emu = emulator::ensure_running(project)?;
+            let emu = if start {
+                emulator::ensure_running(project)?
+            } else {
+                emulator::find(project)?.ok_or_else(|| {
+                    anyhow!(
+                        "the local emulator is not running: {}",
+                        emulator::restart_hint(project)
+                    )
+                })?
+            };
             (
                 emu.url,
                 emu.credentials_file,
@@ -91,6 +113,7 @@ pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
         credentials_source: found.describe(),
         provider_env,
         is_emulator,
+        restart_hint: is_emulator.then(|| emulator::restart_hint(project)),
     };
     api.check().await?;
     Ok(api)
@@ -111,6 +134,15 @@ impl Api {
         let url = &self.server_url;
         // root(): the error of the last attempt, also when the client retried.
         match err.root() {
+            _ if err.is_unreachable() => match &self.restart_hint {
+                Some(restart) => anyhow!(
+                    "the local emulator at {url} does not answer (it was stopped or killed): {restart}"
+                ),
+                None => anyhow!(
+                    "cannot reach the API at {url}: nothing accepts connections there ({err}). Check \
+                     CONFIG_TERRAFORM_DATACRUNCH_API_URL (make menuconfig) and your network"
+                ),
+            },
             E::Transport { .. } | E::Timeout { .. } => anyhow!(
                 "cannot reach the API at {url}: {err}. Check CONFIG_TERRAFORM_DATACRUNCH_API_URL (make menuconfig) and your network"
             ),

@@ -92,10 +92,29 @@ pub fn find(project: &Project) -> Result<Option<Emulator>> {
     }))
 }
 
-/// The running emulator, started now when none runs. Says so, plainly.
+/// How to bring a dead or unanswering emulator back, for error messages.
+pub fn restart_hint(project: &Project) -> String {
+    format!(
+        "`make bringup` restarts it (the workflow's command: `kdevops-datacrunch --topdir {} bringup`), \
+         keeping its instances; its log is {}",
+        project.topdir.display(),
+        project.emulator_dir().join("emulator.log").display()
+    )
+}
+
+/// The running emulator, started now when none runs, or restarted when its process
+/// lives but its URL does not answer (stopped, hung, or the url file is stale): the
+/// instances live in its state file, so a new process serves them again. Says so.
 pub fn ensure_running(project: &Project) -> Result<Emulator> {
     if let Some(running) = find(project)? {
-        return Ok(running);
+        if answers(&running.url) {
+            return Ok(running);
+        }
+        eprintln!(
+            "note: the local emulator (pid {}) does not answer at {}: restarting it",
+            running.pid, running.url
+        );
+        stop(project)?;
     }
     let files = Files {
         dir: project.emulator_dir(),
@@ -146,6 +165,23 @@ pub fn ensure_running(project: &Project) -> Result<Emulator> {
         credentials_file: files.credentials(),
         pid,
     })
+}
+
+/// Whether something accepts a connection at the host and port of `url`.
+fn answers(url: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    let authority = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    authority
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
+        })
 }
 
 /// Reads the emulator's log until it prints its base URL.

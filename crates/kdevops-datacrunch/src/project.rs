@@ -81,6 +81,13 @@ impl Project {
         self.local_dir().join("project-id")
     }
 
+    /// The marker earlier versions put in every instance's description instead of a
+    /// tag, `[kdevops:<first 8 hex digits of sha256 of the tree's path>]`: an untagged
+    /// instance carrying the marker of this very path is provably this tree's.
+    pub fn legacy_marker(&self) -> String {
+        format!("{LEGACY_MARKER_PREFIX}{}]", topdir_hash(&self.topdir))
+    }
+
     /// This project's identity, made on first use. A tree found at another path than
     /// the one recorded is either moved (the recorded path no longer holds the same id:
     /// keep it) or copied (it does: make a new one, and set aside the copied Terraform
@@ -90,12 +97,17 @@ impl Project {
         let Some(recorded) = read_identity_file(&file)? else {
             let id = uuid::Uuid::new_v4().hyphenated().to_string();
             write_identity_file(&file, &id, &self.topdir)?;
-            return Ok(Identity { id, change: None });
+            return Ok(Identity {
+                id,
+                change: None,
+                legacy_marker: self.legacy_marker(),
+            });
         };
         if recorded.path == self.topdir {
             return Ok(Identity {
                 id: recorded.id,
                 change: None,
+                legacy_marker: self.legacy_marker(),
             });
         }
         let original = recorded.path.join(".local").join("project-id");
@@ -110,12 +122,14 @@ impl Project {
             Ok(Identity {
                 id,
                 change: Some(IdentityChange::Copied(recorded.path)),
+                legacy_marker: self.legacy_marker(),
             })
         } else {
             write_identity_file(&file, &recorded.id, &self.topdir)?;
             Ok(Identity {
                 id: recorded.id,
                 change: Some(IdentityChange::Moved(recorded.path)),
+                legacy_marker: self.legacy_marker(),
             })
         }
     }
@@ -150,6 +164,9 @@ pub struct Identity {
     pub id: String,
     /// What this command found changed about the tree, to say so.
     pub change: Option<IdentityChange>,
+    /// The marker earlier versions put in the descriptions of the instances made from
+    /// this tree's current path (see [`Project::legacy_marker`]).
+    pub legacy_marker: String,
 }
 
 /// The tree is not where its identity was made.
@@ -240,8 +257,11 @@ fn write_identity_file(file: &Path, id: &str, topdir: &Path) -> Result<()> {
     )
 }
 
+/// How a legacy marker starts (see [`Project::legacy_marker`]).
+pub const LEGACY_MARKER_PREFIX: &str = "[kdevops:";
+
 /// sha256 of `topdir`'s bytes, first 8 hex digits: how earlier versions named the ssh
-/// config file, so that a leftover of theirs can be removed.
+/// config file and marked instances, so that leftovers of theirs can be recognised.
 pub fn topdir_hash(topdir: &Path) -> String {
     let digest = Sha256::digest(topdir.as_os_str().as_encoded_bytes());
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()

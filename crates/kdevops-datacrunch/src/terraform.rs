@@ -32,6 +32,8 @@ pub struct Terraform {
     binary: PathBuf,
     workdir: PathBuf,
     cli_config: PathBuf,
+    /// Where bringup saves the plan it checks and then applies.
+    plan_file: PathBuf,
     /// Variables set for every command after the `DATACRUNCH_*`/`VERDA_*` ones are
     /// removed: the credential environment the workflow resolved with.
     env: Vec<(String, String)>,
@@ -45,6 +47,15 @@ pub struct StateResource {
     pub index: Option<String>,
     pub tainted: bool,
     pub values: Value,
+}
+
+/// What [`Terraform::apply`] applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    /// The plan [`Terraform::plan`] saved (and the caller checked).
+    SavedPlan,
+    /// Destroy everything in state.
+    Destroy,
 }
 
 /// What `apply -json` reported, per resource address.
@@ -198,6 +209,7 @@ impl Terraform {
         Ok(Self {
             binary,
             workdir,
+            plan_file: local.join("bringup.tfplan"),
             cli_config,
             env: Vec::new(),
         })
@@ -318,22 +330,37 @@ impl Terraform {
         .map(|_| ())
     }
 
-    /// `terraform apply -json` (or `destroy`), streaming progress lines to `on_event`.
-    /// `replace` names resource addresses to replace although unchanged (`-replace`).
-    /// A signal meanwhile is forwarded to Terraform ([`interrupt`]), which saves state
-    /// and exits; the apply then fails with [`Interrupted`].
-    pub fn apply(
-        &self,
-        destroy: bool,
-        replace: &[String],
-        mut on_event: impl FnMut(&Value),
-    ) -> Result<ApplyReport> {
+    /// `terraform plan -out` into the plan file, then that plan as `show -json` prints
+    /// it. `replace` names resource addresses to replace although unchanged
+    /// (`-replace`). [`Apply::SavedPlan`] applies exactly this plan.
+    pub fn plan(&self, replace: &[String]) -> Result<Value> {
+        let out = format!("-out={}", self.plan_file.display());
         let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
-        let mut args = vec!["apply", "-auto-approve", "-input=false", "-json"];
-        if destroy {
-            args.push("-destroy");
-        }
+        let mut args = vec!["plan", "-input=false", "-no-color", out.as_str()];
         args.extend(replace.iter().map(String::as_str));
+        self.run_quiet(&args, AfterStop::Refuse)?;
+        let plan = self.plan_file.display().to_string();
+        serde_json::from_str(
+            &self.run_quiet(&["show", "-json", "-no-color", &plan], AfterStop::Refuse)?,
+        )
+        .context("terraform show -json of the saved plan printed something that is not JSON")
+    }
+
+    /// `terraform apply -json` of the saved plan, or a destroy, streaming progress lines
+    /// to `on_event`. A signal meanwhile is forwarded to Terraform ([`interrupt`]), which
+    /// saves state and exits; the apply then fails with [`Interrupted`].
+    pub fn apply(&self, what: Apply, mut on_event: impl FnMut(&Value)) -> Result<ApplyReport> {
+        let plan = self.plan_file.display().to_string();
+        let args = match what {
+            Apply::SavedPlan => vec!["apply", "-input=false", "-json", plan.as_str()],
+            Apply::Destroy => vec![
+                "apply",
+                "-destroy",
+                "-auto-approve",
+                "-input=false",
+                "-json",
+            ],
+        };
         let mut cmd = self.command(&args);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let (mut child, group) = interrupt::spawn(&mut cmd, AfterStop::Refuse)?;
@@ -357,6 +384,10 @@ impl Terraform {
                 .push(String::from_utf8_lossy(&output.stderr).trim().to_owned());
         }
         self.protect_state()?;
+        if what == Apply::SavedPlan {
+            // Used once: a later apply must come from a new, checked plan.
+            remove_any(&self.plan_file)?;
+        }
         if interrupt::requested().is_some() {
             return Err(Interrupted.into());
         }

@@ -256,3 +256,41 @@ fn tricky_secret_and_the_original_json_file_work_end_to_end() {
     with_id(&["bringup"]);
     with_id(&["destroy"]);
 }
+
+/// The embedded emulator stops answering at its URL (here: its url file names a port
+/// nothing listens on, as after the process was replaced): commands say which URL is
+/// dead and how to bring it back; `bringup` restarts it and finds the same instances.
+#[test]
+fn a_dead_emulator_endpoint_is_named_and_bringup_restarts_it() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    p.ok(&["bringup"]);
+    let before = p.status();
+    let url_file = p.dir().join(".local/emulator/url");
+    std::fs::write(&url_file, "http://127.0.0.1:1/v1\n").unwrap();
+
+    let line = one_line(&p.fails(&["status"])).to_owned();
+    assert!(
+        line.contains("the local emulator at http://127.0.0.1:1/v1 does not answer"),
+        "{line}"
+    );
+    assert!(line.contains("`make bringup` restarts it"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "kdevops-datacrunch --topdir {} bringup",
+            p.dir().display()
+        )),
+        "{line}"
+    );
+
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains("does not answer at http://127.0.0.1:1/v1: restarting it"),
+        "{out}"
+    );
+    let after = p.status();
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert_eq!(after[0]["id"], before[0]["id"]);
+    p.ok(&["destroy"]);
+}

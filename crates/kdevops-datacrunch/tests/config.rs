@@ -132,3 +132,59 @@ fn every_kconfig_symbol_is_read() {
     }
     assert!(dead.is_empty(), "Kconfig symbols nothing reads: {dead:?}");
 }
+
+/// The tier table is a fact about the catalog kept in one place, the client's
+/// `offer::tiers`; the Kconfig menu must offer exactly its groups (a choice and a
+/// string default each, the other way round too) and show its tiers in its order.
+#[test]
+fn kconfig_tier_options_match_the_tier_table() {
+    use datacrunch_client::offer::{TierGroup, TIERS};
+    let text = std::fs::read_to_string(workspace_root().join("kconfigs/Kconfig.compute"))
+        .expect("kconfigs/Kconfig.compute");
+    const PREFIX: &str = "config TERRAFORM_DATACRUNCH_INSTANCE_TYPE_";
+    let is_group = |s: &str| s.ends_with("_OR_LESS") || s.starts_with("ANY_");
+    let in_kconfig: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(PREFIX))
+        .filter(|s| is_group(s))
+        .collect();
+    let in_table: Vec<&str> = TierGroup::ALL.iter().map(|g| g.name()).collect();
+    assert_eq!(
+        in_kconfig, in_table,
+        "Kconfig tier choices vs the tier table"
+    );
+    for group in TierGroup::ALL {
+        let name = group.name();
+        let default = format!("default \"{name}\" if TERRAFORM_DATACRUNCH_INSTANCE_TYPE_{name}");
+        assert!(text.contains(&default), "missing: {default}");
+    }
+    let any = TierGroup::Any1H100.instance_types().join(", then ");
+    assert!(
+        text.contains(&format!("bool \"ANY_1H100 - any single H100 ({any})\"")),
+        "the ANY_1H100 prompt must list {any}"
+    );
+
+    // The help's tier lines, `name: type type`, after "Tier order" up to a blank line.
+    let help: Vec<(String, Vec<String>)> = text
+        .lines()
+        .skip_while(|l| !l.contains("Tier order"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (name, types) = l.trim().split_once(": ").expect("`tier: types` line");
+            let types = types.split_whitespace().map(str::to_owned).collect();
+            (name.to_owned(), types)
+        })
+        .collect();
+    let table: Vec<(String, Vec<String>)> = TIERS
+        .iter()
+        .map(|t| {
+            let types = t.instance_types.iter().map(|s| s.to_string()).collect();
+            (t.name.to_owned(), types)
+        })
+        .collect();
+    assert_eq!(
+        help, table,
+        "the Kconfig help's tier order vs the tier table"
+    );
+}

@@ -261,3 +261,48 @@ fn spot_asks_the_spot_pool_and_creates_spot_instances() {
     assert_eq!(instances[0]["is_spot"], true, "{body}");
     p.ok(&["destroy"]);
 }
+
+/// An explicit type that runs out of capacity in the first location moves the node
+/// that was refused to the next location .config allows (AUTO: any), and says where;
+/// with a fixed location there is nowhere else, and bringup says so.
+#[test]
+fn an_explicit_type_without_capacity_tries_the_other_allowed_locations() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.set(&format!(
+        "TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"{H100_30V}\""
+    ));
+    catalog(&p);
+    // Room for one node in FIN-01: the second deploy there is refused, no capacity.
+    set_capacity(&p, H100_30V, "FIN-01", 1);
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!(
+            "no capacity for {H100_30V} in FIN-01; trying this node in another location"
+        )),
+        "{out}"
+    );
+    let nodes = p.status();
+    assert_eq!(nodes.len(), 2, "{nodes:#?}");
+    let moved: Vec<&Value> = nodes.iter().filter(|n| n["location"] != "FIN-01").collect();
+    assert_eq!(moved.len(), 1, "{nodes:#?}");
+    assert_eq!(moved[0]["instance_type"], H100_30V);
+    let taken = moved[0]["location"].as_str().unwrap();
+    assert!(
+        out.contains(&format!("selected {H100_30V} in {taken}")),
+        "{out}"
+    );
+    p.ok(&["destroy"]);
+
+    // A fixed location allows no other: a clear error, nothing left behind.
+    p.set("TERRAFORM_DATACRUNCH_LOCATION=\"FIN-01\"");
+    catalog(&p);
+    set_capacity(&p, H100_30V, "FIN-01", 1);
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains(&format!("no on-demand capacity in FIN-01 (none left in the locations .config allows after {H100_30V} in FIN-01 ran out)")),
+        "{err}"
+    );
+    p.ok(&["destroy"]);
+}

@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::{alive, Project};
 
 #[test]
@@ -318,4 +320,183 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Bringup checks the saved plan before applying it: a .config change that would
+/// replace running nodes (spot cannot change in place) or destroy one (a lowered node
+/// count) is refused, naming each node and why, and nothing is applied; REPLACE
+/// confirms it, and then exactly that happens.
+#[test]
+fn a_plan_that_replaces_or_destroys_a_node_needs_replace() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.ok(&["bringup"]);
+    let before = ids(&p.status());
+
+    p.set("TERRAFORM_DATACRUNCH_SPOT=y");
+    let err = p.fails(&["bringup"]);
+    for node in ["kdevops-0", "kdevops-1"] {
+        assert!(
+            err.contains(&format!(
+                "{node} would be replaced: a change of is_spot cannot be made in place"
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert!(err.contains("REPLACE=kdevops-0,kdevops-1"), "{err}");
+    assert_eq!(ids(&p.status()), before, "a refused plan changed instances");
+
+    p.set("TERRAFORM_DATACRUNCH_SPOT=n");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("kdevops-1 would be destroyed: it is no longer configured"),
+        "{err}"
+    );
+    assert!(err.contains("`make bringup REPLACE=kdevops-1`"), "{err}");
+    assert!(!err.contains("kdevops-0 would"), "{err}");
+    assert_eq!(ids(&p.status()), before, "a refused plan changed instances");
+
+    let out = p.ok(&["bringup", "--replace", "kdevops-1"]);
+    assert!(out.contains("kdevops-1: will destroy"), "{out}");
+    assert_eq!(ids(&p.status()), before[..1]);
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
+    p.ok(&["destroy"]);
+}
+
+/// `make bringup` right after an interrupted one: the API accepted a node's deploy but
+/// Terraform never saved it. The instance (this project's mark, still provisioning, not
+/// in state) is adopted and waited for, not created a second time: exactly the
+/// configured nodes, all running with an IP.
+#[test]
+fn bringup_adopts_a_node_still_provisioning_after_an_interrupted_run() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    // Slow provisioning, so the instance made below is still on its way at bringup.
+    let out = p
+        .command(&["bringup"])
+        .env("DATACRUNCH_EMULATOR_PROVISIONING_SECONDS", "8")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::text(&out));
+    let (_, body) = p.api("GET", "/instances", None);
+    let instances: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let first = &instances[0];
+
+    // What the interrupted run left: kdevops-1 deployed with the project's key and
+    // mark, and nothing about it in state.
+    let deploy = serde_json::json!({
+        "instance_type": first["instance_type"], "image": first["image"],
+        "location_code": first["location"], "hostname": "kdevops-1",
+        "description": "kdevops node kdevops-1", "ssh_key_ids": first["ssh_key_ids"],
+        "tags": [{"key": "kdevops-project", "value": p.project_id()}],
+    });
+    let (status, reply) = p.api("POST", "/instances", Some(&deploy.to_string()));
+    assert!(status < 300, "{status} {reply}");
+    let left = reply.trim().trim_matches('"').to_owned();
+    let (_, one) = p.api("GET", &format!("/instances/{left}"), None);
+    let one: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert_ne!(one["status"], "running", "{one}");
+
+    p.set("KDEVOPS_NODE_COUNT=2");
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("adopting kdevops-1 ({left})")),
+        "{out}"
+    );
+    assert!(!out.contains("kdevops-1: create done"), "{out}");
+    let nodes = p.status();
+    let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["kdevops-0", "kdevops-1"], "{nodes:#?}");
+    assert_eq!(nodes[1]["id"], left.as_str());
+    for n in &nodes {
+        assert_eq!(n["status"], "running", "{n}");
+        assert!(
+            n["ip"].as_str().is_some_and(|ip| ip.starts_with("127.")),
+            "{n}"
+        );
+        assert!(
+            out.contains(&format!(
+                "{}\t{}",
+                n["name"].as_str().unwrap(),
+                n["ip"].as_str().unwrap()
+            )),
+            "{out}"
+        );
+    }
+    let (code, plan) = p.terraform_plan_exit_code();
+    assert_eq!(code, 0, "{plan}");
+    p.ok(&["destroy"]);
+}
+
+/// Untagged instances made by earlier versions carry a path-derived marker in their
+/// description. Not in state, status names them "legacy strays" and says how to remove
+/// them; one whose marker is this tree's current path is provably ours (bringup deletes
+/// it as a stray), any other is left alone by bringup and destroy.
+#[test]
+fn legacy_strays_are_named_and_only_this_paths_are_deleted() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    p.ok(&["bringup"]);
+    let (_, body) = p.api("GET", "/instances", None);
+    let instances: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let first = &instances[0];
+    // printf '%s' TOPDIR | sha256sum | cut -c1-8: how earlier versions marked instances.
+    let hash = Command::new("sh")
+        .arg("-c")
+        .arg("printf '%s' \"$1\" | sha256sum | cut -c1-8")
+        .arg("sh")
+        .arg(p.dir())
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap().trim().to_owned();
+    let deploy = |hostname: &str, marker: &str| {
+        let body = serde_json::json!({
+            "instance_type": first["instance_type"], "image": first["image"],
+            "location_code": first["location"], "hostname": hostname,
+            "description": format!("kdevops node {hostname} [kdevops:{marker}]"),
+            "ssh_key_ids": first["ssh_key_ids"],
+        });
+        let (status, reply) = p.api("POST", "/instances", Some(&body.to_string()));
+        assert!(status < 300, "{status} {reply}");
+        reply.trim().trim_matches('"').to_owned()
+    };
+    let elsewhere = deploy("old-elsewhere", "deadbeef");
+    let here = deploy("old-here", &hash);
+
+    let report = p.ok(&["status"]);
+    assert!(
+        report.contains(&format!("legacy stray: old-elsewhere ({elsewhere},"))
+            && report.contains("marker [kdevops:deadbeef]")
+            && report.contains("delete it in the DataCrunch dashboard"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!("stray: old-here ({here},"))
+            && report.contains(&format!("marked [kdevops:{hash}]: this tree's path")),
+        "{report}"
+    );
+
+    let out = p.ok(&["bringup"]);
+    assert!(
+        out.contains(&format!("deleting stray instance old-here ({here}")),
+        "{out}"
+    );
+    assert!(!out.contains(&elsewhere), "{out}");
+    p.ok(&["destroy"]);
+    // Destroy stopped the emulator; its state still holds what is left.
+    p.ok(&["catalog"]);
+    let (_, body) = p.api("GET", "/instances", None);
+    let left: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let live: Vec<&str> = left
+        .iter()
+        .filter(|i| i["status"] != "discontinued")
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(live, [elsewhere.as_str()], "{body}");
 }

@@ -96,7 +96,14 @@ impl TierGroup {
     /// tier from the named one down.
     pub fn instance_types(self) -> Vec<&'static str> {
         let first_tier = match self {
-            TierGroup::Any1H100 => return vec!["1H100.80S.30V", "1H100.80S.32V"],
+            // The h100 tier alone.
+            TierGroup::Any1H100 => {
+                return TIERS
+                    .iter()
+                    .filter(|t| t.name == "h100")
+                    .flat_map(|t| t.instance_types.iter().copied())
+                    .collect()
+            }
             TierGroup::B300OrLess => "b300",
             TierGroup::B200OrLess => "b200",
             TierGroup::H100OrLess => "h100",

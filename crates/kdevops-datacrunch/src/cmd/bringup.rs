@@ -6,7 +6,8 @@
 //! 3. One look at what exists ([`Fleet::survey`]), then reconcile with it
 //!    ([`reconcile`]): healthy nodes in state keep their placement; what an
 //!    interrupted run created but state lacks is adopted.
-//! 4. The apply attempts with the capacity fallback ([`provision::converge`]).
+//! 4. The apply attempts with the capacity fallback ([`provision::converge`]), each a
+//!    saved plan checked for nodes it would replace or destroy before it is applied.
 //! 5. ssh config, inventory, and each node's address.
 
 use anyhow::{bail, Context, Result};
@@ -25,7 +26,8 @@ use crate::terraform::{self, Terraform};
 #[derive(Debug, clap::Args)]
 pub struct BringupArgs {
     /// Rebuild these nodes (names, comma- or space-separated, or `all`) with what
-    /// .config says now; without it, running nodes are never replaced.
+    /// .config says now, or let bringup destroy them when no longer configured;
+    /// without it, bringup refuses a plan that would replace or destroy a node.
     #[arg(long, value_name = "NODES")]
     replace: Option<String>,
 }
@@ -44,7 +46,6 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
             "billed by the hour"
         }
     ));
-    let replace = provision::nodes_to_replace(settings, args.replace.as_deref())?;
     let catalog = api
         .client
         .instance_types(None)
@@ -63,6 +64,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     }
 
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
+    let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
     let (public_key, key_id) = ssh_key(&ctx, &api, &fleet)?;
     let mut vars = ctx.tfvars(&api, public_key, key_id);

@@ -58,7 +58,7 @@ pub async fn run(project: &Project) -> Result<()> {
             )));
             vars.write(&tf.tfvars_path())?;
             progress.waiting("terraform destroy");
-            let report = tf.apply(true, &[], |event| {
+            let report = tf.apply(terraform::Apply::Destroy, |event| {
                 if event["type"] == "apply_complete" {
                     if let Some(addr) = event
                         .pointer("/hook/resource/addr")

@@ -15,7 +15,7 @@ use datacrunch_models::Instance;
 use crate::api;
 use crate::cmd::Setup;
 use crate::emulator;
-use crate::fleet::{live_instances, reconcile};
+use crate::fleet::{legacy_marker, live_instances, reconcile};
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
 
@@ -47,7 +47,7 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
         println!("No nodes: the local emulator is not running (run `make bringup`).");
         return Ok(());
     }
-    let api = api::connect(project, settings).await?;
+    let api = api::connect_without_starting(project, settings).await?;
     let now = OffsetDateTime::now_utc();
     let (ours, foreign) = live_instances(&api, &ctx.identity).await?;
     let state = state_instances(project);
@@ -174,12 +174,26 @@ fn drift(
         } else {
             "`make bringup` deletes it (no configured node claims it)"
         };
+        let why = match legacy_marker(inst) {
+            Some(m) => format!("made by an earlier version, marked {m}: this tree's path"),
+            None => "an interrupted run or a lost state".to_owned(),
+        };
         out.push(format!(
-            "stray: {} ({}, {}) is this project's but not in Terraform state (an interrupted run or a lost state; it may bill): {bringup}, `make destroy` deletes it",
+            "stray: {} ({}, {}) is this project's but not in Terraform state ({why}; it may bill): {bringup}, `make destroy` deletes it",
             inst.hostname, inst.id, inst.status
         ));
     }
     for inst in foreign {
+        let in_state = state.values().any(|id| id == &inst.id);
+        if let (Some(marker), false) = (legacy_marker(inst), in_state) {
+            out.push(format!(
+                "legacy stray: {} ({}, {}) was made by an earlier version (marker {marker} in its description, no {PROJECT_TAG} tag) \
+                 from a tree at another path, and no state here knows it; it may bill. `make bringup` and `make destroy` leave it alone \
+                 (it is not provably this tree's): run `make destroy` in the tree it came from, or delete it in the DataCrunch dashboard",
+                inst.hostname, inst.id, inst.status
+            ));
+            continue;
+        }
         let owner = inst
             .tags
             .iter()
@@ -210,6 +224,14 @@ mod tests {
         .unwrap()
     }
 
+    fn legacy_instance(name: &str, id: &str, marker: &str) -> Instance {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "hostname": name, "status": "running",
+            "description": format!("kdevops node {name} {marker}"),
+        }))
+        .unwrap()
+    }
+
     #[test]
     fn drift_names_lost_nodes_strays_and_foreign_instances_apart() {
         let nodes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
@@ -236,6 +258,20 @@ mod tests {
             lines[4].starts_with("foreign: x (6") && lines[4].contains("no kdevops project mark")
         );
         assert!(lines[3].contains("leave it alone"));
+        let legacy = [
+            legacy_instance("older", "7", "[kdevops:deadbeef]"),
+            legacy_instance("in-state", "1", "[kdevops:deadbeef]"),
+        ];
+        let lines = drift(&nodes, &state, &ours[..1], &legacy);
+        assert!(
+            lines[1].starts_with("legacy stray: older (7, running)")
+                && lines[1].contains("marker [kdevops:deadbeef]")
+                && lines[1].contains("leave it alone")
+                && lines[1].contains("delete it in the DataCrunch dashboard"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(lines[2].starts_with("foreign: in-state (1"), "{lines:#?}");
         let all_known = drift(&nodes, &state, &ours[..1], &[]);
         assert_eq!(all_known.len(), 1, "{all_known:?}");
     }

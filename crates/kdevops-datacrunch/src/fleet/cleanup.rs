@@ -29,7 +29,8 @@ pub async fn delete_instance(api: &Api, id: &str, keep_volumes: bool) -> Result<
     loop {
         match api.client.instance_action(&request).await {
             Ok(_) => return Ok(()),
-            Err(e) if e.is_not_found() || e.is_already_discontinued() => return Ok(()),
+            // 404, or 403 forbidden_action "already discontinued": the goal is reached.
+            Err(e) if e.is_gone_on_delete() => return Ok(()),
             Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
                 tokio::time::sleep(POLL).await
             }

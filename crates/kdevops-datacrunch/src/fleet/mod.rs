@@ -8,11 +8,13 @@
 //! * [`placement`], [`fallback`]: which node goes where, and what a failed apply means;
 //! * [`reconcile`]: what to keep, adopt or delete before applying;
 //! * [`provision`]: the apply attempts with the capacity fallback;
+//! * [`plan_check`]: what a plan would replace or destroy, refused unless confirmed;
 //! * [`cleanup`]: deleting instances through the API and proving they are gone.
 
 pub mod cleanup;
 pub mod fallback;
 pub mod placement;
+pub mod plan_check;
 pub mod provision;
 pub mod reconcile;
 
@@ -22,7 +24,7 @@ use anyhow::Result;
 use datacrunch_models::{Instance, SshKey};
 
 use crate::api::Api;
-use crate::project::{Identity, PROJECT_TAG};
+use crate::project::{Identity, LEGACY_MARKER_PREFIX, PROJECT_TAG};
 use crate::terraform::{StateResource, Terraform};
 use fallback::NodeState;
 
@@ -81,12 +83,32 @@ impl Fleet {
     }
 }
 
-/// Whether `instance` carries this project's mark: the [`PROJECT_TAG`] tag with our id.
+/// Whether `instance` carries this project's mark: the [`PROJECT_TAG`] tag with our id,
+/// or, made by an earlier version (no tag at all), the legacy marker of this tree's
+/// current path in its description.
 pub fn is_ours(instance: &Instance, identity: &Identity) -> bool {
-    instance
-        .tags
-        .iter()
-        .any(|t| t.key == PROJECT_TAG && t.value.as_deref() == Some(identity.id.as_str()))
+    let tag = instance.tags.iter().find(|t| t.key == PROJECT_TAG);
+    match tag {
+        Some(t) => t.value.as_deref() == Some(identity.id.as_str()),
+        None => legacy_marker(instance) == Some(identity.legacy_marker.as_str()),
+    }
+}
+
+/// The path-derived marker an earlier version put in the description of an untagged
+/// instance, `[kdevops:<8 hex digits>]`, if any.
+pub fn legacy_marker(instance: &Instance) -> Option<&str> {
+    if instance.tags.iter().any(|t| t.key == PROJECT_TAG) {
+        return None;
+    }
+    let text = &instance.description;
+    let start = text.find(LEGACY_MARKER_PREFIX)?;
+    let marker = text[start..].get(..LEGACY_MARKER_PREFIX.len() + 9)?;
+    let hash = marker
+        .strip_prefix(LEGACY_MARKER_PREFIX)?
+        .strip_suffix(']')?;
+    hash.chars()
+        .all(|c| c.is_ascii_hexdigit())
+        .then_some(marker)
 }
 
 /// Every live (not gone) instance of the account, split into ours and foreign.
@@ -103,4 +125,44 @@ pub async fn live_instances(
         .into_iter()
         .filter(|i| !i.status.is_gone())
         .partition(|i| is_ours(i, identity)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(description: &str, tag: Option<&str>) -> Instance {
+        let tags: Vec<serde_json::Value> = tag
+            .map(|v| serde_json::json!({"key": PROJECT_TAG, "value": v}))
+            .into_iter()
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "id": "i", "hostname": "n", "status": "running",
+            "description": description, "tags": tags,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_untagged_instance_with_this_paths_legacy_marker_is_ours() {
+        let me = Identity {
+            id: "me".into(),
+            change: None,
+            legacy_marker: "[kdevops:abcd1234]".into(),
+        };
+        let mine = instance("kdevops node n [kdevops:abcd1234]", None);
+        let other_path = instance("kdevops node n [kdevops:deadbeef]", None);
+        assert!(is_ours(&mine, &me));
+        assert_eq!(legacy_marker(&other_path), Some("[kdevops:deadbeef]"));
+        assert!(!is_ours(&other_path, &me));
+        // A tag decides when there is one: another project's tag is not ours whatever
+        // the description says, and a tagged instance has no legacy marker.
+        let tagged = instance("kdevops node n [kdevops:abcd1234]", Some("other"));
+        assert!(!is_ours(&tagged, &me));
+        assert_eq!(legacy_marker(&tagged), None);
+        assert!(is_ours(&instance("", Some("me")), &me));
+        for not_a_marker in ["kdevops node n", "[kdevops:abcd]", "[kdevops:zzzzzzzz]"] {
+            assert_eq!(legacy_marker(&instance(not_a_marker, None)), None);
+        }
+    }
 }

@@ -2,9 +2,11 @@
 //!
 //! Up to [`MAX_ATTEMPTS`]: place the nodes that need it (kept nodes stay where they
 //! are; new ones get an offer from live availability), write `terraform.tfvars.json`,
-//! `terraform apply -json`. A node that failed for lack of capacity has its type
-//! excluded and only it is placed again; any other failure stops with Terraform's
-//! diagnostic.
+//! `terraform plan`, checked ([`super::plan_check`]), `terraform apply -json` of that
+//! plan. A node that failed for lack of capacity is placed again, alone: with a tier
+//! wildcard its type is excluded (the next tier), with an explicit type the (type,
+//! location) pair is (the next location .config allows). Any other failure stops with
+//! Terraform's diagnostic.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,8 +14,9 @@ use anyhow::{bail, Result};
 use datacrunch_client::offer::{Availability, OfferQuery};
 use datacrunch_models::{InstanceType, Price};
 
-use super::fallback::{self, Failure};
+use super::fallback::{self, Failure, NodeState};
 use super::placement::{self, Placement};
+use super::plan_check;
 use super::Fleet;
 use crate::api::Api;
 use crate::progress::Progress;
@@ -45,7 +48,7 @@ pub async fn converge(
         catalog,
         replace,
     } = *goal;
-    let mut excluded: BTreeSet<String> = BTreeSet::new();
+    let mut excluded = Exclusions::default();
     for attempt in 1..=MAX_ATTEMPTS {
         let mut keep = fallback::keep(&settings.nodes, &fleet.state);
         if attempt == 1 {
@@ -85,13 +88,25 @@ pub async fn converge(
         let forced: Vec<String> = if attempt == 1 {
             replace
                 .iter()
-                .filter(|n| fleet.state.contains_key(*n))
+                .filter(|n| fleet.state.contains_key(*n) && settings.nodes.contains(*n))
                 .map(|n| fallback::instance_address(n))
                 .collect()
         } else {
             Vec::new()
         };
-        let report = apply(tf, progress, attempt, &forced)?;
+        // What is checked is what runs: the saved plan, read back, then applied as is.
+        let plan = tf.plan(&forced)?;
+        let losses = plan_check::losses(&plan);
+        plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
+        for loss in &losses {
+            progress.line(format!(
+                "{}: will {} ({})",
+                loss.node,
+                loss.verb(),
+                loss.why()
+            ));
+        }
+        let report = apply(tf, progress, attempt)?;
         fleet.refresh_state(tf)?;
         if report.succeeded
             && fallback::classify(&placements, &report, &fleet.state, |_| true).is_empty()
@@ -105,7 +120,7 @@ pub async fn converge(
                 report.general_errors.join("; ")
             );
         }
-        let availability = availability(api, settings.spot).await?;
+        let availability = availability(api, settings.spot, &BTreeSet::new()).await?;
         let failed = fallback::classify(&placements, &report, &fleet.state, |p| {
             availability.is_available(&p.instance_type, &p.location, settings.spot)
         });
@@ -114,41 +129,59 @@ pub async fn converge(
                 bail!("{node} could not be created: {why}");
             }
         }
-        let newly_excluded = fallback::excluded_after(&placements, &failed);
+        // A tier wildcard moves on to the next type; an explicit type, the one the
+        // user chose, moves on to the next location .config allows.
+        let explicit = matches!(settings.instance_type, TypeRequest::Explicit(_));
         for (node, p) in placements.iter().filter(|(n, _)| failed.contains_key(*n)) {
+            let next = if explicit {
+                "trying this node in another location"
+            } else {
+                "excluding it and retrying this node only"
+            };
             progress.line(format!(
-                "{node}: no capacity for {} in {}; excluding it and retrying this node only",
+                "{node}: no capacity for {} in {}; {next}",
                 p.instance_type, p.location
             ));
         }
-        if matches!(settings.instance_type, TypeRequest::Explicit(_)) {
-            bail!(
-                "no capacity for {} (CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE): choose a tier wildcard such as H100_OR_LESS \
-                 or another location in `make menuconfig`, or try later",
-                newly_excluded.into_iter().collect::<Vec<_>>().join(", ")
+        if explicit {
+            excluded.places.extend(
+                placements
+                    .iter()
+                    .filter(|(n, _)| failed.get(*n) == Some(&Failure::Capacity))
+                    .map(|(_, p)| p.clone()),
             );
+        } else {
+            excluded
+                .types
+                .extend(fallback::excluded_after(&placements, &failed));
         }
-        excluded.extend(newly_excluded);
     }
     bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
 }
 
 /// The nodes named by REPLACE (`--replace`): node names separated by commas or spaces,
-/// or `all`. Each must be a configured node.
-pub fn nodes_to_replace(settings: &Settings, replace: Option<&str>) -> Result<BTreeSet<String>> {
+/// or `all`. A configured node is rebuilt; a node in state that is no longer configured
+/// may be destroyed (the confirmation the plan check asks for). Each must be one or the
+/// other.
+pub fn nodes_to_replace(
+    settings: &Settings,
+    state: &BTreeMap<String, NodeState>,
+    replace: Option<&str>,
+) -> Result<BTreeSet<String>> {
     let names: Vec<&str> = replace
         .unwrap_or_default()
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|n| !n.is_empty())
         .collect();
+    let known: BTreeSet<String> = settings.nodes.iter().chain(state.keys()).cloned().collect();
     if names.contains(&"all") {
-        return Ok(settings.nodes.iter().cloned().collect());
+        return Ok(known);
     }
     for name in &names {
-        if !settings.nodes.iter().any(|n| n == name) {
+        if !known.contains(*name) {
             bail!(
-                "REPLACE names {name:?}, which is not a configured node: expected `all` or some of {}",
-                settings.nodes.join(", ")
+                "REPLACE names {name:?}, which is neither a configured node nor one in Terraform state: expected `all` or some of {}",
+                known.into_iter().collect::<Vec<_>>().join(", ")
             );
         }
     }
@@ -182,13 +215,34 @@ pub fn check_type(settings: &Settings, catalog: &[InstanceType], url: &str) -> R
     Ok(())
 }
 
-/// Live availability for the pool in use.
-async fn availability(api: &Api, spot: bool) -> Result<Availability> {
-    let list = api
+/// What earlier attempts of this bringup ran out of capacity on.
+#[derive(Debug, Default)]
+struct Exclusions {
+    /// Types of a tier wildcard: the next tier is tried.
+    types: BTreeSet<String>,
+    /// (type, location) pairs of an explicit type: the next allowed location is tried.
+    places: BTreeSet<Placement>,
+}
+
+/// Live availability for the pool in use, without the `excluded` places.
+async fn availability(
+    api: &Api,
+    spot: bool,
+    excluded: &BTreeSet<Placement>,
+) -> Result<Availability> {
+    let mut list = api
         .client
         .instance_availability(Some(spot), None)
         .await
         .map_err(|e| api.explain(e))?;
+    for location in &mut list {
+        location.availabilities.retain(|t| {
+            !excluded.contains(&Placement {
+                instance_type: t.clone(),
+                location: location.location_code.clone(),
+            })
+        });
+    }
     Ok(Availability::new().with(spot, &list))
 }
 
@@ -198,13 +252,13 @@ async fn place(
     api: &Api,
     catalog: &[InstanceType],
     keep: &BTreeMap<String, Placement>,
-    excluded: &BTreeSet<String>,
+    excluded: &Exclusions,
     progress: &Progress,
 ) -> Result<BTreeMap<String, Placement>> {
     if settings.nodes.iter().all(|n| keep.contains_key(n)) {
         return placement::assign(&settings.nodes, keep, unreachable_choice);
     }
-    let availability = availability(api, settings.spot).await?;
+    let availability = availability(api, settings.spot, &excluded.places).await?;
     let pool = if settings.spot { "spot" } else { "on-demand" };
     progress.line(format!("availability: {pool} capacity checked"));
     let query = OfferQuery {
@@ -212,7 +266,7 @@ async fn place(
         locations: settings.location.clone().into_iter().collect(),
         is_spot: settings.spot,
         max_price_per_hour: settings.max_price_per_hour.map(Price::from_f64),
-        exclude: excluded.iter().cloned().collect(),
+        exclude: excluded.types.iter().cloned().collect(),
     };
     let selection = datacrunch_client::offer::select_offer(&query, &availability, catalog);
     for note in placement::skip_notes(&selection, pool) {
@@ -227,11 +281,22 @@ async fn place(
             Ok(Placement::from(offer))
         }
         None => {
-            let place = settings
+            let mut place = settings
                 .location
                 .as_deref()
                 .map(|l| format!(" in {l}"))
                 .unwrap_or_default();
+            if !excluded.places.is_empty() {
+                let tried: Vec<String> = excluded
+                    .places
+                    .iter()
+                    .map(|p| format!("{} in {}", p.instance_type, p.location))
+                    .collect();
+                place = format!(
+                    "{place} (none left in the locations .config allows after {} ran out)",
+                    tried.join(", ")
+                );
+            }
             Err(anyhow::anyhow!(
                 "no {pool} capacity{place} for {} right now: choose another tier, location or the spot setting in `make menuconfig`, or try later",
                 query.candidates.join(", ")
@@ -245,19 +310,18 @@ fn unreachable_choice() -> Result<Placement> {
     bail!("internal error: a placement was requested although every node is kept")
 }
 
-/// Runs `terraform apply -json`, printing per-node progress.
+/// Runs `terraform apply -json` of the checked plan, printing per-node progress.
 fn apply(
     tf: &Terraform,
     progress: &mut Progress,
     attempt: usize,
-    replace: &[String],
 ) -> Result<terraform::ApplyReport> {
     progress.waiting(format!(
         "terraform apply (attempt {attempt}/{MAX_ATTEMPTS})"
     ));
     // Nodes Terraform is working on, for the spinner (creates run in parallel).
     let mut in_flight: BTreeSet<String> = BTreeSet::new();
-    let report = tf.apply(false, replace, |event| {
+    let report = tf.apply(terraform::Apply::SavedPlan, |event| {
         let addr = event
             .pointer("/hook/resource/addr")
             .and_then(|v| v.as_str())
@@ -290,25 +354,6 @@ fn apply(
             Some("apply_errored") if is_instance => {
                 in_flight.remove(node);
                 progress.line(format!("{node}: {action} failed"));
-            }
-            // What Terraform is about to do to an existing node, and why.
-            Some("planned_change") => {
-                let change = &event["change"];
-                let addr = change
-                    .pointer("/resource/addr")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let node = change
-                    .pointer("/resource/resource_key")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(addr);
-                let action = change["action"].as_str().unwrap_or_default();
-                if addr.starts_with("datacrunch_instance.")
-                    && matches!(action, "replace" | "delete")
-                {
-                    let reason = change["reason"].as_str().unwrap_or("configuration changed");
-                    progress.line(format!("{node}: will {action} ({reason})"));
-                }
             }
             _ => {}
         }

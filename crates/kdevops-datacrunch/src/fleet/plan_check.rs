@@ -1,0 +1,251 @@
+//! The check between `terraform plan` and `apply`: bringup applies a saved plan only
+//! after reading it (`show -json`), and refuses one that would replace or destroy a
+//! node the user did not name in REPLACE. A replaced or destroyed node is a billed
+//! machine, and whatever is on it, thrown away: that takes the user's word, never a
+//! side effect of a changed `.config` (a new spot setting, a lowered node count).
+//!
+//! The workflow's own repairs need no word: a node whose instance failed (tainted in
+//! state, or in a failed status such as `no_capacity`) is replaced by the capacity
+//! fallback as a matter of course. Pure functions over the plan's JSON, unit-tested.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+
+use super::fallback::NodeState;
+
+/// The resource type of a node.
+const NODE_TYPE: &str = "datacrunch_instance";
+
+/// What a plan would do to an existing node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loss {
+    /// Delete it and create another: `forced_by` are the attributes that cannot
+    /// change in place (empty when Terraform gave none, e.g. for `-replace`).
+    Replace { forced_by: Vec<String> },
+    /// Delete it: no longer configured (the node count was lowered, the node renamed).
+    Destroy,
+}
+
+/// One node a plan would replace or destroy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLoss {
+    pub node: String,
+    pub loss: Loss,
+    /// Terraform's `action_reason`, e.g. `replace_because_tainted`.
+    pub reason: String,
+}
+
+/// The nodes the plan (`terraform show -json PLAN`) would replace or destroy.
+pub fn losses(plan: &Value) -> Vec<NodeLoss> {
+    let changes = plan["resource_changes"].as_array().into_iter().flatten();
+    changes
+        .filter(|c| c["type"] == NODE_TYPE)
+        .filter_map(|c| {
+            let node = c["index"].as_str()?.to_owned();
+            let actions: Vec<&str> = c
+                .pointer("/change/actions")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            if !actions.contains(&"delete") {
+                return None;
+            }
+            let loss = if actions.contains(&"create") {
+                let forced_by = c
+                    .pointer("/change/replace_paths")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(attribute_path)
+                    .collect();
+                Loss::Replace { forced_by }
+            } else {
+                Loss::Destroy
+            };
+            Some(NodeLoss {
+                node,
+                loss,
+                reason: c["action_reason"].as_str().unwrap_or_default().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// A `replace_paths` entry (`["os_volume", 0, "size"]`) as `os_volume.0.size`.
+fn attribute_path(path: &Value) -> String {
+    path.as_array()
+        .into_iter()
+        .flatten()
+        .map(|step| match step {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Whether the node's instance failed: replacing it is the fallback's own repair.
+fn failed(state: Option<&NodeState>, reason: &str) -> bool {
+    reason == "replace_because_tainted"
+        || state.is_some_and(|s| s.tainted || s.status.as_ref().is_some_and(|st| st.is_failed()))
+}
+
+/// The losses the user has not confirmed: not named in `confirmed` (REPLACE), and not
+/// the replacement of a failed instance.
+pub fn unconfirmed<'a>(
+    losses: &'a [NodeLoss],
+    confirmed: &BTreeSet<String>,
+    state: &BTreeMap<String, NodeState>,
+) -> Vec<&'a NodeLoss> {
+    losses
+        .iter()
+        .filter(|l| !confirmed.contains(&l.node) && !failed(state.get(&l.node), &l.reason))
+        .collect()
+}
+
+/// Refuses the plan when it holds unconfirmed losses: one clause per node saying what
+/// would happen, why, and how to confirm it.
+pub fn refuse_unconfirmed(
+    losses: &[NodeLoss],
+    confirmed: &BTreeSet<String>,
+    state: &BTreeMap<String, NodeState>,
+) -> Result<()> {
+    let refused = unconfirmed(losses, confirmed, state);
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let clauses: Vec<String> = refused.iter().map(|l| describe(l)).collect();
+    let names: Vec<&str> = refused.iter().map(|l| l.node.as_str()).collect();
+    bail!(
+        "bringup refuses this plan, nothing was applied: {}. To go ahead: `make bringup REPLACE={}` \
+         (kdevops-datacrunch bringup --replace {}); to keep the nodes as they are, undo the .config change",
+        clauses.join("; "),
+        names.join(","),
+        names.join(",")
+    )
+}
+
+impl NodeLoss {
+    /// `replace` or `destroy`.
+    pub fn verb(&self) -> &'static str {
+        match self.loss {
+            Loss::Replace { .. } => "replace",
+            Loss::Destroy => "destroy",
+        }
+    }
+
+    /// Why, in words.
+    pub fn why(&self) -> String {
+        match &self.loss {
+            Loss::Replace { forced_by } if forced_by.is_empty() => self.reason.clone(),
+            Loss::Replace { forced_by } => {
+                format!(
+                    "a change of {} cannot be made in place",
+                    forced_by.join(", ")
+                )
+            }
+            Loss::Destroy => {
+                "it is no longer configured (node count lowered or node renamed)".to_owned()
+            }
+        }
+    }
+}
+
+/// What would happen to the node and why, in words.
+pub fn describe(loss: &NodeLoss) -> String {
+    let done = match loss.loss {
+        Loss::Replace { .. } => "replaced",
+        Loss::Destroy => "destroyed",
+    };
+    format!("{} would be {done}: {}", loss.node, loss.why())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::placement::Placement;
+    use datacrunch_models::InstanceStatus;
+    use serde_json::json;
+
+    fn change(node: &str, actions: &[&str], reason: &str, paths: Value) -> Value {
+        json!({
+            "address": format!("datacrunch_instance.kdevops[\"{node}\"]"),
+            "type": "datacrunch_instance", "index": node, "action_reason": reason,
+            "change": {"actions": actions, "replace_paths": paths},
+        })
+    }
+
+    fn node(name: &str, status: InstanceStatus, tainted: bool) -> (String, NodeState) {
+        let state = NodeState {
+            name: name.into(),
+            id: format!("id-{name}"),
+            placement: Placement {
+                instance_type: "1V100.6V".into(),
+                location: "FIN-01".into(),
+            },
+            image: "ubuntu".into(),
+            status: Some(status),
+            ip: None,
+            tainted,
+        };
+        (name.into(), state)
+    }
+
+    fn plan() -> Value {
+        json!({"resource_changes": [
+            change("n-0", &["no-op"], "", json!(null)),
+            change("n-1", &["delete", "create"], "replace_because_cannot_update", json!([["is_spot"], ["os_volume", 0, "size"]])),
+            change("n-2", &["delete"], "delete_because_each_key", json!(null)),
+            change("n-3", &["create", "delete"], "replace_because_tainted", json!(null)),
+            change("n-4", &["delete", "create"], "replace_because_cannot_update", json!([["instance_type"]])),
+            change("n-5", &["create"], "", json!(null)),
+            {"type": "datacrunch_ssh_key", "index": 0, "change": {"actions": ["delete"]}},
+        ]})
+    }
+
+    #[test]
+    fn reads_replacements_with_their_attributes_and_destroys() {
+        let losses = losses(&plan());
+        let nodes: Vec<&str> = losses.iter().map(|l| l.node.as_str()).collect();
+        assert_eq!(nodes, ["n-1", "n-2", "n-3", "n-4"]);
+        assert_eq!(
+            losses[0].loss,
+            Loss::Replace {
+                forced_by: vec!["is_spot".into(), "os_volume.0.size".into()]
+            }
+        );
+        assert_eq!(losses[1].loss, Loss::Destroy);
+        assert!(describe(&losses[0]).contains("a change of is_spot, os_volume.0.size"));
+        assert!(describe(&losses[1]).contains("no longer configured"));
+    }
+
+    #[test]
+    fn only_confirmed_nodes_and_failed_instances_may_go() {
+        let losses = losses(&plan());
+        let state: BTreeMap<_, _> = [
+            node("n-1", InstanceStatus::Running, false),
+            node("n-2", InstanceStatus::Offline, false),
+            node("n-3", InstanceStatus::NoCapacity, true),
+            // Failed but not tainted (e.g. read back as no_capacity): a repair too.
+            node("n-4", InstanceStatus::NoCapacity, false),
+        ]
+        .into();
+        let none = BTreeSet::new();
+        let refused: Vec<&str> = unconfirmed(&losses, &none, &state)
+            .iter()
+            .map(|l| l.node.as_str())
+            .collect();
+        assert_eq!(refused, ["n-1", "n-2"]);
+        let err = refuse_unconfirmed(&losses, &none, &state)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nothing was applied"), "{err}");
+        assert!(err.contains("`make bringup REPLACE=n-1,n-2`"), "{err}");
+
+        let confirmed: BTreeSet<String> = ["n-1".to_string(), "n-2".to_string()].into();
+        assert!(refuse_unconfirmed(&losses, &confirmed, &state).is_ok());
+    }
+}
