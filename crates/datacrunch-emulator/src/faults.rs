@@ -137,8 +137,9 @@ impl Fault {
             Fault::None => None,
             Fault::TooManyRequests { .. } => Some("429"),
             Fault::ServerError => Some("500"),
-            Fault::Unavailable => Some("503"),
+            Fault::Unavailable { .. } => Some("503"),
             Fault::Drop => Some("drop"),
+            Fault::LoseAnswer => Some("lost_answer"),
             Fault::Revoke => Some("revoke"),
         }
     }
@@ -374,8 +375,9 @@ mod tests {
             [(
                 "*".to_owned(),
                 FaultRule {
-                    rate_500: 0.5,
-                    drop_rate: 0.25,
+                    rate_500: 0.4,
+                    drop_rate: 0.2,
+                    lost_answer_rate: 0.2,
                     ..Default::default()
                 },
             )]
@@ -388,6 +390,10 @@ mod tests {
         let counted = faults.injected();
         assert_eq!(counted.get("500").copied(), Some(made(Fault::ServerError)));
         assert_eq!(counted.get("drop").copied(), Some(made(Fault::Drop)));
-        assert_eq!(counted.len(), 2, "{counted:?}");
+        assert_eq!(
+            counted.get("lost_answer").copied(),
+            Some(made(Fault::LoseAnswer))
+        );
+        assert_eq!(counted.len(), 3, "{counted:?}");
     }
 }

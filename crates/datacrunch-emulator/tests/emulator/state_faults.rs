@@ -199,7 +199,7 @@ async fn injected_statuses_latency_and_retry_after() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(injected, json!({"429": 1, "500": 1, "503": 1}));
+    assert_eq!(injected, json!({"429": 1, "500": 1, "503": 2}));
 }
 
 #[tokio::test]
