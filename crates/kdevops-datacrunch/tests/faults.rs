@@ -1,9 +1,8 @@
 //! Proof under faults: the real workflow and real Terraform against an emulator that
 //! answers a fifth of all requests with 429, 500, 503, a dropped connection or a lost
 //! answer (done, then the connection reset) run bringup → bringup again → destroy,
-//! cycle after cycle, and after every step the
-//! emulator's own records (deleted instances included) must show that no billed machine
-//! was lost, duplicated or replaced:
+//! cycle after cycle. After every step the emulator's own records (deleted instances
+//! included) must show that no billed machine was lost, duplicated or replaced:
 //!
 //! - orphans: live instances that the Terraform state does not know (after a bringup),
 //!   or any live instance, ssh key, startup script or volume left after destroy;
@@ -15,11 +14,11 @@
 //!
 //! A step that fails under the faults is run again, as a user would; the number of such
 //! retries is reported, not judged, but a step that fails every time stops the soak and
-//! fails the test. Size and faults from the environment: `SOAK_CYCLES`
-//! (default 2), `SOAK_NODES` (default 3), `SOAK_SEED` (default below). Faults are drawn
-//! from the seed, so a run can be repeated (Terraform's parallelism can still reorder
-//! requests, so a replay sees the same fault mix rather than the same sequence). The
-//! last line printed, `soak-result {json}`, is what `tools/soak` reports.
+//! fails the test. Size and faults from the environment: `SOAK_CYCLES` (default 2),
+//! `SOAK_NODES` (default 3), `SOAK_SEED` (default below). Faults are drawn from the
+//! seed, so a run can be repeated (Terraform's parallelism can still reorder requests, so
+//! a replay sees the same fault mix rather than the same sequence). The last line
+//! printed, `soak-result {json}`, is what `tools/soak` reports.
 
 mod common;
 
