@@ -130,11 +130,29 @@ pub enum Fault {
     Revoke,
 }
 
+impl Fault {
+    /// The name an injected fault is counted under (`None` injects nothing).
+    pub fn kind(self) -> Option<&'static str> {
+        match self {
+            Fault::None => None,
+            Fault::TooManyRequests { .. } => Some("429"),
+            Fault::ServerError => Some("500"),
+            Fault::Unavailable { .. } => Some("503"),
+            Fault::Drop => Some("drop"),
+            Fault::LoseAnswer => Some("lost_answer"),
+            Fault::Revoke => Some("revoke"),
+        }
+    }
+}
+
 /// The fault rules in force, and the RNG.
 #[derive(Debug)]
 pub struct Faults {
     rules: RwLock<BTreeMap<String, FaultRule>>,
     rng: Mutex<StdRng>,
+    /// How many faults of each kind were injected, so a soak run can report what it
+    /// survived.
+    injected: Mutex<BTreeMap<&'static str, u64>>,
     /// Fast path: no rules, no RNG lock.
     active: AtomicBool,
 }
@@ -145,6 +163,7 @@ impl Faults {
             active: AtomicBool::new(false),
             rules: RwLock::new(BTreeMap::new()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            injected: Mutex::new(BTreeMap::new()),
         };
         faults.replace(rules);
         faults
@@ -178,8 +197,30 @@ impl Faults {
         self.active.load(Ordering::Relaxed)
     }
 
-    /// Decides the latency and fault for a request to `endpoint` ("GET /v1/instances").
+    /// How many faults of each kind (see [`Fault::kind`]) were injected since start.
+    pub fn injected(&self) -> BTreeMap<&'static str, u64> {
+        self.injected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Decides the latency and fault for a request to `endpoint` ("GET /v1/instances"),
+    /// and counts the fault as injected.
     pub fn decide(&self, endpoint: &str) -> (Duration, Fault) {
+        let (latency, fault) = self.draw(endpoint);
+        if let Some(kind) = fault.kind() {
+            *self
+                .injected
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(kind)
+                .or_default() += 1;
+        }
+        (latency, fault)
+    }
+
+    fn draw(&self, endpoint: &str) -> (Duration, Fault) {
         if !self.active.load(Ordering::Relaxed) {
             return (Duration::ZERO, Fault::None);
         }
@@ -326,5 +367,33 @@ mod tests {
                 retry_after_secs: 1
             }
         ));
+    }
+
+    #[test]
+    fn injected_faults_are_counted_by_kind() {
+        let faults = Faults::new(
+            [(
+                "*".to_owned(),
+                FaultRule {
+                    rate_500: 0.4,
+                    drop_rate: 0.2,
+                    lost_answer_rate: 0.2,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            11,
+        );
+        assert!(faults.injected().is_empty());
+        let decided: Vec<Fault> = (0..400).map(|_| faults.decide("GET /x").1).collect();
+        let made = |f: Fault| decided.iter().filter(|d| **d == f).count() as u64;
+        let counted = faults.injected();
+        assert_eq!(counted.get("500").copied(), Some(made(Fault::ServerError)));
+        assert_eq!(counted.get("drop").copied(), Some(made(Fault::Drop)));
+        assert_eq!(
+            counted.get("lost_answer").copied(),
+            Some(made(Fault::LoseAnswer))
+        );
+        assert_eq!(counted.len(), 3, "{counted:?}");
     }
 }

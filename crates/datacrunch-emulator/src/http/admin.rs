@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/balance", put(set_balance))
         .route("/faults", get(faults).put(set_fault).delete(clear_faults))
         .route("/faults/seed", post(reseed))
+        .route("/faults/injected", get(injected_faults))
         .route("/no-capacity-late", put(set_late))
         .route("/clock", get(clock))
         .route("/clock/advance", post(advance))
@@ -102,6 +103,11 @@ async fn set_balance(State(s): State<AppState>, ApiJson(req): ApiJson<SetBalance
 
 async fn faults(State(s): State<AppState>) -> Response {
     json(StatusCode::OK, &s.faults.rules())
+}
+
+/// `GET /admin/faults/injected`: how many faults of each kind were injected so far.
+async fn injected_faults(State(s): State<AppState>) -> Response {
+    json(StatusCode::OK, &s.faults.injected())
 }
 
 /// `PUT /admin/faults`: a [`FaultRule`] plus an optional `endpoint`

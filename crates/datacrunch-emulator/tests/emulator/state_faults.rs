@@ -190,6 +190,16 @@ async fn injected_statuses_latency_and_retry_after() {
     assert_eq!(api.get("/balance").await.status, 200);
     assert_eq!(emu.admin.count("GET /v1/balance"), 2);
     assert_eq!(emu.admin.count("GET /v1/instances/{id}"), 1);
+    // Every fault injected above is counted by kind (the refused rule injected none).
+    let (status, injected) = admin_call(
+        &reqwest::Client::new(),
+        reqwest::Method::GET,
+        format!("{}/faults/injected", emu.admin_url),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(injected, json!({"429": 1, "500": 1, "503": 2}));
 }
 
 #[tokio::test]
