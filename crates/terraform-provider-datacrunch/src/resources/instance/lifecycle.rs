@@ -2,9 +2,9 @@
 //! lost), wait until it runs, delete and confirm. Pure API work: the Terraform side
 //! (state, diagnostics) lives in `mod.rs`.
 
-use super::directory::{InstanceDirectory, Lookup};
 use super::model::CREATE_TOKEN_TAG;
-use crate::provider::Pacing;
+use crate::state::instances::{InstanceDirectory, Lookup};
+use crate::state::Pacing;
 use datacrunch_client::{Client, Error};
 use datacrunch_models::{
     DeployInstanceRequest, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 pub enum LifecycleError {
     #[error("{0}")]
     Api(#[from] Error),
-    #[error("instance {id} reached status {status:?}{}", no_capacity_hint(.status))]
-    Failed { id: String, status: String },
+    #[error("instance {id} reached status \"{status}\"{}", no_capacity_hint(.status))]
+    Failed { id: String, status: InstanceStatus },
     #[error("instance {id} disappeared while waiting for it to run")]
     Vanished { id: String },
     #[error("timed out after {waited:?} waiting for instance {id} ({what}; last status {last_status:?})")]
@@ -33,8 +33,8 @@ pub enum LifecycleError {
     Cancelled { id: String },
 }
 
-fn no_capacity_hint(status: &str) -> &'static str {
-    if status == InstanceStatus::NoCapacity.as_str() {
+fn no_capacity_hint(status: &InstanceStatus) -> &'static str {
+    if *status == InstanceStatus::NoCapacity {
         ": the location ran out of capacity for this type after accepting the deploy; \
          pick another location or type (data source datacrunch_offer)"
     } else {
@@ -160,7 +160,7 @@ pub async fn wait_running(
                     return Ok(*i);
                 }
                 if i.status.is_failed() {
-                    let status = i.status.to_string();
+                    let status = i.status.clone();
                     return fail(
                         LifecycleError::Failed {
                             id: id.to_owned(),

@@ -1,10 +1,11 @@
 //! The `datacrunch_instance` schema: the original provider's attributes with the same
 //! names and meanings, plus what the API offers and the original left out.
 
-use crate::resources::common::{hostname_validator, tags_validator, timeouts_block};
-use tfplugin::schema::timeouts::Operation;
+use crate::resources::tags::tags_validator;
+use crate::resources::validators::hostname_validator;
+use tfplugin::schema::timeouts::{self, Operation};
 use tfplugin::schema::validators;
-use tfplugin::{Attribute, Nesting, Schema, Type};
+use tfplugin::{Attribute, Block, NestedBlock, Nesting, Schema, Type};
 
 /// Create waits this long for `running` unless `timeouts.create` says otherwise.
 pub const DEFAULT_CREATE_TIMEOUT: &str = "20m";
@@ -208,4 +209,27 @@ pub fn schema() -> Schema {
             (Operation::Update, DEFAULT_UPDATE_TIMEOUT),
             (Operation::Delete, DEFAULT_DELETE_TIMEOUT),
         ]))
+}
+
+/// A `timeouts { create = "20m" }` block (block syntax, as every established provider
+/// and kdevops' HCL write it) with one duration per operation. The value has the same
+/// shape as tfplugin's `timeouts` attribute, so the server derives deadlines from it.
+fn timeouts_block(ops: &[(Operation, &str)]) -> NestedBlock {
+    let block = ops.iter().fold(Block::new(), |block, (op, default)| {
+        block.attribute(
+            tfplugin::Attribute::string(op.name())
+                .optional()
+                .validator(validators::duration())
+                .description(format!(
+                    "How long {} may take, as a duration such as `30s`, `10m` or `1h30m`. \
+                     Default `{default}`.",
+                    op.name()
+                )),
+        )
+    });
+    NestedBlock::new(
+        timeouts::ATTRIBUTE,
+        Nesting::Single,
+        block.description("Per-operation timeouts."),
+    )
 }
