@@ -10,7 +10,7 @@ use datacrunch_client::{Client, RetryPolicy};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
-use tfplugin::schema::timeouts::parse_duration;
+use tfplugin::duration;
 use tfplugin::schema::validators;
 use tfplugin::{
     async_trait, Attribute, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider,
@@ -59,12 +59,13 @@ fn setting_attribute(setting: Setting, what: &str) -> Attribute {
         .description(format!("{what} Environment: {}.", env_list(setting)))
 }
 
-fn duration_attribute(name: &str, what: &str, default: &str) -> Attribute {
+fn duration_attribute(name: &str, what: &str, default: Duration) -> Attribute {
     Attribute::string(name)
         .optional()
-        .validator(validators::duration())
+        .validator(validators::positive_duration())
         .description(format!(
-            "{what} A duration such as `500ms` or `10s`. Default `{default}`."
+            "{what} A duration such as `500ms` or `10s`. Default `{}`.",
+            duration::format(default)
         ))
 }
 
@@ -105,12 +106,12 @@ pub fn provider_schema() -> Schema {
             "poll_interval",
             "First interval when waiting for an instance; later polls wait a twentieth \
              of the time waited so far, up to `poll_max_interval`.",
-            "250ms",
+            DEFAULT_POLL_INTERVAL,
         ))
         .attribute(duration_attribute(
             "poll_max_interval",
             "Longest interval between polls while waiting.",
-            "15s",
+            DEFAULT_POLL_MAX_INTERVAL,
         ))
         .attribute(
             Attribute::number("max_retries")
@@ -125,7 +126,7 @@ pub fn provider_schema() -> Schema {
         .attribute(duration_attribute(
             "request_timeout",
             "Timeout of one HTTP request.",
-            "60s",
+            DEFAULT_REQUEST_TIMEOUT,
         ))
 }
 
@@ -135,7 +136,7 @@ fn duration_setting(
     default: Duration,
     diags: &mut Diagnostics,
 ) -> Duration {
-    match value.map(parse_duration) {
+    match value.map(duration::parse) {
         None => default,
         Some(Ok(d)) if !d.is_zero() => d,
         Some(Ok(_)) => {

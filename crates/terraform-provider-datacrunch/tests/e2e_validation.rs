@@ -115,6 +115,17 @@ fn bad_values_fail_the_plan_on_their_attribute_and_nothing_is_deployed() {
             );
         }
     }
+    // A zero timeout would end the create right after the deploy, leaving a tainted
+    // instance behind: refused at plan, naming the attribute.
+    ws.write(&with(&[]).replacen(
+        "ssh_key_ids = []",
+        "ssh_key_ids = []\n  timeouts {\n    create = \"0\"\n  }",
+        1,
+    ));
+    let text = flat(&ws.fails(&["plan", "-input=false", "-no-color"]));
+    assert!(text.contains("timeouts"), "{text}");
+    assert!(text.contains("create"), "{text}");
+    assert!(text.contains("Must be more than 0"), "{text}");
     let key_case = r#"
 provider "datacrunch" {}
 resource "datacrunch_ssh_key" "k" {

@@ -28,7 +28,7 @@ use lifecycle::{Budget, LifecycleError, WaitFailure};
 use model::{InstanceModel, OsVolume, CREATE_TOKEN_TAG};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use tfplugin::schema::timeouts::{parse_duration, Operation};
+use tfplugin::schema::timeouts::Operation;
 use tfplugin::{
     async_trait, Context, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
 };
@@ -43,12 +43,7 @@ pub struct InstanceResource;
 const CLEANUP_BUDGET: Duration = Duration::from_secs(180);
 
 fn default_timeout(op: Operation) -> Duration {
-    let text = match op {
-        Operation::Create => schema::DEFAULT_CREATE_TIMEOUT,
-        Operation::Update => schema::DEFAULT_UPDATE_TIMEOUT,
-        Operation::Delete | Operation::Read => schema::DEFAULT_DELETE_TIMEOUT,
-    };
-    parse_duration(text).unwrap_or(Duration::from_secs(600))
+    schema::TIMEOUTS.get(op).unwrap_or(schema::READ_TIMEOUT)
 }
 
 fn budget<'a>(ctx: &'a Context, op: Operation, pacing: crate::state::Pacing) -> Budget<'a> {

@@ -3,14 +3,21 @@
 
 use crate::resources::tags::tags_validator;
 use crate::resources::validators::hostname_validator;
-use tfplugin::schema::timeouts::{self, Operation};
+use std::time::Duration;
+use tfplugin::schema::timeouts::{Operation, TimeoutDefaults};
 use tfplugin::schema::validators;
-use tfplugin::{Attribute, Block, NestedBlock, Nesting, Schema, Type};
+use tfplugin::{Attribute, Nesting, Schema, Type};
 
-/// Create waits this long for `running` unless `timeouts.create` says otherwise.
-pub const DEFAULT_CREATE_TIMEOUT: &str = "20m";
-pub const DEFAULT_UPDATE_TIMEOUT: &str = "10m";
-pub const DEFAULT_DELETE_TIMEOUT: &str = "10m";
+/// The `timeouts` block: create waits this long for `running` unless
+/// `timeouts.create` says otherwise; update and delete get ten minutes.
+pub const TIMEOUTS: TimeoutDefaults = TimeoutDefaults(&[
+    (Operation::Create, Duration::from_secs(20 * 60)),
+    (Operation::Update, Duration::from_secs(10 * 60)),
+    (Operation::Delete, Duration::from_secs(10 * 60)),
+]);
+
+/// Reads have no `timeouts` entry; they get as long as a delete.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 fn replace_string(name: &str, description: &str) -> Attribute {
     Attribute::string(name)
@@ -204,32 +211,5 @@ pub fn schema() -> Schema {
         ))
         .attribute(size_summary("memory", "System memory."))
         .attribute(size_summary("gpu_memory", "GPU memory (per GPU)."))
-        .block(timeouts_block(&[
-            (Operation::Create, DEFAULT_CREATE_TIMEOUT),
-            (Operation::Update, DEFAULT_UPDATE_TIMEOUT),
-            (Operation::Delete, DEFAULT_DELETE_TIMEOUT),
-        ]))
-}
-
-/// A `timeouts { create = "20m" }` block (block syntax, as every established provider
-/// and kdevops' HCL write it) with one duration per operation. The value has the same
-/// shape as tfplugin's `timeouts` attribute, so the server derives deadlines from it.
-fn timeouts_block(ops: &[(Operation, &str)]) -> NestedBlock {
-    let block = ops.iter().fold(Block::new(), |block, (op, default)| {
-        block.attribute(
-            tfplugin::Attribute::string(op.name())
-                .optional()
-                .validator(validators::duration())
-                .description(format!(
-                    "How long {} may take, as a duration such as `30s`, `10m` or `1h30m`. \
-                     Default `{default}`.",
-                    op.name()
-                )),
-        )
-    });
-    NestedBlock::new(
-        timeouts::ATTRIBUTE,
-        Nesting::Single,
-        block.description("Per-operation timeouts."),
-    )
+        .block(TIMEOUTS.block())
 }
