@@ -153,15 +153,17 @@ pub fn duration() -> Arc<dyn Validator> {
     )
 }
 
-/// A Go-style duration string above zero (a timeout or an interval).
+/// A Go-style duration string above zero (a timeout or an interval). The message names
+/// the attribute (`timeouts.create`), since Terraform shows only the line.
 pub fn positive_duration() -> Arc<dyn Validator> {
     custom(
         "a duration above 0 such as \"10m\" or \"1h30m\"",
         |v, path, diags| match v.as_str().map(duration::parse) {
-            Some(Err(e)) => diags.push(invalid(path, e)),
-            Some(Ok(d)) if d.is_zero() => {
-                diags.push(invalid(path, "Must be more than 0.".to_owned()))
-            }
+            Some(Err(e)) => diags.push(invalid(path, format!("{path}: {e}"))),
+            Some(Ok(d)) if d.is_zero() => diags.push(invalid(
+                path,
+                format!("{path}: must be more than 0, such as \"30s\" or \"10m\"."),
+            )),
             _ => {}
         },
     )
