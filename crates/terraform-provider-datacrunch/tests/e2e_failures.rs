@@ -1,5 +1,5 @@
-//! Failure runs: injected faults, capacity lost after the deploy was accepted, a create
-//! timeout, and a Terraform killed mid-apply. A create that fails after the deploy keeps
+//! Failure runs: injected faults, failed polls, capacity lost after the deploy was
+//! accepted, a create timeout, the API dying mid-apply, and a Terraform killed mid-apply. A create that fails after the deploy keeps
 //! its instance in state, tainted, for the next apply to replace or destroy to delete. After each, Terraform's state is compared with what the
 //! emulator holds: no duplicate, no orphan, nothing left billing.
 
@@ -368,4 +368,117 @@ fn interrupted_apply_returns_with_the_instance_tainted_in_state() {
     emu.admin.advance_clock(Duration::from_secs(600));
     ws.destroy();
     assert!(live_instances(&emu).is_empty());
+}
+
+/// Starts `terraform apply` in its own process group and returns once `deploys` deploy
+/// requests reached the emulator and the provider has polled them at least once.
+fn apply_until_polling(
+    ws: &EmulatedWorkspace,
+    emu: &datacrunch_emulator::RunningEmulator,
+    deploys: u64,
+) -> std::process::Child {
+    let child = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let start = Instant::now();
+    while emu.admin.count("POST /v1/instances") < deploys {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "deploys never happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let listed = emu.admin.count("GET /v1/instances");
+    while emu.admin.count("GET /v1/instances") <= listed {
+        assert!(start.elapsed() < Duration::from_secs(60), "no poll");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn failed_polls_while_waiting_never_taint_a_created_instance() {
+    // Every poll answered 503 (and then every connection reset) for a while after the
+    // deploys were accepted: the waits keep polling, and once the API answers again
+    // the instances are running and clean in state.
+    let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(3)));
+    let hosts = nodes(2, "polled");
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    let child = apply_until_polling(&ws, &emu, 2);
+    for rule in [
+        FaultRule {
+            rate_503: 1.0,
+            ..Default::default()
+        },
+        FaultRule {
+            drop_rate: 1.0,
+            ..Default::default()
+        },
+    ] {
+        let before = emu.admin.count("GET /v1/instances");
+        emu.admin.set_fault("GET /v1/instances", rule).unwrap();
+        let start = Instant::now();
+        while emu.admin.count("GET /v1/instances") < before + 2 {
+            assert!(start.elapsed() < Duration::from_secs(60), "no failed poll");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    emu.admin.clear_faults();
+    let out = test_support::process::wait_with_timeout(
+        child,
+        "terraform apply".into(),
+        Duration::from_secs(180),
+    );
+    out.assert_success();
+    for (_, status, tainted) in instances_in_state(&ws) {
+        assert_eq!((status.as_str(), tainted), ("running", false));
+    }
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
+}
+
+#[test]
+fn api_dying_mid_apply_ends_the_apply_naming_the_url_and_keeps_the_instances() {
+    // The emulator is stopped while the provider waits for three instances it just
+    // created: the apply must end on its own (not after the 20-minute create timeout)
+    // with the API's address in the error, and every created instance in state, so
+    // that a destroy against the API once it is back deletes them.
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("emulator.db");
+    let emu = emulator_with(|b| {
+        b.state_file(&state_file)
+            .provisioning_time(Duration::from_secs(600))
+    });
+    let url = emu.base_url.clone();
+    let hosts = nodes(3, "orphan");
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    let child = apply_until_polling(&ws, &emu, 3);
+    emu.shutdown_blocking();
+    // Well beyond "about a minute", far below the create timeout.
+    let out = test_support::process::wait_with_timeout(
+        child,
+        "terraform apply".into(),
+        Duration::from_secs(150),
+    );
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(
+        text.contains("lost contact with the DataCrunch API"),
+        "{text}"
+    );
+    assert!(text.contains(&url), "{text}");
+    let kept = instances_in_state(&ws);
+    assert_eq!(kept.len(), 3, "{kept:?}\n{text}");
+
+    // The API is back (same data): destroy deletes every instance the apply created.
+    let back = emulator_with(|b| b.state_file(&state_file));
+    let kept_ids: BTreeSet<String> = kept.iter().map(|k| k.0.clone()).collect();
+    assert_eq!(live_ids(&back), kept_ids);
+    back.admin.advance_clock(Duration::from_secs(600));
+    ws.set_env("DATACRUNCH_SERVER_URL", &back.base_url);
+    ws.destroy();
+    assert!(live_instances(&back).is_empty());
 }

@@ -9,6 +9,7 @@ use datacrunch_client::{Client, Error};
 use datacrunch_models::{
     DeployInstanceRequest, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
 };
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,18 @@ pub enum LifecycleError {
     Api(#[from] Error),
     #[error("instance {id} reached status \"{status}\"{}", no_capacity_hint(.status))]
     Failed { id: String, status: InstanceStatus },
+    #[error("{0}")]
+    Poll(Arc<Error>),
+    #[error(
+        "lost contact with the DataCrunch API at {url}: no answer for {}s while waiting \
+         for instance {id} to run (last error: {last_error})", silent.as_secs()
+    )]
+    Unreachable {
+        id: String,
+        url: String,
+        silent: Duration,
+        last_error: Arc<Error>,
+    },
     #[error("instance {id} disappeared while waiting for it to run")]
     Vanished { id: String },
     #[error("timed out after {waited:?} waiting for instance {id} ({what}; last status {last_status:?})")]
@@ -138,7 +151,21 @@ impl WaitFailure {
     }
 }
 
-/// Polls (through the shared directory) until the instance runs and has an IP.
+/// How long a wait goes on without any answer from the API (connection refused or
+/// reset, no answer in time) or with its credentials refused, before it gives up: the
+/// apply ends with the API's address in the error instead of waiting out the whole
+/// create timeout, and the instance stays in state for the next apply or destroy.
+pub const UNREACHABLE_LIMIT: Duration = Duration::from_secs(40);
+
+/// True when the request got no HTTP answer at all.
+fn no_answer(e: &Error) -> bool {
+    matches!(e, Error::Transport { .. } | Error::Timeout { .. })
+}
+
+/// Polls (through the shared directory) until the instance runs and has an IP. Only a
+/// failed status ends the wait early: a poll that fails (429, 5xx, a reset; the client
+/// has retried it already) is just a missed look, and the next one follows, until the
+/// deadline or until the API has not answered for [`UNREACHABLE_LIMIT`].
 pub async fn wait_running(
     directory: &InstanceDirectory,
     id: &str,
@@ -146,6 +173,7 @@ pub async fn wait_running(
 ) -> Result<Instance, WaitFailure> {
     let start = Instant::now();
     let mut last_seen: Option<Box<Instance>> = None;
+    let mut last_good = start;
     let fail = |error, last_seen| Err(WaitFailure { error, last_seen });
     loop {
         let interval = budget.pacing.interval_after(start.elapsed());
@@ -154,6 +182,7 @@ pub async fn wait_running(
         // moment they run much later than a poll of their own would.
         match directory.lookup(id, interval / 4).await {
             Ok(Lookup::Found(i)) => {
+                last_good = Instant::now();
                 if i.status == InstanceStatus::Running
                     && i.ip.as_deref().is_some_and(|ip| !ip.is_empty())
                 {
@@ -174,9 +203,22 @@ pub async fn wait_running(
             Ok(Lookup::Gone) => {
                 return fail(LifecycleError::Vanished { id: id.to_owned() }, None);
             }
-            // Already retried by the client; keep waiting while there is time.
-            Err(e) if e.is_retryable() => tracing::debug!(id, error = %e, "poll failed"),
-            Err(e) => return fail(e.into(), last_seen),
+            Err(e) => {
+                let silent = last_good.elapsed();
+                if silent >= UNREACHABLE_LIMIT && no_answer(&e) {
+                    let error = LifecycleError::Unreachable {
+                        id: id.to_owned(),
+                        url: directory.base_url().to_owned(),
+                        silent,
+                        last_error: e,
+                    };
+                    return fail(error, last_seen);
+                }
+                if silent >= UNREACHABLE_LIMIT && e.is_unauthorized() {
+                    return fail(LifecycleError::Poll(e), last_seen);
+                }
+                tracing::debug!(id, error = %e, "poll failed; polling again");
+            }
         }
         if !budget.sleep(interval).await {
             let last_status = last_seen

@@ -245,6 +245,9 @@ fn failed_create(
             " It may still come up; if provisioning is just slow, raise timeouts.create."
         }
         LifecycleError::Cancelled { .. } => " Terraform was interrupted.",
+        LifecycleError::Unreachable { .. } => {
+            " The deploy was accepted, so the instance exists and may be running."
+        }
         _ => "",
     };
     let detail = format!(
