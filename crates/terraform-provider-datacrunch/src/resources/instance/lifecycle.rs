@@ -7,7 +7,7 @@ use crate::state::instances::{InstanceDirectory, Lookup};
 use crate::state::Pacing;
 use datacrunch_client::{Client, Error};
 use datacrunch_models::{
-    DeployInstanceRequest, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
+    DeployInstanceRequest, ErrorCode, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -255,6 +255,22 @@ fn stopped(
     }
 }
 
+/// True for an action the API refused in the instance's current state (403
+/// `forbidden_action`, or 400 `invalid_request`, which the service also uses for it).
+fn is_refused(e: &Error) -> bool {
+    e.api().and_then(|a| a.code.as_ref()).is_some_and(|code| {
+        matches!(code, ErrorCode::ForbiddenAction | ErrorCode::InvalidRequest)
+    })
+}
+
+/// True when a read of the instance says it no longer exists (404, or a gone status).
+async fn is_gone(client: &Client, id: &str) -> bool {
+    match client.instance(id).await {
+        Ok(i) => i.status.is_gone(),
+        Err(e) => e.is_not_found(),
+    }
+}
+
 /// Deletes the instance and waits until the API reports it gone. An instance that is
 /// unknown or already discontinued counts as deleted; "Can't discontinue a provisioning
 /// instance" is retried until the deadline. `delete_os_volume` false keeps every
@@ -283,6 +299,9 @@ pub async fn delete_and_confirm(
             Err(e) if e.is_still_provisioning() || e.is_retryable() => {
                 tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
             }
+            // A refusal in any other words ("forbidden_action: already discontinued"):
+            // the API's own view of the instance decides whether it is already gone.
+            Err(e) if is_refused(&e) && is_gone(client, id).await => break,
             Err(e) => return Err(e.into()),
         }
         let interval = budget.pacing.interval_after(start.elapsed());
