@@ -105,13 +105,13 @@ data "datacrunch_locations" "all" {{}}
 fn backslash_secret_and_the_original_json_file_authenticate() {
     const TRICKY: &str = r"bs\secret\\n=#x\";
     let emu = emulator_with(|b| b.client_credentials("bs-client", TRICKY));
-    let mut ws = Workspace::new(&terraform(), &emu);
-    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.remove_env(|k| k.starts_with("DATACRUNCH_CLIENT"));
     let private = |path: &std::path::Path, text: &str| {
         std::fs::write(path, text).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     };
-    let ini = ws.dir.path().join("credentials");
+    let ini = ws.root().join("credentials");
     private(
         &ini,
         &format!("[default]\nclient_id = bs-client\nclient_secret = {TRICKY}\n"),
@@ -130,12 +130,7 @@ output "locations" { value = length(data.datacrunch_locations.all.locations) }
     // Nothing configured: the provider finds ~/datacrunch-credentials.json itself.
     std::fs::remove_file(&ini).unwrap();
     ws.write(&format!("provider \"datacrunch\" {{}}\n{read_locations}"));
-    let home = ws
-        .env
-        .iter()
-        .find(|(k, _)| k == "HOME")
-        .map(|(_, v)| std::path::PathBuf::from(v))
-        .unwrap();
+    let home = ws.home();
     let json = home.join("datacrunch-credentials.json");
     private(
         &json,
@@ -148,7 +143,6 @@ output "locations" { value = length(data.datacrunch_locations.all.locations) }
             && flat.contains("DATACRUNCH_CLIENT_ID"),
         "{refused}"
     );
-    ws.env
-        .push(("DATACRUNCH_CLIENT_ID".into(), "bs-client".into()));
+    ws.set_env("DATACRUNCH_CLIENT_ID", "bs-client");
     ws.apply();
 }

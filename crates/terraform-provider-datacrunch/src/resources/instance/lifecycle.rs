@@ -7,7 +7,8 @@ use crate::state::instances::{InstanceDirectory, Lookup};
 use crate::state::Pacing;
 use datacrunch_client::{Client, Error};
 use datacrunch_models::{
-    DeployInstanceRequest, ErrorCode, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
+    DeployInstanceRequest, ErrorCode, Instance, InstanceAction, InstanceActionRequest,
+    InstanceStatus,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -258,9 +259,9 @@ fn stopped(
 /// True for an action the API refused in the instance's current state (403
 /// `forbidden_action`, or 400 `invalid_request`, which the service also uses for it).
 fn is_refused(e: &Error) -> bool {
-    e.api().and_then(|a| a.code.as_ref()).is_some_and(|code| {
-        matches!(code, ErrorCode::ForbiddenAction | ErrorCode::InvalidRequest)
-    })
+    e.api()
+        .and_then(|a| a.code.as_ref())
+        .is_some_and(|code| matches!(code, ErrorCode::ForbiddenAction | ErrorCode::InvalidRequest))
 }
 
 /// True when a read of the instance says it no longer exists (404, or a gone status).
