@@ -158,9 +158,9 @@ impl WaitFailure {
 /// create timeout, and the instance stays in state for the next apply or destroy.
 pub const UNREACHABLE_LIMIT: Duration = Duration::from_secs(40);
 
-/// True when the request got no HTTP answer at all.
+/// True when the request got no HTTP answer at all (after the client's retries).
 fn no_answer(e: &Error) -> bool {
-    matches!(e, Error::Transport { .. } | Error::Timeout { .. })
+    matches!(e.root(), Error::Transport { .. } | Error::Timeout { .. })
 }
 
 /// Polls (through the shared directory) until the instance runs and has an IP. Only a
@@ -296,7 +296,7 @@ pub async fn delete_and_confirm(
     loop {
         match client.instance_action(&request).await {
             Ok(_) => break,
-            Err(e) if e.is_not_found() || e.is_already_discontinued() => break,
+            Err(e) if e.is_gone_on_delete() => break,
             Err(e) if e.is_still_provisioning() || e.is_retryable() => {
                 tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
             }
