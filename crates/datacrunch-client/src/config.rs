@@ -216,6 +216,12 @@ pub(crate) struct Settings {
     pub(crate) jitter: JitterFn,
 }
 
+/// Checks a base URL as [`ClientBuilder::build`] does, without building a client, so a
+/// caller that took the URL from a user setting can report the error at that setting.
+pub fn check_base_url(raw: &str) -> Result<()> {
+    parse_base_url(raw).map(|_| ())
+}
+
 /// Validates the base URL: absolute, `https` (or `http` to a loopback address, for the
 /// emulator; credentials must not cross a network in clear text), no query or fragment.
 pub(crate) fn parse_base_url(raw: &str) -> Result<Url> {

@@ -117,8 +117,8 @@ mod wait;
 pub use api::TaggedKind;
 pub use client::Client;
 pub use config::{
-    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN, DEFAULT_TIMEOUT,
-    VERDA_BASE_URL,
+    check_base_url, ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN,
+    DEFAULT_TIMEOUT, VERDA_BASE_URL,
 };
 pub use error::{ActionFailure, ApiError, Error, Result};
 pub use poll::PollPolicy;

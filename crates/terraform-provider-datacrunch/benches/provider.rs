@@ -7,12 +7,15 @@
 //! 2. Apply of 10 instances that take 5 s to provision: wall time of `terraform apply`
 //!    (target: within 10% of 5 s of provisioning; a fixed 10 s poll would take 10-15 s).
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
-use common::*;
 use datacrunch_emulator::Timing;
 use std::time::{Duration, Instant};
+use test_support::datacrunch::*;
+use test_support::MirroredProvider;
+
+/// The provider as this benchmark built it (release), not the debug build.
+fn release_provider() -> MirroredProvider {
+    provider_binary(env!("CARGO_BIN_EXE_terraform-provider-datacrunch").into())
+}
 
 fn fleet(n: usize, prefix: &str) -> String {
     let names = (1..=n)
@@ -53,7 +56,7 @@ fn refresh_100() {
             ..Timing::fast()
         })
     });
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::with_provider(&terraform(), &emu, &release_provider());
     ws.write(&fleet(100, "refresh"));
     ws.init();
     ws.ok(&[
@@ -90,7 +93,7 @@ fn timed_apply_of_10(provisioning: Duration) -> (Duration, String, u64) {
             ..Timing::fast()
         })
     });
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::with_provider(&terraform(), &emu, &release_provider());
     ws.write(&fleet(10, "apply"));
     ws.init();
     // A plan first, so the measured apply is what a user waits for after approving.

@@ -1,9 +1,11 @@
 //! The DataCrunch Terraform provider (source address linux-kdevops/datacrunch).
 //!
-//! Layout: [`provider`] (the provider block, configure), [`credentials`] (where the
-//! secret comes from), [`catalog`] (plan-time validation against the live catalog),
-//! [`resources`] and [`data_sources`], and [`docs`] (the registry docs, generated from
-//! the schema by `terraform-provider-datacrunch docs`).
+//! Layout, from the bottom up: [`state`] (what a configured provider holds: the client,
+//! pacing, the catalog cache and the instance directory), [`credentials`] (where the
+//! secret comes from), [`resources`] and [`data_sources`] (which depend on `state` only),
+//! [`provider`] (the provider block: schema, configure, and the lists of resources and
+//! data sources), and [`docs`] (the registry docs, generated from the schema by
+//! `terraform-provider-datacrunch docs`).
 //!
 //! Run by Terraform, the binary serves the plugin protocol. Two subcommands are handled
 //! first, because Terraform's handshake check would refuse them: `--version` and
@@ -11,12 +13,14 @@
 
 #![deny(clippy::print_stdout)]
 
-mod catalog;
+mod convert;
 mod credentials;
 mod data_sources;
+mod diagnostics;
 mod docs;
 mod provider;
 mod resources;
+mod state;
 
 use std::path::PathBuf;
 

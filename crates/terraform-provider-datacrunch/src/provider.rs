@@ -1,15 +1,16 @@
-//! The `provider "datacrunch"` block and what configuring it builds: one API client and
-//! the per-process caches every resource and data source shares ([`ProviderState`]).
+//! The `provider "datacrunch"` block: its schema, `configure` (which builds the
+//! [`ProviderState`] every resource and data source shares) and the lists of resources
+//! and data sources. It only assembles: the pieces live in [`crate::state`],
+//! [`crate::resources`] and [`crate::data_sources`], none of which import this module.
 
-use crate::catalog::CatalogCache;
 use crate::credentials::{self, ConfigInput, ProcessEnv, Secret, Setting, SettingAttribute};
-use crate::resources::instance::directory::InstanceDirectory;
+use crate::state::{Pacing, ProviderState};
 use crate::{data_sources, resources};
 use datacrunch_client::{Client, RetryPolicy};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
-use tfplugin::schema::timeouts::parse_duration;
+use tfplugin::duration;
 use tfplugin::schema::validators;
 use tfplugin::{
     async_trait, Attribute, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Provider,
@@ -24,42 +25,6 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 pub const DEFAULT_POLL_MAX_INTERVAL: Duration = Duration::from_secs(15);
 pub const DEFAULT_MAX_RETRIES: u32 = 5;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How waits poll: start at `initial`, then a twentieth of the time waited so far,
-/// capped at `max`. A wait therefore overshoots the moment the instance became ready by
-/// at most 5% (or `initial`), while a long wait (real GPU machines take minutes) makes
-/// few calls: about 20 per doubling of the time waited, shared by every instance
-/// waiting in the same process (see the instance directory).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Pacing {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Pacing {
-    pub fn interval_after(&self, waited: Duration) -> Duration {
-        (waited / 20).clamp(self.initial, self.max.max(self.initial))
-    }
-}
-
-/// Everything configured once per provider process.
-pub struct ProviderState {
-    pub client: Client,
-    pub catalog: CatalogCache,
-    pub instances: InstanceDirectory,
-    pub pacing: Pacing,
-}
-
-impl ProviderState {
-    pub fn new(client: Client, pacing: Pacing) -> Self {
-        Self {
-            instances: InstanceDirectory::new(client.clone()),
-            client,
-            catalog: CatalogCache::default(),
-            pacing,
-        }
-    }
-}
 
 /// The provider itself.
 #[derive(Default)]
@@ -94,12 +59,13 @@ fn setting_attribute(setting: Setting, what: &str) -> Attribute {
         .description(format!("{what} Environment: {}.", env_list(setting)))
 }
 
-fn duration_attribute(name: &str, what: &str, default: &str) -> Attribute {
+fn duration_attribute(name: &str, what: &str, default: Duration) -> Attribute {
     Attribute::string(name)
         .optional()
-        .validator(validators::duration())
+        .validator(validators::positive_duration())
         .description(format!(
-            "{what} A duration such as `500ms` or `10s`. Default `{default}`."
+            "{what} A duration such as `500ms` or `10s`. Default `{}`.",
+            duration::format(default)
         ))
 }
 
@@ -140,12 +106,12 @@ pub fn provider_schema() -> Schema {
             "poll_interval",
             "First interval when waiting for an instance; later polls wait a twentieth \
              of the time waited so far, up to `poll_max_interval`.",
-            "250ms",
+            DEFAULT_POLL_INTERVAL,
         ))
         .attribute(duration_attribute(
             "poll_max_interval",
             "Longest interval between polls while waiting.",
-            "15s",
+            DEFAULT_POLL_MAX_INTERVAL,
         ))
         .attribute(
             Attribute::number("max_retries")
@@ -160,7 +126,7 @@ pub fn provider_schema() -> Schema {
         .attribute(duration_attribute(
             "request_timeout",
             "Timeout of one HTTP request.",
-            "60s",
+            DEFAULT_REQUEST_TIMEOUT,
         ))
 }
 
@@ -170,7 +136,7 @@ fn duration_setting(
     default: Duration,
     diags: &mut Diagnostics,
 ) -> Duration {
-    match value.map(parse_duration) {
+    match value.map(duration::parse) {
         None => default,
         Some(Ok(d)) if !d.is_zero() => d,
         Some(Ok(_)) => {
@@ -228,6 +194,13 @@ fn build_state(config: &ProviderConfig) -> Result<ProviderState, Diagnostics> {
             return Err(diags);
         }
     };
+    // Checked on its own so that its error points at `server_url`.
+    if let Err(e) = datacrunch_client::check_base_url(&resolved.server_url) {
+        diags.push(
+            Diagnostic::error("Invalid provider configuration", e.to_string())
+                .at(AttributePath::new(Setting::ServerUrl.attribute())),
+        );
+    }
     diags.into_result()?;
     let builder = Client::builder()
         .base_url(&resolved.server_url)
@@ -241,15 +214,10 @@ fn build_state(config: &ProviderConfig) -> Result<ProviderState, Diagnostics> {
             ..RetryPolicy::default()
         });
     let client = builder.credentials(resolved.auth).build().map_err(|e| {
-        let attr = if e.to_string().contains("base_url") {
-            Setting::ServerUrl
-        } else {
-            Setting::ClientId
-        };
-        Diagnostics::from(
-            Diagnostic::error("Invalid provider configuration", e.to_string())
-                .at(AttributePath::new(attr.attribute())),
-        )
+        Diagnostics::from(Diagnostic::error(
+            "Invalid provider configuration",
+            e.to_string(),
+        ))
     })?;
     Ok(ProviderState::new(client, pacing))
 }
@@ -310,27 +278,6 @@ impl Provider for DataCrunchProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pacing_is_a_twentieth_of_the_wait_within_bounds() {
-        let p = Pacing {
-            initial: Duration::from_millis(250),
-            max: Duration::from_secs(15),
-        };
-        assert_eq!(p.interval_after(Duration::ZERO), Duration::from_millis(250));
-        assert_eq!(
-            p.interval_after(Duration::from_secs(5)),
-            Duration::from_millis(250)
-        );
-        assert_eq!(
-            p.interval_after(Duration::from_secs(60)),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            p.interval_after(Duration::from_secs(600)),
-            Duration::from_secs(15)
-        );
-    }
 
     #[test]
     fn bad_durations_name_their_attribute() {

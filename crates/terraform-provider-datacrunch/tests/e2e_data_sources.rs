@@ -1,8 +1,6 @@
 //! The data sources end to end, read by a real Terraform from the emulator.
 
-mod common;
-
-use common::*;
+use test_support::datacrunch::*;
 
 const CONFIG: &str = r#"
 provider "datacrunch" {}
@@ -40,7 +38,7 @@ output "tier" { value = data.datacrunch_offer.tier }
 output "capped" { value = data.datacrunch_offer.capped }
 "#;
 
-fn outputs(ws: &Workspace) -> serde_json::Value {
+fn outputs(ws: &EmulatedWorkspace) -> serde_json::Value {
     let out = ws.ok(&["output", "-json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v.as_object()
@@ -53,7 +51,7 @@ fn outputs(ws: &Workspace) -> serde_json::Value {
 #[test]
 fn catalog_data_sources_are_filled_and_filtered() {
     let emu = emulator();
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(CONFIG);
     ws.init();
     ws.apply();
@@ -137,7 +135,7 @@ fn offer_without_capacity_fails_the_plan_with_every_reason() {
             let _ = emu.admin.set_capacity(t, loc, false, 0);
         }
     }
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(
         r#"
 provider "datacrunch" {}

@@ -1,10 +1,8 @@
 //! Every file under `examples/` (the ones the registry docs show) is applied against
 //! the emulator: apply, a plan with no changes, destroy.
 
-mod common;
-
-use common::*;
 use std::path::{Path, PathBuf};
+use test_support::datacrunch::*;
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -22,7 +20,11 @@ fn example_files(kind: &str, file: &str) -> Vec<PathBuf> {
     found
 }
 
-fn apply_clean_destroy(ws: &Workspace, emu: &datacrunch_emulator::RunningEmulator, what: &Path) {
+fn apply_clean_destroy(
+    ws: &EmulatedWorkspace,
+    emu: &datacrunch_emulator::RunningEmulator,
+    what: &Path,
+) {
     ws.init();
     ws.apply();
     ws.assert_no_changes();
@@ -43,7 +45,7 @@ fn every_resource_and_data_source_example_applies() {
     assert_eq!(files.len(), 9, "{files:?}");
     let emu = emulator();
     for file in files {
-        let ws = Workspace::new(&terraform(), &emu);
+        let ws = EmulatedWorkspace::new(&terraform(), &emu);
         let body = std::fs::read_to_string(&file).unwrap();
         ws.write(&format!("provider \"datacrunch\" {{}}\n\n{body}"));
         apply_clean_destroy(&ws, &emu, &file);
@@ -68,11 +70,11 @@ fn every_resource_and_data_source_example_applies() {
 #[test]
 fn provider_example_configures_from_the_credentials_file() {
     let emu = emulator();
-    let mut ws = Workspace::new(&terraform(), &emu);
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
     // Only the server URL from the environment: the credentials come from the
     // default file, as the example's comment says.
-    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
-    let home = ws.dir.path().join("home/.datacrunch");
+    ws.remove_env(|k| k.starts_with("DATACRUNCH_CLIENT"));
+    let home = ws.home().join(".datacrunch");
     std::fs::create_dir_all(&home).unwrap();
     let creds = home.join("credentials");
     std::fs::write(

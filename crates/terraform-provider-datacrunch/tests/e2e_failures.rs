@@ -1,14 +1,12 @@
-//! Failure runs: injected faults, capacity lost after the deploy was accepted, a create
-//! timeout, and a Terraform killed mid-apply. A create that fails after the deploy keeps
+//! Failure runs: injected faults, failed polls, capacity lost after the deploy was
+//! accepted, a create timeout, the API dying mid-apply, and a Terraform killed mid-apply. A create that fails after the deploy keeps
 //! its instance in state, tainted, for the next apply to replace or destroy to delete. After each, Terraform's state is compared with what the
 //! emulator holds: no duplicate, no orphan, nothing left billing.
 
-mod common;
-
-use common::*;
 use datacrunch_emulator::{FaultRule, Timing};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use test_support::datacrunch::*;
 
 fn nodes(n: usize, prefix: &str) -> Vec<String> {
     (1..=n).map(|i| format!("{prefix}-{i}")).collect()
@@ -42,7 +40,7 @@ resource "datacrunch_instance" "n" {{
 /// State and emulator agree: every managed instance is live, every live instance is
 /// managed, one per hostname.
 fn assert_state_matches_emulator(
-    ws: &Workspace,
+    ws: &EmulatedWorkspace,
     emu: &datacrunch_emulator::RunningEmulator,
     hostnames: &[String],
 ) {
@@ -94,7 +92,7 @@ fn twenty_percent_faults_while_applying_ten_instances() {
         .fault_seed(7)
     });
     let hosts = nodes(10, "faulty");
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&fleet(&hosts, "FIN-03"));
     ws.init();
     ws.apply();
@@ -111,7 +109,7 @@ fn twenty_percent_faults_while_applying_ten_instances() {
 }
 
 /// The instances in state, each as `(id, status, tainted)`.
-fn instances_in_state(ws: &Workspace) -> Vec<(String, String, bool)> {
+fn instances_in_state(ws: &EmulatedWorkspace) -> Vec<(String, String, bool)> {
     ws.resources()
         .iter()
         .filter(|r| r["type"] == "datacrunch_instance")
@@ -138,7 +136,7 @@ fn capacity_lost_after_the_deploy_keeps_the_instances_tainted_until_replaced() {
     emu.admin
         .set_late_no_capacity("1H100.80S.30V", "FIN-01", true);
     let hosts = nodes(2, "late");
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&fleet(&hosts, "FIN-01"));
     ws.init();
     let text = flat(&ws.fails(&["apply", "-auto-approve", "-input=false", "-no-color"]));
@@ -186,10 +184,10 @@ fn processes_running(binary: &std::path::Path) -> Vec<i32> {
 
 /// SIGKILL for a running `terraform` and for the provider it started (which lost its
 /// parent and is ours to stop: it runs the binary copied into this workspace).
-fn kill_terraform_and_its_provider(ws: &Workspace, child: &mut std::process::Child) {
+fn kill_terraform_and_its_provider(ws: &EmulatedWorkspace, child: &mut std::process::Child) {
     child.kill().unwrap();
     child.wait().unwrap();
-    let mirror = ws.dir.path().join("mirror");
+    let mirror = ws.root().join("mirror");
     for pid in processes_running(&mirror) {
         // bash's builtin kill: no procps needed on a fresh machine.
         let _ = std::process::Command::new("bash")
@@ -201,7 +199,7 @@ fn kill_terraform_and_its_provider(ws: &Workspace, child: &mut std::process::Chi
 /// Starts `terraform apply` in the background and returns once `deploys` deploy
 /// requests reached the emulator.
 fn apply_until_deployed(
-    ws: &Workspace,
+    ws: &EmulatedWorkspace,
     emu: &datacrunch_emulator::RunningEmulator,
     deploys: u64,
 ) -> std::process::Child {
@@ -226,7 +224,7 @@ fn apply_until_deployed(
 fn terraform_killed_mid_apply_then_rerun_adopts_without_duplicates() {
     let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(6)));
     let hosts = nodes(3, "killed");
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&fleet(&hosts, "FIN-03"));
     ws.init();
     // Kill Terraform once every deploy went out, while the instances provision.
@@ -258,7 +256,7 @@ fn create_timeout_keeps_the_instance_tainted_and_destroy_deletes_it() {
     // Provisioning outlasts the create timeout; the destroy that follows first meets
     // "Can't discontinue a provisioning instance" and must retry until it is accepted.
     let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(4)));
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&fleet(&nodes(1, "slow"), "FIN-03").replace(
         "  ssh_key_ids   = []\n",
         "  ssh_key_ids   = []\n  timeouts {\n    create = \"1s\"\n  }\n",
@@ -300,7 +298,7 @@ fn failed_leftover_of_a_killed_apply_is_deleted_not_adopted() {
     emu.admin
         .set_late_no_capacity("1H100.80S.30V", "FIN-03", true);
     let hosts = nodes(1, "leftover");
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&fleet(&hosts, "FIN-03"));
     ws.init();
     let mut child = apply_until_deployed(&ws, &emu, 1);
@@ -333,7 +331,7 @@ fn interrupted_apply_returns_with_the_instance_tainted_in_state() {
     // Provisioning would take minutes: Ctrl-C (StopProvider) must end the wait at once,
     // without deleting anything, and leave the instance in state for destroy.
     let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(600)));
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&fleet(&nodes(1, "interrupted"), "FIN-03"));
     ws.init();
     let child = ws
@@ -370,4 +368,117 @@ fn interrupted_apply_returns_with_the_instance_tainted_in_state() {
     emu.admin.advance_clock(Duration::from_secs(600));
     ws.destroy();
     assert!(live_instances(&emu).is_empty());
+}
+
+/// Starts `terraform apply` in its own process group and returns once `deploys` deploy
+/// requests reached the emulator and the provider has polled them at least once.
+fn apply_until_polling(
+    ws: &EmulatedWorkspace,
+    emu: &datacrunch_emulator::RunningEmulator,
+    deploys: u64,
+) -> std::process::Child {
+    let child = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let start = Instant::now();
+    while emu.admin.count("POST /v1/instances") < deploys {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "deploys never happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let listed = emu.admin.count("GET /v1/instances");
+    while emu.admin.count("GET /v1/instances") <= listed {
+        assert!(start.elapsed() < Duration::from_secs(60), "no poll");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn failed_polls_while_waiting_never_taint_a_created_instance() {
+    // Every poll answered 503 (and then every connection reset) for a while after the
+    // deploys were accepted: the waits keep polling, and once the API answers again
+    // the instances are running and clean in state.
+    let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(3)));
+    let hosts = nodes(2, "polled");
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    let child = apply_until_polling(&ws, &emu, 2);
+    for rule in [
+        FaultRule {
+            rate_503: 1.0,
+            ..Default::default()
+        },
+        FaultRule {
+            drop_rate: 1.0,
+            ..Default::default()
+        },
+    ] {
+        let before = emu.admin.count("GET /v1/instances");
+        emu.admin.set_fault("GET /v1/instances", rule).unwrap();
+        let start = Instant::now();
+        while emu.admin.count("GET /v1/instances") < before + 2 {
+            assert!(start.elapsed() < Duration::from_secs(60), "no failed poll");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    emu.admin.clear_faults();
+    let out = test_support::process::wait_with_timeout(
+        child,
+        "terraform apply".into(),
+        Duration::from_secs(180),
+    );
+    out.assert_success();
+    for (_, status, tainted) in instances_in_state(&ws) {
+        assert_eq!((status.as_str(), tainted), ("running", false));
+    }
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
+}
+
+#[test]
+fn api_dying_mid_apply_ends_the_apply_naming_the_url_and_keeps_the_instances() {
+    // The emulator is stopped while the provider waits for three instances it just
+    // created: the apply must end on its own (not after the 20-minute create timeout)
+    // with the API's address in the error, and every created instance in state, so
+    // that a destroy against the API once it is back deletes them.
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("emulator.db");
+    let emu = emulator_with(|b| {
+        b.state_file(&state_file)
+            .provisioning_time(Duration::from_secs(600))
+    });
+    let url = emu.base_url.clone();
+    let hosts = nodes(3, "orphan");
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    let child = apply_until_polling(&ws, &emu, 3);
+    emu.shutdown_blocking();
+    // Well beyond "about a minute", far below the create timeout.
+    let out = test_support::process::wait_with_timeout(
+        child,
+        "terraform apply".into(),
+        Duration::from_secs(150),
+    );
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(
+        text.contains("lost contact with the DataCrunch API"),
+        "{text}"
+    );
+    assert!(text.contains(&url), "{text}");
+    let kept = instances_in_state(&ws);
+    assert_eq!(kept.len(), 3, "{kept:?}\n{text}");
+
+    // The API is back (same data): destroy deletes every instance the apply created.
+    let back = emulator_with(|b| b.state_file(&state_file));
+    let kept_ids: BTreeSet<String> = kept.iter().map(|k| k.0.clone()).collect();
+    assert_eq!(live_ids(&back), kept_ids);
+    back.admin.advance_clock(Duration::from_secs(600));
+    ws.set_env("DATACRUNCH_SERVER_URL", &back.base_url);
+    ws.destroy();
+    assert!(live_instances(&back).is_empty());
 }

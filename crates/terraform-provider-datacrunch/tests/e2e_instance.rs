@@ -1,9 +1,7 @@
 //! `datacrunch_instance` and `datacrunch_ssh_key` end to end: real Terraform, the
 //! emulator, and the state compared with what the emulator holds.
 
-mod common;
-
-use common::*;
+use test_support::datacrunch::*;
 
 fn config(hostnames: &[&str], extra: &str) -> String {
     let nodes = hostnames
@@ -46,7 +44,7 @@ output "controller_ip_map" {{
 fn create_plan_clean_destroy_on_every_terraform() {
     for tf in terraforms() {
         let emu = emulator();
-        let ws = Workspace::new(&tf, &emu);
+        let ws = EmulatedWorkspace::new(&tf, &emu);
         ws.write(&config(&["e2e-a", "e2e-b"], ""));
         ws.init();
         ws.apply();

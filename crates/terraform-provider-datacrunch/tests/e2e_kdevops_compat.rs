@@ -3,9 +3,7 @@
 //! `hashicorp/external` data source (no second provider offline): it plans, applies,
 //! produces the outputs kdevops reads, and destroys.
 
-mod common;
-
-use common::*;
+use test_support::datacrunch::*;
 
 const KDEVOPS_HCL: &str = r#"
 variable "datacrunch_server_url" { type = string }
@@ -79,22 +77,17 @@ output "datacrunch_info" {
 fn kdevops_original_hcl_runs_unchanged() {
     for tf in terraforms() {
         let emu = emulator();
-        let mut ws = Workspace::new(&tf, &emu);
-        ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_"));
-        let pubkey = ws.dir.path().join("id.pub");
+        let mut ws = EmulatedWorkspace::new(&tf, &emu);
+        ws.remove_env(|k| k.starts_with("DATACRUNCH_"));
+        let pubkey = ws.root().join("id.pub");
         std::fs::write(&pubkey, format!("{PUBKEY}\n")).unwrap();
-        ws.env.extend([
-            ("TF_VAR_datacrunch_server_url".into(), emu.base_url.clone()),
-            ("TF_VAR_datacrunch_client_id".into(), emu.client_id.clone()),
-            (
-                "TF_VAR_datacrunch_client_secret".into(),
-                emu.client_secret.clone(),
-            ),
-            (
-                "TF_VAR_ssh_config_pubkey_file".into(),
-                pubkey.display().to_string(),
-            ),
-        ]);
+        ws.set_env("TF_VAR_datacrunch_server_url", &emu.base_url);
+        ws.set_env("TF_VAR_datacrunch_client_id", &emu.client_id);
+        ws.set_env("TF_VAR_datacrunch_client_secret", &emu.client_secret);
+        ws.set_env(
+            "TF_VAR_ssh_config_pubkey_file",
+            &pubkey.display().to_string(),
+        );
         ws.write(KDEVOPS_HCL);
         ws.init();
         ws.apply();

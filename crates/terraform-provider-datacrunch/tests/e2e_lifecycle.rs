@@ -1,9 +1,7 @@
 //! In-place changes, replacement, import and drift, end to end.
 
-mod common;
-
-use common::*;
 use datacrunch_models::{InstanceAction, InstanceActionRequest};
+use test_support::datacrunch::*;
 
 fn config(description: &str, tags: &str) -> String {
     format!(
@@ -34,9 +32,9 @@ fn tags_in_place_description_replaces_import_and_drift() {
     }
 }
 
-fn lifecycle_on(tf: &std::path::Path) {
+fn lifecycle_on(tf: &Terraform) {
     let emu = emulator();
-    let ws = Workspace::new(tf, &emu);
+    let ws = EmulatedWorkspace::new(tf, &emu);
     ws.write(&config("first", ""));
     ws.init();
     ws.apply();
@@ -90,7 +88,7 @@ fn lifecycle_on(tf: &std::path::Path) {
     ws.assert_no_changes();
 
     // Import into a fresh workspace: a plan right after shows no changes.
-    let ws2 = Workspace::new(tf, &emu);
+    let ws2 = EmulatedWorkspace::new(tf, &emu);
     ws2.write(&format!(
         "{}\nimport {{\n  to = datacrunch_instance.n\n  id = \"{}\"\n}}\nimport {{\n  to = datacrunch_ssh_key.k\n  id = \"{}\"\n}}\n",
         config("second", "tags = { team = \"storage\" }"),
@@ -103,7 +101,7 @@ fn lifecycle_on(tf: &std::path::Path) {
     assert_eq!(ws2.values("datacrunch_instance.n")["id"], second["id"]);
     ws2.assert_no_changes();
     // terraform import (the CLI form) of the same objects agrees.
-    let ws3 = Workspace::new(tf, &emu);
+    let ws3 = EmulatedWorkspace::new(tf, &emu);
     ws3.write(&config("second", "tags = { team = \"storage\" }"));
     ws3.init();
     ws3.ok(&[

@@ -1,18 +1,16 @@
 //! The client secret never reaches the state, the plan file or a `TF_LOG=trace` log.
 
-mod common;
-
-use common::*;
 use std::os::unix::fs::PermissionsExt;
+use test_support::datacrunch::*;
 
 const SENTINEL: &str = "SENTINEL-c1f0e7-never-log-me";
 
 #[test]
 fn secret_sentinel_appears_nowhere() {
     let emu = emulator_with(|b| b.client_credentials("sentinel-client", SENTINEL));
-    let mut ws = Workspace::new(&terraform(), &emu);
-    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
-    let creds = ws.dir.path().join("credentials");
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.remove_env(|k| k.starts_with("DATACRUNCH_CLIENT"));
+    let creds = ws.root().join("credentials");
     std::fs::write(
         &creds,
         format!("[default]\nclient_id = sentinel-client\nclient_secret = {SENTINEL}\n"),
@@ -42,9 +40,8 @@ data "datacrunch_locations" "all" {{}}
 "#,
         creds.display()
     ));
-    let log = ws.dir.path().join("trace.log");
-    ws.env
-        .push(("TF_LOG_PATH".into(), log.display().to_string()));
+    let log = ws.root().join("trace.log");
+    ws.set_env("TF_LOG_PATH", &log.display().to_string());
     ws.init();
     let run = |args: &[&str]| {
         let out = ws.command(args).env("TF_LOG", "trace").output().unwrap();
@@ -71,13 +68,13 @@ data "datacrunch_locations" "all" {{}}
         "secret in the TF_LOG=trace log"
     );
     assert!(!seen.contains(SENTINEL), "secret in Terraform's output");
-    let state = std::fs::read_to_string(ws.work().join("terraform.tfstate")).unwrap();
+    let state = std::fs::read_to_string(ws.work_dir().join("terraform.tfstate")).unwrap();
     assert!(!state.contains(SENTINEL), "secret in the state");
     let backup =
-        std::fs::read_to_string(ws.work().join("terraform.tfstate.backup")).unwrap_or_default();
+        std::fs::read_to_string(ws.work_dir().join("terraform.tfstate.backup")).unwrap_or_default();
     assert!(!backup.contains(SENTINEL), "secret in the state backup");
     // The plan file is a zip: look at the raw bytes and every member.
-    let plan = std::fs::read(ws.work().join("tfplan")).unwrap();
+    let plan = std::fs::read(ws.work_dir().join("tfplan")).unwrap();
     assert!(!plan
         .windows(SENTINEL.len())
         .any(|w| w == SENTINEL.as_bytes()));
@@ -87,7 +84,7 @@ data "datacrunch_locations" "all" {{}}
             "-c",
             "import sys, zipfile\nz = zipfile.ZipFile('tfplan')\nfor n in z.namelist(): sys.stdout.buffer.write(z.read(n))",
         ])
-        .current_dir(ws.work())
+        .current_dir(ws.work_dir())
         .output()
         .unwrap();
     assert!(unzipped.status.success() && !unzipped.stdout.is_empty());
@@ -108,13 +105,13 @@ data "datacrunch_locations" "all" {{}}
 fn backslash_secret_and_the_original_json_file_authenticate() {
     const TRICKY: &str = r"bs\secret\\n=#x\";
     let emu = emulator_with(|b| b.client_credentials("bs-client", TRICKY));
-    let mut ws = Workspace::new(&terraform(), &emu);
-    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.remove_env(|k| k.starts_with("DATACRUNCH_CLIENT"));
     let private = |path: &std::path::Path, text: &str| {
         std::fs::write(path, text).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     };
-    let ini = ws.dir.path().join("credentials");
+    let ini = ws.root().join("credentials");
     private(
         &ini,
         &format!("[default]\nclient_id = bs-client\nclient_secret = {TRICKY}\n"),
@@ -133,12 +130,7 @@ output "locations" { value = length(data.datacrunch_locations.all.locations) }
     // Nothing configured: the provider finds ~/datacrunch-credentials.json itself.
     std::fs::remove_file(&ini).unwrap();
     ws.write(&format!("provider \"datacrunch\" {{}}\n{read_locations}"));
-    let home = ws
-        .env
-        .iter()
-        .find(|(k, _)| k == "HOME")
-        .map(|(_, v)| std::path::PathBuf::from(v))
-        .unwrap();
+    let home = ws.home();
     let json = home.join("datacrunch-credentials.json");
     private(
         &json,
@@ -151,7 +143,6 @@ output "locations" { value = length(data.datacrunch_locations.all.locations) }
             && flat.contains("DATACRUNCH_CLIENT_ID"),
         "{refused}"
     );
-    ws.env
-        .push(("DATACRUNCH_CLIENT_ID".into(), "bs-client".into()));
+    ws.set_env("DATACRUNCH_CLIENT_ID", "bs-client");
     ws.apply();
 }

@@ -2,9 +2,7 @@
 //! deployed: catalog typos with a suggestion, images the type does not support, missing
 //! capacity, and the API's own input rules.
 
-mod common;
-
-use common::*;
+use test_support::datacrunch::*;
 
 fn instance(attrs: &str) -> String {
     format!(
@@ -53,7 +51,7 @@ type Overrides<'a> = &'a [(&'a str, &'a str)];
 #[test]
 fn bad_values_fail_the_plan_on_their_attribute_and_nothing_is_deployed() {
     let emu = emulator();
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     ws.write(&with(&[]));
     ws.init();
     let cases: &[(Overrides, &[&str])] = &[
@@ -115,6 +113,18 @@ fn bad_values_fail_the_plan_on_their_attribute_and_nothing_is_deployed() {
             );
         }
     }
+    // A zero timeout would end the create right after the deploy, leaving a tainted
+    // instance behind: refused at plan, naming the attribute.
+    ws.write(&with(&[]).replacen(
+        "ssh_key_ids = []",
+        "ssh_key_ids = []\n  timeouts {\n    create = \"0\"\n  }",
+        1,
+    ));
+    let text = flat(&ws.fails(&["plan", "-input=false", "-no-color"]));
+    assert!(
+        text.contains("timeouts.create: must be more than 0"),
+        "{text}"
+    );
     let key_case = r#"
 provider "datacrunch" {}
 resource "datacrunch_ssh_key" "k" {
@@ -140,8 +150,8 @@ resource "datacrunch_ssh_key" "k" {
 #[test]
 fn missing_credentials_name_the_attribute_and_the_variable() {
     let emu = emulator();
-    let mut ws = Workspace::new(&terraform(), &emu);
-    ws.env.retain(|(k, _)| !k.starts_with("DATACRUNCH_CLIENT"));
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.remove_env(|k| k.starts_with("DATACRUNCH_CLIENT"));
     ws.write(&with(&[]));
     ws.init();
     let text = flat(&ws.fails(&["plan", "-input=false", "-no-color"]));
@@ -158,12 +168,8 @@ fn missing_credentials_name_the_attribute_and_the_variable() {
 #[test]
 fn wrong_credentials_say_which_settings_to_check() {
     let emu = emulator();
-    let mut ws = Workspace::new(&terraform(), &emu);
-    for (k, v) in ws.env.iter_mut() {
-        if k == "DATACRUNCH_CLIENT_SECRET" {
-            *v = "not-the-secret".into();
-        }
-    }
+    let mut ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.set_env("DATACRUNCH_CLIENT_SECRET", "not-the-secret");
     ws.write(&with(&[]));
     ws.init();
     let text = flat(&ws.fails(&["plan", "-input=false", "-no-color"]));

@@ -2,10 +2,8 @@
 //! plan, in-place changes, refused shrink, attach to a shut-down instance, import,
 //! drift and destroy.
 
-mod common;
-
-use common::*;
 use datacrunch_models::{InstanceAction, InstanceActionRequest};
+use test_support::datacrunch::*;
 
 fn config(volume: &str, attach: bool) -> String {
     let instance_id = if attach {
@@ -52,7 +50,7 @@ fn volume_record(
 #[test]
 fn volume_and_startup_script_lifecycle() {
     let emu = emulator();
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     // Tags are given at create: the emulator has no volume tag endpoints yet, so the
     // in-place tag change (POST/DELETE /volumes/{id}/tags) is not exercised here.
     ws.write(&config(
@@ -143,7 +141,7 @@ fn volume_and_startup_script_lifecycle() {
     ws.assert_no_changes();
 
     // Import both into a fresh workspace: no changes after.
-    let ws2 = Workspace::new(&terraform(), &emu);
+    let ws2 = EmulatedWorkspace::new(&terraform(), &emu);
     ws2.write(&format!(
         "{}\nimport {{\n  to = datacrunch_volume.v\n  id = \"{}\"\n}}\nimport {{\n  to = datacrunch_startup_script.s\n  id = \"{}\"\n}}\nimport {{\n  to = datacrunch_instance.n\n  id = \"{}\"\n}}\n",
         config(body, false),
@@ -192,7 +190,7 @@ fn volume_and_startup_script_lifecycle() {
 #[test]
 fn ssh_key_and_script_changes_replace_them() {
     let emu = emulator();
-    let ws = Workspace::new(&terraform(), &emu);
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
     let cfg = |key_name: &str, script: &str| {
         format!(
             r##"

@@ -8,11 +8,15 @@
 //!   terraform commands in it with a timeout.
 //! - [`credential_cases`]: one table of tricky credentials files that every
 //!   credentials reader is tested on.
+//! - `datacrunch` (feature `datacrunch`): the DataCrunch provider under test in a
+//!   workspace wired to the in-process emulator.
 //! - [`process`]: captured command output with exit-code assertions, and
 //!   Ctrl-C delivery to a process group.
 
 pub mod cargo_bin;
 pub mod credential_cases;
+#[cfg(feature = "datacrunch")]
+pub mod datacrunch;
 pub mod process;
 pub mod terraform;
 pub mod workspace;

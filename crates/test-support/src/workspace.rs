@@ -135,6 +135,16 @@ impl Workspace {
         self.env.push((key.into(), value.into()));
     }
 
+    /// The environment every command gets.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
+    /// Replaces the whole environment every command gets.
+    pub fn replace_env(&mut self, env: Vec<(String, String)>) {
+        self.env = env;
+    }
+
     /// Writes a file relative to the work dir.
     pub fn write(&self, name: &str, contents: &str) {
         std::fs::write(self.work_dir().join(name), contents).expect("write config file");

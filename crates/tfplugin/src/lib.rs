@@ -7,7 +7,9 @@
 //! reattach. It knows nothing of any particular cloud.
 //!
 //! ## Layout
-//! - [`diag`]: `Diagnostics`, `Diagnostic`, `AttributePath`.
+//! - [`diag`]: `Diagnostics`, `Diagnostic`, `AttributePath` (defined in `path`, which
+//!   values use too).
+//! - [`duration`]: Go-style duration strings (`"1h30m"`), parsed and formatted.
 //! - [`value`]: `Value`, `Type`, `Number`, `Tf<T>`; msgpack/JSON codecs; serde mapping.
 //! - [`schema`]: the schema builder, [`schema::validators`], [`schema::timeouts`].
 //! - [`context`]: per-call `Context` (provider data, cancellation, deadline).
@@ -30,8 +32,10 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use std::time::Duration;
 //! use serde::{Deserialize, Serialize};
 //! use tfplugin::schema::{timeouts, validators, Attribute, Schema};
+//! use tfplugin::schema::timeouts::{Operation, TimeoutDefaults};
 //! use tfplugin::{async_trait, Context, Diagnostic, Diagnostics, Number, PlanChange, ProviderData,
 //!     Resource, AttributePath, Tf, Value};
 //!
@@ -49,6 +53,9 @@
 //!
 //! struct Instance;
 //!
+//! /// Which operations `timeouts` covers, with their defaults.
+//! const TIMEOUTS: TimeoutDefaults = TimeoutDefaults(&[(Operation::Create, Duration::from_secs(600))]);
+//!
 //! #[async_trait]
 //! impl Resource for Instance {
 //!     fn type_name(&self) -> String { "cloud_instance".into() }
@@ -62,8 +69,10 @@
 //!             .attribute(Attribute::string("size").default("small")
 //!                 .validator(validators::one_of(["small", "large"])))
 //!             .attribute(Attribute::number("price").computed())
-//!             .attribute(timeouts::attribute(&[timeouts::Operation::Create]))
+//!             .attribute(TIMEOUTS.attribute())
 //!     }
+//!
+//!     fn default_timeout(&self, op: Operation) -> Option<Duration> { TIMEOUTS.get(op) }
 //!
 //!     // Optional: fill computed values at plan time (e.g. from a live catalog).
 //!     async fn modify_plan(&self, _ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
@@ -182,7 +191,9 @@
 
 pub mod context;
 pub mod diag;
+pub mod duration;
 pub mod log;
+mod path;
 mod plan;
 pub mod schema;
 mod server;

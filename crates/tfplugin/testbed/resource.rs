@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tfplugin::schema::timeouts::{self, Operation, Timeouts};
+use tfplugin::schema::timeouts::{Operation, TimeoutDefaults, Timeouts};
 use tfplugin::schema::{validators, Attribute, Block, NestedBlock, Nesting, Schema};
 use tfplugin::{
     async_trait, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Number, PlanChange,
@@ -12,6 +12,12 @@ use tfplugin::{
 };
 
 use crate::store::Store;
+
+/// `timeouts { create, delete }` and their defaults.
+const TIMEOUTS: TimeoutDefaults = TimeoutDefaults(&[
+    (Operation::Create, Duration::from_secs(600)),
+    (Operation::Delete, Duration::from_secs(600)),
+]);
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
 struct Disk {
@@ -171,7 +177,7 @@ impl Resource for Thing {
                     .optional()
                     .validator(validators::duration()),
             )
-            .attribute(timeouts::attribute(&[Operation::Create, Operation::Delete]))
+            .attribute(TIMEOUTS.attribute())
             .block(NestedBlock::new(
                 "rule",
                 Nesting::List,
@@ -197,7 +203,7 @@ impl Resource for Thing {
         let store = ctx.provider_data::<Store>()?;
         let mut m: ThingModel = planned.decode()?;
         if let Some(d) = &m.create_delay {
-            let d = timeouts::parse_duration(d)
+            let d = tfplugin::duration::parse(d)
                 .map_err(|e| Diagnostic::error("Invalid create_delay", e))?;
             tracing::info!(delay = ?d, "slow create");
             store.mark("creating");
@@ -266,10 +272,7 @@ impl Resource for Thing {
     }
 
     fn default_timeout(&self, op: Operation) -> Option<Duration> {
-        match op {
-            Operation::Create => Some(Duration::from_secs(600)),
-            _ => None,
-        }
+        TIMEOUTS.get(op)
     }
 }
 

@@ -2,8 +2,9 @@
 //! demand and as spot (two different lists on the API; the original's helper scripts
 //! confused them).
 
-use super::computed_list;
-use crate::resources::common::{api_error, state};
+use super::computed::computed_list;
+use crate::diagnostics::api_error;
+use crate::state::ProviderState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tfplugin::{async_trait, Attribute, Context, DataSource, Diagnostics, Schema, Value};
@@ -62,7 +63,7 @@ impl DataSource for InstanceAvailability {
 
     async fn read(&self, ctx: &Context, config: &Value) -> Result<Value, Diagnostics> {
         let mut m: State = config.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let location = m.location_code.as_deref();
         let (on_demand, spot) = tokio::try_join!(
             st.client.instance_availability(Some(false), location),

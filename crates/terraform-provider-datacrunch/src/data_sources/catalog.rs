@@ -2,9 +2,10 @@
 //! original three data sources with every attribute really filled (the original left
 //! `cpu`, `gpu`, `memory`, `storage` and `country` null), plus filters.
 
-use super::computed_list;
-use crate::resources::common::{api_error, state};
-use crate::resources::instance::model::price_number;
+use super::computed::computed_list;
+use crate::convert::price_number;
+use crate::diagnostics::api_error;
+use crate::state::ProviderState;
 use datacrunch_models::InstanceType;
 use serde::{Deserialize, Serialize};
 use tfplugin::schema::validators;
@@ -142,7 +143,7 @@ impl DataSource for InstanceTypes {
 
     async fn read(&self, ctx: &Context, config: &Value) -> Result<Value, Diagnostics> {
         let filter: InstanceTypesFilter = config.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let catalog = st
             .catalog
             .get(&st.client)
@@ -209,7 +210,7 @@ impl DataSource for Images {
 
     async fn read(&self, ctx: &Context, config: &Value) -> Result<Value, Diagnostics> {
         let mut m: ImagesState = config.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let images = match &m.instance_type {
             Some(t) => st.catalog.images_for(&st.client, t).await,
             None => st
@@ -271,7 +272,7 @@ impl DataSource for Locations {
     }
 
     async fn read(&self, ctx: &Context, _config: &Value) -> Result<Value, Diagnostics> {
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let catalog = st
             .catalog
             .get(&st.client)

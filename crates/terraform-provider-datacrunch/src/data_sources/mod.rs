@@ -4,10 +4,11 @@
 
 mod availability;
 mod catalog;
+mod computed;
 mod offer;
 
 use std::sync::Arc;
-use tfplugin::{Attribute, DataSource, Nesting};
+use tfplugin::DataSource;
 
 /// Every data source type the provider offers.
 pub fn all() -> Vec<Arc<dyn DataSource>> {
@@ -18,15 +19,4 @@ pub fn all() -> Vec<Arc<dyn DataSource>> {
         Arc::new(availability::InstanceAvailability),
         Arc::new(offer::Offer),
     ]
-}
-
-/// A computed list of objects whose fields are all computed.
-fn computed_list(name: &str, description: &str, fields: Vec<Attribute>) -> Attribute {
-    Attribute::nested(
-        name,
-        Nesting::List,
-        fields.into_iter().map(Attribute::computed).collect(),
-    )
-    .computed()
-    .description(description)
 }

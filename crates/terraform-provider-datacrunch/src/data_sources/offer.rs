@@ -3,8 +3,9 @@
 //! selection is the client's `offer` module, shared with the workflow CLI, so plan and
 //! bringup agree on the kdevops tier table.
 
-use crate::resources::common::{api_error, state};
-use crate::resources::instance::model::price_number;
+use crate::convert::price_number;
+use crate::diagnostics::api_error;
+use crate::state::ProviderState;
 use datacrunch_client::offer::{OfferQuery, TierGroup};
 use datacrunch_models::Price;
 use serde::{Deserialize, Serialize};
@@ -168,7 +169,7 @@ impl DataSource for Offer {
 
     async fn read(&self, ctx: &Context, config: &Value) -> Result<Value, Diagnostics> {
         let q: Query = config.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let candidates: Vec<String> = match (&q.instance_types, &q.tier_group) {
             (Some(list), _) => list.clone(),
             (None, Some(g)) => TierGroup::from_str(g)

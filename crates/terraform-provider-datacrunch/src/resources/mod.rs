@@ -1,9 +1,12 @@
-//! Managed resources.
+//! Managed resources. Each depends on [`crate::state`] for the configured client and
+//! caches, and on the shared pieces here: tags, validators and create-once.
 
-pub mod common;
+mod create_once;
 pub mod instance;
 pub mod ssh_key;
 pub mod startup_script;
+mod tags;
+mod validators;
 pub mod volume;
 
 use std::sync::Arc;

@@ -4,9 +4,13 @@
 //! an error string), Read notices deletion and changes (the original kept stale state),
 //! and both arguments force replacement since the API has no update.
 
-use crate::resources::common::{
-    api_error, deleted_or_gone, find_or_create, found_or_gone, missing, ssh_key_validator, state,
-};
+use crate::diagnostics::api_error;
+use crate::diagnostics::deleted_or_gone;
+use crate::diagnostics::found_or_gone;
+use crate::diagnostics::missing;
+use crate::resources::create_once::find_or_create;
+use crate::resources::validators::ssh_key_validator;
+use crate::state::ProviderState;
 use datacrunch_models::{CreateSshKeyRequest, SshKey};
 use serde::{Deserialize, Serialize};
 use tfplugin::{async_trait, Attribute, Context, Diagnostics, Resource, Schema, Value};
@@ -88,7 +92,7 @@ impl Resource for SshKeyResource {
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
         let m: SshKeyModel = planned.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let request = CreateSshKeyRequest {
             name: m.name.clone().ok_or_else(|| missing("name"))?,
             key: m.public_key.clone().ok_or_else(|| missing("public_key"))?,
@@ -123,7 +127,7 @@ impl Resource for SshKeyResource {
 
     async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
         let prior: SshKeyModel = state_value.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = prior.id.clone().ok_or_else(|| missing("id"))?;
         let found = found_or_gone(st.client.ssh_key(&id).await, || {
             format!("Reading SSH key {id}")
@@ -147,7 +151,7 @@ impl Resource for SshKeyResource {
 
     async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
         let m: SshKeyModel = prior.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = m.id.ok_or_else(|| missing("id"))?;
         deleted_or_gone(st.client.delete_ssh_key(&id).await, || {
             format!("Deleting SSH key {id}")

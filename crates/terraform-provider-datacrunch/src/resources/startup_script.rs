@@ -1,9 +1,12 @@
 //! `datacrunch_startup_script`: a script instances run at first boot
 //! (`startup_script_id`). The API has no update, so both arguments force replacement.
 
-use crate::resources::common::{
-    api_error, deleted_or_gone, find_or_create, found_or_gone, missing, state,
-};
+use crate::diagnostics::api_error;
+use crate::diagnostics::deleted_or_gone;
+use crate::diagnostics::found_or_gone;
+use crate::diagnostics::missing;
+use crate::resources::create_once::find_or_create;
+use crate::state::ProviderState;
 use datacrunch_models::CreateStartupScriptRequest;
 use serde::{Deserialize, Serialize};
 use tfplugin::{async_trait, Attribute, Context, Diagnostics, Resource, Schema, Value};
@@ -55,7 +58,7 @@ impl Resource for StartupScriptResource {
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
         let m: ScriptModel = planned.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let request = CreateStartupScriptRequest {
             name: m.name.clone().ok_or_else(|| missing("name"))?,
             script: m.script.clone().ok_or_else(|| missing("script"))?,
@@ -77,7 +80,7 @@ impl Resource for StartupScriptResource {
 
     async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
         let prior: ScriptModel = state_value.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = prior.id.clone().ok_or_else(|| missing("id"))?;
         let found = found_or_gone(st.client.startup_script(&id).await, || {
             format!("Reading startup script {id}")
@@ -107,7 +110,7 @@ impl Resource for StartupScriptResource {
 
     async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
         let m: ScriptModel = prior.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = m.id.ok_or_else(|| missing("id"))?;
         deleted_or_gone(st.client.delete_startup_script(&id).await, || {
             format!("Deleting startup script {id}")

@@ -3,10 +3,13 @@
 //! grows volumes, and replacing one would lose its data); type and location force a
 //! replacement. Destroy sends it to the trash unless `delete_permanently = true`.
 
-use crate::resources::common::{
-    api_error, deleted_or_gone, find_or_create, found_or_gone, missing, state, sync_tags,
-    tags_validator,
-};
+use crate::diagnostics::api_error;
+use crate::diagnostics::deleted_or_gone;
+use crate::diagnostics::found_or_gone;
+use crate::diagnostics::missing;
+use crate::resources::create_once::find_or_create;
+use crate::resources::tags::{api_tags, sync_tags, tags_validator};
+use crate::state::ProviderState;
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{
     CreateVolumeRequest, Volume, VolumeAction, VolumeActionRequest, VolumeStatus,
@@ -213,7 +216,7 @@ impl Resource for VolumeResource {
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
         let m: VolumeModel = planned.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let request = CreateVolumeRequest {
             volume_type: m.volume_type.clone().unwrap_or_else(|| "NVMe".into()),
             name: m.name.clone().ok_or_else(|| missing("name"))?,
@@ -222,7 +225,7 @@ impl Resource for VolumeResource {
             instance_ids: Vec::new(),
             location_code: m.location_code.clone(),
             on_spot_discontinue: None,
-            tags: crate::resources::instance::model::api_tags(&m.tags),
+            tags: api_tags(&m.tags),
         };
         let (id, _) = find_or_create(
             || st.client.create_volume(&request),
@@ -254,7 +257,7 @@ impl Resource for VolumeResource {
 
     async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
         let prior: VolumeModel = state_value.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = prior.id.clone().ok_or_else(|| missing("id"))?;
         let found = found_or_gone(st.client.volume(&id).await, || {
             format!("Reading volume {id}")
@@ -279,7 +282,7 @@ impl Resource for VolumeResource {
     ) -> Result<Value, Diagnostics> {
         let old: VolumeModel = prior.decode()?;
         let new: VolumeModel = planned.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = new.id.clone().ok_or_else(|| missing("id"))?;
         if new.name != old.name {
             let mut r = action(VolumeAction::Rename, &id);
@@ -321,7 +324,7 @@ impl Resource for VolumeResource {
 
     async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
         let m: VolumeModel = prior.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = m.id.clone().ok_or_else(|| missing("id"))?;
         if let Some(owner) = &m.instance_id {
             let mut r = action(VolumeAction::Detach, &id);

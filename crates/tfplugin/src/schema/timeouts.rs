@@ -1,13 +1,16 @@
-//! The reusable `timeouts` attribute (`timeouts = { create = "30m" }`) and
-//! Go-style duration parsing. The server reads the attribute from the
-//! planned or prior state and turns it into the operation's deadline.
+//! The reusable `timeouts` attribute or block (`timeouts { create = "30m" }`) with a
+//! typed default per operation. The server reads the value from the planned or prior
+//! state and turns it into the operation's deadline; a value that does not parse, or
+//! is zero, is an error at plan time naming its attribute (`timeouts.create`), never a
+//! silent fallback.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::{validators, Attribute, Block, NestedBlock, Nesting};
-use crate::diag::{AttributePath, Diagnostic};
+use crate::diag::{AttributePath, Diagnostic, Diagnostics};
+use crate::duration;
 use crate::value::Value;
 
 /// Name of the attribute, fixed so the server can find it.
@@ -23,6 +26,13 @@ pub enum Operation {
 }
 
 impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::Create,
+        Operation::Read,
+        Operation::Update,
+        Operation::Delete,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Operation::Create => "create",
@@ -46,40 +56,56 @@ pub struct Timeouts {
     pub delete: Option<String>,
 }
 
-fn duration_attributes(ops: &[Operation]) -> Vec<Attribute> {
-    ops.iter()
-        .map(|op| {
-            Attribute::string(op.name())
-                .optional()
-                .description(format!(
-                    "How long to wait for {} to finish, as a duration such as `30s`, `10m` or `1h30m`.",
-                    op.name()
-                ))
-                .validator(validators::duration())
-        })
-        .collect()
+/// The operations a resource's `timeouts` covers, each with the timeout used when the
+/// configuration sets none. One table gives both the schema (whose docs state each
+/// default) and [`crate::Resource::default_timeout`] (via [`TimeoutDefaults::get`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeoutDefaults(pub &'static [(Operation, Duration)]);
+
+impl TimeoutDefaults {
+    /// The default of `op`, if it is covered.
+    pub fn get(&self, op: Operation) -> Option<Duration> {
+        self.0.iter().find(|(o, _)| *o == op).map(|(_, d)| *d)
+    }
+
+    fn attributes(&self) -> Vec<Attribute> {
+        self.0
+            .iter()
+            .map(|(op, default)| {
+                Attribute::string(op.name())
+                    .optional()
+                    .description(format!(
+                        "How long {} may take, as a duration such as `30s`, `10m` or \
+                         `1h30m`. Default `{}`.",
+                        op.name(),
+                        duration::format(*default)
+                    ))
+                    .validator(validators::positive_duration())
+            })
+            .collect()
+    }
+
+    /// The optional `timeouts = { create = "30m" }` nested attribute.
+    pub fn attribute(&self) -> Attribute {
+        Attribute::nested(ATTRIBUTE, Nesting::Single, self.attributes())
+            .optional()
+            .description("Per-operation timeouts.")
+    }
+
+    /// The same as a block, `timeouts { create = "30m" }`, the syntax most established
+    /// providers use. The server reads either form.
+    pub fn block(&self) -> NestedBlock {
+        let block = self
+            .attributes()
+            .into_iter()
+            .fold(Block::new(), Block::attribute)
+            .description("Per-operation timeouts.");
+        NestedBlock::new(ATTRIBUTE, Nesting::Single, block)
+    }
 }
 
-/// The optional `timeouts = { create = "30m" }` nested attribute with one
-/// duration string per operation in `ops`.
-pub fn attribute(ops: &[Operation]) -> Attribute {
-    Attribute::nested(ATTRIBUTE, Nesting::Single, duration_attributes(ops))
-        .optional()
-        .description("Per-operation timeouts.")
-}
-
-/// The same as a block, `timeouts { create = "30m" }`, the syntax most
-/// established providers use. The server reads either form.
-pub fn block(ops: &[Operation]) -> NestedBlock {
-    let block = duration_attributes(ops)
-        .into_iter()
-        .fold(Block::new(), Block::attribute)
-        .description("Per-operation timeouts.");
-    NestedBlock::new(ATTRIBUTE, Nesting::Single, block)
-}
-
-/// The timeout configured for `op` in a resource object, if any.
-/// An unparsable value gives an error diagnostic at its path.
+/// The timeout configured for `op` in a resource object, if any. A value that does
+/// not parse or is zero gives an error diagnostic at its path.
 pub fn configured(object: &Value, op: Operation) -> Result<Option<Duration>, Diagnostic> {
     let Some(s) = object
         .get(ATTRIBUTE)
@@ -88,68 +114,37 @@ pub fn configured(object: &Value, op: Operation) -> Result<Option<Duration>, Dia
     else {
         return Ok(None);
     };
-    parse_duration(s).map(Some).map_err(|e| {
+    let invalid = |e| {
         Diagnostic::error("Invalid timeout", e).at(AttributePath::new(ATTRIBUTE).attr(op.name()))
-    })
+    };
+    match duration::parse(s) {
+        Ok(d) if d.is_zero() => Err(invalid(format!(
+            "{s:?} would end the operation before it starts; give a duration above 0"
+        ))),
+        Ok(d) => Ok(Some(d)),
+        Err(e) => Err(invalid(e)),
+    }
 }
 
-/// Parses Go's `time.ParseDuration` syntax: a sequence of decimal numbers
-/// with units `ns`, `us`/`µs`, `ms`, `s`, `m`, `h` (e.g. `1h30m`, `1.5s`).
-/// Negative durations are rejected: a timeout cannot be negative.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = |why: &str| {
-        format!("{s:?} is not a valid duration ({why}); use a form such as \"30s\", \"10m\" or \"1h30m\"")
-    };
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(bad("empty"));
-    }
-    let mut rest = s;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| bad("missing unit"))?;
-        if num_len == 0 {
-            return Err(bad("expected a number"));
+/// Every error among the timeouts `object` configures, for the plan to refuse.
+pub fn check(object: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for op in Operation::ALL {
+        if let Err(d) = configured(object, op) {
+            diags.push(d);
         }
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad("bad number"))?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let secs = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad("unknown unit")),
-        };
-        total += n * secs;
-        rest = &rest[unit_len..];
     }
-    Duration::try_from_secs_f64(total).map_err(|_| bad("out of range"))
+    diags
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-        for bad in ["", "10", "m", "10x", "-5m", "1h 30m"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
+    const DEFAULTS: TimeoutDefaults = TimeoutDefaults(&[
+        (Operation::Create, Duration::from_secs(1200)),
+        (Operation::Delete, Duration::from_secs(600)),
+    ]);
 
     #[test]
     fn configured_reads_and_reports_path() {
@@ -158,6 +153,7 @@ mod tests {
             Value::object([
                 ("create", Value::string("2m")),
                 ("delete", Value::string("eh")),
+                ("update", Value::string("0")),
             ]),
         )]);
         assert_eq!(
@@ -167,14 +163,36 @@ mod tests {
         assert_eq!(configured(&obj, Operation::Read).unwrap(), None);
         let d = configured(&obj, Operation::Delete).unwrap_err();
         assert_eq!(d.path.unwrap().to_string(), "timeouts.delete");
+        let zero = configured(&obj, Operation::Update).unwrap_err();
+        assert_eq!(zero.path.unwrap().to_string(), "timeouts.update");
+        let all: Vec<String> = check(&obj)
+            .iter()
+            .map(|d| d.path.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(all, ["timeouts.update", "timeouts.delete"]);
+    }
+
+    #[test]
+    fn defaults_are_typed_and_documented() {
+        assert_eq!(
+            DEFAULTS.get(Operation::Create),
+            Some(Duration::from_secs(1200))
+        );
+        assert_eq!(DEFAULTS.get(Operation::Update), None);
+        let block = DEFAULTS.block();
+        let create = block.block.get("create").unwrap();
+        let text = create.description.as_deref().unwrap_or_default();
+        assert!(text.contains("Default `20m`"), "{text}");
     }
 
     #[test]
     fn attribute_and_block_have_the_same_value_type() {
-        let ops = [Operation::Create, Operation::Delete];
-        assert_eq!(attribute(&ops).value_type(), block(&ops).value_type());
         assert_eq!(
-            block(&ops).value_type().to_json().to_string(),
+            DEFAULTS.attribute().value_type(),
+            DEFAULTS.block().value_type()
+        );
+        assert_eq!(
+            DEFAULTS.block().value_type().to_json().to_string(),
             r#"["object",{"create":"string","delete":"string"}]"#
         );
     }

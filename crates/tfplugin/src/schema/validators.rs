@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
+use crate::duration;
 use crate::value::{Number, Value};
 
 /// Checks one attribute value.
@@ -144,10 +145,26 @@ pub fn duration() -> Arc<dyn Validator> {
         "a duration such as \"10m\" or \"1h30m\"",
         |v, path, diags| {
             if let Some(s) = v.as_str() {
-                if let Err(e) = super::timeouts::parse_duration(s) {
+                if let Err(e) = duration::parse(s) {
                     diags.push(invalid(path, e));
                 }
             }
+        },
+    )
+}
+
+/// A Go-style duration string above zero (a timeout or an interval). The message names
+/// the attribute (`timeouts.create`), since Terraform shows only the line.
+pub fn positive_duration() -> Arc<dyn Validator> {
+    custom(
+        "a duration above 0 such as \"10m\" or \"1h30m\"",
+        |v, path, diags| match v.as_str().map(duration::parse) {
+            Some(Err(e)) => diags.push(invalid(path, format!("{path}: {e}"))),
+            Some(Ok(d)) if d.is_zero() => diags.push(invalid(
+                path,
+                format!("{path}: must be more than 0, such as \"30s\" or \"10m\"."),
+            )),
+            _ => {}
         },
     )
 }
@@ -187,6 +204,9 @@ mod tests {
 
         assert!(run(&duration(), "1h30m".into()).is_empty());
         assert!(run(&duration(), "soon".into()).has_errors());
+        assert!(run(&positive_duration(), "1s".into()).is_empty());
+        assert!(run(&positive_duration(), "0".into()).has_errors());
+        assert!(run(&positive_duration(), "soon".into()).has_errors());
 
         let c = custom("even", |v, p, d| {
             if v.as_number()

@@ -1,7 +1,8 @@
 //! Conversions between this crate's types and the generated protocol types:
 //! schemas, diagnostics, attribute paths and DynamicValues.
 
-use crate::diag::{AttributePath, Diagnostic, Diagnostics, PathStep, Severity};
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::path::{AttributePath, PathStep};
 use crate::proto::tfplugin6 as pb;
 use crate::schema::{Attribute, AttributeType, Block, NestedBlock, Nesting, Schema};
 use crate::value::{Type, Value, ValueError};

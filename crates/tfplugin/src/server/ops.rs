@@ -99,7 +99,7 @@ impl ProviderService {
     pub(super) async fn plan(
         &self,
         r: pb::plan_resource_change::Request,
-    ) -> Op<(pb::DynamicValue, Vec<crate::diag::AttributePath>)> {
+    ) -> Op<(pb::DynamicValue, Vec<crate::path::AttributePath>)> {
         tracing::debug!(tf_rpc = "PlanResourceChange", tf_resource_type = %r.type_name);
         let entry = self.resource(&r.type_name)?;
         let ty = entry.schema.value_type();
@@ -113,6 +113,8 @@ impl ProviderService {
                 Diagnostics::new(),
             ));
         }
+        // A timeout that will not parse fails the plan, not the apply after it.
+        timeouts::check(&config).into_result()?;
         let prior = (!prior.is_null()).then_some(prior);
         let (planned, replace) = plan::plan(&entry.schema.block, prior.as_ref(), proposed, &config);
         let mut change = PlanChange {

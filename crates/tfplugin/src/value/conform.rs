@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Type, Value, ValueError};
-use crate::diag::AttributePath;
+use crate::path::AttributePath;
 
 pub(super) fn conform(v: Value, ty: &Type, path: &AttributePath) -> Result<Value, ValueError> {
     let mismatch = |v: &Value| ValueError::new(path, format!("expected {ty}, got {v:?}"));

@@ -10,7 +10,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::Deserializer;
 
 use super::{Value, ValueError, NUMBER_TOKEN, TF_TOKEN};
-use crate::diag::AttributePath;
+use crate::path::AttributePath;
 
 /// Reads `T` from `v`.
 pub fn from_value<'a, T: serde::Deserialize<'a>>(v: &'a Value) -> Result<T, ValueError> {

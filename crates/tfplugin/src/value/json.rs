@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::{Type, Value, ValueError};
-use crate::diag::AttributePath;
+use crate::path::AttributePath;
 
 pub(super) fn decode(bytes: &[u8], ty: &Type) -> Result<Value, ValueError> {
     let root = AttributePath::root();

@@ -26,7 +26,7 @@ pub use ser::to_value;
 pub use tf::Tf;
 pub use types::{Type, TypeError};
 
-use crate::diag::AttributePath;
+use crate::path::AttributePath;
 
 /// serde newtype name that marks a [`Number`] travelling as a string.
 pub(crate) const NUMBER_TOKEN: &str = "$tfplugin::Number";
@@ -193,7 +193,7 @@ impl Value {
 
     /// The value at `path`, if every step exists.
     pub fn at(&self, path: &AttributePath) -> Option<&Value> {
-        use crate::diag::PathStep;
+        use crate::path::PathStep;
         let mut cur = self;
         for step in path.steps() {
             cur = match (step, cur.unwrap_dynamic()) {
@@ -207,7 +207,7 @@ impl Value {
 
     /// A mutable reference to the value at `path`.
     pub fn at_mut(&mut self, path: &AttributePath) -> Option<&mut Value> {
-        use crate::diag::PathStep;
+        use crate::path::PathStep;
         let mut cur = self;
         for step in path.steps() {
             if let Value::Dynamic(_, inner) = cur {

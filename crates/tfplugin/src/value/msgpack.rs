@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rmpv::Value as Mp;
 
 use super::{Number, Type, Value, ValueError};
-use crate::diag::AttributePath;
+use crate::path::AttributePath;
 
 pub(super) fn decode(bytes: &[u8], ty: &Type) -> Result<Value, ValueError> {
     let root = AttributePath::root();

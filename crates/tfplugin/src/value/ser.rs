@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::ser::{self, Serialize};
 
 use super::{Number, Value, ValueError, NUMBER_TOKEN, UNKNOWN_TOKEN};
-use crate::diag::AttributePath;
+use crate::path::AttributePath;
 
 /// Writes `v` as a value.
 pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<Value, ValueError> {

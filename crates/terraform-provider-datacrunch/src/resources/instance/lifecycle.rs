@@ -2,13 +2,15 @@
 //! lost), wait until it runs, delete and confirm. Pure API work: the Terraform side
 //! (state, diagnostics) lives in `mod.rs`.
 
-use super::directory::{InstanceDirectory, Lookup};
 use super::model::CREATE_TOKEN_TAG;
-use crate::provider::Pacing;
+use crate::state::instances::{InstanceDirectory, Lookup};
+use crate::state::Pacing;
 use datacrunch_client::{Client, Error};
 use datacrunch_models::{
-    DeployInstanceRequest, Instance, InstanceAction, InstanceActionRequest, InstanceStatus,
+    DeployInstanceRequest, ErrorCode, Instance, InstanceAction, InstanceActionRequest,
+    InstanceStatus,
 };
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -18,8 +20,20 @@ use tokio_util::sync::CancellationToken;
 pub enum LifecycleError {
     #[error("{0}")]
     Api(#[from] Error),
-    #[error("instance {id} reached status {status:?}{}", no_capacity_hint(.status))]
-    Failed { id: String, status: String },
+    #[error("instance {id} reached status \"{status}\"{}", no_capacity_hint(.status))]
+    Failed { id: String, status: InstanceStatus },
+    #[error("{0}")]
+    Poll(Arc<Error>),
+    #[error(
+        "lost contact with the DataCrunch API at {url}: no answer for {}s while waiting \
+         for instance {id} to run (last error: {last_error})", silent.as_secs()
+    )]
+    Unreachable {
+        id: String,
+        url: String,
+        silent: Duration,
+        last_error: Arc<Error>,
+    },
     #[error("instance {id} disappeared while waiting for it to run")]
     Vanished { id: String },
     #[error("timed out after {waited:?} waiting for instance {id} ({what}; last status {last_status:?})")]
@@ -33,8 +47,8 @@ pub enum LifecycleError {
     Cancelled { id: String },
 }
 
-fn no_capacity_hint(status: &str) -> &'static str {
-    if status == InstanceStatus::NoCapacity.as_str() {
+fn no_capacity_hint(status: &InstanceStatus) -> &'static str {
+    if *status == InstanceStatus::NoCapacity {
         ": the location ran out of capacity for this type after accepting the deploy; \
          pick another location or type (data source datacrunch_offer)"
     } else {
@@ -138,7 +152,21 @@ impl WaitFailure {
     }
 }
 
-/// Polls (through the shared directory) until the instance runs and has an IP.
+/// How long a wait goes on without any answer from the API (connection refused or
+/// reset, no answer in time) or with its credentials refused, before it gives up: the
+/// apply ends with the API's address in the error instead of waiting out the whole
+/// create timeout, and the instance stays in state for the next apply or destroy.
+pub const UNREACHABLE_LIMIT: Duration = Duration::from_secs(40);
+
+/// True when the request got no HTTP answer at all (after the client's retries).
+fn no_answer(e: &Error) -> bool {
+    matches!(e.root(), Error::Transport { .. } | Error::Timeout { .. })
+}
+
+/// Polls (through the shared directory) until the instance runs and has an IP. Only a
+/// failed status ends the wait early: a poll that fails (429, 5xx, a reset; the client
+/// has retried it already) is just a missed look, and the next one follows, until the
+/// deadline or until the API has not answered for [`UNREACHABLE_LIMIT`].
 pub async fn wait_running(
     directory: &InstanceDirectory,
     id: &str,
@@ -146,6 +174,7 @@ pub async fn wait_running(
 ) -> Result<Instance, WaitFailure> {
     let start = Instant::now();
     let mut last_seen: Option<Box<Instance>> = None;
+    let mut last_good = start;
     let fail = |error, last_seen| Err(WaitFailure { error, last_seen });
     loop {
         let interval = budget.pacing.interval_after(start.elapsed());
@@ -154,13 +183,14 @@ pub async fn wait_running(
         // moment they run much later than a poll of their own would.
         match directory.lookup(id, interval / 4).await {
             Ok(Lookup::Found(i)) => {
+                last_good = Instant::now();
                 if i.status == InstanceStatus::Running
                     && i.ip.as_deref().is_some_and(|ip| !ip.is_empty())
                 {
                     return Ok(*i);
                 }
                 if i.status.is_failed() {
-                    let status = i.status.to_string();
+                    let status = i.status.clone();
                     return fail(
                         LifecycleError::Failed {
                             id: id.to_owned(),
@@ -174,9 +204,22 @@ pub async fn wait_running(
             Ok(Lookup::Gone) => {
                 return fail(LifecycleError::Vanished { id: id.to_owned() }, None);
             }
-            // Already retried by the client; keep waiting while there is time.
-            Err(e) if e.is_retryable() => tracing::debug!(id, error = %e, "poll failed"),
-            Err(e) => return fail(e.into(), last_seen),
+            Err(e) => {
+                let silent = last_good.elapsed();
+                if silent >= UNREACHABLE_LIMIT && no_answer(&e) {
+                    let error = LifecycleError::Unreachable {
+                        id: id.to_owned(),
+                        url: directory.base_url().to_owned(),
+                        silent,
+                        last_error: e,
+                    };
+                    return fail(error, last_seen);
+                }
+                if silent >= UNREACHABLE_LIMIT && e.is_unauthorized() {
+                    return fail(LifecycleError::Poll(e), last_seen);
+                }
+                tracing::debug!(id, error = %e, "poll failed; polling again");
+            }
         }
         if !budget.sleep(interval).await {
             let last_status = last_seen
@@ -213,6 +256,22 @@ fn stopped(
     }
 }
 
+/// True for an action the API refused in the instance's current state (403
+/// `forbidden_action`, or 400 `invalid_request`, which the service also uses for it).
+fn is_refused(e: &Error) -> bool {
+    e.api()
+        .and_then(|a| a.code.as_ref())
+        .is_some_and(|code| matches!(code, ErrorCode::ForbiddenAction | ErrorCode::InvalidRequest))
+}
+
+/// True when a read of the instance says it no longer exists (404, or a gone status).
+async fn is_gone(client: &Client, id: &str) -> bool {
+    match client.instance(id).await {
+        Ok(i) => i.status.is_gone(),
+        Err(e) => e.is_not_found(),
+    }
+}
+
 /// Deletes the instance and waits until the API reports it gone. An instance that is
 /// unknown or already discontinued counts as deleted; "Can't discontinue a provisioning
 /// instance" is retried until the deadline. `delete_os_volume` false keeps every
@@ -237,10 +296,13 @@ pub async fn delete_and_confirm(
     loop {
         match client.instance_action(&request).await {
             Ok(_) => break,
-            Err(e) if e.is_not_found() || e.is_already_discontinued() => break,
+            Err(e) if e.is_gone_on_delete() => break,
             Err(e) if e.is_still_provisioning() || e.is_retryable() => {
                 tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
             }
+            // A refusal in any other words ("forbidden_action: already discontinued"):
+            // the API's own view of the instance decides whether it is already gone.
+            Err(e) if is_refused(&e) && is_gone(client, id).await => break,
             Err(e) => return Err(e.into()),
         }
         let interval = budget.pacing.interval_after(start.elapsed());

@@ -4,28 +4,31 @@
 //!   configuration (found by hostname and a create token derived from the
 //!   configuration, stored as a tag), else deploys; a deploy whose answer was lost is
 //!   looked up the same way before it is ever repeated. Then it waits for `running`
-//!   with an IP, polling through the shared [`directory`]. A wait that ends in a failed
+//!   with an IP, polling through the shared instance directory ([`crate::state::instances`]). A wait that ends in a failed
 //!   status, a timeout or a cancellation returns its error together with the instance
 //!   as last seen, so Terraform keeps it in state, tainted, and the next apply or
 //!   destroy deletes it: never an orphaned, billed instance.
-//! - Read goes through the [`directory`] too: refreshing 100 instances costs one list.
+//! - Read goes through the instance directory too: refreshing 100 instances costs one list.
 //! - Delete retries "still provisioning", treats gone as deleted and confirms.
 //! - [`plan`] checks type, image and location against the live catalog at plan time.
 
-pub mod directory;
 mod lifecycle;
 pub mod model;
 mod plan;
 mod schema;
 
-use crate::resources::common::{api_error, missing, state, sync_tags};
+use crate::diagnostics::api_error;
+use crate::diagnostics::missing;
+use crate::resources::tags::{api_tags, sync_tags};
+use crate::state::instances;
+use crate::state::ProviderState;
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
 use lifecycle::{Budget, LifecycleError, WaitFailure};
-use model::{api_tags, InstanceModel, OsVolume, CREATE_TOKEN_TAG};
+use model::{InstanceModel, OsVolume, CREATE_TOKEN_TAG};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use tfplugin::schema::timeouts::{parse_duration, Operation};
+use tfplugin::schema::timeouts::Operation;
 use tfplugin::{
     async_trait, Context, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
 };
@@ -40,15 +43,10 @@ pub struct InstanceResource;
 const CLEANUP_BUDGET: Duration = Duration::from_secs(180);
 
 fn default_timeout(op: Operation) -> Duration {
-    let text = match op {
-        Operation::Create => schema::DEFAULT_CREATE_TIMEOUT,
-        Operation::Update => schema::DEFAULT_UPDATE_TIMEOUT,
-        Operation::Delete | Operation::Read => schema::DEFAULT_DELETE_TIMEOUT,
-    };
-    parse_duration(text).unwrap_or(Duration::from_secs(600))
+    schema::TIMEOUTS.get(op).unwrap_or(schema::READ_TIMEOUT)
 }
 
-fn budget<'a>(ctx: &'a Context, op: Operation, pacing: crate::provider::Pacing) -> Budget<'a> {
+fn budget<'a>(ctx: &'a Context, op: Operation, pacing: crate::state::Pacing) -> Budget<'a> {
     Budget {
         deadline: ctx
             .deadline()
@@ -179,7 +177,7 @@ fn settle(ctx: &Context, planned: &InstanceModel, api: &Instance) -> InstanceMod
 /// Failed leftovers are deleted (they may bill) rather than adopted.
 async fn find_leftover(
     ctx: &Context,
-    st: &crate::provider::ProviderState,
+    st: &crate::state::ProviderState,
     hostname: &str,
     token: &str,
 ) -> Result<Option<String>, Diagnostics> {
@@ -217,7 +215,7 @@ async fn find_leftover(
 
 /// Deletes a failed leftover of an interrupted apply, with its own budget.
 async fn cleanup(
-    st: &crate::provider::ProviderState,
+    st: &crate::state::ProviderState,
     id: &str,
     delete_os_volume: bool,
 ) -> Result<(), LifecycleError> {
@@ -247,6 +245,9 @@ fn failed_create(
             " It may still come up; if provisioning is just slow, raise timeouts.create."
         }
         LifecycleError::Cancelled { .. } => " Terraform was interrupted.",
+        LifecycleError::Unreachable { .. } => {
+            " The deploy was accepted, so the instance exists and may be running."
+        }
         _ => "",
     };
     let detail = format!(
@@ -303,7 +304,7 @@ impl Resource for InstanceResource {
         _config: &Value,
     ) -> Result<Value, Diagnostics> {
         let m: InstanceModel = planned.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let token = create_token(&m);
         let request = deploy_request(&m, &token)?;
         let budget = budget(ctx, Operation::Create, st.pacing);
@@ -337,14 +338,14 @@ impl Resource for InstanceResource {
 
     async fn read(&self, ctx: &Context, state_value: &Value) -> Result<Option<Value>, Diagnostics> {
         let prior: InstanceModel = state_value.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = required(&prior.id, "id")?;
         let found = st
             .instances
-            .lookup(id, directory::READ_MAX_AGE)
+            .lookup(id, instances::READ_MAX_AGE)
             .await
             .map_err(|e| api_error(format!("Reading instance {id}"), &e))?;
-        let directory::Lookup::Found(api) = found else {
+        let instances::Lookup::Found(api) = found else {
             tracing::info!(id, "instance is gone; removing it from state");
             return Ok(None);
         };
@@ -375,7 +376,7 @@ impl Resource for InstanceResource {
         // holds forces replacement.
         let before: InstanceModel = prior.decode()?;
         let m: InstanceModel = planned.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = required(&m.id, "id")?;
         let (old, new) = (
             before.tags.clone().unwrap_or_default(),
@@ -395,7 +396,7 @@ impl Resource for InstanceResource {
 
     async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
         let m: InstanceModel = prior.decode()?;
-        let st = state(ctx)?;
+        let st = ProviderState::of(ctx)?;
         let id = required(&m.id, "id")?;
         let budget = budget(ctx, Operation::Delete, st.pacing);
         lifecycle::delete_and_confirm(

@@ -1,10 +1,10 @@
 //! The `datacrunch_instance` state model and its mapping from the API's record.
 
-use crate::catalog::looks_like_uuid;
-use datacrunch_models::{Instance, Price, SizeSpec, Tag};
+use crate::convert::price_number;
+use crate::state::catalog::looks_like_uuid;
+use datacrunch_models::{Instance, SizeSpec, Tag};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use tfplugin::schema::timeouts::Timeouts;
 use tfplugin::Number;
 
@@ -79,22 +79,6 @@ pub struct InstanceModel {
     pub memory: Option<SizeModel>,
     pub gpu_memory: Option<SizeModel>,
     pub timeouts: Option<Timeouts>,
-}
-
-/// A price as an exact Terraform number.
-pub fn price_number(p: &Price) -> Option<Number> {
-    Number::from_str(&p.to_string()).ok()
-}
-
-/// The user's tags as the API takes them.
-pub fn api_tags(tags: &Option<BTreeMap<String, String>>) -> Vec<Tag> {
-    tags.iter()
-        .flatten()
-        .map(|(k, v)| Tag {
-            key: k.clone(),
-            value: Some(v.clone()),
-        })
-        .collect()
 }
 
 /// The API's tags without the create token, as a state map (`None` when there are none

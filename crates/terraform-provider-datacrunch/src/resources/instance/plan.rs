@@ -3,8 +3,9 @@
 //! (with a "did you mean"), an image the type does not support, and a type with no
 //! capacity where it was asked for.
 
-use crate::provider::ProviderState;
-use crate::resources::common::{api_error, known_str};
+use crate::convert::known_str;
+use crate::diagnostics::api_error;
+use crate::state::ProviderState;
 use std::sync::Arc;
 use tfplugin::{AttributePath, Context, Diagnostic, Diagnostics, PlanChange, Value};
 
@@ -68,7 +69,7 @@ async fn check_catalog(
                     .images_for(&st.client, t)
                     .await
                     .map_err(|e| api_error("Reading the images of the instance type", &e))?;
-                if let Err(e) = crate::catalog::check_image_for_type(i, t, &supported) {
+                if let Err(e) = crate::state::catalog::check_image_for_type(i, t, &supported) {
                     invalid(
                         &mut diags,
                         "image",

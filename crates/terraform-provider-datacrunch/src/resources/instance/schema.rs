@@ -1,15 +1,23 @@
 //! The `datacrunch_instance` schema: the original provider's attributes with the same
 //! names and meanings, plus what the API offers and the original left out.
 
-use crate::resources::common::{hostname_validator, tags_validator, timeouts_block};
-use tfplugin::schema::timeouts::Operation;
+use crate::resources::tags::tags_validator;
+use crate::resources::validators::hostname_validator;
+use std::time::Duration;
+use tfplugin::schema::timeouts::{Operation, TimeoutDefaults};
 use tfplugin::schema::validators;
 use tfplugin::{Attribute, Nesting, Schema, Type};
 
-/// Create waits this long for `running` unless `timeouts.create` says otherwise.
-pub const DEFAULT_CREATE_TIMEOUT: &str = "20m";
-pub const DEFAULT_UPDATE_TIMEOUT: &str = "10m";
-pub const DEFAULT_DELETE_TIMEOUT: &str = "10m";
+/// The `timeouts` block: create waits this long for `running` unless
+/// `timeouts.create` says otherwise; update and delete get ten minutes.
+pub const TIMEOUTS: TimeoutDefaults = TimeoutDefaults(&[
+    (Operation::Create, Duration::from_secs(20 * 60)),
+    (Operation::Update, Duration::from_secs(10 * 60)),
+    (Operation::Delete, Duration::from_secs(10 * 60)),
+]);
+
+/// Reads have no `timeouts` entry; they get as long as a delete.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 fn replace_string(name: &str, description: &str) -> Attribute {
     Attribute::string(name)
@@ -203,9 +211,5 @@ pub fn schema() -> Schema {
         ))
         .attribute(size_summary("memory", "System memory."))
         .attribute(size_summary("gpu_memory", "GPU memory (per GPU)."))
-        .block(timeouts_block(&[
-            (Operation::Create, DEFAULT_CREATE_TIMEOUT),
-            (Operation::Update, DEFAULT_UPDATE_TIMEOUT),
-            (Operation::Delete, DEFAULT_DELETE_TIMEOUT),
-        ]))
+        .block(TIMEOUTS.block())
 }
