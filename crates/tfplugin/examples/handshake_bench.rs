@@ -14,7 +14,7 @@
 //! Prints a Markdown table.
 
 // The test helpers that launch plugins and speak mTLS to them, reused as is.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/plugin/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -5,11 +5,9 @@
 //! StopProvider (a later one, or SIGTERM, stops it and removes the socket),
 //! `--debug`, and StopProvider answered while another call blocks a thread.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     client_identity, connect_plain, connect_tls, start_provider, start_provider_with_env, Launched,
 };
 use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
