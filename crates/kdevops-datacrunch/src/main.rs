@@ -13,6 +13,8 @@
 //!   nodes go and the capacity fallback;
 //! * [`terraform`], [`tfvars`]: running Terraform and feeding it;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
+//! * [`atomic_write`]: every rewrite of a file the user may own: atomic, keeping its
+//!   mode, owner, line endings and symbolic link;
 //! * [`progress`]: phase lines with elapsed time;
 //! * [`interrupt`], [`interrupt_report`], [`process`]: Ctrl-C and SIGTERM during bringup
 //!   and destroy (Terraform stops gracefully, nothing billed is left unknown), and what
@@ -20,6 +22,7 @@
 //! * `cmd/*`: one file per subcommand, thin entry points over [`fleet`].
 
 mod api;
+mod atomic_write;
 mod cmd;
 mod credentials;
 mod emulator;

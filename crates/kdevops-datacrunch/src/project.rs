@@ -245,7 +245,7 @@ fn read_identity_file(file: &Path) -> Result<Option<RecordedIdentity>> {
 }
 
 fn write_identity_file(file: &Path, id: &str, topdir: &Path) -> Result<()> {
-    crate::sshconfig::write_private(
+    crate::atomic_write::write(
         file,
         &format!(
             "# This project's identity, made once by kdevops-datacrunch: it marks the project's\n\

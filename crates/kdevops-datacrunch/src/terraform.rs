@@ -205,7 +205,7 @@ impl Terraform {
              provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}\"]\n  }}\n}}\n",
             mirror.display()
         );
-        crate::sshconfig::write_private(&cli_config, &text)?;
+        crate::atomic_write::write(&cli_config, &text)?;
         Ok(Self {
             binary,
             workdir,

@@ -62,7 +62,7 @@ impl TfVars {
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        crate::sshconfig::write_private(path, &text)
+        crate::atomic_write::write(path, &text)
     }
 }
 

@@ -58,6 +58,32 @@ fn world_readable_credentials_file() {
     assert!(one_line(&check).contains("chmod 600"), "{check}");
 }
 
+/// A `~/.ssh/config` whose kdevops block lost its END line: bringup refuses before
+/// creating anything and destroy refuses too, naming the file and line; the user's
+/// lines after the marker survive both.
+#[test]
+fn broken_ssh_config_block_is_refused_and_kept() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    let main = p.home_dir().join(".ssh/config");
+    std::fs::create_dir_all(main.parent().unwrap()).unwrap();
+    let text = "Host first\r\n# BEGIN Managed by kdevops\r\nInclude ~/.ssh/config_kdevops_*\r\n\
+                Host work\r\n\tUser me\r\n";
+    std::fs::write(&main, text).unwrap();
+    for command in ["bringup", "destroy"] {
+        let err = p.fails(&[command]);
+        let line = one_line(&err);
+        assert!(
+            line.contains(&format!("{} line 2:", main.display()))
+                && line.contains("no matching `# END Managed by kdevops` line"),
+            "{command}: {line}"
+        );
+        assert_eq!(std::fs::read_to_string(&main).unwrap(), text, "{command}");
+    }
+    assert!(p.emulator_pid().is_none(), "bringup started the emulator");
+    assert!(!p.dir().join("hosts").exists());
+}
+
 #[test]
 fn unreachable_endpoint() {
     let p = Project::new();

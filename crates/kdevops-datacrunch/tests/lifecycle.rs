@@ -252,12 +252,34 @@ fn two_trees_with_the_same_config_stay_apart() {
 /// `mv` of a tree with running nodes: bringup keeps them (re-initialising Terraform,
 /// whose provider link pointed into the old path), the ssh config keeps its name, and
 /// after the state is lost the moved tree still finds and deletes its strays.
+/// Meanwhile the user's `~/.ssh/config`, a link into a dotfile repository with CRLF
+/// line endings and mode 0644, stays a link, keeps its endings and mode, and gets its
+/// exact text back at the end.
 #[test]
 fn a_moved_tree_keeps_its_nodes_and_finds_its_strays() {
+    use std::os::unix::fs::PermissionsExt;
     let mut p = Project::new();
     p.defconfig("emulator-3-nodes");
     p.set("KDEVOPS_NODE_COUNT=2");
+    let dotfile = p.home_dir().join("dotfiles/ssh_config");
+    std::fs::create_dir_all(dotfile.parent().unwrap()).unwrap();
+    let user_text = "Host *\r\n\tServerAliveInterval 30\r\n";
+    std::fs::write(&dotfile, user_text).unwrap();
+    std::fs::set_permissions(&dotfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let main_config = p.home_dir().join(".ssh/config");
+    std::fs::create_dir_all(main_config.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink("../dotfiles/ssh_config", &main_config).unwrap();
     p.ok(&["bringup"]);
+    assert!(std::fs::symlink_metadata(&main_config)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(&dotfile).unwrap(),
+        format!("# BEGIN Managed by kdevops\r\nInclude ~/.ssh/config_kdevops_*\r\n# END Managed by kdevops\r\n{user_text}")
+    );
+    let mode = std::fs::metadata(&dotfile).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o644);
     let before = ids(&p.status());
     let ssh_config = p
         .home_dir()
@@ -307,6 +329,11 @@ fn a_moved_tree_keeps_its_nodes_and_finds_its_strays() {
     p.ok(&["catalog"]); // restarts the emulator, to look
     assert!(p.status().is_empty(), "strays left billing");
     p.ok(&["destroy"]);
+    assert!(std::fs::symlink_metadata(&main_config)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&dotfile).unwrap(), user_text);
 }
 
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -35,6 +35,8 @@ pub struct BringupArgs {
 pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let mut progress = Progress::new();
     let ctx = Setup::load(project)?;
+    // A broken ~/.ssh/config is refused before anything is created.
+    ctx.check_access_files()?;
     let settings = &ctx.settings;
     let api = api::connect(project, settings).await?;
     progress.line(format!(
@@ -88,21 +90,11 @@ fn finish(ctx: &Setup, api: &Api, tf: &Terraform, progress: &mut Progress) -> Re
         .get("controller_ip_map")
         .and_then(|v| v.as_object())
         .context("terraform output controller_ip_map is missing")?;
-    let hosts: Vec<HostEntry> = settings
+    let hosts = settings
         .nodes
         .iter()
-        .map(|n| HostEntry {
-            name: n.clone(),
-            ip: ips
-                .get(n)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned(),
-        })
-        .collect();
-    if let Some(h) = hosts.iter().find(|h| h.ip.is_empty()) {
-        bail!("{} has no IP address after apply", h.name);
-    }
+        .map(|n| HostEntry::from_api(n, ips.get(n).and_then(|v| v.as_str())))
+        .collect::<Result<Vec<_>>>()?;
     for written in ctx.write_access_files(&hosts)? {
         progress.line(format!("wrote {written}"));
     }

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::api::Api;
+use crate::atomic_write;
 use crate::kconfig::KconfigValues;
 use crate::project::{topdir_hash, Identity, IdentityChange, Project};
 use crate::settings::{Settings, SshKeyMode};
@@ -117,12 +118,20 @@ impl Setup {
             written.push(file.display().to_string());
         }
         let inventory = project.expand(&settings.hosts_file);
-        sshconfig::write_private(
+        atomic_write::write_generated(
             &inventory,
             &sshconfig::render_inventory(hosts, &settings.ssh_user, &identity_file),
         )?;
         written.push(inventory.display().to_string());
         Ok(written)
+    }
+
+    /// Fails when [`Setup::write_access_files`] would refuse the user's ssh config.
+    pub fn check_access_files(&self) -> Result<()> {
+        match &self.settings.ssh_config {
+            Some(ssh) => sshconfig::check_main(&self.project.expand(&ssh.main)),
+            None => Ok(()),
+        }
     }
 
     /// Removes what [`Setup::write_access_files`] wrote.
