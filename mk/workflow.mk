@@ -8,7 +8,8 @@
 #   make status                nodes, addresses, hourly price and money spent so far
 #   make destroy               delete every node of this project, verify, clean up
 #   make catalog               instance types, prices, live availability per location
-#   make credentials           store API credentials (asks for them), then test them
+#   make credentials           store API credentials (asks for them; the secret is not
+#                              shown), then test them against the configured endpoint
 #
 # Every target below calls crates/kdevops-datacrunch; nobody types `terraform`.
 
@@ -73,5 +74,5 @@ catalog: workflow-build | $(KCONFIG_CONFIG) ## instance types, prices, live avai
 	@$(WORKFLOW) catalog
 
 credentials: workflow-build ## store DataCrunch API credentials in ~/.datacrunch/credentials (mode 0600)
-	@$(WORKFLOW_BIN) credentials set
-	@$(WORKFLOW_BIN) credentials test
+	@$(WORKFLOW) credentials set
+	@$(WORKFLOW) credentials test

@@ -17,7 +17,9 @@ use datacrunch_client::credentials::{self, CredentialsError, Env, Request};
 pub use datacrunch_client::credentials::{Resolved, DEFAULT_INI_FILE};
 use datacrunch_client::{Credentials, Secret};
 
-const SET_HINT: &str = "kdevops-datacrunch credentials set --client-id ID --client-secret SECRET";
+/// How to create the file (`make credentials` runs it): it asks for the secret, which is
+/// never suggested as an argument (shell history, `ps`).
+const SET_HINT: &str = "kdevops-datacrunch credentials set";
 
 /// The explicitly named file, if `configured` names one (the default file does not:
 /// it is where discovery looks anyway, after the environment).

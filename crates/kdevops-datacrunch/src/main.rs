@@ -11,7 +11,8 @@
 //!   local emulator when that is the endpoint;
 //! * [`fleet`]: what exists (API and state), what to keep, adopt or delete, where
 //!   nodes go and the capacity fallback;
-//! * [`terraform`], [`tfvars`]: running Terraform and feeding it;
+//! * [`terraform`], [`tfvars`]: running Terraform and feeding it; [`owner_only`]: its
+//!   state files stay private;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`atomic_write`]: every rewrite of a file the user may own: atomic, keeping its
 //!   mode, owner, line endings and symbolic link;
@@ -30,6 +31,7 @@ mod fleet;
 mod interrupt;
 mod interrupt_report;
 mod kconfig;
+mod owner_only;
 mod process;
 mod progress;
 mod project;

@@ -21,6 +21,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::interrupt::{self, AfterStop, Interrupted};
+use crate::owner_only::OwnerOnly;
 use crate::project::Project;
 
 /// The provider's registry address.
@@ -323,11 +324,12 @@ impl Terraform {
 
     /// `terraform import ADDRESS ID` (adopting an instance created by an interrupted run).
     pub fn import(&self, address: &str, id: &str) -> Result<()> {
+        let state_files = OwnerOnly::prepare(&self.state_files())?;
         self.run_quiet(
             &["import", "-input=false", "-no-color", address, id],
             AfterStop::Refuse,
-        )
-        .map(|_| ())
+        )?;
+        state_files.finish()
     }
 
     /// `terraform plan -out` into the plan file, then that plan as `show -json` prints
@@ -338,7 +340,10 @@ impl Terraform {
         let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
         let mut args = vec!["plan", "-input=false", "-no-color", out.as_str()];
         args.extend(replace.iter().map(String::as_str));
+        // The plan holds a snapshot of the state: private like it.
+        let plan_file = OwnerOnly::prepare(std::slice::from_ref(&self.plan_file))?;
         self.run_quiet(&args, AfterStop::Refuse)?;
+        plan_file.finish()?;
         let plan = self.plan_file.display().to_string();
         serde_json::from_str(
             &self.run_quiet(&["show", "-json", "-no-color", &plan], AfterStop::Refuse)?,
@@ -363,6 +368,7 @@ impl Terraform {
         };
         let mut cmd = self.command(&args);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let state_files = OwnerOnly::prepare(&self.state_files())?;
         let (mut child, group) = interrupt::spawn(&mut cmd, AfterStop::Refuse)?;
         let stdout = child.stdout.take().context("terraform stdout")?;
         let mut report = ApplyReport::default();
@@ -383,7 +389,7 @@ impl Terraform {
                 .general_errors
                 .push(String::from_utf8_lossy(&output.stderr).trim().to_owned());
         }
-        self.protect_state()?;
+        state_files.finish()?;
         if what == Apply::SavedPlan {
             // Used once: a later apply must come from a new, checked plan.
             remove_any(&self.plan_file)?;
@@ -410,16 +416,12 @@ impl Terraform {
             .unwrap_or_default())
     }
 
-    /// State files hold instance details: owner-only, whatever the umask was.
-    fn protect_state(&self) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
-            let path = self.workdir.join(name);
-            if path.is_file() {
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-            }
-        }
-        Ok(())
+    /// The files Terraform writes instance details into ([`OwnerOnly`] around each
+    /// run that may write them).
+    fn state_files(&self) -> Vec<PathBuf> {
+        ["terraform.tfstate", "terraform.tfstate.backup"]
+            .map(|name| self.workdir.join(name))
+            .to_vec()
     }
 
     /// Removes the state, lock and tfvars once everything is destroyed.

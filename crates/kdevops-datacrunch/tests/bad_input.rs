@@ -88,16 +88,11 @@ fn broken_ssh_config_block_is_refused_and_kept() {
 fn unreachable_endpoint() {
     let p = Project::new();
     let file = p.home.path().join("creds");
-    p.ok(&[
-        "credentials",
-        "set",
-        "--file",
-        file.to_str().unwrap(),
-        "--client-id",
-        "a",
-        "--client-secret",
-        "b",
-    ]);
+    set_credentials(
+        &p,
+        &["--file", file.to_str().unwrap(), "--client-id", "a"],
+        "b\n",
+    );
     assert_eq!(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
@@ -140,18 +135,18 @@ fn rejected_credentials() {
     p.defconfig("emulator-3-nodes");
     p.ok(&["catalog"]); // starts the emulator with its generated credentials
     let file = p.dir().join(".local/emulator/credentials");
-    p.ok(&[
-        "credentials",
-        "set",
-        "--file",
-        file.to_str().unwrap(),
-        "--profile",
-        "emulator",
-        "--client-id",
-        "someone-else",
-        "--client-secret",
-        "wrong",
-    ]);
+    set_credentials(
+        &p,
+        &[
+            "--file",
+            file.to_str().unwrap(),
+            "--profile",
+            "emulator",
+            "--client-id",
+            "someone-else",
+        ],
+        "wrong\n",
+    );
     let line = one_line(&p.fails(&["bringup"])).to_owned();
     assert!(
         line.contains("rejected the credentials") && line.contains("(401)"),
@@ -165,6 +160,58 @@ fn rejected_credentials() {
         .dir()
         .join("terraform/datacrunch/terraform.tfstate")
         .exists());
+}
+
+/// `credentials set ARGS` with `input` on standard input (a pipe, not a terminal);
+/// asserts success and returns what it printed.
+fn set_credentials(p: &Project, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut command = p.command(&[&["credentials", "set"], args].concat());
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}:\n{}", common::text(&out));
+    common::text(&out)
+}
+
+/// `credentials test` without `--url` asks the endpoint .config configures, with the
+/// credentials file and profile .config names; `credentials set --help` offers no way to
+/// put the secret on the command line.
+#[test]
+fn credentials_test_uses_the_configured_endpoint() {
+    let emu = OwnEmulator::start("cfg-client", "cfg-secret");
+    let p = Project::new();
+    let file = p.home.path().join("work.ini");
+    set_credentials(
+        &p,
+        &["--file", file.to_str().unwrap(), "--profile", "work"],
+        "cfg-client\ncfg-secret\n",
+    );
+    point_at(&p, &emu.url, &file);
+    p.set("TERRAFORM_DATACRUNCH_API_KEY_PROFILE=\"work\"");
+    let out = p.ok(&["credentials", "test"]);
+    assert!(
+        out.contains(&format!("OK: {} accepted", emu.url)) && out.contains("[work]"),
+        "{out}"
+    );
+
+    let help = p.ok(&["credentials", "set", "--help"]);
+    assert!(
+        !help.contains("--client-secret") && help.contains("not shown"),
+        "{help}"
+    );
+    let refused = p.fails(&["credentials", "set", "--client-secret", "x"]);
+    assert!(refused.contains("--client-secret"), "{refused}");
 }
 
 /// An emulator of our own, accepting one client id and secret; killed on drop.
@@ -216,16 +263,13 @@ fn tricky_secret_and_the_original_json_file_work_end_to_end() {
     let emu = OwnEmulator::start("bs-client", TRICKY);
     let p = Project::new();
     let written = p.home.path().join("written");
-    p.ok(&[
-        "credentials",
-        "set",
-        "--file",
-        written.to_str().unwrap(),
-        "--client-id",
-        "bs-client",
-        "--client-secret",
-        TRICKY,
-    ]);
+    // Piped in: the ID and the secret, one line each, nothing on the command line.
+    let out = set_credentials(
+        &p,
+        &["--file", written.to_str().unwrap()],
+        &format!("bs-client\r\n{TRICKY}\n"),
+    );
+    assert!(!out.contains(TRICKY), "the secret was echoed: {out}");
     let by_hand = p.home.path().join("by-hand");
     std::fs::write(
         &by_hand,
