@@ -20,15 +20,13 @@
 //! a replay sees the same fault mix rather than the same sequence). The last line
 //! printed, `soak-result {json}`, is what `tools/soak` reports.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{http, text, Project};
+use crate::common::{http, text, Project};
 use serde_json::{json, Value};
 use test_support::cargo_bin::workspace_bin;
 

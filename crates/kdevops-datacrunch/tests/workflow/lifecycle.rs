@@ -3,11 +3,9 @@
 //! leaves no instance, no ssh config and no emulator process. And ownership by project
 //! identity: two trees with the same .config on one emulator, a moved tree.
 
-mod common;
-
 use std::process::Command;
 
-use common::{alive, Project};
+use crate::common::{alive, Project};
 
 #[test]
 fn bringup_status_rebringup_destroy() {
@@ -311,7 +309,7 @@ fn a_moved_tree_keeps_its_nodes_and_finds_its_strays() {
 
     // State lost (only the key stays): the instances are strays, named as such.
     let rm = p.terraform(&["state", "rm", "datacrunch_instance.kdevops"]);
-    assert!(rm.status.success(), "{}", common::text(&rm));
+    assert!(rm.status.success(), "{}", crate::common::text(&rm));
     let status = p.ok(&["status"]);
     assert_eq!(status.matches("stray: kdevops-").count(), 2, "{status}");
     assert!(status.contains("`make bringup` adopts it"), "{status}");
@@ -408,7 +406,7 @@ fn bringup_adopts_a_node_still_provisioning_after_an_interrupted_run() {
         .env("DATACRUNCH_EMULATOR_PROVISIONING_SECONDS", "8")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(out.status.success(), "{}", crate::common::text(&out));
     let (_, body) = p.api("GET", "/instances", None);
     let instances: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
     let first = &instances[0];

@@ -1,8 +1,6 @@
 //! KEEP_VOLUMES: destroy deletes OS volumes by default and keeps (detaches) them when set.
 
-mod common;
-
-use common::Project;
+use crate::common::Project;
 use serde_json::Value;
 
 /// OS volumes the emulator still holds (not deleted), after restarting it to look.

@@ -1,12 +1,10 @@
 //! `make menuconfig` driven in tmux like a person would: jump to an instance type,
 //! select it, save, quit; the saved `.config` then drives the next bringup.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Project;
+use crate::common::Project;
 use test_support::cargo_bin::workspace_root;
 
 struct Tmux {

@@ -2,9 +2,7 @@
 //! the instance type, endpoint and nodes it promises; and every Kconfig symbol is read
 //! by the workflow (no dead options, defect 13).
 
-mod common;
-
-use common::Project;
+use crate::common::Project;
 use serde_json::Value;
 use test_support::cargo_bin::workspace_root;
 
@@ -78,7 +76,7 @@ fn every_defconfig_reads_back_as_promised() {
     assert_eq!(s["spot"], true);
     // olddefconfig needs no terminal (make's stdin is not one here) and keeps choices.
     let old = p.make(&["olddefconfig"]);
-    assert!(old.status.success(), "{}", common::text(&old));
+    assert!(old.status.success(), "{}", crate::common::text(&old));
     assert_eq!(show(&p)["settings"]["spot"], true);
     let bad = p.make(&["defconfig-no-such-thing"]);
     assert!(!bad.status.success());

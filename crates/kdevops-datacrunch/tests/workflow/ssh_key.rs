@@ -1,9 +1,7 @@
 //! SSH key modes. MANUAL uses a key already in the account, found by name: nothing is
 //! uploaded or deleted (the original created a new key anyway, defect 13).
 
-mod common;
-
-use common::Project;
+use crate::common::Project;
 use serde_json::Value;
 
 #[test]

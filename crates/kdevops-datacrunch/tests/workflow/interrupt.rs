@@ -5,15 +5,13 @@
 //! it), no Terraform or provider process and no plugin socket is left, and bringup again
 //! ends with exactly the configured nodes.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{alive, http, terraform_bin, workflow_bin, Project};
+use crate::common::{alive, http, terraform_bin, workflow_bin, Project};
 use serde_json::Value;
 use test_support::cargo_bin::workspace_root;
 

@@ -1,10 +1,8 @@
 //! Bad input: each is a one-line error that says what to fix, and nothing is created.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::Project;
+use crate::common::Project;
 
 /// One line, starting with "error: ".
 fn one_line(stderr: &str) -> &str {
@@ -180,8 +178,12 @@ fn set_credentials(p: &Project, args: &[&str], input: &str) -> String {
         .write_all(input.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{args:?}:\n{}", common::text(&out));
-    common::text(&out)
+    assert!(
+        out.status.success(),
+        "{args:?}:\n{}",
+        crate::common::text(&out)
+    );
+    crate::common::text(&out)
 }
 
 /// `credentials test` without `--url` asks the endpoint .config configures, with the
@@ -311,8 +313,12 @@ fn tricky_secret_and_the_original_json_file_work_end_to_end() {
             .env("DATACRUNCH_CLIENT_ID", "bs-client")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}:\n{}", common::text(&out));
-        common::text(&out)
+        assert!(
+            out.status.success(),
+            "{args:?}:\n{}",
+            crate::common::text(&out)
+        );
+        crate::common::text(&out)
     };
     let out = with_id(&["credentials", "test", "--url", &emu.url]);
     assert!(

@@ -2,9 +2,7 @@
 //! skipped with the reason printed; a node that loses capacity (refused at deploy, or
 //! accepted and then `no_capacity`) moves alone to the next tier; healthy nodes stay.
 
-mod common;
-
-use common::Project;
+use crate::common::Project;
 use serde_json::Value;
 
 const H100_30V: &str = "1H100.80S.30V";
@@ -65,7 +63,7 @@ fn tiers_without_capacity_are_skipped_with_reasons() {
 
     // kdevops' select-tier: TYPE LOCATION on stdout, the reasons on stderr.
     let pick = p.run(&["select-tier", "h100-or-less"]);
-    assert!(pick.status.success(), "{}", common::text(&pick));
+    assert!(pick.status.success(), "{}", crate::common::text(&pick));
     let stdout = String::from_utf8_lossy(&pick.stdout);
     assert!(stdout.starts_with("1A100.22V FIN-"), "{stdout}");
     assert!(String::from_utf8_lossy(&pick.stderr).contains(&format!("skipping {H100_30V}")));
@@ -74,7 +72,7 @@ fn tiers_without_capacity_are_skipped_with_reasons() {
     assert!(
         stdout.starts_with("1A100.40S.22V "),
         "{}",
-        common::text(&excluded)
+        crate::common::text(&excluded)
     );
     let out = p.ok(&["bringup"]);
     for t in [H100_30V, H100_32V] {
