@@ -13,6 +13,10 @@
 //! Usage: `cargo run -p tfplugin --release --example handshake_bench -- [--runs N] BIN...`
 //! Prints a Markdown table.
 
+// A measuring tool over the test helpers: a failure aborts the run with its location,
+// which is all a benchmark needs.
+#![allow(clippy::unwrap_used)]
+
 // The test helpers that launch plugins and speak mTLS to them, reused as is.
 #[path = "../tests/plugin/common/mod.rs"]
 mod common;
