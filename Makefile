@@ -32,9 +32,10 @@ release: ## optimised binaries: target/provider/terraform-provider-datacrunch, t
 fmt: ## reformat the code
 	$(CARGO) fmt --all
 
-check: docs-check ## formatting, lints and generated-docs drift
+check: docs-check ## formatting, lints, generated-docs drift and module cycles
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	tools/module-cycles
 
 docs: ## regenerate the provider's registry docs from its schema
 	$(CARGO) run -q -p terraform-provider-datacrunch -- docs --out docs
