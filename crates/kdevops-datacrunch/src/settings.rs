@@ -1,5 +1,5 @@
 //! `.config` to typed settings: every symbol of the Kconfig tree is read here, and only
-//! here, so "is this option used?" has one place to look (defect 13: no dead symbols).
+//! here, so "is this option used?" has one place to look (an option nothing reads is a promise the menu breaks).
 //!
 //! Values are checked as they are read: a bad one is an error naming the `CONFIG_`
 //! symbol, what it holds and what is expected.

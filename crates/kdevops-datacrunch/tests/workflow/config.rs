@@ -1,6 +1,6 @@
 //! The configuration layer: every defconfig loads through kconfiglib and reads back as
 //! the instance type, endpoint and nodes it promises; and every Kconfig symbol is read
-//! by the workflow (no dead options, defect 13).
+//! by the workflow (no option the menu offers is silently ignored).
 
 use crate::common::Project;
 use serde_json::Value;

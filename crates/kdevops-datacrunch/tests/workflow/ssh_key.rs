@@ -1,5 +1,5 @@
 //! SSH key modes. MANUAL uses a key already in the account, found by name: nothing is
-//! uploaded or deleted (the original created a new key anyway, defect 13).
+//! uploaded or deleted, even though uploading a new key would also "work".
 
 use crate::common::Project;
 use serde_json::Value;

@@ -57,7 +57,7 @@ fn catalog_data_sources_are_filled_and_filtered() {
     ws.apply();
     let o = outputs(&ws);
 
-    // Instance types: the original's attributes really filled (defect 8).
+    // Instance types: every attribute filled from the catalog, none left empty.
     let all = o["all_types"].as_array().unwrap();
     assert!(all.len() > 20, "{}", all.len());
     let h100 = all

@@ -75,7 +75,7 @@ fn lifecycle_on(tf: &Terraform) {
     );
     ws.assert_no_changes();
 
-    // The description cannot change in place (defect 6): replacement, old one deleted.
+    // The API cannot change a description in place: replacement, old one deleted.
     ws.write(&config("second", "tags = { team = \"storage\" }"));
     let (_, plan) = ws.plan_exit_code();
     assert!(plan.contains("must be replaced"), "{plan}");
