@@ -143,6 +143,12 @@ impl AdminHandle {
         self.0.faults.replace(BTreeMap::new());
     }
 
+    /// Faults injected so far, by kind (`"500"`, `"lost_answer"`, …), as
+    /// `GET /admin/faults/injected` reports them.
+    pub fn injected_faults(&self) -> BTreeMap<&'static str, u64> {
+        self.0.faults.injected()
+    }
+
     pub fn revoke_all_tokens(&self) {
         self.0.auth.revoke_all();
     }

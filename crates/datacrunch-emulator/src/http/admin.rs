@@ -107,7 +107,7 @@ async fn faults(State(s): State<AppState>) -> Response {
 
 /// `GET /admin/faults/injected`: how many faults of each kind were injected so far.
 async fn injected_faults(State(s): State<AppState>) -> Response {
-    json(StatusCode::OK, &s.faults.injected())
+    json(StatusCode::OK, &admin(&s).injected_faults())
 }
 
 /// `PUT /admin/faults`: a [`FaultRule`] plus an optional `endpoint`

@@ -1,6 +1,6 @@
 //! `datacrunch_volume` and `datacrunch_startup_script` end to end: create, no-change
 //! plan, in-place changes, refused shrink, attach to a shut-down instance, import,
-//! drift and destroy.
+//! drift and destroy; creates whose answers are lost.
 
 use datacrunch_models::{InstanceAction, InstanceActionRequest};
 use test_support::datacrunch::*;
@@ -242,4 +242,139 @@ resource "datacrunch_startup_script" "s" {{
     assert_eq!(scripts.len(), 1);
     assert!(scripts[0].script.contains("echo two"));
     ws.destroy();
+}
+
+/// Keys, scripts and volumes whose create answers are lost: the first creates of the key
+/// are answered 500 or take effect with the connection reset, and every create of the
+/// script and the volume takes effect unanswered. Each apply must still succeed with
+/// exactly one object per resource, the one in state. A client that resent a create whose
+/// answer was lost would make a second key (the emulator, like the service, accepts
+/// duplicate names), and one that gave up on the reset connection would fail the apply.
+#[test]
+fn lost_create_answers_make_exactly_one_key_script_and_volume() {
+    use datacrunch_emulator::FaultRule;
+    let emu = emulator_with(|b| b.fault_seed(3));
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    let key = format!(
+        r#"
+provider "datacrunch" {{}}
+resource "datacrunch_ssh_key" "k" {{
+  name       = "lost-key"
+  public_key = "{PUBKEY}"
+}}
+"#
+    );
+    let script_and_volume = r##"
+resource "datacrunch_startup_script" "s" {
+  name   = "lost-script"
+  script = "#!/bin/bash\necho lost\n"
+}
+resource "datacrunch_volume" "v" {
+  name          = "lost-volume"
+  size          = 50
+  location_code = "FIN-03"
+}
+"##;
+    // Only this endpoint has a rule, so the seed alone decides its faults.
+    emu.admin
+        .set_fault(
+            "POST /v1/sshkeys",
+            FaultRule {
+                rate_500: 0.5,
+                lost_answer_rate: 0.5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    ws.write(&key);
+    ws.init();
+    ws.apply();
+    let injected = emu.admin.injected_faults();
+    assert!(
+        injected.get("500").copied().unwrap_or(0) >= 1 && injected.get("lost_answer") == Some(&1),
+        "the seed no longer gives a 500 and then a lost answer: {injected:?}"
+    );
+
+    emu.admin.clear_faults();
+    for endpoint in ["POST /v1/scripts", "POST /v1/volumes"] {
+        let lost = FaultRule {
+            lost_answer_rate: 1.0,
+            ..Default::default()
+        };
+        emu.admin.set_fault(endpoint, lost).unwrap();
+    }
+    ws.write(&format!("{key}{script_and_volume}"));
+    ws.apply();
+    assert_eq!(
+        emu.admin.injected_faults().get("lost_answer"),
+        Some(&3),
+        "one lost answer each for the key, the script and the volume"
+    );
+    emu.admin.clear_faults();
+
+    let client = api(&emu);
+    let (keys, scripts, volumes) = block_on(async {
+        (
+            client.ssh_keys().await.unwrap(),
+            client.startup_scripts().await.unwrap(),
+            client.volumes(None).await.unwrap(),
+        )
+    });
+    let ids = |names: Vec<(&str, &str)>, name: &str| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, id)| id.to_owned())
+            .collect()
+    };
+    let state_id = |address: &str| vec![ws.values(address)["id"].as_str().unwrap().to_owned()];
+    assert_eq!(
+        ids(
+            keys.iter()
+                .map(|k| (k.name.as_str(), k.id.as_str()))
+                .collect(),
+            "lost-key"
+        ),
+        state_id("datacrunch_ssh_key.k"),
+        "{keys:#?}"
+    );
+    assert_eq!(
+        ids(
+            scripts
+                .iter()
+                .map(|s| (s.name.as_str(), s.id.as_str()))
+                .collect(),
+            "lost-script"
+        ),
+        state_id("datacrunch_startup_script.s"),
+        "{scripts:#?}"
+    );
+    assert_eq!(
+        ids(
+            volumes
+                .iter()
+                .filter(|v| v.deleted_at.is_none())
+                .map(|v| (v.name.as_str(), v.id.as_str()))
+                .collect(),
+            "lost-volume"
+        ),
+        state_id("datacrunch_volume.v"),
+        "{volumes:#?}"
+    );
+    ws.assert_no_changes();
+
+    ws.destroy();
+    let (keys, scripts, volumes) = block_on(async {
+        (
+            client.ssh_keys().await.unwrap(),
+            client.startup_scripts().await.unwrap(),
+            client.volumes(None).await.unwrap(),
+        )
+    });
+    assert!(keys.is_empty(), "{keys:#?}");
+    assert!(scripts.is_empty(), "{scripts:#?}");
+    assert!(
+        volumes.iter().all(|v| v.deleted_at.is_some()),
+        "{volumes:#?}"
+    );
 }
