@@ -1,4 +1,5 @@
-//! In-place changes, replacement, import and drift, end to end.
+//! In-place changes, replacement, import and drift (including an instance deleted behind
+//! Terraform's back), end to end.
 
 use datacrunch_models::{InstanceAction, InstanceActionRequest};
 use test_support::datacrunch::*;
@@ -156,4 +157,59 @@ fn lifecycle_on(tf: &Terraform) {
 
     ws.destroy();
     assert!(live_instances(&emu).is_empty());
+}
+
+/// An instance deleted behind Terraform's back, which the API still lists as
+/// `discontinued`: `destroy -refresh=false` (state still says it exists) sends the delete,
+/// the API refuses it with 403 `forbidden_action` "Can't discontinue a discontinued
+/// instance", and the destroy must count that as done instead of failing on it.
+#[test]
+fn destroy_of_an_instance_the_api_already_discontinued_succeeds() {
+    use datacrunch_emulator::Timing;
+    use std::time::Duration;
+    // Discontinued instances stay listed for the whole test, not 5 s.
+    let emu = emulator_with(|b| {
+        b.timing(Timing {
+            discontinued_visible: Duration::from_secs(3600),
+            ..Timing::fast()
+        })
+    });
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&config("deleted behind its back", ""));
+    ws.init();
+    ws.apply();
+    let id = ws.values("datacrunch_instance.n")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = api(&emu);
+    let status = block_on(async {
+        client
+            .instance_action(&InstanceActionRequest {
+                action: InstanceAction::Delete,
+                id: vec![id.clone()],
+                volume_ids: None,
+                delete_permanently: None,
+            })
+            .await
+            .unwrap();
+        client.instance(&id).await.unwrap().status
+    });
+    assert_eq!(status.to_string(), "discontinued");
+
+    let actions = emu.admin.count("PUT /v1/instances");
+    ws.ok(&[
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+    ]);
+    assert!(
+        emu.admin.count("PUT /v1/instances") > actions,
+        "the destroy never sent the delete"
+    );
+    assert!(ws.resources().is_empty(), "{:#?}", ws.resources());
+    assert!(live_instances(&emu).is_empty());
+    assert!(block_on(async { client.ssh_keys().await.unwrap() }).is_empty());
 }
