@@ -1,7 +1,9 @@
 //! Failure runs: injected faults, failed polls, capacity lost after the deploy was
-//! accepted, a create timeout, the API dying mid-apply, and a Terraform killed mid-apply. A create that fails after the deploy keeps
-//! its instance in state, tainted, for the next apply to replace or destroy to delete. After each, Terraform's state is compared with what the
-//! emulator holds: no duplicate, no orphan, nothing left billing.
+//! accepted, a create timeout, the API dying mid-apply, deploys whose answers are lost,
+//! and a Terraform killed mid-apply. A create that fails after the deploy keeps its
+//! instance in state, tainted, for the next apply to replace or destroy to delete. After
+//! each, Terraform's state is compared with what the emulator holds: no duplicate, no
+//! orphan, nothing left billing.
 
 use datacrunch_emulator::{FaultRule, Timing};
 use std::collections::BTreeSet;
@@ -481,4 +483,44 @@ fn api_dying_mid_apply_ends_the_apply_naming_the_url_and_keeps_the_instances() {
     ws.set_env("DATACRUNCH_SERVER_URL", &back.base_url);
     ws.destroy();
     assert!(live_instances(&back).is_empty());
+}
+
+#[test]
+fn lost_deploy_answers_never_make_a_second_instance() {
+    // Half the deploys take effect and lose their answer (the connection is reset): the
+    // provider cannot know they worked. Sending such a deploy again would leave a second,
+    // billed machine that Terraform does not know about; the apply must instead find the
+    // instance the lost deploy made. Every instance ever deployed (deleted ones too)
+    // is counted, so a duplicate cleaned up later still shows.
+    let emu = emulator_with(|b| {
+        b.fault(
+            "POST /v1/instances",
+            FaultRule {
+                lost_answer_rate: 0.5,
+                ..Default::default()
+            },
+        )
+        .fault_seed(11)
+    });
+    let hosts = nodes(3, "lost");
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&fleet(&hosts, "FIN-03"));
+    ws.init();
+    ws.apply();
+    let lost = emu.admin.injected_faults().get("lost_answer").copied();
+    assert!(
+        lost.unwrap_or(0) >= 1,
+        "the seed no longer loses a deploy answer"
+    );
+    let deployed: Vec<String> = emu
+        .admin
+        .instances()
+        .iter()
+        .map(|i| i["hostname"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(deployed.len(), 3, "{lost:?} lost answers: {deployed:?}");
+    assert_state_matches_emulator(&ws, &emu, &hosts);
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
 }
