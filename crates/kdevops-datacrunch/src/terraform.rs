@@ -7,7 +7,8 @@
 //! named by a project CLI config passed as `TF_CLI_CONFIG_FILE`: one-step `init`, no
 //! `dev_overrides`, no hidden files, a real lock file. A rebuilt binary no
 //! longer matches the lock file's checksum, so when the installed binary changes the
-//! lock file and the cached copy are removed and `init` runs again.
+//! lock file and the cached copy are removed and `init` runs again; otherwise `init`
+//! runs only when one of its inputs changed ([`init`]).
 //!
 //! Every Terraform command runs in a process group of its own, registered with
 //! [`interrupt`]: Ctrl-C reaches Terraform once, forwarded, never twice.
@@ -18,11 +19,12 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::interrupt::{self, AfterStop, Interrupted};
 use crate::owner_only::OwnerOnly;
 use crate::project::Project;
+
+mod init;
 
 /// The provider's registry address.
 const PROVIDER_NAMESPACE: &str = "linux-kdevops";
@@ -33,6 +35,8 @@ pub struct Terraform {
     binary: PathBuf,
     workdir: PathBuf,
     cli_config: PathBuf,
+    /// The provider's copy in the project mirror.
+    installed_provider: PathBuf,
     /// Where bringup saves the plan it checks and then applies.
     plan_file: PathBuf,
     /// Variables set for every command after the `DATACRUNCH_*`/`VERDA_*` ones are
@@ -150,14 +154,6 @@ fn os_arch() -> String {
     format!("{}_{arch}", std::env::consts::OS)
 }
 
-fn file_sha256(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 impl Terraform {
     /// Installs `provider_binary` into the project mirror, writes the CLI config, and
     /// returns a runner for the module directory.
@@ -179,12 +175,7 @@ impl Terraform {
             .join(version)
             .join(os_arch());
         let installed = dir.join(format!("terraform-provider-{PROVIDER_TYPE}_v{version}"));
-        let wanted = file_sha256(provider_binary)?;
-        let current = installed
-            .is_file()
-            .then(|| file_sha256(&installed))
-            .transpose()?;
-        if current.as_deref() != Some(wanted.as_str()) {
+        if !init::same_contents(provider_binary, &installed)? {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             // Copy, not link: a later rebuild must not change the binary behind the lock.
@@ -212,6 +203,7 @@ impl Terraform {
             workdir,
             plan_file: local.join("bringup.tfplan"),
             cli_config,
+            installed_provider: installed,
             env: Vec::new(),
         })
     }
@@ -269,9 +261,10 @@ impl Terraform {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// `terraform init`, only when the provider is not installed yet, or its installed
-    /// copy no longer resolves: `init` links it to the project mirror by absolute path,
-    /// so after the tree is moved the link points into the old location.
+    /// `terraform init`, only when the provider is not installed yet, its installed
+    /// copy no longer resolves (`init` links it to the project mirror by absolute path,
+    /// so after the tree is moved the link points into the old location), or an input
+    /// of the last `init` changed since (see [`init`]). Returns whether it ran.
     pub fn init_if_needed(&self) -> Result<bool> {
         let providers = self.workdir.join(".terraform/providers");
         let installed = providers
@@ -280,12 +273,25 @@ impl Terraform {
             .join(PROVIDER_TYPE)
             .join(env!("CARGO_PKG_VERSION"))
             .join(os_arch());
+        let inputs = init::Inputs {
+            terraform: &self.binary,
+            workdir: &self.workdir,
+            cli_config: &self.cli_config,
+            installed_provider: &self.installed_provider,
+        };
         // `exists` follows the link: false for one into a directory that moved away.
-        if installed.exists() && self.workdir.join(".terraform.lock.hcl").is_file() {
+        if installed.exists()
+            && self.workdir.join(".terraform.lock.hcl").is_file()
+            && init::recorded(&self.workdir) == Some(inputs.fingerprint()?)
+        {
             return Ok(false);
         }
+        // An init interrupted half way must not look like a finished one next time.
+        remove_any(&self.workdir.join(init::STAMP))?;
         remove_any(&providers)?;
         self.run_quiet(&["init", "-input=false", "-no-color"], AfterStop::Refuse)?;
+        // After init: it writes the lock file, one of the inputs.
+        init::record(&self.workdir, &inputs.fingerprint()?)?;
         Ok(true)
     }
 

@@ -63,6 +63,8 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     .with_env(api.provider_env.clone());
     if tf.init_if_needed()? {
         progress.line("terraform init: provider installed from the project mirror");
+    } else {
+        progress.line("terraform init: skipped (nothing changed)");
     }
 
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
