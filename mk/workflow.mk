@@ -23,15 +23,34 @@ WORKFLOW_DEFAULT_DEFCONFIG ?= emulator-3-nodes
 WORKFLOW_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(TOPDIR)/target)
 WORKFLOW_BIN := $(WORKFLOW_TARGET_DIR)/debug/kdevops-datacrunch
 WORKFLOW := $(WORKFLOW_BIN) --topdir $(TOPDIR) --config $(KCONFIG_CONFIG)
+# The source tree holding this file (TOPDIR may name another kdevops tree).
+WORKFLOW_SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+WORKFLOW_BINS := $(addprefix $(WORKFLOW_TARGET_DIR)/debug/,kdevops-datacrunch \
+	terraform-provider-datacrunch datacrunch-emulator)
+# Touched after each successful build: cargo leaves a binary alone when a change did not
+# reach it, so the binaries' own times cannot say whether the build is current.
+WORKFLOW_STAMP := $(WORKFLOW_TARGET_DIR)/debug/.kdevops-workflow-built
+# Everything the three binaries are built from: even a no-op `cargo build` costs
+# seconds, so cargo runs only when one of these is newer than the last build.
+WORKFLOW_SOURCES := $(WORKFLOW_SRC)/Cargo.toml $(WORKFLOW_SRC)/Cargo.lock \
+	$(shell find $(WORKFLOW_SRC)/crates \( -path '*/src/*' -o -name Cargo.toml \
+	  -o -name build.rs \) -type f 2>/dev/null)
 
 .PHONY: menuconfig olddefconfig savedefconfig defconfig-% bringup status destroy \
-	catalog credentials workflow-build
+	catalog credentials workflow-build workflow-build-missing
 
 $(KCONFIG_BIN)/menuconfig:
 	@tools/install-terraform
 
-workflow-build: ## build the workflow tool, the provider and the emulator
-	@$(CARGO) build --quiet -p kdevops-datacrunch -p terraform-provider-datacrunch -p datacrunch-emulator
+workflow-build: $(WORKFLOW_STAMP) ## build the workflow tool, the provider and the emulator (when their sources changed)
+
+# A binary that is missing (removed, or a new target directory) forces a build.
+$(WORKFLOW_STAMP): $(WORKFLOW_SOURCES) $(if $(filter-out $(wildcard $(WORKFLOW_BINS)),$(WORKFLOW_BINS)),workflow-build-missing)
+	@echo "building kdevops-datacrunch, provider and emulator (first time: ~2-3 min)" >&2
+	@$(CARGO) build -p kdevops-datacrunch -p terraform-provider-datacrunch -p datacrunch-emulator
+	@touch $@
+
+workflow-build-missing:
 
 menuconfig: | $(KCONFIG_BIN)/menuconfig ## edit .config (instance type, endpoint, nodes, ...)
 	@$(KCONFIG_ENV) $(KCONFIG_BIN)/menuconfig $(TOPDIR)/Kconfig
