@@ -357,6 +357,12 @@ impl Terraform {
         .context("terraform show -json of the saved plan printed something that is not JSON")
     }
 
+    /// Removes the saved plan without applying it (it changes nothing): a later apply
+    /// must come from a new, checked plan.
+    pub fn discard_plan(&self) -> Result<()> {
+        remove_any(&self.plan_file)
+    }
+
     /// `terraform apply -json` of the saved plan, or a destroy, streaming progress lines
     /// to `on_event`. A signal meanwhile is forwarded to Terraform ([`interrupt`]), which
     /// saves state and exits; the apply then fails with [`Interrupted`].

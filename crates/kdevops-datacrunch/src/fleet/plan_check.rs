@@ -74,6 +74,27 @@ pub fn losses(plan: &Value) -> Vec<NodeLoss> {
         .collect()
 }
 
+/// Whether applying the plan would change nothing at all: every resource and output
+/// `no-op`, and no drift found by the refresh (an apply would save the refreshed state).
+/// Then bringup skips the apply and the state read after it.
+pub fn changes_nothing(plan: &Value) -> bool {
+    let all_noop = |actions: Option<&Value>| {
+        actions
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().all(|action| action == "no-op"))
+    };
+    let resources = plan["resource_changes"].as_array().into_iter().flatten();
+    let outputs = plan["output_changes"].as_object().into_iter().flatten();
+    let drift = plan["resource_drift"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty());
+    !drift
+        && resources
+            .into_iter()
+            .all(|c| all_noop(c.pointer("/change/actions")))
+        && outputs.into_iter().all(|(_, c)| all_noop(c.get("actions")))
+}
+
 /// A `replace_paths` entry (`["os_volume", 0, "size"]`) as `os_volume.0.size`.
 fn attribute_path(path: &Value) -> String {
     path.as_array()
@@ -220,6 +241,25 @@ mod tests {
         assert_eq!(losses[1].loss, Loss::Destroy);
         assert!(describe(&losses[0]).contains("a change of is_spot, os_volume.0.size"));
         assert!(describe(&losses[1]).contains("no longer configured"));
+    }
+
+    #[test]
+    fn a_plan_changes_nothing_only_when_every_action_is_no_op_and_nothing_drifted() {
+        let noop = json!({
+            "resource_changes": [change("n-0", &["no-op"], "", json!(null))],
+            "output_changes": {"ips": {"actions": ["no-op"]}},
+        });
+        assert!(changes_nothing(&noop));
+        assert!(!changes_nothing(&plan()), "creates, replaces, destroys");
+        let mut output = noop.clone();
+        output["output_changes"]["ips"]["actions"] = json!(["update"]);
+        assert!(!changes_nothing(&output), "an output changes");
+        let mut drift = noop.clone();
+        drift["resource_drift"] = json!([change("n-0", &["update"], "", json!(null))]);
+        assert!(!changes_nothing(&drift), "the refresh found drift");
+        let mut unreadable = noop;
+        unreadable["resource_changes"] = json!([{"type": NODE_TYPE, "index": "n-0"}]);
+        assert!(!changes_nothing(&unreadable), "no actions: assume a change");
     }
 
     #[test]

@@ -106,6 +106,17 @@ pub async fn converge(
                 loss.why()
             ));
         }
+        // A no-op bringup: the apply would only cost another Terraform start and state
+        // read, and the state read before the plan is still current (no drift).
+        let nothing_failed = || {
+            let report = terraform::ApplyReport::default();
+            fallback::classify(&placements, &report, &fleet.state, |_| true).is_empty()
+        };
+        if plan_check::changes_nothing(&plan) && nothing_failed() {
+            tf.discard_plan()?;
+            progress.line("ready (nothing to change)");
+            return Ok(());
+        }
         let report = apply(tf, progress, attempt)?;
         fleet.refresh_state(tf)?;
         if report.succeeded
