@@ -38,6 +38,13 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     // A broken ~/.ssh/config is refused before anything is created.
     ctx.check_access_files()?;
     let settings = &ctx.settings;
+    // Before anything slow (starting the emulator, the first API round trip): the user
+    // sees within a fraction of a second that bringup runs, also in a log or a pipe.
+    progress.line(format!(
+        "bringup: {} node(s) as configured in {}",
+        settings.nodes.len(),
+        project.config.display()
+    ));
     let api = api::connect(project, settings).await?;
     progress.line(format!(
         "API {} ({})",

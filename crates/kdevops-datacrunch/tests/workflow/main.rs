@@ -15,5 +15,6 @@ mod faults;
 mod interrupt;
 mod lifecycle;
 mod menuconfig;
+mod noop;
 mod ssh_key;
 mod volumes;
