@@ -18,13 +18,14 @@ KCONFIG_BIN := $(VENV)/bin
 # TOPDIR reaches Kconfig's $(shell,...) defaults: the per-project key name and file.
 KCONFIG_ENV := KCONFIG_CONFIG=$(KCONFIG_CONFIG) TOPDIR=$(TOPDIR)
 WORKFLOW_DEFAULT_DEFCONFIG ?= emulator-3-nodes
+# The source tree holding this file (TOPDIR may name another kdevops tree): cargo
+# builds it, into its target directory.
+WORKFLOW_SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+WORKFLOW_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(WORKFLOW_SRC)/target)
 # Debug builds: a release build of the three binaries takes minutes on a small machine
 # and buys nothing for a tool that mostly waits on the network.
-WORKFLOW_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(TOPDIR)/target)
 WORKFLOW_BIN := $(WORKFLOW_TARGET_DIR)/debug/kdevops-datacrunch
 WORKFLOW := $(WORKFLOW_BIN) --topdir $(TOPDIR) --config $(KCONFIG_CONFIG)
-# The source tree holding this file (TOPDIR may name another kdevops tree).
-WORKFLOW_SRC := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 WORKFLOW_BINS := $(addprefix $(WORKFLOW_TARGET_DIR)/debug/,kdevops-datacrunch \
 	terraform-provider-datacrunch datacrunch-emulator)
 # Touched after each successful build: cargo leaves a binary alone when a change did not
