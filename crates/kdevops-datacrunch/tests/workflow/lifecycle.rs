@@ -32,7 +32,7 @@ fn bringup_status_rebringup_destroy() {
         String::from_utf8_lossy(&cmdline).replace('\0', " ")
     );
     for phase in [
-        "terraform init",
+        "terraform init: provider installed",
         "availability",
         "selected 1H100.80S.30V",
         "ready",
@@ -134,7 +134,7 @@ fn bringup_status_rebringup_destroy() {
     // A second bringup keeps every node: same instances, nothing created or replaced.
     let again = p.ok(&["bringup"]);
     assert!(
-        again.contains("terraform init"),
+        again.contains("terraform init: provider installed"),
         "changed provider must re-init:\n{again}"
     );
     for name in ["kdevops-0", "kdevops-1", "kdevops-2"] {
@@ -292,7 +292,10 @@ fn a_moved_tree_keeps_its_nodes_and_finds_its_strays() {
         out.contains(&format!("moved from {}", old.display())),
         "{out}"
     );
-    assert!(out.contains("terraform init"), "stale provider link: {out}");
+    assert!(
+        out.contains("terraform init: provider installed"),
+        "stale provider link: {out}"
+    );
     for node in ["kdevops-0", "kdevops-1"] {
         assert!(out.contains(&format!("{node}: keep ")), "{out}");
     }
