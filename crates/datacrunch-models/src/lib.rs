@@ -10,6 +10,7 @@
 //! the real service sends today, so the emulator built on these types looks like it.
 
 mod catalog;
+mod cluster;
 mod error;
 mod instance;
 mod price;
@@ -19,6 +20,7 @@ mod status;
 pub mod validate;
 
 pub use catalog::*;
+pub use cluster::*;
 pub use error::*;
 pub use instance::*;
 pub use price::Price;

@@ -134,6 +134,54 @@ impl InstanceStatus {
 }
 
 open_enum! {
+    /// The status of a cluster. The service reports `provisioning` for some clusters
+    /// where the SDK documents `creating`; both read as [`Creating`](ClusterStatus::Creating).
+    ClusterStatus {
+        Ordered = "ordered",
+        Creating = "creating" | "provisioning",
+        Running = "running",
+        Scaling = "scaling",
+        Updating = "updating",
+        Error = "error",
+        Deleting = "deleting",
+        Discontinued = "discontinued" | "deleted",
+        NoCapacity = "no_capacity",
+    }
+}
+
+impl ClusterStatus {
+    /// Still on its way to `running` after a create.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, ClusterStatus::Ordered | ClusterStatus::Creating)
+    }
+
+    /// A status from which the cluster will never become `running` by itself.
+    pub fn is_failed(&self) -> bool {
+        matches!(
+            self,
+            ClusterStatus::Error
+                | ClusterStatus::NoCapacity
+                | ClusterStatus::Deleting
+                | ClusterStatus::Discontinued
+        )
+    }
+
+    /// Gone or going: the cluster no longer bills and will leave the list.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, ClusterStatus::Deleting | ClusterStatus::Discontinued)
+    }
+}
+
+open_enum! {
+    /// An action for `PUT /clusters`. The service deletes a cluster by `discontinue`;
+    /// `delete` is accepted as the same thing.
+    ClusterAction {
+        Discontinue = "discontinue",
+        Delete = "delete",
+    }
+}
+
+open_enum! {
     /// An action for `PUT /instances`.
     InstanceAction {
         Start = "start",
