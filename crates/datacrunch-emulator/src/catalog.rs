@@ -2,6 +2,7 @@
 //! real image types, the four locations and the volume types. Built once; the JSON of
 //! each listing is serialized once and served from memory.
 
+use crate::cluster_catalog::ClusterCatalog;
 use bytes::Bytes;
 use datacrunch_models::{
     CpuSpec, GpuSpec, Image, InstanceType, Location, Price, SizeSpec, VolumeType, VolumeTypePrice,
@@ -146,6 +147,8 @@ pub struct Catalog {
     pub images_json: Bytes,
     pub locations_json: Bytes,
     pub volume_types_json: Bytes,
+    /// Cluster types and images, built from the instance types above.
+    pub clusters: ClusterCatalog,
 }
 
 fn dec(s: &str) -> Decimal {
@@ -271,7 +274,7 @@ impl Catalog {
             .enumerate()
             .map(|(i, (f, s))| build_type(i + 1, f, s))
             .collect();
-        let by_name = types
+        let by_name: HashMap<String, usize> = types
             .iter()
             .enumerate()
             .map(|(i, t)| (t.wire.instance_type.clone(), i))
@@ -309,7 +312,9 @@ impl Catalog {
             .collect();
         let usd: Vec<&InstanceType> = types.iter().map(|t| &t.wire).collect();
         let eur: Vec<InstanceType> = types.iter().map(|t| in_eur(&t.wire)).collect();
+        let clusters = ClusterCatalog::new(|name| by_name.get(name).map(|&i| &types[i]));
         Catalog {
+            clusters,
             types_json_usd: json(&usd),
             types_json_eur: json(&eur),
             images_json: json(&images),

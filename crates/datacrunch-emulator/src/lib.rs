@@ -28,6 +28,7 @@
 mod auth;
 pub mod catalog;
 pub mod clock;
+pub mod cluster_catalog;
 mod config;
 mod error;
 pub mod faults;

@@ -175,6 +175,14 @@ impl AdminHandle {
             .unwrap_or_default()
     }
 
+    /// Every cluster ever created, including deleted ones (with `listed`, `cost`,
+    /// `holds_capacity`).
+    pub fn clusters(&self) -> Vec<serde_json::Value> {
+        self.0
+            .with(|w, now| Ok(w.cluster_history(now)))
+            .unwrap_or_default()
+    }
+
     /// Forgets every resource and reseeds capacity and balance.
     pub fn reset(&self) -> Result<(), ApiError> {
         self.0.with(|w, _| w.reset())?;

@@ -17,6 +17,7 @@ pub enum Kind {
     Volume,
     SshKey,
     Script,
+    Cluster,
 }
 
 impl Kind {
@@ -26,6 +27,7 @@ impl Kind {
             Kind::Volume => "volume",
             Kind::SshKey => "ssh_key",
             Kind::Script => "script",
+            Kind::Cluster => "cluster",
         }
     }
 }

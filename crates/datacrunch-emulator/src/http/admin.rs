@@ -53,6 +53,7 @@ async fn state(State(s): State<AppState>) -> ApiResult {
             "clock": {"now": crate::clock::iso8601(now), "offset_ms": s.clock.offset()},
             "balance": Price(w.balance(now)),
             "instances": w.instance_history(now),
+            "clusters": w.cluster_history(now),
             "volumes": volumes,
             "ssh_keys": w.ssh_keys(),
             "scripts": w.scripts(),

@@ -19,7 +19,7 @@ use datacrunch_models::{
 };
 use serde::Deserialize;
 
-type ApiResult = Result<Response, HttpError>;
+pub(super) type ApiResult = Result<Response, HttpError>;
 
 /// Routes that need no bearer token.
 pub fn public_routes() -> Router<AppState> {
@@ -187,7 +187,7 @@ async fn is_available(
 
 /// The `?status=` filter of the list endpoints: absent, or a status the service knows;
 /// anything else is 400 listing the statuses expected (the real API refuses them too).
-fn status_filter<'a, T>(
+pub(super) fn status_filter<'a, T>(
     q: &Query,
     parse: fn(&str) -> T,
     is_known: fn(&T) -> bool,
@@ -261,13 +261,13 @@ async fn instance_action(
     Ok(json(status, &results))
 }
 
-async fn add_tag(s: AppState, kind: Tagged, id: String, tag: Tag) -> ApiResult {
+pub(super) async fn add_tag(s: AppState, kind: Tagged, id: String, tag: Tag) -> ApiResult {
     let tag = s.with(|w, _| w.add_tag(kind, &id, tag))?;
     let body = serde_json::json!({"id": id, "key": tag.key, "value": tag.value});
     Ok(json(StatusCode::CREATED, &body))
 }
 
-async fn remove_tag(s: AppState, kind: Tagged, id: String, key: String) -> ApiResult {
+pub(super) async fn remove_tag(s: AppState, kind: Tagged, id: String, key: String) -> ApiResult {
     s.with(|w, _| w.remove_tag(kind, &id, &key))?;
     Ok(StatusCode::OK.into_response())
 }

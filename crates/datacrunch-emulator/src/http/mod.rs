@@ -1,4 +1,4 @@
-//! The HTTP surface: the public API under `/v1` (`api`), the admin API under `/admin`
+//! The HTTP surface: the public API under `/v1` (`api`, and `clusters`), the admin API under `/admin`
 //! (`admin`, guarded by `loopback`: local peers addressing a local host), and the
 //! middleware every request passes: a one-line log, request counters and fault
 //! injection keyed by method + route template, bearer-token checks, and
@@ -7,6 +7,7 @@
 mod admin;
 mod answer;
 mod api;
+mod clusters;
 mod error;
 pub mod extract;
 mod loopback;
@@ -75,6 +76,7 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
 /// The whole router: `/v1/…`, `/admin/…`, and JSON 404/405 answers for the rest.
 pub fn router(state: AppState) -> Router {
     let v1 = api::routes()
+        .merge(clusters::routes())
         .route_layer(from_fn_with_state(state.clone(), require_token))
         .merge(api::public_routes())
         .layer(from_fn_with_state(state.clone(), count_and_inject_faults));

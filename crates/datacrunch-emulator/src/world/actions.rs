@@ -1,5 +1,5 @@
 //! `PUT /instances`: the instance action state machine (start, shutdown, hibernate,
-//! restore, delete), one outcome per id; and tags on instances and volumes.
+//! restore, delete), one outcome per id; and tags on instances, volumes and clusters.
 
 use super::records::{Step, Transition};
 use super::rules::{check_id_count, check_tags, Tagged};
@@ -213,6 +213,10 @@ impl World {
             Tagged::Volume => {
                 let vidx = self.volumes.live(id)?;
                 Ok(&mut self.volumes.get_mut(vidx).tags)
+            }
+            Tagged::Cluster => {
+                let idx = self.clusters.listed_or_not_found(id)?;
+                Ok(&mut self.clusters.get_mut(idx).tags)
             }
         }
     }

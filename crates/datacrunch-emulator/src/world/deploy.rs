@@ -43,7 +43,7 @@ impl World {
         let catalog = self.catalog.clone();
         let (entry, location) = placement(&catalog, &req)?;
         let boot_volume = self.resolve_image(&req.image, entry, &location)?;
-        self.check_references(&req)?;
+        self.check_references(&req.ssh_key_ids, req.startup_script_id.as_ref())?;
         let existing = self.check_existing_volumes(&req.existing_volumes, &location)?;
         self.check_volume_specs(&req)?;
         let tags = stored_tags(std::mem::take(&mut req.tags))?;
@@ -85,13 +85,17 @@ impl World {
     }
 
     /// Every SSH key and the startup script named exist.
-    fn check_references(&self, req: &DeployInstanceRequest) -> Result<(), ApiError> {
-        if let Some(key) = req.ssh_key_ids.iter().find(|k| !self.ssh_keys.contains(k)) {
+    pub(super) fn check_references(
+        &self,
+        ssh_key_ids: &[String],
+        startup_script_id: Option<&String>,
+    ) -> Result<(), ApiError> {
+        if let Some(key) = ssh_key_ids.iter().find(|k| !self.ssh_keys.contains(k)) {
             return Err(ApiError::invalid(format!(
                 "Invalid ssh-key ID {key:?} in ssh_key_ids"
             )));
         }
-        match &req.startup_script_id {
+        match startup_script_id {
             Some(script) if !self.scripts.contains(script) => Err(ApiError::invalid(format!(
                 "Invalid startup_script_id {script:?}"
             ))),
@@ -100,7 +104,7 @@ impl World {
     }
 
     /// Existing volumes for a deploy: detached, not deleted, same location.
-    fn check_existing_volumes(
+    pub(super) fn check_existing_volumes(
         &self,
         ids: &[String],
         location: &str,

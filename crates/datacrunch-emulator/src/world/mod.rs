@@ -7,14 +7,17 @@
 //! which the `http` module turns into a status and body.
 //!
 //! Stores, one per resource (each loads itself and reports its own pending writes):
-//! `instances`, `volumes`, `documents` (SSH keys, startup scripts), `capacity`
+//! `instances`, `clusters`, `volumes`, `documents` (SSH keys, startup scripts), `capacity`
 //! (catalog slots and their use), `ledger` (balance). Operations that span stores live
-//! in `deploy`, `actions` (instance actions and tags), `volume_ops` (volume endpoints)
+//! in `deploy`, `actions` (instance actions and tags), `cluster_ops` (cluster
+//! endpoints), `volume_ops` (volume endpoints)
 //! and `links` (volumes attached to instances, instances holding capacity). Leaves:
 //! `records` (stored shapes), `rules` (shared limits and checks), `persist`.
 
 mod actions;
 mod capacity;
+mod cluster_ops;
+mod clusters;
 mod deploy;
 mod documents;
 mod instances;
@@ -37,6 +40,7 @@ use crate::error::{ApiError, EmulatorError};
 use crate::store::{Store, Write};
 use bytes::Bytes;
 use capacity::CapacityStore;
+use clusters::ClusterStore;
 use datacrunch_models::{
     CreateSshKeyRequest, CreateStartupScriptRequest, InstanceStatus, LocationAvailability, SshKey,
     StartupScript,
@@ -56,6 +60,7 @@ pub struct World {
     clock: Arc<Clock>,
     store: Store,
     instances: InstanceStore,
+    clusters: ClusterStore,
     volumes: VolumeStore,
     ssh_keys: DocStore<SshKey>,
     scripts: DocStore<StartupScript>,
@@ -81,8 +86,10 @@ impl World {
         store: Store,
     ) -> Result<World, EmulatorError> {
         let instances = InstanceStore::load(&store)?;
-        let capacity = Self::load_capacity(&store, &catalog, &config, &instances)?;
+        let clusters = ClusterStore::load(&store)?;
+        let capacity = Self::load_capacity(&store, &catalog, &config, &instances, &clusters)?;
         let world = World {
+            clusters,
             volumes: VolumeStore::load(&store)?,
             ssh_keys: DocStore::load(&store)?,
             scripts: DocStore::load(&store)?,
@@ -106,12 +113,19 @@ impl World {
         catalog: &Arc<Catalog>,
         config: &Config,
         instances: &InstanceStore,
+        clusters: &ClusterStore,
     ) -> Result<CapacityStore, EmulatorError> {
+        let cluster_nodes = clusters
+            .all()
+            .iter()
+            .filter(|r| r.holds_capacity)
+            .flat_map(|r| std::iter::repeat_n(r.slot(), r.node_count as usize));
         let in_use = instances
             .all()
             .iter()
             .filter(|r| r.holds_capacity)
-            .map(InstanceRecord::slot);
+            .map(InstanceRecord::slot)
+            .chain(cluster_nodes);
         CapacityStore::load(store, catalog.clone(), config.capacity_per_slot, in_use)
     }
 
@@ -133,6 +147,7 @@ impl World {
         self.ledger.drain_writes(&mut writes);
         self.capacity.drain_writes(&mut writes);
         self.instances.drain_writes(&mut writes);
+        self.clusters.drain_writes(&mut writes);
         self.volumes.drain_writes(&mut writes);
         self.ssh_keys.drain_writes(&mut writes);
         self.scripts.drain_writes(&mut writes);
@@ -152,6 +167,7 @@ impl World {
     pub fn settle(&mut self, now: Millis) {
         let provisioning = millis(self.config.timing.provisioning);
         self.instances.settle(now, provisioning);
+        self.clusters.settle(now, provisioning);
     }
 
     pub fn now(&self) -> Millis {
@@ -280,12 +296,19 @@ impl World {
 
     /// The balance now: the base minus everything every instance has cost.
     pub fn balance(&self, now: Millis) -> Decimal {
-        self.ledger.balance(self.instances.spent(now))
+        self.ledger.balance(self.spent(now))
+    }
+
+    /// Everything every instance and cluster has cost up to `now`.
+    fn spent(&self, now: Millis) -> Decimal {
+        self.instances
+            .spent(now)
+            .saturating_add(self.clusters.spent(now))
     }
 
     /// Admin: sets the balance as of `now`.
     pub fn set_balance(&mut self, amount: Decimal, now: Millis) {
-        let spent = self.instances.spent(now);
+        let spent = self.spent(now);
         self.ledger.set(amount, spent);
     }
 
@@ -304,12 +327,18 @@ impl World {
         self.clock.set_offset(0);
         self.clock_offset_changed = false;
         self.instances = InstanceStore::load(&self.store).map_err(server)?;
+        self.clusters = ClusterStore::load(&self.store).map_err(server)?;
         self.volumes = VolumeStore::load(&self.store).map_err(server)?;
         self.ssh_keys = DocStore::load(&self.store).map_err(server)?;
         self.scripts = DocStore::load(&self.store).map_err(server)?;
-        self.capacity =
-            Self::load_capacity(&self.store, &self.catalog, &self.config, &self.instances)
-                .map_err(server)?;
+        self.capacity = Self::load_capacity(
+            &self.store,
+            &self.catalog,
+            &self.config,
+            &self.instances,
+            &self.clusters,
+        )
+        .map_err(server)?;
         self.ledger = Ledger::load(&self.store, self.config.starting_balance).map_err(server)?;
         Ok(())
     }

@@ -116,6 +116,7 @@ pub fn check_tags<'a>(tags: impl IntoIterator<Item = &'a Tag>) -> Result<(), Api
 pub enum Tagged {
     Instance,
     Volume,
+    Cluster,
 }
 
 impl Tagged {
@@ -123,6 +124,7 @@ impl Tagged {
         match self {
             Tagged::Instance => "instance",
             Tagged::Volume => "volume",
+            Tagged::Cluster => "cluster",
         }
     }
 }

@@ -11,6 +11,7 @@ mod common;
 mod auth_catalog;
 mod binary;
 mod client_roundtrip;
+mod clusters;
 mod fuzz;
 mod instances;
 mod python_sdk;
