@@ -2,6 +2,7 @@
 //! `recover`: the create path that looks up what a lost attempt made before resending.
 
 mod catalog;
+mod clusters;
 mod instances;
 mod keys;
 mod recover;

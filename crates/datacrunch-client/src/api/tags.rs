@@ -1,4 +1,4 @@
-//! Tags on instances and volumes: `POST /{kind}/{id}/tags`, `DELETE /{kind}/{id}/tags/{key}`.
+//! Tags on instances, volumes and clusters: `POST /{kind}/{id}/tags`, `DELETE /{kind}/{id}/tags/{key}`.
 //!
 //! The API keeps tags as a list of `{key, value}` on the resource and offers no update:
 //! changing a value is a delete followed by an add. Keys are lowercased by the service.
@@ -14,6 +14,7 @@ use reqwest::Method;
 pub enum TaggedKind {
     Instance,
     Volume,
+    Cluster,
 }
 
 impl TaggedKind {
@@ -21,6 +22,7 @@ impl TaggedKind {
         match self {
             TaggedKind::Instance => "instances",
             TaggedKind::Volume => "volumes",
+            TaggedKind::Cluster => "clusters",
         }
     }
 }

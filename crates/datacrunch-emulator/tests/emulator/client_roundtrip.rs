@@ -211,3 +211,65 @@ async fn client_retries_through_injected_faults() {
     emu.admin.revoke_all_tokens();
     assert_eq!(c.locations().await.unwrap().len(), 4);
 }
+
+fn cluster_request(hostname: &str) -> datacrunch_client::models::CreateClusterRequest {
+    datacrunch_client::models::CreateClusterRequest {
+        hostname: hostname.into(),
+        cluster_type: "16H200".into(),
+        image: "ubuntu-22.04-cuda-12.4-cluster".into(),
+        description: "client test".into(),
+        ssh_key_ids: Vec::new(),
+        contract: None,
+        location_code: Some("FIN-03".into()),
+        startup_script_id: None,
+        shared_volume: Some(datacrunch_client::models::SharedVolumeSpec {
+            name: "home".into(),
+            size: 500,
+        }),
+        existing_volumes: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn clusters_typed_calls_and_a_lost_create_answer_makes_one_cluster() {
+    use datacrunch_client::models::ClusterStatus;
+    let emu = spawn(builder()).await;
+    let c = client(&emu);
+    // Every answer to POST /clusters is lost: the create still happens, and the client
+    // finds the cluster it made instead of creating a second one.
+    emu.admin
+        .set_fault(
+            "POST /v1/clusters",
+            FaultRule {
+                lost_answer_rate: 1.0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let id = c.create_cluster(&cluster_request("lost")).await.unwrap();
+    emu.admin.clear_faults();
+    assert_eq!(emu.admin.clusters().len(), 1, "exactly one cluster made");
+    assert_eq!(c.cluster(&id).await.unwrap().status, ClusterStatus::Ordered);
+    to_running(&emu);
+    let running = c.cluster(&id).await.unwrap();
+    assert_eq!(running.status, ClusterStatus::Running);
+    assert_eq!(running.worker_nodes.len(), 2);
+    assert!(running.ip.is_some());
+
+    let types = c.cluster_types(None).await.unwrap();
+    assert!(types.iter().any(|t| t.cluster_type == "16H200"));
+    let images = c.cluster_images(Some("16H200")).await.unwrap();
+    assert!(images.iter().all(|i| i.is_cluster));
+    assert!(c
+        .is_cluster_type_available("16H200", Some("FIN-03"))
+        .await
+        .unwrap());
+    let avail = c.cluster_availability(Some("FIN-03")).await.unwrap();
+    assert_eq!(avail.len(), 1);
+
+    c.delete_cluster(&id).await.unwrap();
+    let again = c.delete_cluster(&id).await.unwrap_err();
+    assert!(again.is_forbidden_action(), "{again}");
+    assert!(c.clusters(None).await.unwrap()[0].status.is_gone());
+    assert!(c.cluster("missing").await.unwrap_err().is_not_found());
+}
