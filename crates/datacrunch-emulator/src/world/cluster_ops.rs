@@ -85,6 +85,9 @@ impl World {
             return Err(ApiError::insufficient_funds(messages::NOT_ENOUGH_BALANCE));
         }
         let nodes = entry.wire.node_count;
+        // A node type in "late no_capacity" mode makes the cluster accepted and then
+        // end in `no_capacity`, holding nothing, as a deploy of that type would.
+        let late = self.capacity.is_late(&entry.wire.node_type, &location);
         let record = ClusterRecord {
             id: new_id(),
             cluster_type: req.cluster_type,
@@ -112,21 +115,26 @@ impl World {
             created_at: now,
             status: ClusterStatus::Ordered,
             next: Some(Transition {
-                step: Step::Provisioning,
+                step: match late {
+                    true => Step::NoCapacity,
+                    false => Step::Provisioning,
+                },
                 at: now.saturating_add(millis(self.config.timing.ordered)),
             }),
             billed_ms: 0,
             billing_since: None,
-            holds_capacity: true,
+            holds_capacity: !late,
             deleted_at: None,
             listed: true,
         };
         let slot = record.slot();
-        if self.capacity.free(&slot) < nodes {
-            return Err(ApiError::unavailable(messages::NOT_ENOUGH_RESOURCES));
-        }
-        for _ in 0..nodes {
-            self.capacity.take(slot.clone());
+        if !late {
+            if self.capacity.free(&slot) < nodes {
+                return Err(ApiError::unavailable(messages::NOT_ENOUGH_RESOURCES));
+            }
+            for _ in 0..nodes {
+                self.capacity.take(slot.clone());
+            }
         }
         let id = record.id.clone();
         self.clusters.insert(record);

@@ -271,3 +271,31 @@ async fn cluster_tags_types_and_images() {
         .iter()
         .all(|i| !i["image_type"].as_str().unwrap().ends_with("-cluster")));
 }
+
+#[tokio::test]
+async fn a_node_type_in_late_no_capacity_mode_fails_the_cluster_after_accepting_it() {
+    let (emu, api) = start().await;
+    emu.admin
+        .set_late_no_capacity("8H200.141S.176V", "FIN-03", true);
+    let id = api.post("/clusters", h200_cluster("late")).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    to_running(&emu);
+    let c = api.get(&format!("/clusters/{id}")).await.json();
+    assert_eq!(c["status"], "no_capacity");
+    assert_eq!(emu.admin.clusters()[0]["holds_capacity"], false);
+    let before = emu.admin.balance();
+    emu.admin.advance_clock(Duration::from_secs(3600));
+    assert_eq!(
+        emu.admin.balance(),
+        before,
+        "a failed cluster bills nothing"
+    );
+    assert_eq!(
+        api.put("/clusters", json!({"id": id, "action": "discontinue"}))
+            .await
+            .status,
+        202
+    );
+}

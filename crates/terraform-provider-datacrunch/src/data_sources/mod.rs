@@ -1,9 +1,11 @@
-//! Data sources: the catalog (instance types, images, locations), live availability and
-//! the offer picker. All read through the provider's shared client; the catalog ones
-//! share the per-process catalog cache with plan-time validation.
+//! Data sources: the catalog (instance types, images, locations), live availability,
+//! the offer picker and the cluster catalog. All read through the provider's shared
+//! client; the instance catalog ones share the per-process catalog cache with
+//! plan-time validation.
 
 mod availability;
 mod catalog;
+mod cluster;
 mod computed;
 mod offer;
 
@@ -18,5 +20,8 @@ pub fn all() -> Vec<Arc<dyn DataSource>> {
         Arc::new(catalog::Locations),
         Arc::new(availability::InstanceAvailability),
         Arc::new(offer::Offer),
+        Arc::new(cluster::ClusterTypes),
+        Arc::new(cluster::ClusterAvailability),
+        Arc::new(cluster::ClusterImages),
     ]
 }

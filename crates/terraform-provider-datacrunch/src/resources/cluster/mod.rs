@@ -1,0 +1,250 @@
+//! `datacrunch_cluster`: create (waiting until `running`, deleting a cluster that
+//! failed on the way), read (a deleted cluster is gone, so Terraform re-creates it),
+//! tags in place, delete (confirmed), import by id, and plan-time checks of type, image
+//! and location against the live cluster catalog.
+
+mod model;
+mod plan;
+mod schema;
+
+use crate::diagnostics::{api_error, found_or_gone, missing};
+use crate::resources::tags::sync_tags;
+use crate::state::ProviderState;
+use datacrunch_client::{Client, TaggedKind};
+use datacrunch_models::{Cluster, ClusterStatus};
+use model::ClusterModel;
+use std::time::Duration;
+use tfplugin::schema::timeouts::Operation;
+use tfplugin::{async_trait, Context, Diagnostic, Diagnostics, PlanChange, Resource, Value};
+
+pub struct ClusterResource;
+
+/// Polls `GET /clusters/{id}` until `done` holds or the status says it never will;
+/// sleeps through the context (so a cancel or the operation's deadline ends it).
+async fn poll_until(
+    ctx: &Context,
+    client: &Client,
+    id: &str,
+    done: impl Fn(&Cluster) -> bool,
+) -> Result<Cluster, Diagnostics> {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match client.cluster(id).await {
+            Ok(c) if done(&c) => return Ok(c),
+            Ok(c) if c.status.is_failed() => {
+                return Err(Diagnostic::error(
+                    format!("Cluster {id} did not start"),
+                    format!("The API reports status \"{}\".", c.status),
+                )
+                .into())
+            }
+            Ok(c) => tracing::debug!(id, status = %c.status, "waiting for the cluster"),
+            Err(e) if e.is_retryable() => tracing::debug!(id, error = %e, "poll failed"),
+            Err(e) => return Err(api_error(format!("Reading cluster {id}"), &e)),
+        }
+        ctx.sleep(wait).await?;
+        wait = (wait * 2).min(Duration::from_secs(15));
+    }
+}
+
+/// Deletes a cluster and waits until the API no longer lists it as live. "Already
+/// gone" (404, or a refusal while it reads as deleted) counts as done. A cluster still
+/// being created refuses deletes, so the delete is retried until it is accepted.
+async fn delete_and_confirm(ctx: &Context, client: &Client, id: &str) -> Result<(), Diagnostics> {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        let refusal = match client.delete_cluster(id).await {
+            Ok(()) => break,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) if e.is_forbidden_action() => e,
+            Err(e) => return Err(api_error(format!("Deleting cluster {id}"), &e)),
+        };
+        match client.cluster(id).await {
+            Err(e) if e.is_not_found() => return Ok(()),
+            Ok(c) if c.status.is_gone() => return Ok(()),
+            Ok(c) if c.status.is_pending() => {
+                tracing::debug!(id, status = %c.status, "cluster not yet deletable; retrying")
+            }
+            _ => return Err(api_error(format!("Deleting cluster {id}"), &refusal)),
+        }
+        ctx.sleep(wait).await?;
+        wait = (wait * 2).min(Duration::from_secs(15));
+    }
+    match client.cluster(id).await {
+        Ok(c) if !c.status.is_gone() => Err(Diagnostic::error(
+            format!("Cluster {id} was not deleted"),
+            format!(
+                "The API accepted the delete but still reports \"{}\".",
+                c.status
+            ),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Why a create ended without a running cluster, after deleting the cluster if it
+/// failed: the error, with the state to record when the cluster still exists.
+async fn failed_create(
+    ctx: &Context,
+    st: &ProviderState,
+    planned: &ClusterModel,
+    id: &str,
+    error: Diagnostics,
+) -> Diagnostics {
+    let seen = st.client.cluster(id).await;
+    match seen {
+        Ok(c) if c.status.is_failed() && !c.status.is_gone() => {
+            // A failed cluster is deleted now: left out of state it would bill unseen.
+            let mut diags = error;
+            match delete_and_confirm(ctx, &st.client, id).await {
+                Ok(()) => diags.push(Diagnostic::warning(
+                    format!("Deleted the failed cluster {id}"),
+                    "Nothing of this create is left running or billed.",
+                )),
+                Err(e) => {
+                    // Could not delete it: keep it in state so that destroy does.
+                    diags.extend(e);
+                    if let Ok(v) = Value::encode(&planned.refreshed(&c)) {
+                        return diags.with_state(v);
+                    }
+                }
+            }
+            diags
+        }
+        Ok(c) if c.status.is_gone() => error,
+        Err(e) if e.is_not_found() => error,
+        // Still on its way (timeout, interrupt) or unknown: keep it in state, tainted.
+        other => {
+            let keep = match other {
+                Ok(c) => planned.refreshed(&c),
+                Err(_) => ClusterModel {
+                    id: Some(id.to_owned()),
+                    ..planned.clone()
+                },
+            };
+            match Value::encode(&keep) {
+                Ok(v) => error.with_state(v),
+                Err(_) => error,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for ClusterResource {
+    fn type_name(&self) -> String {
+        "datacrunch_cluster".into()
+    }
+
+    fn schema(&self) -> tfplugin::Schema {
+        schema::schema()
+    }
+
+    fn default_timeout(&self, op: Operation) -> Option<Duration> {
+        Some(schema::TIMEOUTS.get(op).unwrap_or(schema::READ_TIMEOUT))
+    }
+
+    async fn modify_plan(&self, ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
+        plan::check(ctx, plan).await
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let m: ClusterModel = planned.decode()?;
+        let st = ProviderState::of(ctx)?;
+        let request = m
+            .create_request()
+            .ok_or_else(|| missing("cluster arguments"))?;
+        let id = st
+            .client
+            .create_cluster(&request)
+            .await
+            .map_err(|e| api_error(format!("Creating cluster {:?}", request.hostname), &e))?;
+        let tags = m.tags.clone().unwrap_or_default();
+        if !tags.is_empty() {
+            let tagged = sync_tags(
+                &st.client,
+                TaggedKind::Cluster,
+                &id,
+                &Default::default(),
+                &tags,
+            )
+            .await;
+            if let Err(e) = tagged {
+                let error = api_error(format!("Tagging cluster {id}"), &e);
+                return Err(failed_create(ctx, &st, &m, &id, error).await);
+            }
+        }
+        let running = poll_until(ctx, &st.client, &id, |c| {
+            c.status == ClusterStatus::Running && c.ip.is_some()
+        })
+        .await;
+        match running {
+            Ok(c) => {
+                let mut state = m.refreshed(&c);
+                state.tags = m.tags.clone();
+                Ok(Value::encode(&state)?)
+            }
+            Err(error) => Err(failed_create(ctx, &st, &m, &id, error).await),
+        }
+    }
+
+    async fn read(&self, ctx: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let prior: ClusterModel = state.decode()?;
+        let st = ProviderState::of(ctx)?;
+        let id = prior.id.clone().ok_or_else(|| missing("id"))?;
+        let found = found_or_gone(st.client.cluster(&id).await, || {
+            format!("Reading cluster {id}")
+        })?;
+        // A deleted cluster stays listed for a while as `discontinued`: for Terraform
+        // it is gone, and the next apply creates it again.
+        found
+            .filter(|c| !c.status.is_gone())
+            .map(|c| Value::encode(&prior.refreshed(&c)))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> Result<Value, Diagnostics> {
+        let old: ClusterModel = prior.decode()?;
+        let new: ClusterModel = planned.decode()?;
+        let st = ProviderState::of(ctx)?;
+        let id = new.id.clone().ok_or_else(|| missing("id"))?;
+        let (before, after) = (
+            old.tags.clone().unwrap_or_default(),
+            new.tags.clone().unwrap_or_default(),
+        );
+        if before != after {
+            sync_tags(&st.client, TaggedKind::Cluster, &id, &before, &after)
+                .await
+                .map_err(|e| api_error(format!("Updating the tags of cluster {id}"), &e))?;
+        }
+        let c = st
+            .client
+            .cluster(&id)
+            .await
+            .map_err(|e| api_error(format!("Reading cluster {id}"), &e))?;
+        let mut state = new.refreshed(&c);
+        state.tags = new.tags.clone();
+        state.timeouts = new.timeouts.clone();
+        Ok(Value::encode(&state)?)
+    }
+
+    async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        let m: ClusterModel = prior.decode()?;
+        let st = ProviderState::of(ctx)?;
+        let id = m.id.clone().ok_or_else(|| missing("id"))?;
+        delete_and_confirm(ctx, &st.client, &id).await
+    }
+}
