@@ -115,6 +115,10 @@ fn cluster_type(id: usize, name: &str, node: &TypeEntry, count: u32) -> ClusterT
             cluster_type: name.to_owned(),
             description: format!("{count} nodes of {}", node.wire.instance_type),
             model: node.wire.model.clone(),
+            name: format!("{count}x {}", node.wire.instance_type),
+            node_details: (0..count)
+                .map(|_| node.wire.gpu.description.clone())
+                .collect(),
             manufacturer: node.wire.manufacturer.clone(),
             node_count: count,
             node_type: node.wire.instance_type.clone(),

@@ -17,7 +17,12 @@ pub struct ClusterType {
     #[serde(default)]
     pub model: String,
     #[serde(default)]
+    pub name: String,
+    #[serde(default)]
     pub manufacturer: String,
+    /// One line per node, e.g. "8x H200 SXM5 141GB".
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub node_details: Vec<String>,
     /// How many nodes a cluster of this type has.
     #[serde(default)]
     pub node_count: u32,
@@ -62,14 +67,16 @@ pub struct ClusterWorkerNode {
     pub public_ip: Option<String>,
 }
 
-/// The shared volume of a cluster, mounted as `/home` on every node.
+/// A shared volume of a cluster (the one a create makes is mounted as `/home`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterSharedVolume {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(default)]
+    pub id: String,
     pub name: String,
-    /// In GB.
-    pub size: u32,
+    #[serde(alias = "size")]
+    pub size_in_gigabytes: u32,
+    #[serde(default)]
+    pub mount_point: Option<String>,
 }
 
 /// A cluster as `GET /clusters` and `GET /clusters/{id}` return it.
@@ -104,8 +111,8 @@ pub struct Cluster {
     pub price_per_hour: Price,
     #[serde(default)]
     pub contract: Option<Contract>,
-    #[serde(default)]
-    pub shared_volume: Option<ClusterSharedVolume>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub shared_volumes: Vec<ClusterSharedVolume>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub existing_volume_ids: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -216,11 +223,11 @@ mod tests {
     #[test]
     fn cluster_reads_sdk_shape_with_nulls() {
         let c: Cluster = serde_json::from_str(
-            r#"{"id":"c1","status":"provisioning","worker_nodes":null,"ssh_key_ids":null,
+            r#"{"id":"c1","status":"creating","worker_nodes":null,"ssh_key_ids":null,
                 "ip":null,"location":"FIN-03","cluster_type":"16H200","node_count":2}"#,
         )
         .unwrap();
-        assert_eq!(c.status, ClusterStatus::Creating);
+        assert_eq!(c.status, ClusterStatus::Provisioning);
         assert!(c.worker_nodes.is_empty());
     }
 }

@@ -134,11 +134,11 @@ impl InstanceStatus {
 }
 
 open_enum! {
-    /// The status of a cluster. The service reports `provisioning` for some clusters
-    /// where the SDK documents `creating`; both read as [`Creating`](ClusterStatus::Creating).
+    /// The status of a cluster. Older SDK docs say `creating` where the service says
+    /// `provisioning`; both read as [`Provisioning`](ClusterStatus::Provisioning).
     ClusterStatus {
         Ordered = "ordered",
-        Creating = "creating" | "provisioning",
+        Provisioning = "provisioning" | "creating",
         Running = "running",
         Scaling = "scaling",
         Updating = "updating",
@@ -152,7 +152,7 @@ open_enum! {
 impl ClusterStatus {
     /// Still on its way to `running` after a create.
     pub fn is_pending(&self) -> bool {
-        matches!(self, ClusterStatus::Ordered | ClusterStatus::Creating)
+        matches!(self, ClusterStatus::Ordered | ClusterStatus::Provisioning)
     }
 
     /// A status from which the cluster will never become `running` by itself.

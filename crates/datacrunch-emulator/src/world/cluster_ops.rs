@@ -289,8 +289,9 @@ fn shared_volume(req: &CreateClusterRequest) -> Result<ClusterSharedVolume, ApiE
     check_name("shared_volume.name", &name)?;
     check_size("shared_volume.size", size)?;
     Ok(ClusterSharedVolume {
-        id: Some(new_id()),
+        id: new_id(),
         name,
-        size,
+        size_in_gigabytes: size,
+        mount_point: Some("/home".to_owned()),
     })
 }

@@ -1,6 +1,6 @@
 //! The cluster store: every cluster ever created (deleted ones stay as history,
 //! unlisted), indexed by id, with the lifecycle steps that happen by themselves on the
-//! virtual clock (`ordered` → `creating` → `running`, and a discontinued cluster
+//! virtual clock (`ordered` → `provisioning` → `running`, and a discontinued cluster
 //! leaving the list), and the record's wire shape.
 
 use super::capacity::Slot;
@@ -82,8 +82,7 @@ impl ClusterRecord {
     pub fn to_wire(&self) -> Cluster {
         let running = self.status == ClusterStatus::Running;
         let node_status = match &self.status {
-            ClusterStatus::Creating | ClusterStatus::Ordered => "provisioning",
-            ClusterStatus::Discontinued => "discontinued",
+            ClusterStatus::Ordered => "provisioning",
             other => other.as_str(),
         };
         Cluster {
@@ -112,7 +111,7 @@ impl ClusterRecord {
             ip: running.then(|| self.ip.clone()),
             price_per_hour: self.price_per_hour,
             contract: Some(self.contract.clone()),
-            shared_volume: Some(self.shared_volume.clone()),
+            shared_volumes: vec![self.shared_volume.clone()],
             existing_volume_ids: self.existing_volume_ids.clone(),
             tags: self.tags.clone(),
         }
@@ -214,7 +213,7 @@ impl ClusterStore {
         r.next = None;
         match t.step {
             Step::Provisioning => {
-                r.status = ClusterStatus::Creating;
+                r.status = ClusterStatus::Provisioning;
                 r.next = Some(Transition {
                     step: Step::Running,
                     at: t.at.saturating_add(provisioning),

@@ -36,7 +36,8 @@ async fn cluster_lifecycle_billing_and_delete() {
     assert_eq!(ordered["status"], "ordered");
     assert_eq!(ordered["ip"], Value::Null, "no jump host before running");
     assert_eq!(ordered["node_count"], 2);
-    assert_eq!(ordered["shared_volume"]["size"], 1000);
+    assert_eq!(ordered["shared_volumes"][0]["size_in_gigabytes"], 1000);
+    assert_eq!(ordered["shared_volumes"][0]["mount_point"], "/home");
 
     to_running(&emu);
     let balance_before = emu.admin.balance();

@@ -6,6 +6,7 @@ assertion or an exception) on the first difference from the real API's shapes.
 """
 
 import os
+import time
 import warnings
 
 from verda import VerdaClient
@@ -168,11 +169,36 @@ def check_instances_and_volumes(client, key, script):
                      "00000000-0000-4000-8000-000000000000")
 
 
+def check_clusters(client, key):
+    types = {t.cluster_type: t for t in client.cluster_types.get()}
+    assert types["16H200"].price_per_hour > 0, types["16H200"]
+    assert "16H200" in client.clusters.get_availabilities("FIN-03")
+    assert client.clusters.is_available("16H200", "FIN-03") is True
+    images = client.clusters.get_cluster_images("16H200")
+    assert images and all(i.endswith("-cluster") for i in images), images
+    # create() answers {"id"} and waits for `provisioning`.
+    cluster = client.clusters.create("16H200", images[0], "sdk-cluster", ssh_key_ids=[key.id],
+                                     shared_volume_size=1000)
+    assert cluster.status == "provisioning", cluster.status
+    assert cluster.shared_volumes[0].size_in_gigabytes == 1000, cluster.shared_volumes
+    for _ in range(100):
+        cluster = client.clusters.get_by_id(cluster.id)
+        if cluster.status == "running":
+            break
+        time.sleep(0.1)
+    assert cluster.status == "running" and cluster.ip, cluster
+    assert len(cluster.worker_nodes) == 2 and cluster.worker_nodes[0].private_ip
+    assert [c.id for c in client.clusters.get("running")] == [cluster.id]
+    client.clusters.delete(cluster.id)
+    assert client.clusters.get_by_id(cluster.id).status == "discontinued"
+
+
 def main():
     client = check_auth()
     check_catalog(client)
     key, script = check_keys_and_scripts(client)
     check_instances_and_volumes(client, key, script)
+    check_clusters(client, key)
     print("sdk_roundtrip: OK")
 
 

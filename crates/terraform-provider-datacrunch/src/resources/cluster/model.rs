@@ -111,11 +111,11 @@ impl ClusterModel {
                 .map(|c| c.to_string())
                 .or_else(|| self.contract.clone()),
             shared_volume: api
-                .shared_volume
-                .as_ref()
+                .shared_volumes
+                .first()
                 .map(|v| SharedVolumeModel {
                     name: Some(v.name.clone()),
-                    size: Some(v.size),
+                    size: Some(v.size_in_gigabytes),
                 })
                 .or_else(|| self.shared_volume.clone()),
             existing_volume_ids: list_or_prior(&api.existing_volume_ids, &self.existing_volume_ids),
