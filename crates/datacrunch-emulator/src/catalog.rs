@@ -4,6 +4,7 @@
 
 use crate::cluster_catalog::ClusterCatalog;
 use bytes::Bytes;
+pub use datacrunch_models::image_family;
 use datacrunch_models::{
     CpuSpec, GpuSpec, Image, InstanceType, Location, Price, SizeSpec, VolumeType, VolumeTypePrice,
 };
@@ -261,11 +262,6 @@ fn json<T: serde::Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
 }
 
-/// The Ubuntu release an image type belongs to ("ubuntu-24.04-cuda-…" → "ubuntu-24.04").
-pub fn image_family(image_type: &str) -> &str {
-    image_type.get(..12).unwrap_or(image_type)
-}
-
 impl Catalog {
     pub fn new() -> Catalog {
         let types: Vec<TypeEntry> = FAMILIES
@@ -312,7 +308,11 @@ impl Catalog {
             .collect();
         let usd: Vec<&InstanceType> = types.iter().map(|t| &t.wire).collect();
         let eur: Vec<InstanceType> = types.iter().map(|t| in_eur(&t.wire)).collect();
-        let clusters = ClusterCatalog::new(|name| by_name.get(name).map(|&i| &types[i]));
+        let clusters = ClusterCatalog::new(|name| {
+            by_name
+                .get(name)
+                .map(|&i| (&types[i].wire, types[i].locations.as_slice()))
+        });
         Catalog {
             clusters,
             types_json_usd: json(&usd),

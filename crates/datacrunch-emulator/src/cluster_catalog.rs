@@ -2,9 +2,10 @@
 //! as N of those nodes) and the cluster images (`GET /images/cluster`, image types
 //! ending in `-cluster`). Built from the instance catalog so specs and prices agree.
 
-use crate::catalog::{image_family, TypeEntry};
 use bytes::Bytes;
-use datacrunch_models::{ClusterType, CpuSpec, GpuSpec, Image, Price, SizeSpec};
+use datacrunch_models::{
+    image_family, ClusterType, CpuSpec, GpuSpec, Image, InstanceType, Price, SizeSpec,
+};
 use rust_decimal::Decimal;
 
 /// (cluster type, node instance type, node count).
@@ -42,13 +43,17 @@ pub struct ClusterCatalog {
 }
 
 impl ClusterCatalog {
-    /// Builds the cluster types from the instance types their nodes are.
-    pub fn new<'a>(node_type: impl Fn(&str) -> Option<&'a TypeEntry>) -> ClusterCatalog {
+    /// Builds the cluster types from the instance types their nodes are: `node_type`
+    /// gives a type's record and the locations where it is offered on demand.
+    pub fn new<'a>(
+        node_type: impl Fn(&str) -> Option<(&'a InstanceType, &'a [String])>,
+    ) -> ClusterCatalog {
         let types: Vec<ClusterTypeEntry> = CLUSTER_TYPES
             .iter()
             .enumerate()
             .filter_map(|(i, (name, node, count))| {
-                node_type(node).map(|entry| cluster_type(i + 1, name, entry, *count))
+                node_type(node)
+                    .map(|(wire, locations)| cluster_type(i + 1, name, wire, locations, *count))
             })
             .collect();
         let images: Vec<Image> = CLUSTER_IMAGES
@@ -94,7 +99,13 @@ impl ClusterCatalog {
     }
 }
 
-fn cluster_type(id: usize, name: &str, node: &TypeEntry, count: u32) -> ClusterTypeEntry {
+fn cluster_type(
+    id: usize,
+    name: &str,
+    node: &InstanceType,
+    locations: &[String],
+    count: u32,
+) -> ClusterTypeEntry {
     let n = Decimal::from(count);
     let times = |size: &SizeSpec| SizeSpec {
         description: size
@@ -102,9 +113,8 @@ fn cluster_type(id: usize, name: &str, node: &TypeEntry, count: u32) -> ClusterT
             .map_or(size.description.clone(), |gb| format!("{}GB", gb * count)),
         size_in_gigabytes: size.size_in_gigabytes.map(|gb| gb * count),
     };
-    let gpus = node.wire.gpu.number_of_gpus * count;
+    let gpus = node.gpu.number_of_gpus * count;
     let gpu_name = node
-        .wire
         .gpu
         .description
         .split_once("x ")
@@ -113,30 +123,28 @@ fn cluster_type(id: usize, name: &str, node: &TypeEntry, count: u32) -> ClusterT
         wire: ClusterType {
             id: format!("c1a57e00-0000-4000-8000-{id:012}"),
             cluster_type: name.to_owned(),
-            description: format!("{count} nodes of {}", node.wire.instance_type),
-            model: node.wire.model.clone(),
-            name: format!("{count}x {}", node.wire.instance_type),
-            node_details: (0..count)
-                .map(|_| node.wire.gpu.description.clone())
-                .collect(),
-            manufacturer: node.wire.manufacturer.clone(),
+            description: format!("{count} nodes of {}", node.instance_type),
+            model: node.model.clone(),
+            name: format!("{count}x {}", node.instance_type),
+            node_details: (0..count).map(|_| node.gpu.description.clone()).collect(),
+            manufacturer: node.manufacturer.clone(),
             node_count: count,
-            node_type: node.wire.instance_type.clone(),
+            node_type: node.instance_type.clone(),
             cpu: CpuSpec {
-                description: format!("{} CPU", node.wire.cpu.number_of_cores * count),
-                number_of_cores: node.wire.cpu.number_of_cores * count,
+                description: format!("{} CPU", node.cpu.number_of_cores * count),
+                number_of_cores: node.cpu.number_of_cores * count,
             },
             gpu: GpuSpec {
                 description: format!("{gpus}x {gpu_name}"),
                 number_of_gpus: gpus,
             },
-            gpu_memory: times(&node.wire.gpu_memory),
-            memory: times(&node.wire.memory),
-            storage: node.wire.storage.clone(),
-            price_per_hour: Price(node.wire.price_per_hour.0 * n),
+            gpu_memory: times(&node.gpu_memory),
+            memory: times(&node.memory),
+            storage: node.storage.clone(),
+            price_per_hour: Price(node.price_per_hour.0 * n),
             currency: "usd".to_owned(),
-            supported_os: node.wire.supported_os.clone(),
+            supported_os: node.supported_os.clone(),
         },
-        locations: node.locations.clone(),
+        locations: locations.to_vec(),
     }
 }

@@ -53,6 +53,12 @@ pub struct InstanceType {
     pub supported_os: Vec<String>,
 }
 
+/// The Ubuntu release an image type belongs to ("ubuntu-24.04-cuda-…" → "ubuntu-24.04"),
+/// as an instance type's `supported_os` names it.
+pub fn image_family(image_type: &str) -> &str {
+    image_type.get(..12).unwrap_or(image_type)
+}
+
 fn default_currency() -> String {
     "usd".to_owned()
 }
