@@ -105,7 +105,7 @@ pub fn find(project: &Project) -> Result<Chosen> {
         });
     }
     let skipped = match on_path() {
-        Some(path) => match version_of(&path) {
+        Some(path) => Some(match version_of(&path) {
             Ok(version) if version >= MINIMUM => {
                 return Ok(Chosen {
                     path,
@@ -119,14 +119,15 @@ pub fn find(project: &Project) -> Result<Chosen> {
                 path.display()
             ),
             Err(e) => format!("PATH's {} is unusable: {e:#}", path.display()),
-        },
-        None => "none on PATH".to_owned(),
+        }),
+        None => None,
     };
     let venv = project.topdir.join(".venv/bin/terraform");
     if !venv.is_file() {
         bail!(
-            "no usable terraform ({skipped}): install Terraform {MINIMUM} or newer (or OpenTofu) on PATH, \
-             or run `make deps` to get .venv/bin/terraform"
+            "no usable terraform ({}): install Terraform {MINIMUM} or newer (or OpenTofu) on PATH, \
+             or run `make deps` to get .venv/bin/terraform",
+            skipped.as_deref().unwrap_or("none on PATH")
         );
     }
     if venv_is_stale(project, &venv) {
@@ -137,7 +138,7 @@ pub fn find(project: &Project) -> Result<Chosen> {
         path: venv,
         version,
         source: Source::Venv,
-        skipped: (skipped != "none on PATH").then_some(skipped),
+        skipped,
     })
 }
 
