@@ -147,6 +147,14 @@ impl Client {
     }
 }
 
+/// An answer with the server's clock when it was given (its `Date` header; `None`
+/// when the server sent none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dated<T> {
+    pub value: T,
+    pub server_time: Option<std::time::SystemTime>,
+}
+
 /// Why [`Client::send`] got no success answer.
 #[derive(Debug)]
 pub(crate) enum Failure {

@@ -26,6 +26,8 @@
 //! * [`credentials`]: where credentials come from (files, profiles, environment), the
 //!   one implementation the provider and the kdevops workflow share.
 //! * [`decode`]: the tolerant decoders for the API's inconsistent answers.
+//! * [`suggest`]: "did you mean" for mistyped names, shared by the provider and the
+//!   workflow.
 //!
 //! ## What is retried
 //!
@@ -47,8 +49,8 @@
 //!
 //! The modules form layers; each imports only from layers below it:
 //!
-//! 1. `retry` (retry policy, backoff, `Retry-After`), `poll` (poll pacing): pure data
-//!    and arithmetic.
+//! 1. `retry` (retry policy, backoff, `Retry-After`), `poll` (poll pacing), `suggest`
+//!    (edit distance): pure data and arithmetic.
 //! 2. `error` (the error type and its questions), `config` (builder settings, secrets,
 //!    validation).
 //! 3. `transport` (one request: attempts, verdicts, retries), `decode` (tolerant bodies).
@@ -111,11 +113,12 @@ mod error;
 pub mod offer;
 mod poll;
 mod retry;
+pub mod suggest;
 mod transport;
 mod wait;
 
 pub use api::TaggedKind;
-pub use client::Client;
+pub use client::{Client, Dated};
 pub use config::{
     check_base_url, ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_REFRESH_MARGIN,
     DEFAULT_TIMEOUT, VERDA_BASE_URL,

@@ -11,8 +11,8 @@
 use crate::error::says_no_capacity;
 use crate::error::{ApiError, Error, Result};
 use crate::retry::{
-    is_retryable_status, parse_retry_after, retry_delay, JitterFn, RetryPolicy, SleepFn,
-    UNREACHABLE_MAX_WAIT, UNREACHABLE_RETRIES,
+    is_retryable_status, parse_http_date, parse_retry_after, retry_delay, JitterFn, RetryPolicy,
+    SleepFn, UNREACHABLE_MAX_WAIT, UNREACHABLE_RETRIES,
 };
 use datacrunch_models::{ApiErrorBody, ErrorCode};
 use reqwest::{header, Method, Url};
@@ -163,6 +163,8 @@ fn method_name(m: &Method) -> &'static str {
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) retry_after: Option<Duration>,
+    /// The server's clock when it answered (its `Date` header), if it sent one.
+    pub(crate) server_date: Option<SystemTime>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -400,6 +402,11 @@ impl Transport {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            let server_date = resp
+                .headers()
+                .get(header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_http_date);
             // Read at most MAX_BODY: every real answer is small, and a broken proxy must
             // not make us buffer without end.
             let mut resp = resp;
@@ -413,6 +420,7 @@ impl Transport {
             Ok::<_, reqwest::Error>(Ok(Response {
                 status,
                 retry_after,
+                server_date,
                 body,
             }))
         }
@@ -479,6 +487,7 @@ mod tests {
         Response {
             status,
             retry_after: Some(Duration::from_secs(2)),
+            server_date: None,
             body: body.to_vec(),
         }
         .into_api_error(&req)

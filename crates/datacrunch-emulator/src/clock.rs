@@ -75,9 +75,28 @@ pub fn iso8601(ms: Millis) -> String {
     )
 }
 
+/// The HTTP `Date` form (IMF-fixdate): `Wed, 21 Oct 2015 07:28:00 GMT`.
+pub fn http_date(ms: Millis) -> String {
+    const IMF_FIXDATE: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(IMF_FIXDATE)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            http_date(1_445_412_480_000),
+            "Wed, 21 Oct 2015 07:28:00 GMT"
+        );
+    }
 
     #[test]
     fn formats_like_the_api() {

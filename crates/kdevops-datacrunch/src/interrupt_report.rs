@@ -14,7 +14,7 @@ use crate::fleet::Fleet;
 use crate::interrupt::Stop;
 use crate::project::Project;
 use crate::settings::Endpoint;
-use crate::terraform::{self, Terraform};
+use crate::terraform::Terraform;
 
 /// One instance of this project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub async fn print(project: &Project, stop: Stop) {
 /// they bill (false on the local emulator).
 async fn gather(project: &Project) -> Result<(Vec<Found>, bool)> {
     let settings = load_settings(project)?;
-    let terraform = terraform::find_binary(project)?;
+    let terraform = crate::terraform_binary::find(project)?.path;
     let provider = sibling_binary("terraform-provider-datacrunch")?;
     // A stopped emulator holds no live instance; asking would start it again.
     if settings.endpoint == Endpoint::Emulator && emulator::find(project)?.is_none() {

@@ -11,6 +11,7 @@
 //!   local emulator when that is the endpoint;
 //! * [`fleet`]: what exists (API and state), what to keep, adopt or delete, where
 //!   nodes go and the capacity fallback;
+//! * [`terraform_binary`]: which Terraform runs, and why;
 //! * [`terraform`], [`tfvars`]: running Terraform and feeding it; [`owner_only`]: its
 //!   state files stay private;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
@@ -39,6 +40,7 @@ mod settings;
 mod sshconfig;
 mod sshkey;
 mod terraform;
+mod terraform_binary;
 mod tfvars;
 
 use std::path::PathBuf;

@@ -7,7 +7,8 @@
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use datacrunch_client::offer::TierGroup;
+use datacrunch_client::offer::{TierGroup, UnknownTierGroup};
+use datacrunch_client::suggest::{closest, did_you_mean};
 
 use crate::kconfig::KconfigValues;
 
@@ -118,12 +119,9 @@ impl Settings {
             bail!("CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE is empty: choose an instance type in `make menuconfig`");
         } else if instance_type.parse::<TierGroup>().is_ok() {
             TypeRequest::Wildcard(instance_type)
-        } else if instance_type.ends_with("_OR_LESS") || instance_type.starts_with("ANY_") {
-            let names: Vec<&str> = TierGroup::ALL.iter().map(|g| g.name()).collect();
-            bail!(
-                "CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE is {instance_type:?}, an unknown wildcard: expected one of {}",
-                names.join(", ")
-            );
+        } else if looks_like_tier_group(&instance_type) {
+            let unknown = UnknownTierGroup(instance_type);
+            bail!("CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE: {unknown}");
         } else {
             TypeRequest::Explicit(instance_type)
         };
@@ -132,8 +130,9 @@ impl Settings {
             "AUTO" | "" => None,
             code if KNOWN_LOCATIONS.contains(&code) => Some(code.to_owned()),
             other => bail!(
-                "CONFIG_TERRAFORM_DATACRUNCH_LOCATION is {other:?}: expected AUTO or one of {}",
-                KNOWN_LOCATIONS.join(", ")
+                "CONFIG_TERRAFORM_DATACRUNCH_LOCATION is {other:?}: expected AUTO or one of {}.{}",
+                KNOWN_LOCATIONS.join(", "),
+                did_you_mean(other, KNOWN_LOCATIONS)
             ),
         };
 
@@ -209,6 +208,17 @@ impl Settings {
             ssh_config,
         })
     }
+}
+
+/// Whether an instance type that is no tier group was meant as one: kdevops' wildcard
+/// shapes, or a near miss of a group's name (`H100_OR_LES`). Real type names such as
+/// `1H100.80S.30V` are nowhere near a group name.
+fn looks_like_tier_group(instance_type: &str) -> bool {
+    let names: Vec<&str> = TierGroup::ALL.iter().map(|g| g.name()).collect();
+    let spelled = instance_type.to_ascii_uppercase().replace('-', "_");
+    spelled.ends_with("_OR_LESS")
+        || spelled.starts_with("ANY_")
+        || closest(&spelled, &names).is_some()
 }
 
 /// The configured key file, `None` for the project's own. Earlier versions filled in
@@ -372,7 +382,17 @@ CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
             ("CONFIG_KDEVOPS_NODE_NAMES=\"a a\"\n", "appears twice"),
             (
                 "CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"H200_OR_LESS\"\n",
-                "unknown wildcard",
+                "unknown tier group",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"H100_OR_LES\"\n",
+                "CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE: unknown tier group \"H100_OR_LES\": \
+                 expected one of B300_OR_LESS, B200_OR_LESS, H100_OR_LESS, A100_80_OR_LESS, \
+                 A100_40_OR_LESS, ANY_1H100. Did you mean \"H100_OR_LESS\"?",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_LOCATION=\"FIN-3\"\n",
+                "expected AUTO or one of FIN-01, FIN-02, FIN-03, ICE-01. Did you mean \"FIN-03\"?",
             ),
             (
                 "CONFIG_TERRAFORM_DATACRUNCH_API_URL=\"ftp://x\"\n",

@@ -1,4 +1,4 @@
-//! Running Terraform: finding it, installing our provider where `init` finds it offline,
+//! Running Terraform (the binary is chosen by [`crate::terraform_binary`]): installing our provider where `init` finds it offline,
 //! and reading what happened from machine-readable output only (`apply -json`,
 //! `show -json`, `output -json`), never from human text.
 //!
@@ -71,77 +71,6 @@ pub struct ApplyReport {
     pub errors: BTreeMap<String, Vec<String>>,
     /// Errors not tied to a resource (configuration, provider configuration).
     pub general_errors: Vec<String>,
-}
-
-/// Finds `terraform` (or `tofu`): `$KDEVOPS_TERRAFORM`, then PATH, then the project's
-/// `.venv/bin/terraform` installed by `make deps`.
-pub fn find_binary(project: &Project) -> Result<PathBuf> {
-    if let Some(explicit) = std::env::var_os("KDEVOPS_TERRAFORM") {
-        let path = PathBuf::from(explicit);
-        if path.is_file() {
-            return Ok(path);
-        }
-        bail!(
-            "KDEVOPS_TERRAFORM names {}, which does not exist",
-            path.display()
-        );
-    }
-    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    for name in ["terraform", "tofu"] {
-        if let Some(found) = path_dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
-            return Ok(found);
-        }
-    }
-    let venv = project.topdir.join(".venv/bin/terraform");
-    if venv.is_file() {
-        if !venv_is_stale(project, &venv) {
-            return Ok(venv);
-        }
-        rebuild_venv(project)?;
-        return Ok(venv);
-    }
-    bail!("terraform not found: install Terraform or OpenTofu on PATH, or run `make deps` to get .venv/bin/terraform")
-}
-
-/// A virtual environment holds absolute paths (its scripts' interpreter, our wrapper's
-/// paths): after the tree moved, they name the old location.
-fn venv_is_stale(project: &Project, wrapper: &Path) -> bool {
-    let venv = project.topdir.join(".venv");
-    std::fs::read_to_string(wrapper)
-        .map(|text| !text.contains(&format!("\"{}/bin/python\"", venv.display())))
-        .unwrap_or(true)
-}
-
-/// Rebuilds `.venv` for the tree's current location with `tools/install-terraform`
-/// (what `make deps` runs).
-fn rebuild_venv(project: &Project) -> Result<()> {
-    let script = project.topdir.join("tools/install-terraform");
-    let venv = project.topdir.join(".venv");
-    if !script.is_file() {
-        bail!(
-            "{} was made for another location of this tree: remove it and run `make deps`",
-            venv.display()
-        );
-    }
-    eprintln!(
-        "note: {} was made for another location of this tree (moved?): rebuilding it",
-        venv.display()
-    );
-    remove_any(&venv)?;
-    let status = Command::new(&script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .with_context(|| format!("cannot run {}", script.display()))?;
-    if !status.success() {
-        bail!(
-            "{} failed: run `make deps` and see its output",
-            script.display()
-        );
-    }
-    Ok(())
 }
 
 fn os_arch() -> String {

@@ -66,6 +66,83 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// `text` as Terraform's renderer must receive it to print it as written.
+///
+/// Terraform (1.15 at least, with colour and with `-no-color` alike) passes diagnostic
+/// text through its colour markup (mitchellh/colorstring), which replaces `[NAME]` with
+/// an escape sequence (or nothing) whenever NAME is one of its colour or attribute
+/// names: "add a [default] section" prints as "add a  section". colorstring has no
+/// escape syntax, so a WORD JOINER (U+2060, invisible, zero width) goes after the `[`
+/// of such a tag: the tag no longer matches, and the text reads the same in a
+/// terminal, in a `-no-color` log and in `-json` output, on every Terraform version.
+/// Other bracketed text (`[work]`, `[0]`) is left byte for byte.
+pub fn shield_from_colour_markup(text: String) -> String {
+    if !text.contains('[') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(rest.len());
+        if rest[name_len..].starts_with(']') && COLOUR_TAGS.contains(&&rest[..name_len]) {
+            out.push('\u{2060}');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The names colorstring's default palette (which Terraform uses) replaces.
+const COLOUR_TAGS: &[&str] = &[
+    "default",
+    "_default_",
+    "black",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "cyan",
+    "light_gray",
+    "dark_gray",
+    "light_red",
+    "light_green",
+    "light_yellow",
+    "light_blue",
+    "light_magenta",
+    "light_cyan",
+    "white",
+    "_black_",
+    "_red_",
+    "_green_",
+    "_yellow_",
+    "_blue_",
+    "_magenta_",
+    "_cyan_",
+    "_light_gray_",
+    "_dark_gray_",
+    "_light_red_",
+    "_light_green_",
+    "_light_yellow_",
+    "_light_blue_",
+    "_light_magenta_",
+    "_light_cyan_",
+    "_white_",
+    "bold",
+    "dim",
+    "underline",
+    "blink_slow",
+    "blink_fast",
+    "invert",
+    "hidden",
+    "reset",
+    "reset_bold",
+];
+
 /// An ordered collection of diagnostics. Resource methods return
 /// `Result<T, Diagnostics>`; any `std::error::Error` converts into a single
 /// error diagnostic with `?`.
@@ -211,6 +288,21 @@ mod tests {
         assert!(outer.has_errors());
         assert_eq!(outer.take_state(), Some(crate::Value::string("x")));
         assert_eq!(outer.take_state(), None);
+    }
+
+    #[test]
+    fn colour_tags_are_shielded_and_other_brackets_kept() {
+        let shield = |t: &str| shield_from_colour_markup(t.to_owned());
+        assert_eq!(
+            shield("add a [default] section, not [work] or [0]"),
+            "add a [\u{2060}default] section, not [work] or [0]"
+        );
+        assert_eq!(
+            shield("[bold][[red]] [Default] [reset"),
+            "[\u{2060}bold][[\u{2060}red]] [Default] [reset"
+        );
+        assert_eq!(shield("no brackets"), "no brackets");
+        assert_eq!(shield("ends with ["), "ends with [");
     }
 
     #[test]

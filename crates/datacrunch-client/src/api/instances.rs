@@ -1,8 +1,9 @@
 //! Instances: list, get, deploy, actions, and lookup by hostname.
 
 use super::recover::{carries_tags, created_since};
-use crate::client::Client;
+use crate::client::{Client, Dated};
 use crate::decode::decode_action_results;
+use crate::decode::decode_json;
 use crate::error::{ActionFailure, Error, Result};
 use crate::transport::{Repeat, Request, Uncertain};
 use datacrunch_models::{
@@ -33,8 +34,22 @@ impl Client {
     /// `GET /instances[?status=…]`: every instance not yet deleted, optionally only those
     /// in one status.
     pub async fn instances(&self, status: Option<&InstanceStatus>) -> Result<Vec<Instance>> {
+        Ok(self.instances_dated(status).await?.value)
+    }
+
+    /// [`Client::instances`] with the API's clock at the time of the listing (its
+    /// `Date` header): how long an instance has run (and billed) is measured on the
+    /// server's clock, not on a local one that may be off.
+    pub async fn instances_dated(
+        &self,
+        status: Option<&InstanceStatus>,
+    ) -> Result<Dated<Vec<Instance>>> {
         let req = Request::get(&["instances"]).query("status", status);
-        self.fetch_json(req, "an array of instances").await
+        let resp = self.execute(&req).await?;
+        Ok(Dated {
+            value: decode_json(&req.endpoint(), "an array of instances", &resp.body)?,
+            server_time: resp.server_date,
+        })
     }
 
     /// `GET /instances/{id}`. An unknown id is an error for which

@@ -124,10 +124,24 @@ impl fmt::Display for TierGroup {
     }
 }
 
-/// The error of parsing a [`TierGroup`]: names the accepted spellings.
+/// The error of parsing a [`TierGroup`]: names the accepted spellings, and the one
+/// meant when the text is a near miss.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown tier group {0:?}: expected one of B300_OR_LESS, B200_OR_LESS, H100_OR_LESS, A100_80_OR_LESS, A100_40_OR_LESS, ANY_1H100")]
 pub struct UnknownTierGroup(pub String);
+
+impl fmt::Display for UnknownTierGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = TierGroup::ALL.iter().map(|g| g.name()).collect();
+        let spelled = self.0.trim().to_ascii_uppercase().replace('-', "_");
+        write!(
+            f,
+            "unknown tier group {:?}: expected one of {}.{}",
+            self.0,
+            names.join(", "),
+            crate::suggest::did_you_mean(&spelled, &names)
+        )
+    }
+}
 
 impl FromStr for TierGroup {
     type Err = UnknownTierGroup;
@@ -190,5 +204,7 @@ mod tests {
             e.contains("H200_OR_LESS") && e.contains("B300_OR_LESS"),
             "{e}"
         );
+        let e = "h100-or-les".parse::<TierGroup>().unwrap_err().to_string();
+        assert!(e.ends_with("Did you mean \"H100_OR_LESS\"?"), "{e}");
     }
 }

@@ -89,8 +89,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .layer(from_fn_with_state(state.clone(), date_from_clock))
         .layer(from_fn(log_request))
         .with_state(state)
+}
+
+/// The `Date` header on the virtual clock, as the real API sends its own: clients that
+/// measure running time on the server's clock (`status`) then follow an advanced
+/// clock. (hyper would add the wall-clock date otherwise.)
+async fn date_from_clock(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    if let Ok(value) = HeaderValue::from_str(&crate::clock::http_date(state.clock.now())) {
+        response.headers_mut().insert(header::DATE, value);
+    }
+    response
 }
 
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> ApiError {

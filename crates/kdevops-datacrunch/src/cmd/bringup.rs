@@ -21,7 +21,7 @@ use crate::project::Project;
 use crate::settings::SshKeyMode;
 use crate::sshconfig::HostEntry;
 use crate::sshkey;
-use crate::terraform::{self, Terraform};
+use crate::terraform::Terraform;
 
 #[derive(Debug, clap::Args)]
 pub struct BringupArgs {
@@ -62,9 +62,11 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         .map_err(|e| api.explain(e))?;
     provision::check_type(settings, &catalog, &api.server_url)?;
 
+    let binary = crate::terraform_binary::find(project)?;
+    progress.line(binary.to_string());
     let tf = Terraform::prepare(
         project,
-        terraform::find_binary(project)?,
+        binary.path,
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
     .with_env(api.provider_env.clone());

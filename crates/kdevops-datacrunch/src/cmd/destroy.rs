@@ -29,7 +29,7 @@ pub async fn run(project: &Project) -> Result<()> {
     let api = api::connect(project, settings).await?;
     let tf = Terraform::prepare(
         project,
-        terraform::find_binary(project)?,
+        crate::terraform_binary::find(project)?.path,
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
     .with_env(api.provider_env.clone());

@@ -12,11 +12,11 @@ pub mod status;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
 use crate::api::Api;
 use crate::atomic_write;
-use crate::kconfig::KconfigValues;
+use crate::kconfig::{self, KconfigValues};
 use crate::project::{topdir_hash, Identity, IdentityChange, Project};
 use crate::settings::{Settings, SshKeyMode};
 use crate::sshconfig::{self, HostEntry, HostOptions};
@@ -24,7 +24,32 @@ use crate::tfvars::TfVars;
 
 /// Reads and checks `.config`.
 pub fn load_settings(project: &Project) -> Result<Settings> {
-    Settings::from_kconfig(&KconfigValues::load(&project.config)?)
+    let values = KconfigValues::load(&project.config)?;
+    check_symbol_names(project, &values)?;
+    Settings::from_kconfig(&values)
+}
+
+/// Fails on a symbol in `.config` that is a near miss of one the tree's Kconfig
+/// defines: a misspelt option would otherwise be dropped without a word (a price cap
+/// that does not apply). Other unknown symbols (from another Kconfig tree) only get a
+/// warning. Without a `Kconfig` at the top of the tree there is nothing to compare with.
+fn check_symbol_names(project: &Project, values: &KconfigValues) -> Result<()> {
+    let kconfig = project.topdir.join("Kconfig");
+    if !kconfig.is_file() {
+        return Ok(());
+    }
+    let defined = kconfig::defined_symbols(&kconfig)
+        .with_context(|| format!("cannot read the Kconfig tree at {}", kconfig.display()))?;
+    for unknown in values.unknown_symbols(&defined) {
+        if unknown.meant.is_some() {
+            bail!(
+                "{}: {unknown} Correct the name, or run `make olddefconfig` to drop it",
+                project.config.display()
+            );
+        }
+        eprintln!("warning: {}: {unknown}", project.config.display());
+    }
+    Ok(())
 }
 
 /// What every command about nodes starts from: the project, its settings, its

@@ -15,7 +15,7 @@ use datacrunch_models::Instance;
 use crate::api;
 use crate::cmd::Setup;
 use crate::emulator;
-use crate::fleet::{legacy_marker, live_instances, reconcile};
+use crate::fleet::{legacy_marker, live_instances_dated, reconcile};
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
 
@@ -48,19 +48,15 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
         return Ok(());
     }
     let api = api::connect_without_starting(project, settings).await?;
-    let now = OffsetDateTime::now_utc();
-    let (ours, foreign) = live_instances(&api, &ctx.identity).await?;
+    let listing = live_instances_dated(&api, &ctx.identity).await?;
+    let (now, clock_note) = billing_clock(listing.server_time);
+    let (ours, foreign) = listing.value;
     let state = state_instances(project);
     let notes = drift(&settings.nodes, &state, &ours, &foreign);
     let mut rows: Vec<Row> = ours
         .into_iter()
         .map(|i| {
-            let hours = OffsetDateTime::parse(
-                &i.created_at,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .map(|t| ((now - t).as_seconds_f64() / 3600.0).max(0.0))
-            .unwrap_or(0.0);
+            let hours = hours_since(&i.created_at, now);
             let price = i.price_per_hour.to_f64();
             Row {
                 name: i.hostname,
@@ -105,7 +101,7 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
             r.spent
         );
     }
-    for line in notes {
+    for line in notes.iter().chain(&clock_note) {
         println!("{line}");
     }
     let per_hour: f64 = rows.iter().map(|r| r.price_per_hour).sum();
@@ -117,6 +113,30 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     };
     println!("Total: {per_hour:.2} $/h, {spent:.2} $ so far{note}");
     Ok(())
+}
+
+/// The time running hours are counted to: the API's clock when it listed the
+/// instances (the emulator's virtual clock when emulated), as the bill is; the local
+/// clock, with a note saying so, when the answer carried no `Date`.
+fn billing_clock(server_time: Option<std::time::SystemTime>) -> (OffsetDateTime, Option<String>) {
+    match server_time {
+        Some(t) => (t.into(), None),
+        None => (
+            OffsetDateTime::now_utc(),
+            Some(
+                "note: the API sent no Date header: hours are counted on this machine's clock"
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+/// Hours from `created_at` (RFC 3339, as the API writes it) to `now`; 0 when
+/// unreadable or in the future.
+fn hours_since(created_at: &str, now: OffsetDateTime) -> f64 {
+    OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+        .map(|t| ((now - t).as_seconds_f64() / 3600.0).max(0.0))
+        .unwrap_or(0.0)
 }
 
 /// Node name → instance id, as recorded in `terraform.tfstate` (format version 4). Read
@@ -230,6 +250,22 @@ mod tests {
             "description": format!("kdevops node {name} {marker}"),
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn hours_are_counted_on_the_servers_clock() {
+        let server = OffsetDateTime::parse(
+            "2026-01-01T12:00:00Z",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let (now, note) = billing_clock(Some(server.into()));
+        assert_eq!((now, note), (server, None));
+        assert_eq!(hours_since("2026-01-01T09:30:00.000Z", now), 2.5);
+        assert_eq!(hours_since("2026-01-01T13:00:00Z", now), 0.0);
+        assert_eq!(hours_since("garbage", now), 0.0);
+        let (_, note) = billing_clock(None);
+        assert!(note.unwrap().contains("no Date header"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod reconcile;
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
+use datacrunch_client::Dated;
 use datacrunch_models::{Instance, SshKey};
 
 use crate::api::Api;
@@ -116,15 +117,27 @@ pub async fn live_instances(
     api: &Api,
     identity: &Identity,
 ) -> Result<(Vec<Instance>, Vec<Instance>)> {
+    Ok(live_instances_dated(api, identity).await?.value)
+}
+
+/// [`live_instances`] with the API's clock at the time of the listing.
+pub async fn live_instances_dated(
+    api: &Api,
+    identity: &Identity,
+) -> Result<Dated<(Vec<Instance>, Vec<Instance>)>> {
     let all = api
         .client
-        .instances(None)
+        .instances_dated(None)
         .await
         .map_err(|e| api.explain(e))?;
-    Ok(all
-        .into_iter()
-        .filter(|i| !i.status.is_gone())
-        .partition(|i| is_ours(i, identity)))
+    Ok(Dated {
+        value: all
+            .value
+            .into_iter()
+            .filter(|i| !i.status.is_gone())
+            .partition(|i| is_ours(i, identity)),
+        server_time: all.server_time,
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use datacrunch_client::offer::{Availability, OfferQuery};
+use datacrunch_client::suggest::did_you_mean;
 use datacrunch_models::{InstanceType, Price};
 
 use super::fallback::{self, Failure, NodeState};
@@ -206,9 +207,11 @@ pub fn check_type(settings: &Settings, catalog: &[InstanceType], url: &str) -> R
         return Ok(());
     };
     let Some(record) = catalog.iter().find(|t| &t.instance_type == name) else {
+        let names: Vec<&str> = catalog.iter().map(|t| t.instance_type.as_str()).collect();
         bail!(
             "unknown instance type {name:?} in .config (CONFIG_TERRAFORM_DATACRUNCH_INSTANCE_TYPE): {url} does not offer it; \
-             pick one in `make menuconfig` (see `kdevops-datacrunch catalog`)"
+             pick one in `make menuconfig` (see `kdevops-datacrunch catalog`).{}",
+            did_you_mean(name, &names)
         );
     };
     let price = if settings.spot {

@@ -127,6 +127,66 @@ fn unknown_instance_type_creates_nothing() {
     p.ok(&["destroy"]);
 }
 
+/// A near miss of a `.config` symbol, a tier group, a location, an instance type or a
+/// subcommand is answered with the name that was meant.
+#[test]
+fn typos_get_a_did_you_mean() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    // Kconfig would drop the misspelt cap without a word: refused, nothing started.
+    p.set("TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOR=\"1.00\"");
+    let line = one_line(&p.fails(&["show-config"])).to_owned();
+    assert!(
+        line.contains("CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOR in .config is not an option")
+            && line.ends_with(
+                "Did you mean CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR? \
+                 Correct the name, or run `make olddefconfig` to drop it"
+            ),
+        "{line}"
+    );
+    // A symbol of another Kconfig tree is only a warning.
+    p.defconfig("emulator-3-nodes");
+    p.set("WORKFLOWS_FSTESTS=y");
+    let out = p.run(&["show-config"]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:")
+            && stderr.contains("CONFIG_WORKFLOWS_FSTESTS in .config is not an option")
+            && !stderr.contains("Did you mean"),
+        "{stderr}"
+    );
+
+    p.defconfig("emulator-3-nodes");
+    p.set("TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"h100-or-les\"");
+    let line = one_line(&p.fails(&["show-config"])).to_owned();
+    assert!(line.ends_with("Did you mean \"H100_OR_LESS\"?"), "{line}");
+    let line = one_line(&p.fails(&["select-tier", "a100-80-or-les"])).to_owned();
+    assert!(
+        line.ends_with("Did you mean \"A100_80_OR_LESS\"?"),
+        "{line}"
+    );
+    p.defconfig("emulator-3-nodes");
+    p.set("TERRAFORM_DATACRUNCH_LOCATION=\"ICE01\"");
+    let line = one_line(&p.fails(&["show-config"])).to_owned();
+    assert!(line.ends_with("Did you mean \"ICE-01\"?"), "{line}");
+
+    p.defconfig("emulator-3-nodes");
+    p.set("TERRAFORM_DATACRUNCH_INSTANCE_TYPE=\"1H100.80S.30\"");
+    let line = one_line(&p.fails(&["bringup"])).to_owned();
+    assert!(
+        line.contains("unknown instance type \"1H100.80S.30\"")
+            && line.ends_with("Did you mean \"1H100.80S.30V\"?"),
+        "{line}"
+    );
+    assert!(p.status().is_empty(), "nothing may be created");
+    p.ok(&["destroy"]);
+
+    // Subcommands and flags: clap's own suggestions.
+    let err = p.fails(&["statsu"]);
+    assert!(err.contains("similar subcommand exists: 'status'"), "{err}");
+}
+
 #[test]
 fn rejected_credentials() {
     let p = Project::new();

@@ -10,6 +10,7 @@ mod common;
 
 mod bad_input;
 mod config;
+mod environment;
 mod fallback;
 mod faults;
 mod interrupt;

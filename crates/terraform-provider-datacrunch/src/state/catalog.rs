@@ -6,6 +6,7 @@
 //! process per command, so it is never staler than the command) and shared by every
 //! resource and data source; the images a given type supports are fetched once per type.
 
+use datacrunch_client::suggest::check_choice;
 use datacrunch_client::Client;
 use datacrunch_models::{Image, InstanceType, Location, LocationAvailability};
 use std::collections::HashMap;
@@ -56,37 +57,6 @@ pub fn looks_like_uuid(s: &str) -> bool {
             .iter()
             .zip([8, 4, 4, 4, 12])
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// `Ok` when `value` is one of `choices`; otherwise a message with the closest choice
-/// (by edit distance, ignoring case) and every valid one.
-pub fn check_choice(what: &str, value: &str, choices: &[&str]) -> Result<(), String> {
-    if choices.contains(&value) {
-        return Ok(());
-    }
-    let mut sorted: Vec<&str> = choices.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let hint = closest(value, &sorted)
-        .map(|c| format!(" Did you mean {c:?}?"))
-        .unwrap_or_default();
-    Err(format!(
-        "{value:?} is not a known {what}.{hint} Valid choices: {}.",
-        sorted.join(", ")
-    ))
-}
-
-/// The choice nearest to `value`, if it is near enough to be a plausible typo: within a
-/// third of the value's length (at least 2 edits), or equal ignoring case.
-pub fn closest<'a>(value: &str, choices: &[&'a str]) -> Option<&'a str> {
-    let lower = value.to_lowercase();
-    let budget = (value.chars().count() / 3).max(2);
-    choices
-        .iter()
-        .map(|c| (strsim::levenshtein(&lower, &c.to_lowercase()), *c))
-        .filter(|(d, _)| *d <= budget)
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
 }
 
 /// The per-process catalog cache.
@@ -180,25 +150,6 @@ pub fn check_image_for_type(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_the_nearest_choice_and_lists_all() {
-        let types = ["1H100.80S.30V", "1H100.80S.32V", "1A100.22V", "1V100.6V"];
-        let err = check_choice("instance type", "1H100.80S.30", &types).unwrap_err();
-        assert!(err.contains("Did you mean \"1H100.80S.30V\"?"), "{err}");
-        assert!(err.contains("1V100.6V"), "{err}");
-        // Case only.
-        assert_eq!(closest("1v100.6v", &types), Some("1V100.6V"));
-        // Nothing close: no guess, but still the list.
-        let err = check_choice("instance type", "x", &types).unwrap_err();
-        assert!(!err.contains("Did you mean"), "{err}");
-        assert!(
-            err.contains("Valid choices: 1A100.22V, 1H100.80S.30V"),
-            "{err}"
-        );
-        assert_eq!(check_choice("location", "FIN-01", &["FIN-01"]), Ok(()));
-        assert_eq!(closest("FIN01", &["FIN-01", "ICE-01"]), Some("FIN-01"));
-    }
 
     #[test]
     fn image_ids_and_uuids() {

@@ -146,3 +146,61 @@ output "locations" { value = length(data.datacrunch_locations.all.locations) }
     ws.set_env("DATACRUNCH_CLIENT_ID", "bs-client");
     ws.apply();
 }
+
+/// Terraform reads `[default]` in a diagnostic as colour markup and drops it; the
+/// credentials error must still name the section, with colour and without, on every
+/// Terraform tested. What a reader sees is checked: escape sequences and zero-width
+/// characters (which print as nothing) are removed first.
+#[test]
+fn bracketed_profile_names_survive_terraforms_colour_markup() {
+    let emu = emulator();
+    for tf in terraforms() {
+        let mut ws = EmulatedWorkspace::new(&tf, &emu);
+        ws.remove_env(|k| k.starts_with("DATACRUNCH_CLIENT"));
+        let creds = ws.root().join("credentials");
+        std::fs::write(&creds, "[work]\nclient_id = a\nclient_secret = b\n").unwrap();
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+        ws.write(&format!(
+            "provider \"datacrunch\" {{\n  credentials_file = \"{}\"\n}}\n\ndata \"datacrunch_locations\" \"all\" {{}}\n",
+            creds.display()
+        ));
+        ws.init();
+        for colour in [true, false] {
+            let mut args = vec!["plan", "-input=false"];
+            if !colour {
+                args.push("-no-color");
+            }
+            let seen = flat(&as_read(&ws.fails(&args)));
+            assert!(
+                seen.contains("choose one of those (the profile option, or DATACRUNCH_PROFILE) or add a [default] section"),
+                "{tf} colour={colour}:\n{seen}"
+            );
+        }
+    }
+}
+
+/// `text` as a terminal shows it: without ANSI escape sequences and zero-width
+/// characters.
+fn as_read(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ parameters final-byte (a letter).
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if c.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' => {}
+            '│' | '╷' | '╵' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

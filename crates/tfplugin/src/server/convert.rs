@@ -116,8 +116,8 @@ fn diagnostic(d: Diagnostic) -> pb::Diagnostic {
             Severity::Error => pb::diagnostic::Severity::Error,
             Severity::Warning => pb::diagnostic::Severity::Warning,
         } as i32,
-        summary: d.summary,
-        detail: d.detail,
+        summary: crate::diag::shield_from_colour_markup(d.summary),
+        detail: crate::diag::shield_from_colour_markup(d.detail),
         attribute: d.path.as_ref().filter(|p| !p.is_root()).map(path),
     }
 }
