@@ -6,8 +6,9 @@
 
 use crate::convert::known_str;
 use crate::diagnostics::api_error;
-use crate::state::catalog::{check_choice, looks_like_uuid};
+use crate::state::catalog::looks_like_uuid;
 use crate::state::ProviderState;
+use datacrunch_client::suggest::check_choice;
 use tfplugin::{AttributePath, Context, Diagnostic, Diagnostics, PlanChange, Value};
 
 fn invalid(diags: &mut Diagnostics, attr: &str, summary: &str, detail: String) {
