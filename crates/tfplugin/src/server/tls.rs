@@ -202,3 +202,52 @@ impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
             .map_err(|_| InvalidSignature)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use p521::ecdsa::signature::Signer;
+    use p521::ecdsa::{Signature, SigningKey, VerifyingKey};
+
+    use super::*;
+
+    /// A fixed key; the leading zero byte keeps the scalar below the group order.
+    fn key(byte: u8) -> SigningKey {
+        let mut scalar = [byte; 66];
+        scalar[0] = 0;
+        SigningKey::from_slice(&scalar).unwrap()
+    }
+
+    fn sec1(key: &SigningKey) -> Vec<u8> {
+        VerifyingKey::from(key)
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
+    #[test]
+    fn p521_signatures_verify_only_for_their_key_and_message() {
+        let signer = key(1);
+        let signature: Signature = signer.sign(b"handshake transcript");
+        let der = signature.to_der();
+        let check = |public: &[u8], message: &[u8], sig: &[u8]| {
+            EcdsaP521Sha512.verify_signature(public, message, sig)
+        };
+        assert!(check(&sec1(&signer), b"handshake transcript", der.as_bytes()).is_ok());
+        assert!(check(&sec1(&signer), b"another transcript", der.as_bytes()).is_err());
+        assert!(check(&sec1(&key(2)), b"handshake transcript", der.as_bytes()).is_err());
+        assert!(check(&sec1(&signer), b"handshake transcript", &signature.to_bytes()).is_err());
+        assert!(check(b"not a point", b"handshake transcript", der.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_client_verifier_offers_p521_besides_rings_schemes() {
+        let verifier = PinnedClientCert {
+            der: Vec::new(),
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+        };
+        let schemes = verifier.supported_verify_schemes();
+        assert!(schemes.contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        assert!(schemes.contains(&SignatureScheme::ECDSA_NISTP256_SHA256));
+        assert!(schemes.contains(&SignatureScheme::ED25519));
+    }
+}
