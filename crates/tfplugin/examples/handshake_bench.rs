@@ -122,7 +122,12 @@ async fn run_once(
 ) -> Sample {
     let start = Instant::now();
     let env: Vec<(&str, &str)> = cycle
-        .map(|c| c.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+        .map(|c| {
+            c.env
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect()
+        })
         .unwrap_or_default();
     let p: Launched = start_plugin_with_env(bin, Some(id), &env);
     let handshake = start.elapsed();

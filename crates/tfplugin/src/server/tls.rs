@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 
+use p521::ecdsa::signature::Verifier;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
 };
-use p521::ecdsa::signature::Verifier;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{
     verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
@@ -194,8 +194,8 @@ impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
-            .map_err(|_| InvalidSignature)?;
+        let key =
+            p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
         let signature =
             p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
         key.verify(message, &signature)
@@ -235,7 +235,12 @@ mod tests {
         assert!(check(&sec1(&signer), b"handshake transcript", der.as_bytes()).is_ok());
         assert!(check(&sec1(&signer), b"another transcript", der.as_bytes()).is_err());
         assert!(check(&sec1(&key(2)), b"handshake transcript", der.as_bytes()).is_err());
-        assert!(check(&sec1(&signer), b"handshake transcript", &signature.to_bytes()).is_err());
+        assert!(check(
+            &sec1(&signer),
+            b"handshake transcript",
+            &signature.to_bytes()
+        )
+        .is_err());
         assert!(check(b"not a point", b"handshake transcript", der.as_bytes()).is_err());
     }
 
