@@ -132,7 +132,6 @@ async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::R
         .filter(|c| !c.is_empty());
     let (tls, cert_der) = match (&client_cert, opts.debug) {
         (Some(pem), false) => {
-            tls::warm_up();
             let identity = tls::generate_identity()?;
             let client_der = tls::parse_client_cert(pem)?;
             let cfg = tls::server_config(&identity, client_der)?;
