@@ -36,6 +36,7 @@ mod process;
 mod progress;
 mod project;
 mod settings;
+mod ssh_wait;
 mod sshconfig;
 mod sshkey;
 mod terraform;
