@@ -35,7 +35,7 @@ impl Supervisor {
         host: Host,
         board: Arc<Board>,
         remove_dir_at_exit: bool,
-        plan: impl FnMut() -> Option<Desired> + Send + 'static,
+        mut plan: impl FnMut() -> Option<Desired> + Send + 'static,
     ) -> std::io::Result<Supervisor> {
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -47,8 +47,12 @@ impl Supervisor {
                     failed: BTreeSet::new(),
                 };
                 nodes.clear_stale();
-                nodes.run(&board, plan, &stopped);
+                nodes.run(&board, &mut plan, &stopped);
                 nodes.stop_all();
+                // Disks deleted just before the exit (a destroy, then SIGTERM) go too.
+                if let Some(desired) = plan() {
+                    nodes.remove_orphaned_disks(&desired);
+                }
                 board.publish(Vec::new());
                 if remove_dir_at_exit {
                     let _ = std::fs::remove_dir_all(&nodes.host.nodes_dir);
@@ -91,7 +95,7 @@ impl Nodes {
     fn run(
         &mut self,
         board: &Board,
-        mut plan: impl FnMut() -> Option<Desired>,
+        plan: &mut impl FnMut() -> Option<Desired>,
         stopped: &mpsc::Receiver<()>,
     ) {
         loop {

@@ -524,3 +524,84 @@ fn node_disk(nodes_dir: &Path) -> String {
     assert_eq!(names.len(), 1, "{names:?}");
     names[0].clone()
 }
+
+/// As an ordinary user (`nobody`, via setpriv): sandboxes when the kernel lets that
+/// user make a user namespace with an overlay of `/` (a node then answers SSH on a
+/// high port), otherwise records with the one line naming the setting or saying to
+/// run as root.
+#[tokio::test]
+async fn an_unprivileged_emulator_boots_nodes_or_says_which_setting_forbids_it() {
+    if !sandboxes_possible() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let nodes_dir = dir.path().join("nodes");
+    let mut child = Command::new("setpriv")
+        .args([
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--provisioning-seconds",
+            "0.1",
+            "--nodes-dir",
+        ])
+        .arg(&nodes_dir)
+        .env("HOME", dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let admin = admin_url(line.trim());
+    let view = board(&admin).await;
+    if view["mode"] == "records" {
+        let why = view["unavailable"].as_str().unwrap();
+        assert!(
+            why.contains("run the emulator as root"),
+            "the reason must say what to do: {why}"
+        );
+    } else {
+        assert_eq!(view["mode"], "sandbox", "{view}");
+        let api = login(
+            line.trim()
+                .strip_prefix("datacrunch-emulator listening on ")
+                .unwrap(),
+        )
+        .await;
+        let (key, public) = user_key(dir.path());
+        let key_id = api
+            .post("/sshkeys", json!({"name": "k", "key": public}))
+            .await
+            .text;
+        let mut body = common::v100("unprivileged");
+        body["ssh_key_ids"] = json!([key_id]);
+        let id = api.deploy(body).await;
+        let _ = api.status(&id).await;
+        let node = ready_nodes(&admin, &[&id]).await.remove(0);
+        assert_ne!(node["port"], 22, "{node}");
+        let ssh = Ssh {
+            key,
+            known_hosts: dir.path().join("known_hosts"),
+        };
+        assert_eq!(ssh.run(&node, "hostname").unwrap(), "unprivileged");
+    }
+    signal(&child, "-TERM");
+    child.wait().unwrap();
+    assert_eq!(processes_of(&nodes_dir), Vec::<String>::new());
+}
