@@ -137,7 +137,8 @@ fn processes_of(dir: &Path) -> Vec<String> {
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.contains(&needle) {
             found.push(format!("{pid} {cmdline}"));
-            if cmdline.contains("sshd") {
+            // A node's sshd (not the helper, whose boot script also names sshd).
+            if cmdline.starts_with("/usr/sbin/sshd ") {
                 if let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) {
                     namespaces.push(ns);
                 }
