@@ -4,21 +4,13 @@
 //! reason names the tool to install or the kernel setting that forbids it.
 
 use super::node::{namespace_args, overlay_options};
+use super::Host;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The sshd every node runs (Debian's `openssh-server`).
 pub const SSHD: &str = "/usr/sbin/sshd";
-
-/// A machine that can boot sandboxes.
-#[derive(Clone, Debug)]
-pub struct Host {
-    /// Holds one directory per node disk.
-    pub nodes_dir: PathBuf,
-    /// The emulator is root: no user namespace, and port 22 when it is free.
-    pub as_root: bool,
-}
 
 /// Why sandboxes cannot boot here, as one sentence naming the fix.
 #[derive(Clone, Debug, PartialEq, Eq)]

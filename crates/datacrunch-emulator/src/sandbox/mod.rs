@@ -18,13 +18,23 @@ mod detect;
 mod node;
 mod supervisor;
 
-pub use detect::{detect, Host, Unavailable};
+pub use detect::{detect, Unavailable};
 pub use supervisor::Supervisor;
 
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::sync::Mutex;
+
+/// A machine that can boot sandboxes.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// Holds one directory per node disk.
+    pub nodes_dir: PathBuf,
+    /// The emulator is root: no user namespace, and port 22 when it is free.
+    pub as_root: bool,
+}
 
 /// How instances are emulated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -8,8 +8,7 @@
 //! `port` (kept so known_hosts entries survive restarts), `helper.pid` (while running)
 //! and `console.log` (the boot script's and sshd's output).
 
-use super::detect::Host;
-use super::NodeSpec;
+use super::{Host, NodeSpec};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

@@ -6,9 +6,8 @@
 //! --pdeathsig` ties a node to the thread that spawned it, so a short-lived worker
 //! thread ending would kill the node.
 
-use super::detect::Host;
 use super::node::{disk_dir, kill_stale, Node};
-use super::{Board, Desired, NodeStatus};
+use super::{Board, Desired, Host, NodeStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;

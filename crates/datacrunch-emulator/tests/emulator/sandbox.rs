@@ -49,23 +49,28 @@ struct Ssh {
 }
 
 impl Ssh {
-    /// Runs `command` as root on `ip:port`; the output, or the error text. Host keys
-    /// are checked against the test's own known_hosts (the first sight adds them).
+    /// Runs `command` as root on the node; the output, or the error text. The first
+    /// sight of a host key adds it to the test's known_hosts.
     fn run(&self, node: &Value, command: &str) -> Result<String, String> {
+        self.run_checking(node, command, "accept-new")
+    }
+
+    /// [`Ssh::run`] accepting only the host key already in the test's known_hosts: a
+    /// node that came back with a new host key is refused.
+    fn run_known(&self, node: &Value, command: &str) -> String {
+        self.run_checking(node, command, "yes")
+            .unwrap_or_else(|e| panic!("ssh {command}: {e}"))
+    }
+
+    fn run_checking(&self, node: &Value, command: &str, check: &str) -> Result<String, String> {
         let out = Command::new("ssh")
             .arg("-i")
             .arg(&self.key)
             .arg("-o")
             .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
-            .args([
-                "-o",
-                "StrictHostKeyChecking=accept-new",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "ConnectTimeout=5",
-                "-p",
-            ])
+            .arg("-o")
+            .arg(format!("StrictHostKeyChecking={check}"))
+            .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-p"])
             .arg(node["port"].to_string())
             .arg(format!("root@{}", node["ip"].as_str().unwrap()))
             .arg(command)
@@ -266,38 +271,13 @@ async fn running_instances_are_nodes_you_can_ssh_into() {
     ready_nodes(&emulator.admin_url, &[&second]).await;
     api.action("start", &[&first]).await;
     let again = ready_nodes(&emulator.admin_url, &[&first, &second]).await;
-    let ssh_strict = |node: &Value, command: &str| {
-        let out = Command::new("ssh")
-            .arg("-i")
-            .arg(&ssh.key)
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", ssh.known_hosts.display()))
-            .args([
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                "BatchMode=yes",
-                "-p",
-            ])
-            .arg(node["port"].to_string())
-            .arg(format!("root@{}", node["ip"].as_str().unwrap()))
-            .arg(command)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
     assert_eq!(
-        ssh_strict(&again[0], &format!("cat /root/{marker}")),
+        ssh.run_known(&again[0], &format!("cat /root/{marker}")),
         "kept"
     );
     // The startup script ran at first boot only.
     assert_eq!(
-        ssh_strict(&again[0], "grep -c started /var/log/startup-script.log"),
+        ssh.run_known(&again[0], "grep -c started /var/log/startup-script.log"),
         "1"
     );
 
@@ -483,29 +463,7 @@ async fn after_sigkill_a_restart_boots_the_nodes_again_with_their_disks() {
     let admin = admin_url(&line);
     let node = ready_nodes(&admin, &[&id]).await.remove(0);
     // Same host key: the known_hosts entry from before the kill still matches.
-    let out = Command::new("ssh")
-        .arg("-i")
-        .arg(&ssh.key)
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", ssh.known_hosts.display()))
-        .args([
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-p",
-        ])
-        .arg(node["port"].to_string())
-        .arg(format!("root@{}", node["ip"].as_str().unwrap()))
-        .arg("cat /root/written")
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "before",
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(ssh.run_known(&node, "cat /root/written"), "before");
     signal(&child, "-TERM");
     assert!(child.wait().unwrap().success());
     assert_eq!(processes_of(&nodes_dir), Vec::<String>::new());
