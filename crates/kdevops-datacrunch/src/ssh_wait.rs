@@ -128,3 +128,53 @@ pub fn record_host_keys(hosts: &[HostEntry], known_hosts: &Path) -> Result<()> {
     }
     atomic_write::write_generated(known_hosts, &text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    fn host(name: &str, port: u16) -> HostEntry {
+        HostEntry {
+            name: name.into(),
+            ip: "127.0.0.1".parse().unwrap(),
+            port,
+        }
+    }
+
+    /// A node whose port accepts but never sends a banner (sshd not up yet, or not an
+    /// sshd) is waited for until the deadline, then named in the error; a node that
+    /// sends its banner is not.
+    #[tokio::test]
+    async fn waits_for_the_banner_and_names_the_node_that_never_sent_it() {
+        let answering = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let answering_port = answering.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = answering.accept().await {
+                let _ = stream.write_all(b"SSH-2.0-OpenSSH_test\r\n").await;
+            }
+        });
+        let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mute_port = mute.local_addr().unwrap().port();
+        let hosts = [
+            host("node-up", answering_port),
+            host("node-mute", mute_port),
+        ];
+
+        let soon = Instant::now() + Duration::from_millis(300);
+        let err = wait_for_all(&hosts, soon, &mut Progress::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!(
+                "node-mute (127.0.0.1:{mute_port}) never answered SSH"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("node-up"), "{err}");
+        wait_for_all(&hosts[..1], soon, &mut Progress::new())
+            .await
+            .unwrap();
+    }
+}
