@@ -216,9 +216,6 @@ impl Emulator {
     }
 }
 
-/// Tells apart the temporary node directories of emulators in one process.
-static TEMPORARY_NODE_DIRS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// The node mode in force: sandboxes on a host that can boot them, or records (with
 /// the reason when sandboxes were wanted). `--nodes sandbox` on a host that cannot is
 /// an error.
@@ -229,11 +226,7 @@ fn resolve_nodes(config: &Config) -> Result<(Option<SandboxHost>, sandbox::Board
     let (dir, temporary) = match (&config.nodes_dir, &config.state_file) {
         (Some(dir), _) => (dir.clone(), false),
         (None, Some(state)) => (state.with_extension("nodes"), false),
-        (None, None) => {
-            let n = TEMPORARY_NODE_DIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let name = format!("datacrunch-emulator-{}-{n}.nodes", std::process::id());
-            (std::env::temp_dir().join(name), true)
-        }
+        (None, None) => (sandbox::temporary_nodes_dir(), true),
     };
     std::fs::create_dir_all(&dir).map_err(|e| {
         EmulatorError::Config(format!(

@@ -36,6 +36,37 @@ pub struct Host {
     pub as_root: bool,
 }
 
+/// Tells apart the temporary node directories of emulators in one process.
+static TEMPORARY_DIRS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+const TEMPORARY_PREFIX: &str = "datacrunch-emulator-";
+const TEMPORARY_SUFFIX: &str = ".nodes";
+
+/// A new nodes directory for an emulator without a state file (removed at its exit),
+/// after removing those of emulators that were killed before they could remove
+/// theirs: `datacrunch-emulator-<pid>-<n>.nodes` in the temporary directory, whose pid
+/// no longer runs. (Their nodes died with them.)
+pub fn temporary_nodes_dir() -> PathBuf {
+    let tmp = std::env::temp_dir();
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name
+                .strip_prefix(TEMPORARY_PREFIX)
+                .and_then(|rest| rest.strip_suffix(TEMPORARY_SUFFIX))
+                .and_then(|rest| rest.split_once('-'))
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let n = TEMPORARY_DIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp.join(format!(
+        "{TEMPORARY_PREFIX}{}-{n}{TEMPORARY_SUFFIX}",
+        std::process::id()
+    ))
+}
+
 /// How instances are emulated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NodeMode {

@@ -143,7 +143,7 @@ fn processes_of(dir: &Path) -> Vec<String> {
         if cmdline.contains(&needle) {
             found.push(format!("{pid} {cmdline}"));
             // A node's sshd (not the helper, whose boot script also names sshd).
-            if cmdline.starts_with("/usr/sbin/sshd ") {
+            if cmdline.starts_with("sshd: ") || cmdline.starts_with("/usr/sbin/sshd ") {
                 if let Ok(ns) = std::fs::read_link(format!("/proc/{pid}/ns/pid")) {
                     namespaces.push(ns);
                 }
@@ -563,4 +563,47 @@ async fn an_unprivileged_emulator_boots_nodes_or_says_which_setting_forbids_it()
     signal(&child, "-TERM");
     child.wait().unwrap();
     assert_eq!(processes_of(&nodes_dir), Vec::<String>::new());
+}
+
+/// Without a state file the node disks live in a temporary directory: removed at a
+/// clean exit, and, when the emulator was killed first, by the next emulator's start.
+#[tokio::test]
+async fn temporary_node_directories_never_pile_up() {
+    if !sandboxes_possible() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+            .args(["--listen", "127.0.0.1:0"])
+            .env("TMPDIR", tmp.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let dir = tmp
+            .path()
+            .join(format!("datacrunch-emulator-{}-0.nodes", child.id()));
+        assert!(dir.is_dir(), "{line}");
+        (child, dir)
+    };
+    let (mut killed, killed_dir) = start();
+    signal(&killed, "-KILL");
+    killed.wait().unwrap();
+    assert!(killed_dir.is_dir());
+    let (mut clean, clean_dir) = start();
+    assert!(
+        !killed_dir.exists(),
+        "the killed emulator's directory is still there"
+    );
+    signal(&clean, "-TERM");
+    clean.wait().unwrap();
+    assert!(!clean_dir.exists());
 }
