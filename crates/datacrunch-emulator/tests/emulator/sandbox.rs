@@ -319,16 +319,21 @@ async fn records_mode_boots_no_node() {
 
 fn spawn_emulator(args: &[&str], path_env: Option<&str>) -> (Child, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"));
-    command
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.args(["--listen", "127.0.0.1:0"]).args(args);
     if let Some(path) = path_env {
         command.env("PATH", path);
     }
-    let mut child = command.spawn().unwrap();
+    listening(command)
+}
+
+/// Spawns an emulator command (stderr piped) and reads its listening line.
+fn listening(mut command: Command) -> (Child, String) {
+    let mut child = command
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut line = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(child.stdout.take().unwrap()),
@@ -497,7 +502,8 @@ async fn an_unprivileged_emulator_boots_nodes_or_says_which_setting_forbids_it()
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let nodes_dir = dir.path().join("nodes");
-    let mut child = Command::new("setpriv")
+    let mut command = Command::new("setpriv");
+    command
         .args([
             "--reuid",
             "nobody",
@@ -515,18 +521,8 @@ async fn an_unprivileged_emulator_boots_nodes_or_says_which_setting_forbids_it()
             "--nodes-dir",
         ])
         .arg(&nodes_dir)
-        .env("HOME", dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+        .env("HOME", dir.path());
+    let (mut child, line) = listening(command);
     let admin = admin_url(line.trim());
     let view = board(&admin).await;
     if view["mode"] == "records" {
@@ -574,20 +570,11 @@ async fn temporary_node_directories_never_pile_up() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let start = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_datacrunch-emulator"));
+        command
             .args(["--listen", "127.0.0.1:0"])
-            .env("TMPDIR", tmp.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
+            .env("TMPDIR", tmp.path());
+        let (child, line) = listening(command);
         let dir = tmp
             .path()
             .join(format!("datacrunch-emulator-{}-0.nodes", child.id()));
