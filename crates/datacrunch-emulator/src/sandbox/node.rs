@@ -25,6 +25,8 @@ const HOST_KEY: &str = "etc/ssh/ssh_host_ed25519_key";
 const STARTUP_SCRIPT: &str = "var/lib/datacrunch-node/startup-script";
 const STARTUP_SCRIPT_DONE: &str = "var/lib/datacrunch-node/startup-script.done";
 const HELPER_PID: &str = "helper.pid";
+/// The node's PATH when the emulator has none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// `unshare` arguments for a node's namespaces.
 pub fn namespace_args(as_root: bool) -> Vec<&'static str> {
@@ -95,7 +97,12 @@ impl Node {
             .create(true)
             .append(true)
             .open(dir.join("console.log"))?;
+        // A node starts with a clean environment: the emulator's may hold its client
+        // secret, and nothing of it belongs to the machine.
+        let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
         let helper = Command::new("setpriv")
+            .env_clear()
+            .env("PATH", path)
             .args(["--pdeathsig", "KILL", "--", "unshare"])
             .args(namespace_args(host.as_root))
             .args(["sh", "-c", BOOT_SCRIPT, "datacrunch-node"])

@@ -218,6 +218,27 @@ async fn running_instances_are_nodes_you_can_ssh_into() {
 
     assert_eq!(ssh.run(a, "hostname").unwrap(), "node-a");
     assert_eq!(ssh.run(b, "hostname").unwrap(), "node-b");
+    // Nothing of the emulator's environment (its client secret may be there) reaches
+    // a node: its helper (whose environment sshd inherits) has only PATH and the
+    // overlay options.
+    let disk = api.instance(&first).await["os_volume_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let helper = std::fs::read_to_string(nodes_dir.join(&disk).join("helper.pid")).unwrap();
+    let environ = std::fs::read(format!("/proc/{}/environ", helper.trim())).unwrap();
+    let names: Vec<String> = environ
+        .split(|b| *b == 0)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            String::from_utf8_lossy(v)
+                .split('=')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(names, ["OVERLAY_OPTS", "PATH"]);
     assert_eq!(
         ssh.run(a, "cat /var/log/startup-script.log; ls /root/startup-ran")
             .unwrap(),
