@@ -152,24 +152,40 @@ impl Node {
 
     /// Kills the namespace's init (every process of the node dies with it), then reaps
     /// the helper, which exits once its child is gone.
-    pub fn stop(mut self) {
-        if !self.exited() {
-            let target = init_pid(self.helper.id()).unwrap_or(self.helper.id());
-            let _ = Command::new("kill")
-                .args(["-KILL", &target.to_string()])
-                .stderr(Stdio::null())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while !matches!(self.helper.try_wait(), Ok(Some(_))) {
-                if Instant::now() > deadline {
-                    let _ = self.helper.kill();
-                    let _ = self.helper.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(10));
+    pub fn stop(self) {
+        stop_all(vec![self]);
+    }
+}
+
+/// Stops nodes together: one `kill` for every init, then each helper reaped (a
+/// stopping emulator has a few seconds before it is killed; nodes stopped one by one
+/// on a busy machine could take longer).
+pub fn stop_all(mut nodes: Vec<Node>) {
+    let targets: Vec<String> = nodes
+        .iter_mut()
+        .filter_map(|n| {
+            let helper = n.helper.id();
+            (!n.exited()).then(|| init_pid(helper).unwrap_or(helper).to_string())
+        })
+        .collect();
+    if !targets.is_empty() {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(&targets)
+            .stderr(Stdio::null())
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for node in &mut nodes {
+        while !matches!(node.helper.try_wait(), Ok(Some(_))) {
+            if Instant::now() > deadline {
+                let _ = node.helper.kill();
+                let _ = node.helper.wait();
+                break;
             }
+            std::thread::sleep(Duration::from_millis(10));
         }
-        let _ = fs::remove_file(self.dir.join(HELPER_PID));
+        let _ = fs::remove_file(node.dir.join(HELPER_PID));
     }
 }
 

@@ -6,7 +6,7 @@
 //! --pdeathsig` ties a node to the thread that spawned it, so a short-lived worker
 //! thread ending would kill the node.
 
-use super::node::{disk_dir, kill_stale, Node};
+use super::node::{self, disk_dir, kill_stale, Node};
 use super::{Board, Desired, Host, NodeStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -47,9 +47,10 @@ impl Supervisor {
                 };
                 nodes.clear_stale();
                 nodes.run(&board, &mut plan, &stopped);
-                nodes.stop_all();
                 // Disks deleted just before the exit (a destroy, then SIGTERM) go too.
-                if let Some(desired) = plan() {
+                let last = plan();
+                nodes.stop_all();
+                if let Some(desired) = last {
                     nodes.remove_orphaned_disks(&desired);
                 }
                 board.publish(Vec::new());
@@ -211,8 +212,6 @@ impl Nodes {
     }
 
     fn stop_all(&mut self) {
-        for (_, node) in std::mem::take(&mut self.running) {
-            node.stop();
-        }
+        node::stop_all(std::mem::take(&mut self.running).into_values().collect());
     }
 }
