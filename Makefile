@@ -19,7 +19,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-deps: ## install Terraform 1.15.5, the Verda SDK and kconfiglib into .venv (idempotent)
+deps: ## install Terraform 1.15.5, the Verda SDK, kconfiglib and ansible-core into .venv (idempotent)
 	@tools/install-terraform
 
 build: ## debug build of every crate

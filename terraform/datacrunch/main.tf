@@ -1,9 +1,16 @@
-# One SSH key per project (unless an existing key is named) and one instance per node.
+# One SSH key per project (unless an existing key is named), the startup script when
+# one is configured, and one instance per node.
 
 resource "datacrunch_ssh_key" "kdevops" {
   count      = var.datacrunch_ssh_key_id == "" ? 1 : 0
   name       = var.datacrunch_ssh_key_name
   public_key = var.datacrunch_ssh_public_key
+}
+
+resource "datacrunch_startup_script" "kdevops" {
+  count  = var.datacrunch_startup_script != "" ? 1 : 0
+  name   = "kdevops-${var.datacrunch_project_id}-startup"
+  script = var.datacrunch_startup_script
 }
 
 locals {
@@ -19,6 +26,9 @@ resource "datacrunch_instance" "kdevops" {
   instance_type = each.value.instance_type
   location_code = each.value.location
   ssh_key_ids   = [local.ssh_key_id]
+  # A script change replaces nodes (scripts run at first boot only): bringup refuses
+  # that unless --replace says so.
+  startup_script_id = var.datacrunch_startup_script != "" ? datacrunch_startup_script.kdevops[0].id : null
   is_spot       = var.datacrunch_is_spot
 
   delete_os_volume_on_destroy = !var.datacrunch_keep_volumes

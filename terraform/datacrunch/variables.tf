@@ -42,6 +42,12 @@ variable "datacrunch_keep_volumes" {
   default     = false
 }
 
+variable "datacrunch_startup_script" {
+  description = "A script every node runs once at first boot (empty: none)"
+  type        = string
+  default     = ""
+}
+
 variable "datacrunch_ssh_key_name" {
   description = "Name of the SSH key uploaded for this project (UNIQUE mode)"
   type        = string

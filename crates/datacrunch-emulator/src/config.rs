@@ -1,7 +1,8 @@
 //! [`Config`]: everything an emulator is started with (credentials, lifecycle timing,
-//! capacity, balance, token lifetime, faults, connection idle timeout), with the defaults for local use.
+//! capacity, balance, token lifetime, faults, connection idle timeout, node mode), with the defaults for local use.
 
 use crate::faults::FaultRule;
+use crate::sandbox::NodeMode;
 use datacrunch_models::Secret;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -79,6 +80,12 @@ pub struct Config {
     /// A connection with no request in flight for this long is closed (so is one whose
     /// client takes longer than this to send a request's headers).
     pub idle_timeout: Duration,
+    /// Whether instances are SSH-able sandboxes or records only. The library default
+    /// is records; the binary's is [`NodeMode::Auto`].
+    pub nodes: NodeMode,
+    /// Where node disks live; `None`: next to the state file (`<state>.nodes`), or a
+    /// temporary directory removed at exit when state is in memory.
+    pub nodes_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -94,6 +101,8 @@ impl Default for Config {
             faults: BTreeMap::new(),
             fault_seed: 0,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            nodes: NodeMode::Records,
+            nodes_dir: None,
         }
     }
 }

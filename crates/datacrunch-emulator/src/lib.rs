@@ -23,7 +23,7 @@
 //! [`ApiError`]: an error code and message), `store` (SQLite), `clock`, `auth`,
 //! `faults`, `http` (routes, middleware, and the status + body of each error), `server`
 //! (accept loop), `shared` (state handed to handlers, and the in-process
-//! [`AdminHandle`]).
+//! [`AdminHandle`]), `sandbox` (instances as machines you can SSH into).
 
 mod auth;
 pub mod catalog;
@@ -33,6 +33,7 @@ mod config;
 mod error;
 pub mod faults;
 mod http;
+pub mod sandbox;
 mod server;
 mod shared;
 pub mod store;
@@ -63,6 +64,16 @@ use tokio_util::sync::CancellationToken;
 pub struct Emulator {
     shared: Arc<Shared>,
     config: Config,
+    /// Set when instances boot as sandboxes.
+    sandboxes: Option<SandboxHost>,
+}
+
+/// Where and how this emulator boots its nodes.
+#[derive(Debug)]
+struct SandboxHost {
+    host: sandbox::Host,
+    /// The nodes directory is temporary (no state file): removed at exit.
+    temporary: bool,
 }
 
 impl Emulator {
@@ -81,6 +92,7 @@ impl Emulator {
             rule.validate()
                 .map_err(|e| EmulatorError::Config(format!("fault rule for {endpoint:?}: {e}")))?;
         }
+        let (sandboxes, board) = resolve_nodes(&config)?;
         let catalog = Arc::new(Catalog::new());
         let clock = Arc::new(Clock::new(0));
         let store = Store::open(config.state_file.as_deref())?;
@@ -101,8 +113,13 @@ impl Emulator {
             counters: Counters::default(),
             catalog,
             clock,
+            nodes: Arc::new(board),
         });
-        Ok(Emulator { shared, config })
+        Ok(Emulator {
+            shared,
+            config,
+            sandboxes,
+        })
     }
 
     /// The in-process admin API.
@@ -117,7 +134,31 @@ impl Emulator {
     /// Serves on `listener` until `shutdown` completes, then drains open requests.
     pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
         let router = http::router(self.shared.clone());
+        let supervisor = self.start_nodes();
         server::serve(router, listener, self.config.idle_timeout, shutdown).await;
+        if let Some(supervisor) = supervisor {
+            // Joins the supervisor thread, which waits for every node to die.
+            let _ = tokio::task::spawn_blocking(move || supervisor.stop()).await;
+        }
+    }
+
+    /// Starts the node supervisor when instances are sandboxes.
+    fn start_nodes(&self) -> Option<sandbox::Supervisor> {
+        let sandboxes = self.sandboxes.as_ref()?;
+        let shared = self.shared.clone();
+        let plan = move || shared.with(|world, _| Ok(world.node_plan())).ok();
+        match sandbox::Supervisor::start(
+            sandboxes.host.clone(),
+            self.shared.nodes.clone(),
+            sandboxes.temporary,
+            plan,
+        ) {
+            Ok(supervisor) => Some(supervisor),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the node supervisor: instances are records only");
+                None
+            }
+        }
     }
 
     /// Serves on 127.0.0.1 on a free port, in a task of the current tokio runtime.
@@ -171,6 +212,42 @@ impl Emulator {
             admin: self.admin(),
             stop,
             task: None,
+        }
+    }
+}
+
+/// The node mode in force: sandboxes on a host that can boot them, or records (with
+/// the reason when sandboxes were wanted). `--nodes sandbox` on a host that cannot is
+/// an error.
+fn resolve_nodes(config: &Config) -> Result<(Option<SandboxHost>, sandbox::Board), EmulatorError> {
+    if config.nodes == sandbox::NodeMode::Records {
+        return Ok((None, sandbox::Board::new("records", None)));
+    }
+    let (dir, temporary) = match (&config.nodes_dir, &config.state_file) {
+        (Some(dir), _) => (dir.clone(), false),
+        (None, Some(state)) => (state.with_extension("nodes"), false),
+        (None, None) => (sandbox::temporary_nodes_dir(), true),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        EmulatorError::Config(format!(
+            "cannot create the nodes directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    match sandbox::detect(&dir) {
+        Ok(host) => Ok((
+            Some(SandboxHost { host, temporary }),
+            sandbox::Board::new("sandbox", None),
+        )),
+        Err(why) => {
+            if temporary {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            if config.nodes == sandbox::NodeMode::Sandbox {
+                return Err(EmulatorError::Config(format!("--nodes sandbox: {}", why.0)));
+            }
+            tracing::warn!("{why}");
+            Ok((None, sandbox::Board::new("records", Some(why.to_string()))))
         }
     }
 }
@@ -305,6 +382,12 @@ impl EmulatorBuilder {
     /// How long an idle keep-alive connection stays open.
     pub fn idle_timeout(mut self, d: Duration) -> Self {
         self.config.idle_timeout = d;
+        self
+    }
+
+    /// Instances as SSH-able sandboxes, records, or whichever this machine allows.
+    pub fn nodes(mut self, mode: sandbox::NodeMode) -> Self {
+        self.config.nodes = mode;
         self
     }
 

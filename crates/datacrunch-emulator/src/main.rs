@@ -99,6 +99,19 @@ struct Args {
     /// headers) before it is closed.
     #[arg(long, env = "DATACRUNCH_EMULATOR_IDLE_TIMEOUT", default_value_t = datacrunch_emulator::DEFAULT_IDLE_TIMEOUT.as_secs_f64())]
     idle_timeout_seconds: f64,
+
+    /// What an instance is: `sandbox` boots a node you can SSH into for each running
+    /// instance (Linux namespaces and OpenSSH's sshd; root, or unprivileged user
+    /// namespaces), `records` keeps instances as API records whose addresses answer
+    /// nothing, `auto` boots sandboxes when this machine can and otherwise says why
+    /// once and keeps records.
+    #[arg(long, env = "DATACRUNCH_EMULATOR_NODES", default_value = "auto", value_parser = ["auto", "sandbox", "records"])]
+    nodes: String,
+
+    /// Directory of the node disks [default: next to --state as STATE.nodes, or a
+    /// temporary directory removed at exit].
+    #[arg(long, env = "DATACRUNCH_EMULATOR_NODES_DIR", value_name = "DIR")]
+    nodes_dir: Option<PathBuf>,
 }
 
 fn parse_fault(spec: &str) -> Result<(String, FaultRule), String> {
@@ -178,6 +191,8 @@ fn config(args: &Args) -> anyhow::Result<Config> {
         faults: args.faults.iter().cloned().collect(),
         fault_seed: args.fault_seed,
         idle_timeout: positive_seconds("idle-timeout-seconds", args.idle_timeout_seconds)?,
+        nodes: args.nodes.parse().map_err(anyhow::Error::msg)?,
+        nodes_dir: args.nodes_dir.clone(),
     })
 }
 

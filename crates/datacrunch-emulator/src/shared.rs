@@ -6,6 +6,7 @@ use crate::catalog::Catalog;
 use crate::clock::{Clock, Millis};
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
+use crate::sandbox::Board;
 use crate::world::{Slot, SlotUsage, World};
 use axum::http::Method;
 use rust_decimal::Decimal;
@@ -59,6 +60,8 @@ pub struct Shared {
     pub counters: Counters,
     pub catalog: Arc<Catalog>,
     pub clock: Arc<Clock>,
+    /// The emulated machines, as the sandbox supervisor last saw them.
+    pub nodes: Arc<Board>,
 }
 
 impl Shared {
@@ -82,6 +85,11 @@ impl Shared {
 pub struct AdminHandle(pub(crate) Arc<Shared>);
 
 impl AdminHandle {
+    /// The node mode in force and every node (`GET /admin/nodes`).
+    pub fn nodes(&self) -> crate::sandbox::BoardView {
+        self.0.nodes.view()
+    }
+
     /// Moves the virtual clock forward (lifecycle steps and billing follow).
     pub fn advance_clock(&self, by: Duration) {
         let _ = self.0.with(|w, _| {

@@ -253,3 +253,36 @@ fn is_our_emulator(pid: i32) -> bool {
             })
             .unwrap_or(false)
 }
+
+/// What the emulator's nodes are, from its admin API (`GET /admin/nodes`).
+#[derive(Debug, serde::Deserialize)]
+pub struct Nodes {
+    /// `sandbox` (nodes answer SSH) or `records` (addresses answer nothing).
+    pub mode: String,
+    /// Why sandboxes are off, when the emulator wanted them and this machine cannot.
+    pub unavailable: Option<String>,
+    pub nodes: Vec<NodeAddress>,
+}
+
+/// One node's SSH address.
+#[derive(Debug, serde::Deserialize)]
+pub struct NodeAddress {
+    pub ip: std::net::IpAddr,
+    pub port: u16,
+}
+
+/// Reads the emulator's nodes; `server_url` is its API base (`http://HOST:PORT/v1`).
+pub async fn nodes(server_url: &str) -> Result<Nodes> {
+    let base = server_url.strip_suffix("/v1").unwrap_or(server_url);
+    let url = format!("{base}/admin/nodes");
+    let answer = reqwest::get(&url)
+        .await
+        .with_context(|| format!("cannot read {url}"))?;
+    if !answer.status().is_success() {
+        anyhow::bail!("{url} answered {}", answer.status());
+    }
+    answer
+        .json()
+        .await
+        .with_context(|| format!("{url} did not answer the expected JSON"))
+}

@@ -37,6 +37,7 @@ mod process;
 mod progress;
 mod project;
 mod settings;
+mod ssh_wait;
 mod sshconfig;
 mod sshkey;
 mod terraform;

@@ -79,6 +79,8 @@ pub struct Settings {
     pub spot: bool,
     pub max_price_per_hour: Option<f64>,
     pub keep_volumes: bool,
+    /// A script attached to every node (run once at first boot); `None`: none.
+    pub startup_script_file: Option<String>,
     pub ssh_key: SshKeyMode,
     /// `None`: the project's own key pair, named from its identity.
     pub ssh_key_file: Option<String>,
@@ -194,6 +196,10 @@ impl Settings {
             spot: v.enabled("TERRAFORM_DATACRUNCH_SPOT"),
             max_price_per_hour,
             keep_volumes: v.enabled("TERRAFORM_DATACRUNCH_KEEP_VOLUMES"),
+            startup_script_file: v
+                .string("TERRAFORM_DATACRUNCH_STARTUP_SCRIPT_FILE")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             ssh_key,
             ssh_key_file: own_key_file(v.string("TERRAFORM_DATACRUNCH_SSH_KEY_FILE").unwrap_or("")),
             genkey: GenKey {

@@ -26,6 +26,8 @@ const INCLUDE_MARK: &str = "Managed by kdevops";
 pub struct HostEntry {
     pub name: String,
     pub ip: IpAddr,
+    /// sshd's port: 22 on DataCrunch; the emulator's unprivileged nodes use others.
+    pub port: u16,
 }
 
 impl HostEntry {
@@ -45,6 +47,7 @@ impl HostEntry {
         Ok(Self {
             name: name.to_owned(),
             ip,
+            port: 22,
         })
     }
 }
@@ -53,10 +56,12 @@ impl HostEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostOptions {
     pub user: String,
-    pub port: u16,
     pub identity_file: String,
     /// Disable host key checks (cloud nodes get new host keys every bringup).
     pub strict: bool,
+    /// The project's own known_hosts file (bringup records each node's host keys in
+    /// it); used unless `strict` turns host key checks off.
+    pub known_hosts: String,
 }
 
 fn begin(mark: &str) -> String {
@@ -105,7 +110,7 @@ pub fn render_project_config(hosts: &[HostEntry], options: &HostOptions) -> Stri
         out.push_str(&format!("Host {} {}\n", host.name, host.ip));
         out.push_str(&format!("\tHostName {}\n", host.ip));
         out.push_str(&format!("\tUser {}\n", options.user));
-        out.push_str(&format!("\tPort {}\n", options.port));
+        out.push_str(&format!("\tPort {}\n", host.port));
         out.push_str(&format!("\tIdentityFile {}\n", options.identity_file));
         if options.strict {
             for line in [
@@ -119,6 +124,11 @@ pub fn render_project_config(hosts: &[HostEntry], options: &HostOptions) -> Stri
                 out.push_str(line);
                 out.push('\n');
             }
+        } else {
+            // Addresses are reused between runs with new host keys: a per-project
+            // file (removed by destroy) keeps them out of ~/.ssh/known_hosts.
+            out.push_str(&format!("\tUserKnownHostsFile {}\n", options.known_hosts));
+            out.push_str("\tStrictHostKeyChecking accept-new\n");
         }
         out.push_str(&end(&mark));
         out.push('\n');
@@ -242,14 +252,37 @@ pub fn uninstall(main: &Path, project_file: &Path, prefix: &Path) -> Result<()> 
     }
 }
 
-/// The Ansible inventory: an `[all]` group of node names with their address and user.
-pub fn render_inventory(hosts: &[HostEntry], user: &str, identity_file: &str) -> String {
+/// The Ansible inventory: an `[all]` group of node names with their address, port
+/// (when not 22), user, key and the system Python (interpreter discovery would pick
+/// whatever root's login shell puts first, e.g. a pyenv shim), checking host keys against `known_hosts` (the
+/// project's file), or not at all when `None` (KDEVOPS_SSH_CONFIG_UPDATE_STRICT).
+pub fn render_inventory(
+    hosts: &[HostEntry],
+    user: &str,
+    identity_file: &str,
+    known_hosts: Option<&str>,
+) -> String {
     let mut out = String::from("[all]\n");
     for h in hosts {
         out.push_str(&format!(
-            "{} ansible_host={} ansible_user={user} ansible_ssh_private_key_file={identity_file}\n",
+            "{} ansible_host={} ansible_user={user} ansible_ssh_private_key_file={identity_file} \
+             ansible_python_interpreter=/usr/bin/python3",
             h.name, h.ip
         ));
+        if h.port != 22 {
+            out.push_str(&format!(" ansible_port={}", h.port));
+        }
+        // The ssh config may not apply (disabled, or another HOME): the inventory
+        // carries its own host key options.
+        match known_hosts {
+            Some(file) => out.push_str(&format!(
+                " ansible_ssh_common_args='-o UserKnownHostsFile={file}'"
+            )),
+            None => out.push_str(
+                " ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no'",
+            ),
+        }
+        out.push('\n');
     }
     out.push_str("\n[baseline]\n");
     for h in hosts {
@@ -268,10 +301,12 @@ mod tests {
             HostEntry {
                 name: "kdevops-0".into(),
                 ip: "127.0.0.10".parse().unwrap(),
+                port: 22,
             },
             HostEntry {
                 name: "kdevops-1".into(),
                 ip: "127.0.0.11".parse().unwrap(),
+                port: 2201,
             },
         ]
     }
@@ -279,9 +314,9 @@ mod tests {
     fn options(strict: bool) -> HostOptions {
         HostOptions {
             user: "root".into(),
-            port: 22,
             identity_file: "/h/.ssh/kdevops_terraform_abcd1234".into(),
             strict,
+            known_hosts: "/h/.ssh/known_hosts_kdevops_abcd1234".into(),
         }
     }
 
@@ -294,7 +329,19 @@ mod tests {
                               \tIdentitiesOnly yes\n\tLogLevel FATAL\n# END host configuration for kdevops-0\n";
         assert!(text.starts_with(expected_first), "{text}");
         assert!(text.contains("# END host configuration for kdevops-1\n"));
-        assert!(!render_project_config(&hosts(), &options(false)).contains("StrictHostKeyChecking"));
+    }
+
+    /// Without strict mode, host keys are checked against the project's own file, never
+    /// ~/.ssh/known_hosts; each node gets its own port.
+    #[test]
+    fn checks_host_keys_against_the_project_known_hosts_with_each_nodes_port() {
+        let text = render_project_config(&hosts(), &options(false));
+        let expected_second = "Host kdevops-1 127.0.0.11\n\tHostName 127.0.0.11\n\tUser root\n\tPort 2201\n\
+                               \tIdentityFile /h/.ssh/kdevops_terraform_abcd1234\n\
+                               \tUserKnownHostsFile /h/.ssh/known_hosts_kdevops_abcd1234\n\
+                               \tStrictHostKeyChecking accept-new\n# END host configuration for kdevops-1\n";
+        assert!(text.ends_with(expected_second), "{text}");
+        assert!(text.contains("\tPort 22\n"), "{text}");
     }
 
     #[test]
@@ -469,8 +516,13 @@ mod tests {
 
     #[test]
     fn inventory_lists_nodes() {
-        let inv = render_inventory(&hosts(), "root", "/k");
-        assert!(inv.starts_with("[all]\nkdevops-0 ansible_host=127.0.0.10 ansible_user=root"));
+        let inv = render_inventory(&hosts(), "root", "/k", Some("/kh"));
+        assert!(inv.starts_with(
+            "[all]\nkdevops-0 ansible_host=127.0.0.10 ansible_user=root ansible_ssh_private_key_file=/k \
+             ansible_python_interpreter=/usr/bin/python3 ansible_ssh_common_args='-o UserKnownHostsFile=/kh'\n\
+             kdevops-1 ansible_host=127.0.0.11 ansible_user=root ansible_ssh_private_key_file=/k \
+             ansible_python_interpreter=/usr/bin/python3 ansible_port=2201 "
+        ), "{inv}");
         assert!(inv.contains("[baseline]\nkdevops-0\nkdevops-1\n"));
     }
 }

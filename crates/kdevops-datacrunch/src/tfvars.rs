@@ -26,6 +26,8 @@ pub struct TfVars {
     pub datacrunch_ssh_public_key: String,
     pub datacrunch_project_id: String,
     pub ssh_config_user: String,
+    /// The text of CONFIG_TERRAFORM_DATACRUNCH_STARTUP_SCRIPT_FILE; empty: none.
+    pub datacrunch_startup_script: String,
 }
 
 /// One node's entry in `datacrunch_nodes`.
@@ -85,6 +87,7 @@ mod tests {
             datacrunch_ssh_public_key: "ssh-ed25519 AAAA".into(),
             datacrunch_project_id: "0b9e6c1e-5c1f-4d38-9a36-2f4f1c1d7e11".into(),
             ssh_config_user: "root".into(),
+            datacrunch_startup_script: String::new(),
         };
         let placements: BTreeMap<_, _> = [
             (

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reset", post(reset))
         .route("/counters", get(counters).delete(reset_counters))
         .route("/tokens/revoke", post(revoke_tokens))
+        .route("/nodes", get(nodes))
 }
 
 fn admin(s: &AppState) -> AdminHandle {
@@ -43,6 +44,12 @@ fn admin(s: &AppState) -> AdminHandle {
 
 fn ok() -> Response {
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// The node mode, why sandboxes are off if they are, and each running node's address,
+/// ssh port and readiness.
+async fn nodes(State(s): State<AppState>) -> ApiResult {
+    Ok(json(StatusCode::OK, &admin(&s).nodes()))
 }
 
 async fn state(State(s): State<AppState>) -> ApiResult {

@@ -14,6 +14,10 @@ use datacrunch_models::{messages, Instance, InstanceStatus};
 use rust_decimal::Decimal;
 use std::collections::{BTreeSet, HashMap};
 
+/// A new state's first address is one of the first this many: 127.0.1.1 to about
+/// 127.127.255.254, leaving the rest of 127.0.0.0/8 to hand out.
+const FIRST_IP_RANGE: u64 = 254 * 255 * 128;
+
 #[derive(Debug)]
 pub struct InstanceStore {
     records: Vec<InstanceRecord>,
@@ -37,7 +41,10 @@ impl InstanceStore {
             changed: BTreeSet::new(),
             next_ip: match store.meta(META_NEXT_IP)? {
                 Some(v) => parse_meta(META_NEXT_IP, &v)?,
-                None => 0,
+                // A new state starts at a random address: emulators running side by
+                // side (parallel tests, two projects) then hand out different
+                // addresses, so their SSH-able nodes do not fight over one address.
+                None => rand::random_range(0..FIRST_IP_RANGE),
             },
             next_ip_changed: false,
             next_due: Millis::MAX,
@@ -98,7 +105,7 @@ impl InstanceStore {
     }
 
     /// A new IP: 127.a.b.c with c in 1..=254 and b in 1..=255, never 127.0.0.1, never
-    /// reused.
+    /// reused (the sequence starts at a random point of a new state).
     pub fn alloc_ip(&mut self) -> String {
         let n = self.next_ip;
         self.next_ip += 1;

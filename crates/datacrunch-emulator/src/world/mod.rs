@@ -12,7 +12,8 @@
 //! in `deploy`, `actions` (instance actions and tags), `cluster_ops` (cluster
 //! endpoints), `volume_ops` (volume endpoints)
 //! and `links` (volumes attached to instances, instances holding capacity). Leaves:
-//! `records` (stored shapes), `rules` (shared limits and checks), `persist`.
+//! `records` (stored shapes), `rules` (shared limits and checks), `persist`. `nodes`
+//! reads what the sandbox supervisor should run.
 
 mod actions;
 mod capacity;
@@ -23,6 +24,7 @@ mod documents;
 mod instances;
 mod ledger;
 mod links;
+mod nodes;
 mod persist;
 mod records;
 mod rules;

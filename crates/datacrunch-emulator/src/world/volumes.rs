@@ -28,6 +28,11 @@ impl VolumeStore {
         Ok(volumes)
     }
 
+    /// Every volume ever created, deleted ones included.
+    pub fn all(&self) -> &[VolumeRecord] {
+        &self.records
+    }
+
     pub fn get(&self, idx: usize) -> &VolumeRecord {
         &self.records[idx]
     }

@@ -16,4 +16,5 @@ mod fuzz;
 mod instances;
 mod python_sdk;
 mod resources;
+mod sandbox;
 mod state_faults;

@@ -8,20 +8,24 @@
 //!    interrupted run created but state lacks is adopted.
 //! 4. The apply attempts with the capacity fallback ([`provision::converge`]), each a
 //!    saved plan checked for nodes it would replace or destroy before it is applied.
-//! 5. ssh config, inventory, and each node's address.
+//! 5. Every node answers SSH (on the emulator, once it has booted the node, on the
+//!    port it reports); host keys go to the project's known_hosts.
+//! 6. ssh config, inventory, and each node's address.
 
 use anyhow::{bail, Context, Result};
 
 use crate::api::{self, Api};
 use crate::cmd::Setup;
-use crate::emulator::sibling_binary;
+use crate::emulator::{self, sibling_binary};
 use crate::fleet::{provision, reconcile, Fleet};
 use crate::progress::Progress;
 use crate::project::Project;
 use crate::settings::SshKeyMode;
+use crate::ssh_wait;
 use crate::sshconfig::HostEntry;
 use crate::sshkey;
 use crate::terraform::Terraform;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct BringupArgs {
@@ -30,6 +34,15 @@ pub struct BringupArgs {
     /// without it, bringup refuses a plan that would replace or destroy a node.
     #[arg(long, value_name = "NODES")]
     replace: Option<String>,
+
+    /// How long to wait, after apply, for every node to answer SSH.
+    #[arg(
+        long = "ssh-timeout",
+        env = "KDEVOPS_SSH_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 600
+    )]
+    ssh_timeout_seconds: u64,
 }
 
 pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
@@ -80,7 +93,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
     let (public_key, key_id) = ssh_key(&ctx, &api, &fleet)?;
-    let mut vars = ctx.tfvars(&api, public_key, key_id);
+    let mut vars = ctx.tfvars(&api, public_key, key_id, ctx.startup_script()?);
     if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {
         fleet.refresh_state(&tf)?;
     }
@@ -90,22 +103,36 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         replace: &replace,
     };
     provision::converge(&goal, &api, &tf, &mut vars, &mut fleet, &mut progress).await?;
-    finish(&ctx, &api, &tf, &mut progress)
+    let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout_seconds);
+    finish(&ctx, &api, &tf, &mut progress, ssh_deadline).await
 }
 
-/// Writes ssh config and inventory from the module outputs, and prints the nodes.
-fn finish(ctx: &Setup, api: &Api, tf: &Terraform, progress: &mut Progress) -> Result<()> {
+/// Waits until every node answers SSH and records its host keys, writes ssh config
+/// and inventory from the module outputs, and prints the nodes.
+async fn finish(
+    ctx: &Setup,
+    api: &Api,
+    tf: &Terraform,
+    progress: &mut Progress,
+    ssh_deadline: Instant,
+) -> Result<()> {
     let settings = &ctx.settings;
     let outputs = tf.outputs()?;
     let ips = outputs
         .get("controller_ip_map")
         .and_then(|v| v.as_object())
         .context("terraform output controller_ip_map is missing")?;
-    let hosts = settings
+    let mut hosts = settings
         .nodes
         .iter()
         .map(|n| HostEntry::from_api(n, ips.get(n).and_then(|v| v.as_str())))
         .collect::<Result<Vec<_>>>()?;
+    let answers_ssh =
+        !api.is_emulator || emulator_ports(api, &mut hosts, ssh_deadline, progress).await?;
+    if answers_ssh {
+        ssh_wait::wait_for_all(&hosts, ssh_deadline, progress).await?;
+        ssh_wait::record_host_keys(&hosts, &ctx.known_hosts_file)?;
+    }
     for written in ctx.write_access_files(&hosts)? {
         progress.line(format!("wrote {written}"));
     }
@@ -117,6 +144,45 @@ fn finish(ctx: &Setup, api: &Api, tf: &Terraform, progress: &mut Progress) -> Re
         println!("These machines bill by the hour until deleted: `make status` shows the cost so far, `make destroy` deletes them.");
     }
     Ok(())
+}
+
+/// On the emulator, each node's sshd port, once the emulator has booted the node.
+/// `false` when its instances are records only (nothing answers SSH): says why in one
+/// line when the emulator could not boot sandboxes on this machine.
+async fn emulator_ports(
+    api: &Api,
+    hosts: &mut [HostEntry],
+    deadline: Instant,
+    progress: &mut Progress,
+) -> Result<bool> {
+    loop {
+        let board = emulator::nodes(&api.server_url).await?;
+        if board.mode != "sandbox" {
+            if let Some(why) = board.unavailable {
+                progress.line(why);
+            }
+            return Ok(false);
+        }
+        let mut missing = Vec::new();
+        for h in hosts.iter_mut() {
+            match board.nodes.iter().find(|n| n.ip == h.ip) {
+                Some(node) => h.port = node.port,
+                None => missing.push(h.name.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the emulator has not booted {} in time: {}",
+                missing.join(", "),
+                api.restart_hint.clone().unwrap_or_default()
+            );
+        }
+        progress.waiting(format!("the emulator boots {}", missing.join(", ")));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The public key to upload (UNIQUE) or the id of the existing key (MANUAL).

@@ -51,7 +51,8 @@ pub async fn run(project: &Project) -> Result<()> {
             } else {
                 String::new()
             };
-            let mut vars = ctx.tfvars(&api, public_key, key_id);
+            // Everything goes, the startup script too: no need to read its file.
+            let mut vars = ctx.tfvars(&api, public_key, key_id, String::new());
             // Only the nodes in state: with none left (only the key), an empty map.
             vars.set_nodes(&fallback::placements_of(&fallback::nodes_in_state(
                 &resources,

@@ -66,6 +66,8 @@ pub struct Setup {
     pub key_file: PathBuf,
     /// The per-project ssh config file, when ssh config updates are enabled.
     pub ssh_config_file: Option<PathBuf>,
+    /// The per-project known_hosts file bringup records the nodes' host keys in.
+    pub known_hosts_file: PathBuf,
 }
 
 impl Setup {
@@ -91,6 +93,8 @@ impl Setup {
             .ssh_config
             .as_ref()
             .map(|ssh| project.expand(&format!("{}{}", ssh.prefix, identity.short())));
+        let known_hosts_file =
+            project.expand(&format!("~/.ssh/known_hosts_kdevops_{}", identity.short()));
         Ok(Self {
             project: project.clone(),
             settings,
@@ -98,11 +102,41 @@ impl Setup {
             key_name,
             key_file,
             ssh_config_file,
+            known_hosts_file,
         })
     }
 
+    /// The text of CONFIG_TERRAFORM_DATACRUNCH_STARTUP_SCRIPT_FILE, empty when none is
+    /// configured.
+    pub fn startup_script(&self) -> Result<String> {
+        let Some(file) = &self.settings.startup_script_file else {
+            return Ok(String::new());
+        };
+        let path = self.project.expand(file);
+        let script = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read the startup script {} (CONFIG_TERRAFORM_DATACRUNCH_STARTUP_SCRIPT_FILE)",
+                path.display()
+            )
+        })?;
+        if script.trim().is_empty() {
+            bail!(
+                "the startup script {} (CONFIG_TERRAFORM_DATACRUNCH_STARTUP_SCRIPT_FILE) is empty: \
+                 write the script or set the option to an empty path",
+                path.display()
+            );
+        }
+        Ok(script)
+    }
+
     /// The module inputs other than the node placements.
-    pub fn tfvars(&self, api: &Api, public_key: String, key_id: String) -> TfVars {
+    pub fn tfvars(
+        &self,
+        api: &Api,
+        public_key: String,
+        key_id: String,
+        startup_script: String,
+    ) -> TfVars {
         let settings = &self.settings;
         TfVars {
             datacrunch_server_url: api.server_url.clone(),
@@ -117,6 +151,7 @@ impl Setup {
             datacrunch_ssh_public_key: public_key,
             datacrunch_project_id: self.identity.id.clone(),
             ssh_config_user: settings.ssh_user.clone(),
+            datacrunch_startup_script: startup_script,
         }
     }
 
@@ -125,13 +160,15 @@ impl Setup {
         let (project, settings) = (&self.project, &self.settings);
         let mut written = Vec::new();
         let identity_file = self.key_file.display().to_string();
+        let known_hosts = self.known_hosts_file.display().to_string();
+        let strict = settings.ssh_config.as_ref().is_some_and(|ssh| ssh.strict);
         if let (Some(ssh), Some(file)) = (&settings.ssh_config, &self.ssh_config_file) {
             self.remove_legacy_ssh_config()?;
             let options = HostOptions {
                 user: settings.ssh_user.clone(),
-                port: 22,
                 identity_file: identity_file.clone(),
                 strict: ssh.strict,
+                known_hosts: known_hosts.clone(),
             };
             sshconfig::install(
                 &project.expand(&ssh.main),
@@ -145,7 +182,12 @@ impl Setup {
         let inventory = project.expand(&settings.hosts_file);
         atomic_write::write_generated(
             &inventory,
-            &sshconfig::render_inventory(hosts, &settings.ssh_user, &identity_file),
+            &sshconfig::render_inventory(
+                hosts,
+                &settings.ssh_user,
+                &identity_file,
+                (!strict).then_some(known_hosts.as_str()),
+            ),
         )?;
         written.push(inventory.display().to_string());
         Ok(written)
@@ -159,7 +201,7 @@ impl Setup {
         }
     }
 
-    /// Removes what [`Setup::write_access_files`] wrote.
+    /// Removes what [`Setup::write_access_files`] wrote, and the project's known_hosts.
     pub fn remove_access_files(&self) -> Result<()> {
         let (project, settings) = (&self.project, &self.settings);
         if let (Some(ssh), Some(file)) = (&settings.ssh_config, &self.ssh_config_file) {
@@ -170,11 +212,21 @@ impl Setup {
                 &project.expand(&ssh.prefix),
             )?;
         }
-        match std::fs::remove_file(project.expand(&settings.hosts_file)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e.into()),
+        for file in [
+            project.expand(&settings.hosts_file),
+            self.known_hosts_file.clone(),
+        ] {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot remove {}", file.display()))
+                    )
+                }
+            }
         }
+        Ok(())
     }
 
     /// Earlier versions named the ssh config file by a hash of the tree's path (of the

@@ -16,6 +16,7 @@ mod faults;
 mod interrupt;
 mod lifecycle;
 mod menuconfig;
+mod nodes;
 mod noop;
 mod ssh_key;
 mod volumes;

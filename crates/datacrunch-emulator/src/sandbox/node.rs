@@ -1,0 +1,314 @@
+//! One node: its disk (a directory named after the instance's OS volume, holding the
+//! overlay's upper and work directories, host keys included), the sshd config it boots
+//! with, and the `setpriv`/`unshare` helper whose child (the namespace's init, sshd in
+//! the end) is the node.
+//!
+//! Layout of `<nodes dir>/<disk id>/`: `disk/upper` (everything the node wrote),
+//! `disk/work` (the overlay's scratch), `root` (the mount point, empty on the host),
+//! `port` (kept so known_hosts entries survive restarts), `helper.pid` (while running)
+//! and `console.log` (the boot script's and sshd's output).
+
+use super::{Host, NodeSpec};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Mounts the node's root, pivots into it and execs sshd (see the script's comments).
+const BOOT_SCRIPT: &str = include_str!("boot.sh");
+/// Where the boot script finds the node's sshd config, inside the node.
+const SSHD_CONFIG: &str = "etc/ssh/datacrunch-node.conf";
+const HOST_KEY: &str = "etc/ssh/ssh_host_ed25519_key";
+const STARTUP_SCRIPT: &str = "var/lib/datacrunch-node/startup-script";
+const STARTUP_SCRIPT_DONE: &str = "var/lib/datacrunch-node/startup-script.done";
+const HELPER_PID: &str = "helper.pid";
+/// The node's PATH when the emulator has none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `unshare` arguments for a node's namespaces.
+pub fn namespace_args(as_root: bool) -> Vec<&'static str> {
+    let mut args = Vec::new();
+    if !as_root {
+        args.extend(["--user", "--map-root-user"]);
+    }
+    // --kill-child: if unshare dies, the kernel kills the node's init, and with it
+    // every process of the PID namespace.
+    args.extend(["--mount", "--uts", "--pid", "--fork", "--kill-child"]);
+    args
+}
+
+/// Extra overlay options: in a user namespace the overlay keeps its metadata in
+/// `user.*` extended attributes, the only ones it may write there.
+pub fn overlay_options(as_root: bool) -> &'static str {
+    if as_root {
+        ""
+    } else {
+        ",userxattr"
+    }
+}
+
+/// The directory of a disk; `None` for an id that is not a plain name.
+pub fn disk_dir(host: &Host, disk_id: &str) -> Option<PathBuf> {
+    let plain = !disk_id.is_empty()
+        && !disk_id.starts_with('.')
+        && disk_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    plain.then(|| host.nodes_dir.join(disk_id))
+}
+
+/// A booted (or booting) node.
+#[derive(Debug)]
+pub struct Node {
+    pub spec: NodeSpec,
+    pub port: u16,
+    dir: PathBuf,
+    helper: Child,
+    ready: bool,
+    exited: bool,
+}
+
+impl Node {
+    /// Prepares the disk (first boot: host keys, authorized_keys, startup script) and
+    /// starts the node.
+    pub fn boot(host: &Host, spec: NodeSpec) -> io::Result<Node> {
+        let dir = disk_dir(host, &spec.disk_id).ok_or_else(|| {
+            io::Error::other(format!("disk id {:?} is not a plain name", spec.disk_id))
+        })?;
+        let upper = dir.join("disk/upper");
+        for d in [upper.clone(), dir.join("disk/work"), dir.join("root")] {
+            fs::create_dir_all(d)?;
+        }
+        prepare_disk(&upper, &spec)?;
+        let kept = fs::read_to_string(dir.join("port"))
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        let port = choose_port(spec.ip, host.as_root, kept)?;
+        fs::write(dir.join("port"), format!("{port}\n"))?;
+        write_file(
+            &upper.join(SSHD_CONFIG),
+            sshd_config(spec.ip, port).as_bytes(),
+            0o644,
+        )?;
+        let console = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("console.log"))?;
+        // A node starts with a clean environment: the emulator's may hold its client
+        // secret, and nothing of it belongs to the machine.
+        let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
+        let helper = Command::new("setpriv")
+            .env_clear()
+            .env("PATH", path)
+            .args(["--pdeathsig", "KILL", "--", "unshare"])
+            .args(namespace_args(host.as_root))
+            .args(["sh", "-c", BOOT_SCRIPT, "datacrunch-node"])
+            .arg(&dir)
+            .arg(&spec.hostname)
+            .env("OVERLAY_OPTS", overlay_options(host.as_root))
+            .stdin(Stdio::null())
+            .stdout(console.try_clone()?)
+            .stderr(console)
+            .spawn()?;
+        fs::write(dir.join(HELPER_PID), format!("{}\n", helper.id()))?;
+        Ok(Node {
+            spec,
+            port,
+            dir,
+            helper,
+            ready: false,
+            exited: false,
+        })
+    }
+
+    /// Whether sshd accepts connections (checked until it does once).
+    pub fn poll_ready(&mut self) -> bool {
+        if !self.ready && !self.exited() {
+            let addr = SocketAddr::from((self.spec.ip, self.port));
+            self.ready = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+        }
+        self.ready
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    /// Whether the node died by itself (a failed boot, sshd exiting).
+    pub fn exited(&mut self) -> bool {
+        if !self.exited && matches!(self.helper.try_wait(), Ok(Some(_))) {
+            self.exited = true;
+            self.ready = false;
+        }
+        self.exited
+    }
+
+    pub fn console(&self) -> PathBuf {
+        self.dir.join("console.log")
+    }
+
+    /// Kills the namespace's init (every process of the node dies with it), then reaps
+    /// the helper, which exits once its child is gone.
+    pub fn stop(self) {
+        stop_all(vec![self]);
+    }
+}
+
+/// Stops nodes together: one `kill` for every init, then each helper reaped (a
+/// stopping emulator has a few seconds before it is killed; nodes stopped one by one
+/// on a busy machine could take longer).
+pub fn stop_all(mut nodes: Vec<Node>) {
+    let targets: Vec<String> = nodes
+        .iter_mut()
+        .filter_map(|n| {
+            let helper = n.helper.id();
+            (!n.exited()).then(|| init_pid(helper).unwrap_or(helper).to_string())
+        })
+        .collect();
+    if !targets.is_empty() {
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(&targets)
+            .stderr(Stdio::null())
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for node in &mut nodes {
+        while !matches!(node.helper.try_wait(), Ok(Some(_))) {
+            if Instant::now() > deadline {
+                let _ = node.helper.kill();
+                let _ = node.helper.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = fs::remove_file(node.dir.join(HELPER_PID));
+    }
+}
+
+/// Kills a node a previous emulator left running (it was killed before it could stop
+/// it): the helper whose pid its directory records, if that process is still ours.
+pub fn kill_stale(dir: &Path) {
+    let Some(pid) = fs::read_to_string(dir.join(HELPER_PID))
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let ours = String::from_utf8_lossy(&cmdline).contains(&*dir.to_string_lossy());
+    if ours {
+        tracing::warn!(pid, dir = %dir.display(), "stopping a node left by a previous emulator");
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+    let _ = fs::remove_file(dir.join(HELPER_PID));
+}
+
+/// The first child of the helper: the init of the node's PID namespace.
+fn init_pid(helper: u32) -> Option<u32> {
+    fs::read_to_string(format!("/proc/{helper}/task/{helper}/children"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// First boot writes what the instance was deployed with; later boots keep the disk
+/// as the node left it (as a cloud disk keeps its host keys and authorized_keys).
+fn prepare_disk(upper: &Path, spec: &NodeSpec) -> io::Result<()> {
+    let host_key = upper.join(HOST_KEY);
+    if !host_key.exists() {
+        create_dir(&upper.join("etc/ssh"), 0o755)?;
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C"])
+            .arg(&spec.hostname)
+            .arg("-f")
+            .arg(&host_key)
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            return Err(io::Error::other(format!(
+                "ssh-keygen failed for {}: {}",
+                host_key.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+    }
+    let authorized = upper.join("root/.ssh/authorized_keys");
+    if !authorized.exists() {
+        create_dir(&upper.join("root"), 0o700)?;
+        create_dir(&upper.join("root/.ssh"), 0o700)?;
+        let mut keys = String::new();
+        for key in spec.authorized_keys.iter().flat_map(|k| k.lines()) {
+            if !key.trim().is_empty() {
+                keys.push_str(key.trim());
+                keys.push('\n');
+            }
+        }
+        write_file(&authorized, keys.as_bytes(), 0o600)?;
+    }
+    if let Some(script) = &spec.startup_script {
+        if !upper.join(STARTUP_SCRIPT_DONE).exists() {
+            create_dir(&upper.join("var/lib/datacrunch-node"), 0o755)?;
+            write_file(&upper.join(STARTUP_SCRIPT), script.as_bytes(), 0o700)?;
+        }
+    }
+    Ok(())
+}
+
+fn create_dir(path: &Path, mode: u32) -> io::Result<()> {
+    if !path.is_dir() {
+        fs::create_dir_all(path)?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    file.write_all(bytes)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
+/// The port kept from the last boot when it is free, else 22 for root, else any free
+/// port. (Two emulators on one machine hand out the same addresses, so 22 may be
+/// taken.)
+fn choose_port(ip: Ipv4Addr, as_root: bool, kept: Option<u16>) -> io::Result<u16> {
+    let free = |port: u16| TcpListener::bind((ip, port)).is_ok();
+    if let Some(port) = kept.filter(|&p| p != 0 && free(p)) {
+        return Ok(port);
+    }
+    if as_root && free(22) {
+        return Ok(22);
+    }
+    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
+}
+
+/// The node's sshd: root logs in with a key only, on the instance's address.
+fn sshd_config(ip: Ipv4Addr, port: u16) -> String {
+    format!(
+        "# Written by the DataCrunch emulator at every boot.\n\
+         ListenAddress {ip}:{port}\n\
+         HostKey /{HOST_KEY}\n\
+         PermitRootLogin prohibit-password\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n\
+         UsePAM no\n\
+         PidFile none\n\
+         AuthorizedKeysFile .ssh/authorized_keys\n\
+         AcceptEnv LANG LC_*\n\
+         Subsystem sftp /usr/lib/openssh/sftp-server\n"
+    )
+}
