@@ -18,6 +18,7 @@ mod credentials;
 mod data_sources;
 mod diagnostics;
 mod docs;
+mod lists;
 mod provider;
 mod resources;
 mod state;

@@ -5,7 +5,7 @@
 
 use crate::credentials::{self, ConfigInput, ProcessEnv, Secret, Setting, SettingAttribute};
 use crate::state::{Pacing, ProviderState};
-use crate::{data_sources, resources};
+use crate::{data_sources, lists, resources};
 use datacrunch_client::{Client, RetryPolicy};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -272,6 +272,10 @@ impl Provider for DataCrunchProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         data_sources::all()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::list::ListResource>> {
+        lists::all()
     }
 }
 

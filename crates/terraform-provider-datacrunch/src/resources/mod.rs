@@ -10,7 +10,18 @@ mod validators;
 pub mod volume;
 
 use std::sync::Arc;
-use tfplugin::Resource;
+use tfplugin::schema::{IdentityAttribute, IdentitySchema};
+use tfplugin::{Resource, Type};
+
+/// The identity of every resource type: its API id, which never changes.
+pub fn id_identity() -> Option<IdentitySchema> {
+    Some(
+        IdentitySchema::new().attribute(
+            IdentityAttribute::required("id", Type::String)
+                .description("The object's id in the DataCrunch API."),
+        ),
+    )
+}
 
 /// Every resource type the provider offers.
 pub fn all() -> Vec<Arc<dyn Resource>> {

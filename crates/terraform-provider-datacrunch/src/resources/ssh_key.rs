@@ -46,10 +46,19 @@ impl SshKeyModel {
     }
 }
 
+/// The state of a key as `terraform query` lists it (what an import then reads).
+pub(crate) fn listed_state(api: &SshKey) -> Result<Value, Diagnostics> {
+    Ok(Value::encode(&SshKeyModel::default().refreshed(api))?)
+}
+
 #[async_trait]
 impl Resource for SshKeyResource {
     fn type_name(&self) -> String {
         "datacrunch_ssh_key".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
     }
 
     fn schema(&self) -> Schema {

@@ -20,10 +20,23 @@ struct ScriptModel {
     script: Option<String>,
 }
 
+/// The state of a script as `terraform query` lists it (what an import then reads).
+pub(crate) fn listed_state(api: &datacrunch_models::StartupScript) -> Result<Value, Diagnostics> {
+    Ok(Value::encode(&ScriptModel {
+        id: Some(api.id.clone()),
+        name: Some(api.name.clone()),
+        script: Some(api.script.clone()),
+    })?)
+}
+
 #[async_trait]
 impl Resource for StartupScriptResource {
     fn type_name(&self) -> String {
         "datacrunch_startup_script".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
     }
 
     fn schema(&self) -> Schema {

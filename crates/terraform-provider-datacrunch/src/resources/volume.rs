@@ -110,10 +110,19 @@ async fn run_action(
         .map_err(|e| api_error(format!("{what} volume {id}"), &e))
 }
 
+/// The state of a volume as `terraform query` lists it (what an import then reads).
+pub(crate) fn listed_state(api: &Volume) -> Result<Value, Diagnostics> {
+    Ok(Value::encode(&VolumeModel::default().refreshed(api))?)
+}
+
 #[async_trait]
 impl Resource for VolumeResource {
     fn type_name(&self) -> String {
         "datacrunch_volume".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
     }
 
     fn schema(&self) -> Schema {

@@ -12,6 +12,7 @@ mod failures;
 mod instance;
 mod kdevops_compat;
 mod lifecycle;
+mod query;
 mod secrets;
 mod validation;
 mod volume_script;

@@ -279,10 +279,22 @@ async fn read_instance(client: &Client, id: &str) -> Result<Instance, Diagnostic
         .map_err(|e| api_error(format!("Reading instance {id}"), &e))
 }
 
+/// The state of an instance as `terraform query` lists it: what an import reads,
+/// with the provider's own settings at their defaults.
+pub(crate) fn listed_state(api: &Instance) -> Result<Value, Diagnostics> {
+    let mut m = InstanceModel::default().refreshed(api);
+    m.delete_os_volume_on_destroy = Some(true);
+    Ok(Value::encode(&m)?)
+}
+
 #[async_trait]
 impl Resource for InstanceResource {
     fn type_name(&self) -> String {
         "datacrunch_instance".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
     }
 
     fn schema(&self) -> Schema {
