@@ -13,11 +13,13 @@
 
 #![deny(clippy::print_stdout)]
 
+mod actions;
 mod convert;
 mod credentials;
 mod data_sources;
 mod diagnostics;
 mod docs;
+mod functions;
 mod lists;
 mod provider;
 mod resources;

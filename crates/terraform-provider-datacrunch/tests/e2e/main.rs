@@ -6,6 +6,7 @@
 // Test code: a panic is a failed test with its location, which is what we want here.
 #![allow(clippy::unwrap_used)]
 
+mod actions;
 mod data_sources;
 mod examples;
 mod failures;
