@@ -3,6 +3,7 @@
 
 mod create_once;
 pub mod instance;
+mod moved;
 pub mod ssh_key;
 pub mod startup_script;
 mod tags;

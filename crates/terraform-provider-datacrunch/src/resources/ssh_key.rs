@@ -61,6 +61,19 @@ impl Resource for SshKeyResource {
         crate::resources::id_identity()
     }
 
+    /// `moved` from the official provider's `verda_ssh_key`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_ssh_key",
+            attributes: &[("id", "id"), ("name", "name"), ("public_key", "public_key")],
+        };
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
+    }
+
     fn schema(&self) -> Schema {
         Schema::new()
             .description("An SSH public key that instances can be deployed with (`ssh_key_ids`).")

@@ -39,6 +39,19 @@ impl Resource for StartupScriptResource {
         crate::resources::id_identity()
     }
 
+    /// `moved` from the official provider's `verda_startup_script`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_startup_script",
+            attributes: &[("id", "id"), ("name", "name"), ("script", "script")],
+        };
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
+    }
+
     fn schema(&self) -> Schema {
         Schema::new()
             .description("A startup script that instances run at first boot.")

@@ -125,6 +125,25 @@ impl Resource for VolumeResource {
         crate::resources::id_identity()
     }
 
+    /// `moved` from the official provider's `verda_volume`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_volume",
+            attributes: &[
+                ("id", "id"),
+                ("name", "name"),
+                ("size", "size"),
+                ("type", "type"),
+                ("location", "location_code"),
+            ],
+        };
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
+    }
+
     fn schema(&self) -> Schema {
         Schema::new()
             .description(

@@ -297,6 +297,38 @@ impl Resource for InstanceResource {
         crate::resources::id_identity()
     }
 
+    /// `moved` from the official provider's `verda_instance`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_instance",
+            attributes: &[
+                ("id", "id"),
+                ("hostname", "hostname"),
+                ("description", "description"),
+                ("image", "image"),
+                ("instance_type", "instance_type"),
+                ("location", "location_code"),
+                ("ssh_key_ids", "ssh_key_ids"),
+                ("startup_script_id", "startup_script_id"),
+                ("is_spot", "is_spot"),
+                ("contract", "contract"),
+                ("pricing", "pricing"),
+                ("existing_volumes", "existing_volume_ids"),
+                ("os_volume", "os_volume"),
+            ],
+        };
+        crate::resources::moved::from_verda(
+            source,
+            &mapping,
+            &self.schema(),
+            &[("delete_os_volume_on_destroy", serde_json::Value::Bool(true))],
+        )
+    }
+
     fn schema(&self) -> Schema {
         schema::schema()
     }
