@@ -44,9 +44,9 @@ pub(super) struct ActionEntry {
 /// in-process on their own transport.
 pub struct ProviderService {
     provider: Arc<dyn Provider>,
-    provider_schema: Schema,
+    pub(super) provider_schema: Schema,
     pub(super) resources: BTreeMap<String, ResourceEntry>,
-    data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema)>,
+    pub(super) data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema)>,
     pub(super) list_resources: BTreeMap<String, ListEntry>,
     pub(super) actions: BTreeMap<String, ActionEntry>,
     pub(super) functions: BTreeMap<String, Arc<dyn Function>>,
@@ -60,7 +60,7 @@ pub struct ProviderService {
     stop_requested: CancellationToken,
 }
 
-fn capabilities() -> pb::ServerCapabilities {
+pub(super) fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
@@ -204,83 +204,14 @@ impl ProviderRpc for ProviderService {
         &self,
         _r: Request<pb::get_metadata::Request>,
     ) -> RpcResult<pb::get_metadata::Response> {
-        use pb::get_metadata::{
-            ActionMetadata, DataSourceMetadata, FunctionMetadata, ListResourceMetadata,
-            ResourceMetadata,
-        };
-        Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: Some(capabilities()),
-            diagnostics: Vec::new(),
-            data_sources: self
-                .data_sources
-                .keys()
-                .map(|k| DataSourceMetadata {
-                    type_name: k.clone(),
-                })
-                .collect(),
-            resources: self
-                .resources
-                .keys()
-                .map(|k| ResourceMetadata {
-                    type_name: k.clone(),
-                })
-                .collect(),
-            functions: self
-                .functions
-                .keys()
-                .map(|k| FunctionMetadata { name: k.clone() })
-                .collect(),
-            list_resources: self
-                .list_resources
-                .keys()
-                .map(|k| ListResourceMetadata {
-                    type_name: k.clone(),
-                })
-                .collect(),
-            actions: self
-                .actions
-                .keys()
-                .map(|k| ActionMetadata {
-                    type_name: k.clone(),
-                })
-                .collect(),
-        }))
+        Ok(Response::new(self.metadata()))
     }
 
     async fn get_provider_schema(
         &self,
         _r: Request<pb::get_provider_schema::Request>,
     ) -> RpcResult<pb::get_provider_schema::Response> {
-        Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(convert::schema(&self.provider_schema)),
-            resource_schemas: self
-                .resources
-                .iter()
-                .map(|(k, e)| (k.clone(), convert::schema(&e.schema)))
-                .collect(),
-            data_source_schemas: self
-                .data_sources
-                .iter()
-                .map(|(k, (_, s))| (k.clone(), convert::schema(s)))
-                .collect(),
-            functions: self.function_signatures(),
-            list_resource_schemas: self
-                .list_resources
-                .iter()
-                .map(|(k, e)| (k.clone(), convert::schema(&e.schema)))
-                .collect(),
-            action_schemas: self
-                .actions
-                .iter()
-                .map(|(k, e)| {
-                    let schema = Some(convert::schema(&e.schema));
-                    (k.clone(), pb::ActionSchema { schema })
-                })
-                .collect(),
-            diagnostics: Vec::new(),
-            provider_meta: None,
-            server_capabilities: Some(capabilities()),
-        }))
+        Ok(Response::new(self.provider_schemas()))
     }
 
     async fn get_resource_identity_schemas(

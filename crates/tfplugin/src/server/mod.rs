@@ -13,6 +13,7 @@ mod convert;
 mod grpc;
 pub mod handshake;
 mod identity;
+mod metadata;
 mod ops;
 mod query;
 pub mod tls;
