@@ -13,11 +13,14 @@
 
 #![deny(clippy::print_stdout)]
 
+mod actions;
 mod convert;
 mod credentials;
 mod data_sources;
 mod diagnostics;
 mod docs;
+mod functions;
+mod lists;
 mod provider;
 mod resources;
 mod state;

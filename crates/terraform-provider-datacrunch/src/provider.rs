@@ -5,7 +5,7 @@
 
 use crate::credentials::{self, ConfigInput, ProcessEnv, Secret, Setting, SettingAttribute};
 use crate::state::{Pacing, ProviderState};
-use crate::{data_sources, resources};
+use crate::{actions, data_sources, functions, lists, resources};
 use datacrunch_client::{Client, RetryPolicy};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -272,6 +272,18 @@ impl Provider for DataCrunchProvider {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         data_sources::all()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::list::ListResource>> {
+        lists::all()
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn tfplugin::action::Action>> {
+        actions::all()
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn tfplugin::function::Function>> {
+        functions::all()
     }
 }
 

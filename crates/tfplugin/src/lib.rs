@@ -13,7 +13,9 @@
 //! - [`value`]: `Value`, `Type`, `Number`, `Tf<T>`; msgpack/JSON codecs; serde mapping.
 //! - [`schema`]: the schema builder, [`schema::validators`], [`schema::timeouts`].
 //! - [`context`]: per-call `Context` (provider data, cancellation, deadline).
-//! - `traits`: [`Provider`], [`Resource`], [`DataSource`], [`PlanChange`].
+//! - `traits`: [`Provider`], [`Resource`], [`DataSource`], [`PlanChange`], [`MoveSource`].
+//! - [`list`], [`action`], [`function`]: list resources (`terraform query`),
+//!   actions and provider-defined functions; [`schema::identity`]: resource identity.
 //! - `plan`: the generic PlanResourceChange logic and apply-result checks.
 //! - `server`: handshake, TLS, gRPC services; [`serve`] ties it all together.
 //! - `log`: hclog JSON on stderr and the panic hook.
@@ -189,9 +191,12 @@
 //! `tests/terraform_e2e.rs` here shows the pattern.
 #![deny(clippy::print_stdout)]
 
+pub mod action;
 pub mod context;
 pub mod diag;
 pub mod duration;
+pub mod function;
+pub mod list;
 pub mod log;
 mod path;
 mod plan;
@@ -217,5 +222,5 @@ pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use server::{
     handshake, serve, serve_with, tls, ProviderService, ServeOptions, MAX_MESSAGE_SIZE,
 };
-pub use traits::{DataSource, PlanChange, Provider, Resource};
+pub use traits::{DataSource, MoveSource, PlanChange, Provider, Resource};
 pub use value::{Number, Tf, Type, Value, ValueError};

@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::action::Action;
 use crate::context::{Context, ProviderData};
 use crate::diag::{AttributePath, Diagnostic, Diagnostics};
+use crate::function::Function;
+use crate::list::ListResource;
 use crate::schema::timeouts::Operation;
-use crate::schema::Schema;
+use crate::schema::{IdentitySchema, Schema};
 use crate::value::Value;
 
 /// A provider: its own configuration plus the resources and data sources it offers.
@@ -41,6 +44,35 @@ pub trait Provider: Send + Sync + 'static {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         Vec::new()
     }
+
+    /// The list resource types (`list` blocks of `terraform query`, 1.14+);
+    /// each lists objects of the managed resource type of the same name,
+    /// which must have an identity.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        Vec::new()
+    }
+
+    /// The action types (`action` blocks, 1.14+).
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        Vec::new()
+    }
+
+    /// The provider-defined functions (`provider::NAME::FUNCTION`, 1.8+).
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        Vec::new()
+    }
+}
+
+/// A resource state stored by another resource type, possibly of another
+/// provider, that a `moved` block asks to move into one of ours.
+#[derive(Debug, Clone)]
+pub struct MoveSource {
+    /// The source provider's address, e.g. `registry.terraform.io/acme/old`.
+    pub provider_address: String,
+    pub type_name: String,
+    pub schema_version: i64,
+    /// The stored state as JSON, in the source's schema.
+    pub state: serde_json::Value,
 }
 
 /// A plan under construction, handed to [`Resource::modify_plan`] after the
@@ -164,6 +196,74 @@ pub trait Resource: Send + Sync + 'static {
     /// Timeout used when the configuration does not set one in `timeouts`.
     fn default_timeout(&self, _op: Operation) -> Option<Duration> {
         None
+    }
+
+    /// The identity schema (Terraform 1.12+); `None` for no identity.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of an object given its state; the default picks the
+    /// identity attributes from the state attributes of the same names.
+    fn identity(&self, identity: &IdentitySchema, state: &Value) -> Value {
+        identity.from_state(state)
+    }
+
+    /// Starts an import from an identity (`import { identity = {...} }`);
+    /// the default sets the state attributes of the same names, and `read`
+    /// then fills in the rest.
+    async fn import_identity(
+        &self,
+        _ctx: &Context,
+        identity: &IdentitySchema,
+        value: &Value,
+    ) -> Result<Value, Diagnostics> {
+        Ok(identity.to_state(value))
+    }
+
+    /// Converts an identity stored under an older identity schema `version`
+    /// (as JSON) to JSON matching the current one. The default accepts only
+    /// the current version.
+    async fn upgrade_identity(
+        &self,
+        _ctx: &Context,
+        version: i64,
+        _identity: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Unsupported identity version",
+            format!(
+                "{} identity version {version} cannot be upgraded.",
+                self.type_name()
+            ),
+        )
+        .into())
+    }
+
+    /// The configuration that reproduces `state` (for `-generate-config-out`);
+    /// the default keeps every configurable value and drops the rest (see
+    /// [`crate::schema::config_from_state`]).
+    fn generate_config(&self, state: &Value) -> Result<Value, Diagnostics> {
+        Ok(crate::schema::config_from_state(
+            &self.schema().block,
+            state,
+        ))
+    }
+
+    /// Converts a state from another resource type (a `moved` block across
+    /// types or providers) into this type's state; `read` runs on it next.
+    /// The default refuses every source.
+    async fn move_state(&self, _ctx: &Context, source: &MoveSource) -> Result<Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Unsupported move",
+            format!(
+                "{} cannot be moved from {} ({}).",
+                self.type_name(),
+                source.type_name,
+                source.provider_address
+            ),
+        )
+        .into())
     }
 }
 

@@ -2,10 +2,12 @@
 //! end-to-end tests and benchmarks (never shipped). One resource uses every
 //! attribute kind the library supports, backed by a JSON file store so that
 //! tests can change or delete objects behind Terraform's back; one data
-//! source reads a static catalog.
+//! source reads a static catalog; `surface` adds a list resource, an action
+//! and a function.
 
 mod resource;
 mod store;
+mod surface;
 
 use std::sync::Arc;
 
@@ -59,6 +61,18 @@ impl tfplugin::Provider for Testbed {
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![Arc::new(resource::Catalog)]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::list::ListResource>> {
+        vec![Arc::new(surface::ThingList)]
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn tfplugin::action::Action>> {
+        vec![Arc::new(surface::Resize)]
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn tfplugin::function::Function>> {
+        vec![Arc::new(surface::PriceOf)]
     }
 }
 

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tfplugin::schema::timeouts::{Operation, TimeoutDefaults, Timeouts};
-use tfplugin::schema::{validators, Attribute, Block, NestedBlock, Nesting, Schema};
+use tfplugin::schema::{
+    validators, Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Schema,
+};
 use tfplugin::{
-    async_trait, AttributePath, Context, DataSource, Diagnostic, Diagnostics, Number, PlanChange,
-    Resource, Tf, Type, Value,
+    async_trait, AttributePath, Context, DataSource, Diagnostic, Diagnostics, MoveSource, Number,
+    PlanChange, Resource, Tf, Type, Value,
 };
 
 use crate::store::Store;
@@ -39,9 +41,9 @@ struct Rule {
 /// The model of `testbed_thing`; what the store keeps, minus the
 /// Terraform-only attributes (timeouts, create_delay, the write-only token).
 #[derive(Serialize, Deserialize, Clone, Debug)]
-struct ThingModel {
+pub(crate) struct ThingModel {
     id: Tf<String>,
-    name: String,
+    pub(crate) name: String,
     size: Option<String>,
     replicas: Option<Number>,
     big: Option<Number>,
@@ -65,7 +67,7 @@ struct ThingModel {
     rule: Vec<Rule>,
 }
 
-fn price_of(size: &str) -> Option<Number> {
+pub(crate) fn price_of(size: &str) -> Option<Number> {
     let p = match size {
         "small" => "0.10",
         "medium" => "0.25",
@@ -273,6 +275,31 @@ impl Resource for Thing {
 
     fn default_timeout(&self, op: Operation) -> Option<Duration> {
         TIMEOUTS.get(op)
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new().attribute(IdentityAttribute::required("id", Type::String)))
+    }
+
+    /// `moved` from `legacy_thing` of any provider, whose `title` is our `name`.
+    async fn move_state(&self, _ctx: &Context, source: &MoveSource) -> Result<Value, Diagnostics> {
+        if source.type_name != "legacy_thing" {
+            return Err(Diagnostic::error(
+                "Unsupported move",
+                format!("testbed_thing cannot be moved from {}.", source.type_name),
+            )
+            .into());
+        }
+        let field = |name: &str| {
+            source.state[name]
+                .as_str()
+                .map(Value::string)
+                .unwrap_or(Value::Null)
+        };
+        Ok(Value::object([
+            ("id", field("id")),
+            ("name", field("title")),
+        ]))
     }
 }
 

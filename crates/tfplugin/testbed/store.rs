@@ -51,6 +51,12 @@ impl Store {
         Ok(self.load()?.remove(id))
     }
 
+    /// Every object, in id order.
+    pub async fn all(&self) -> Result<Vec<serde_json::Value>, Diagnostics> {
+        let _g = self.lock.lock().await;
+        Ok(self.load()?.into_values().collect())
+    }
+
     pub async fn put(&self, id: &str, v: serde_json::Value) -> Result<(), Diagnostics> {
         let _g = self.lock.lock().await;
         let mut all = self.load()?;

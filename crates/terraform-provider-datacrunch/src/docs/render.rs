@@ -1,7 +1,7 @@
 //! Markdown for one provider, resource or data source, in tfplugindocs' layout, so the
 //! pages look like every other provider's on the registry.
 
-use crate::{data_sources, provider, resources};
+use crate::{actions, data_sources, functions, lists, provider, resources};
 use anyhow::{Context as _, Result};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -51,13 +51,76 @@ pub fn pages(examples: &Path) -> Result<Vec<(PathBuf, String)>> {
             text,
         ));
     }
+    for l in lists::all() {
+        let name = l.type_name();
+        let text = object_page(&name, Kind::ListResource, &l.schema(), examples)?;
+        pages.push((
+            PathBuf::from("list-resources").join(format!("{}.md", short(&name))),
+            text,
+        ));
+    }
+    for a in actions::all() {
+        let name = a.type_name();
+        let text = object_page(&name, Kind::Action, &a.schema(), examples)?;
+        pages.push((
+            PathBuf::from("actions").join(format!("{}.md", short(&name))),
+            text,
+        ));
+    }
+    for f in functions::all() {
+        let name = f.name();
+        let text = function_page(&name, &f.signature(), examples)?;
+        pages.push((PathBuf::from("functions").join(format!("{name}.md")), text));
+    }
     Ok(pages)
+}
+
+/// A provider function: signature, example, arguments and result type.
+fn function_page(
+    name: &str,
+    sig: &tfplugin::function::Signature,
+    examples: &Path,
+) -> Result<String> {
+    let mut out = front_matter(
+        &format!("{name} function - terraform-provider-{PROVIDER_NAME}"),
+        &sig.summary,
+    );
+    let params: Vec<String> = sig
+        .parameters
+        .iter()
+        .map(|p| format!("{} {}", p.name, type_name(&p.ty)))
+        .collect();
+    let example_text = example(&examples.join("functions").join(name).join("function.tf"))?;
+    let _ = write!(
+        out,
+        "# function: {name}\n\n{}\n\n## Example Usage\n\n```terraform\n{example_text}\n```\n\n",
+        sig.description
+    );
+    let _ = write!(
+        out,
+        "## Signature\n\n```text\n{name}({}) {}\n```\n\n## Arguments\n\n",
+        params.join(", "),
+        type_name(&sig.returns),
+    );
+    for (i, p) in sig.parameters.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. `{}` ({}) {}",
+            i + 1,
+            p.name,
+            type_name(&p.ty),
+            p.description.clone().unwrap_or_default()
+        );
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Resource,
     DataSource,
+    ListResource,
+    Action,
 }
 
 impl Kind {
@@ -65,18 +128,24 @@ impl Kind {
         match self {
             Kind::Resource => "Resource",
             Kind::DataSource => "Data Source",
+            Kind::ListResource => "List Resource",
+            Kind::Action => "Action",
         }
     }
     fn examples_dir(self) -> &'static str {
         match self {
             Kind::Resource => "resources",
             Kind::DataSource => "data-sources",
+            Kind::ListResource => "list-resources",
+            Kind::Action => "actions",
         }
     }
     fn example_file(self) -> &'static str {
         match self {
             Kind::Resource => "resource.tf",
             Kind::DataSource => "data-source.tf",
+            Kind::ListResource => "list.tfquery.hcl",
+            Kind::Action => "action.tf",
         }
     }
 }
@@ -167,7 +236,10 @@ fn object_page(name: &str, kind: Kind, schema: &Schema, examples: &Path) -> Resu
             out,
             "\n## Import\n\nImport is supported using the following syntax:\n\n\
              ```shell\n{}\n```\n\nOr, with Terraform 1.5 and later, an `import` block:\n\n\
-             ```terraform\nimport {{\n  to = {name}.example\n  id = \"<id>\"\n}}\n```\n",
+             ```terraform\nimport {{\n  to = {name}.example\n  id = \"<id>\"\n}}\n```\n\n\
+             With Terraform 1.12 and later, by identity (the id; `terraform query` \
+             writes these blocks for you, see the list resource):\n\n\
+             ```terraform\nimport {{\n  to       = {name}.example\n  identity = {{ id = \"<id>\" }}\n}}\n```\n",
             example(&dir.join("import.sh"))?
         );
     }

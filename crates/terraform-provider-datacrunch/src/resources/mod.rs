@@ -4,6 +4,7 @@
 pub mod cluster;
 mod create_once;
 pub mod instance;
+mod moved;
 pub mod ssh_key;
 pub mod startup_script;
 mod tags;
@@ -11,7 +12,18 @@ mod validators;
 pub mod volume;
 
 use std::sync::Arc;
-use tfplugin::Resource;
+use tfplugin::schema::{IdentityAttribute, IdentitySchema};
+use tfplugin::{Resource, Type};
+
+/// The identity of every resource type: its API id, which never changes.
+pub fn id_identity() -> Option<IdentitySchema> {
+    Some(
+        IdentitySchema::new().attribute(
+            IdentityAttribute::required("id", Type::String)
+                .description("The object's id in the DataCrunch API."),
+        ),
+    )
+}
 
 /// Every resource type the provider offers.
 pub fn all() -> Vec<Arc<dyn Resource>> {

@@ -46,10 +46,32 @@ impl SshKeyModel {
     }
 }
 
+/// The state of a key as `terraform query` lists it (what an import then reads).
+pub(crate) fn listed_state(api: &SshKey) -> Result<Value, Diagnostics> {
+    Ok(Value::encode(&SshKeyModel::default().refreshed(api))?)
+}
+
 #[async_trait]
 impl Resource for SshKeyResource {
     fn type_name(&self) -> String {
         "datacrunch_ssh_key".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
+    }
+
+    /// `moved` from the official provider's `verda_ssh_key`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_ssh_key",
+            attributes: &[("id", "id"), ("name", "name"), ("public_key", "public_key")],
+        };
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
     }
 
     fn schema(&self) -> Schema {

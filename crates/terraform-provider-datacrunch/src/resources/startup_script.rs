@@ -20,10 +20,36 @@ struct ScriptModel {
     script: Option<String>,
 }
 
+/// The state of a script as `terraform query` lists it (what an import then reads).
+pub(crate) fn listed_state(api: &datacrunch_models::StartupScript) -> Result<Value, Diagnostics> {
+    Ok(Value::encode(&ScriptModel {
+        id: Some(api.id.clone()),
+        name: Some(api.name.clone()),
+        script: Some(api.script.clone()),
+    })?)
+}
+
 #[async_trait]
 impl Resource for StartupScriptResource {
     fn type_name(&self) -> String {
         "datacrunch_startup_script".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
+    }
+
+    /// `moved` from the official provider's `verda_startup_script`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_startup_script",
+            attributes: &[("id", "id"), ("name", "name"), ("script", "script")],
+        };
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
     }
 
     fn schema(&self) -> Schema {

@@ -110,10 +110,38 @@ async fn run_action(
         .map_err(|e| api_error(format!("{what} volume {id}"), &e))
 }
 
+/// The state of a volume as `terraform query` lists it (what an import then reads).
+pub(crate) fn listed_state(api: &Volume) -> Result<Value, Diagnostics> {
+    Ok(Value::encode(&VolumeModel::default().refreshed(api))?)
+}
+
 #[async_trait]
 impl Resource for VolumeResource {
     fn type_name(&self) -> String {
         "datacrunch_volume".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
+    }
+
+    /// `moved` from the official provider's `verda_volume`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_volume",
+            attributes: &[
+                ("id", "id"),
+                ("name", "name"),
+                ("size", "size"),
+                ("type", "type"),
+                ("location", "location_code"),
+            ],
+        };
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
     }
 
     fn schema(&self) -> Schema {

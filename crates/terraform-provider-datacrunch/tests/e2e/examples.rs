@@ -98,3 +98,46 @@ fn provider_example_configures_from_the_credentials_file() {
     assert_eq!(ws.ok(&["output", "-raw", "n"]).trim(), "4");
     ws.assert_no_changes();
 }
+
+/// The examples of the Terraform 1.14+ pages: each function example applies, each
+/// list example runs in `terraform query`, and the action example is applied and then
+/// invoked.
+#[test]
+fn function_list_and_action_examples_run() {
+    let emu = emulator();
+    let functions = example_files("functions", "function.tf");
+    let lists = example_files("list-resources", "list.tfquery.hcl");
+    let actions = example_files("actions", "action.tf");
+    assert_eq!((functions.len(), lists.len(), actions.len()), (2, 4, 1));
+    for file in functions {
+        let ws = EmulatedWorkspace::new(&terraform(), &emu);
+        ws.write(&std::fs::read_to_string(&file).unwrap());
+        ws.init();
+        ws.apply();
+    }
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write("provider \"datacrunch\" {}\n");
+    for (i, file) in lists.iter().enumerate() {
+        ws.write_file(
+            &format!("q{i}.tfquery.hcl"),
+            &std::fs::read_to_string(file).unwrap(),
+        );
+    }
+    ws.init();
+    ws.ok(&["query", "-no-color"]);
+
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    let body = std::fs::read_to_string(&actions[0]).unwrap();
+    ws.write(&format!("provider \"datacrunch\" {{}}\n\n{body}"));
+    ws.init();
+    ws.apply();
+    ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-invoke=action.datacrunch_instance_power.off",
+    ]);
+    assert_eq!(live_instances(&emu)[0]["status"], "offline");
+    ws.destroy();
+}

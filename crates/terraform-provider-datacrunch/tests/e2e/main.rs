@@ -6,6 +6,7 @@
 // Test code: a panic is a failed test with its location, which is what we want here.
 #![allow(clippy::unwrap_used)]
 
+mod actions;
 mod cluster;
 mod data_sources;
 mod examples;
@@ -13,6 +14,7 @@ mod failures;
 mod instance;
 mod kdevops_compat;
 mod lifecycle;
+mod query;
 mod secrets;
 mod validation;
 mod volume_script;

@@ -16,12 +16,16 @@
 //! assert_eq!(schema.block.attributes().len(), 3);
 //! ```
 
+mod generate;
+pub mod identity;
 pub mod timeouts;
 pub mod validators;
 mod walk;
 
 use std::sync::Arc;
 
+pub use generate::config_from_state;
+pub use identity::{IdentityAttribute, IdentitySchema};
 pub use validators::Validator;
 pub(crate) use walk::{reject_write_only, validate_config, walk_attributes};
 

@@ -89,6 +89,35 @@ fn nested_block(nb: &NestedBlock) -> pb::schema::NestedBlock {
     }
 }
 
+/// A function's signature as Terraform reads it.
+pub(super) fn function(sig: &crate::function::Signature) -> pb::Function {
+    pb::Function {
+        parameters: sig
+            .parameters
+            .iter()
+            .map(|p| {
+                let (description, description_kind) = description(&p.description);
+                pb::function::Parameter {
+                    name: p.name.clone(),
+                    r#type: p.ty.to_json_bytes(),
+                    allow_null_value: p.allow_null,
+                    allow_unknown_values: false,
+                    description,
+                    description_kind,
+                }
+            })
+            .collect(),
+        variadic_parameter: None,
+        r#return: Some(pb::function::Return {
+            r#type: sig.returns.to_json_bytes(),
+        }),
+        summary: sig.summary.clone(),
+        description: sig.description.clone(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
+    }
+}
+
 pub(super) fn path(p: &AttributePath) -> pb::AttributePath {
     use pb::attribute_path::step::Selector;
     pb::AttributePath {

@@ -10,16 +10,33 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use super::convert;
+use crate::action::Action;
 use crate::context::{Context, ProviderData};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::function::Function;
+use crate::list::ListResource;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as ProviderRpc;
-use crate::schema::{reject_write_only, validate_config, Schema};
+use crate::schema::{reject_write_only, validate_config, IdentitySchema, Schema};
 use crate::traits::{DataSource, Provider, Resource};
 
-/// A resource with its schema computed once.
+/// A resource with its schemas computed once.
+#[derive(Clone)]
 pub(super) struct ResourceEntry {
     pub imp: Arc<dyn Resource>,
+    pub schema: Schema,
+    pub identity: Option<IdentitySchema>,
+}
+
+/// A list resource with the schema of its `config` block computed once.
+pub(super) struct ListEntry {
+    pub imp: Arc<dyn ListResource>,
+    pub schema: Schema,
+}
+
+/// An action with its schema computed once.
+pub(super) struct ActionEntry {
+    pub imp: Arc<dyn Action>,
     pub schema: Schema,
 }
 
@@ -27,9 +44,12 @@ pub(super) struct ResourceEntry {
 /// in-process on their own transport.
 pub struct ProviderService {
     provider: Arc<dyn Provider>,
-    provider_schema: Schema,
+    pub(super) provider_schema: Schema,
     pub(super) resources: BTreeMap<String, ResourceEntry>,
-    data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema)>,
+    pub(super) data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema)>,
+    pub(super) list_resources: BTreeMap<String, ListEntry>,
+    pub(super) actions: BTreeMap<String, ActionEntry>,
+    pub(super) functions: BTreeMap<String, Arc<dyn Function>>,
     data: RwLock<Option<ProviderData>>,
     tf_version: RwLock<String>,
     /// Cancelled by StopProvider, then replaced by a fresh one: operations
@@ -40,12 +60,12 @@ pub struct ProviderService {
     stop_requested: CancellationToken,
 }
 
-fn capabilities() -> pb::ServerCapabilities {
+pub(super) fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
-        move_resource_state: false,
-        generate_resource_config: false,
+        move_resource_state: true,
+        generate_resource_config: true,
     }
 }
 
@@ -58,8 +78,37 @@ impl ProviderService {
             .into_iter()
             .map(|r| {
                 let schema = r.schema();
-                (r.type_name(), ResourceEntry { imp: r, schema })
+                let identity = r.identity_schema();
+                (
+                    r.type_name(),
+                    ResourceEntry {
+                        imp: r,
+                        schema,
+                        identity,
+                    },
+                )
             })
+            .collect();
+        let list_resources = provider
+            .list_resources()
+            .into_iter()
+            .map(|l| {
+                let schema = l.schema();
+                (l.type_name(), ListEntry { imp: l, schema })
+            })
+            .collect();
+        let actions = provider
+            .actions()
+            .into_iter()
+            .map(|a| {
+                let schema = a.schema();
+                (a.type_name(), ActionEntry { imp: a, schema })
+            })
+            .collect();
+        let functions = provider
+            .functions()
+            .into_iter()
+            .map(|f| (f.name(), f))
             .collect();
         let data_sources = provider
             .data_sources()
@@ -74,6 +123,9 @@ impl ProviderService {
             provider,
             resources,
             data_sources,
+            list_resources,
+            actions,
+            functions,
             data: RwLock::new(None),
             tf_version: RwLock::new(String::new()),
             stop: Mutex::new(CancellationToken::new()),
@@ -118,7 +170,7 @@ impl ProviderService {
             .ok_or_else(|| unknown_type("data source", name))
     }
 
-    async fn validate_with(
+    pub(super) async fn validate_with(
         &self,
         schema: &Schema,
         config: &Option<pb::DynamicValue>,
@@ -152,54 +204,42 @@ impl ProviderRpc for ProviderService {
         &self,
         _r: Request<pb::get_metadata::Request>,
     ) -> RpcResult<pb::get_metadata::Response> {
-        use pb::get_metadata::{DataSourceMetadata, ResourceMetadata};
-        Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: Some(capabilities()),
-            diagnostics: Vec::new(),
-            data_sources: self
-                .data_sources
-                .keys()
-                .map(|k| DataSourceMetadata {
-                    type_name: k.clone(),
-                })
-                .collect(),
-            resources: self
-                .resources
-                .keys()
-                .map(|k| ResourceMetadata {
-                    type_name: k.clone(),
-                })
-                .collect(),
-        }))
+        Ok(Response::new(self.metadata()))
     }
 
     async fn get_provider_schema(
         &self,
         _r: Request<pb::get_provider_schema::Request>,
     ) -> RpcResult<pb::get_provider_schema::Response> {
-        Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(convert::schema(&self.provider_schema)),
-            resource_schemas: self
-                .resources
-                .iter()
-                .map(|(k, e)| (k.clone(), convert::schema(&e.schema)))
-                .collect(),
-            data_source_schemas: self
-                .data_sources
-                .iter()
-                .map(|(k, (_, s))| (k.clone(), convert::schema(s)))
-                .collect(),
-            diagnostics: Vec::new(),
-            provider_meta: None,
-            server_capabilities: Some(capabilities()),
-        }))
+        Ok(Response::new(self.provider_schemas()))
     }
 
     async fn get_resource_identity_schemas(
         &self,
         _r: Request<pb::get_resource_identity_schemas::Request>,
     ) -> RpcResult<pb::get_resource_identity_schemas::Response> {
-        Ok(Response::new(Default::default()))
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .resources
+                .iter()
+                .filter_map(|(k, e)| {
+                    let s = e.identity.as_ref()?;
+                    Some((k.clone(), super::identity::identity_schema(s)))
+                })
+                .collect(),
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        r: Request<pb::upgrade_resource_identity::Request>,
+    ) -> RpcResult<pb::upgrade_resource_identity::Response> {
+        let (identity, diags) = split(self.upgrade_identity(r.into_inner()).await);
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity: identity,
+            diagnostics: convert::diagnostics(diags),
+        }))
     }
 
     async fn validate_provider_config(
@@ -312,13 +352,14 @@ impl ProviderRpc for ProviderService {
     ) -> RpcResult<pb::read_resource::Response> {
         let r = r.into_inner();
         let private = r.private.clone();
-        let (state, diags) = split(self.read(r).await);
+        let (out, diags) = split(self.read(r).await);
+        let (state, identity) = out.unzip();
         Ok(Response::new(pb::read_resource::Response {
             new_state: state,
             diagnostics: convert::diagnostics(diags),
             private,
             deferred: None,
-            new_identity: None,
+            new_identity: identity.flatten(),
         }))
     }
 
@@ -329,9 +370,9 @@ impl ProviderRpc for ProviderService {
         let r = r.into_inner();
         let private = r.prior_private.clone();
         let (out, diags) = split(self.plan(r).await);
-        let (planned, replace) = match out {
-            Some((p, r)) => (Some(p), r),
-            None => (None, Vec::new()),
+        let (planned, replace, identity) = match out {
+            Some((p, r, i)) => (Some(p), r, i),
+            None => (None, Vec::new(), None),
         };
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: planned,
@@ -340,7 +381,7 @@ impl ProviderRpc for ProviderService {
             diagnostics: convert::diagnostics(diags),
             legacy_type_system: false,
             deferred: None,
-            planned_identity: None,
+            planned_identity: identity,
         }))
     }
 
@@ -350,13 +391,13 @@ impl ProviderRpc for ProviderService {
     ) -> RpcResult<pb::apply_resource_change::Response> {
         let r = r.into_inner();
         let private = r.planned_private.clone();
-        let (new_state, diags) = self.apply(r).await;
+        let (new_state, new_identity, diags) = self.apply(r).await;
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private,
             diagnostics: convert::diagnostics(diags),
             legacy_type_system: false,
-            new_identity: None,
+            new_identity,
         }))
     }
 
@@ -365,15 +406,17 @@ impl ProviderRpc for ProviderService {
         r: Request<pb::import_resource_state::Request>,
     ) -> RpcResult<pb::import_resource_state::Response> {
         let r = r.into_inner();
-        let (state, diags) = split(self.import(&r.type_name, &r.id).await);
+        let (state, diags) = split(self.import(&r.type_name, &r.id, r.identity.as_ref()).await);
         Ok(Response::new(pb::import_resource_state::Response {
             imported_resources: state
-                .map(|s| pb::import_resource_state::ImportedResource {
-                    type_name: r.type_name.clone(),
-                    state: Some(s),
-                    private: Vec::new(),
-                    identity: None,
-                })
+                .map(
+                    |(s, identity)| pb::import_resource_state::ImportedResource {
+                        type_name: r.type_name.clone(),
+                        state: Some(s),
+                        private: Vec::new(),
+                        identity,
+                    },
+                )
                 .into_iter()
                 .collect(),
             diagnostics: convert::diagnostics(diags),
@@ -392,6 +435,106 @@ impl ProviderRpc for ProviderService {
             diagnostics: convert::diagnostics(diags),
             deferred: None,
         }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        r: Request<pb::move_resource_state::Request>,
+    ) -> RpcResult<pb::move_resource_state::Response> {
+        let (out, diags) = split(self.move_state(r.into_inner()).await);
+        let (state, identity) = out.unzip();
+        Ok(Response::new(pb::move_resource_state::Response {
+            target_state: state,
+            diagnostics: convert::diagnostics(diags),
+            target_private: Vec::new(),
+            target_identity: identity.flatten(),
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        r: Request<pb::generate_resource_config::Request>,
+    ) -> RpcResult<pb::generate_resource_config::Response> {
+        let (config, diags) = match self.generate_config(r.into_inner()) {
+            Ok(c) => (Some(c), Diagnostics::new()),
+            Err(d) => (None, d),
+        };
+        Ok(Response::new(pb::generate_resource_config::Response {
+            config,
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn list_resource(
+        &self,
+        r: Request<pb::list_resource::Request>,
+    ) -> RpcResult<super::query::EventStream<pb::list_resource::Event>> {
+        Ok(Response::new(self.list(r.into_inner())))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        r: Request<pb::validate_list_resource_config::Request>,
+    ) -> RpcResult<pb::validate_list_resource_config::Response> {
+        let diags = self.validate_list(r.into_inner()).await;
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn get_functions(
+        &self,
+        _r: Request<pb::get_functions::Request>,
+    ) -> RpcResult<pb::get_functions::Response> {
+        Ok(Response::new(pb::get_functions::Response {
+            functions: self.function_signatures(),
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    async fn call_function(
+        &self,
+        r: Request<pb::call_function::Request>,
+    ) -> RpcResult<pb::call_function::Response> {
+        let (result, error) = match self.run_function(r.into_inner()) {
+            Ok(v) => (Some(v), None),
+            Err(e) => (
+                None,
+                Some(pb::FunctionError {
+                    text: e.text,
+                    function_argument: e.argument.and_then(|i| i64::try_from(i).ok()),
+                }),
+            ),
+        };
+        Ok(Response::new(pb::call_function::Response { result, error }))
+    }
+
+    async fn validate_action_config(
+        &self,
+        r: Request<pb::validate_action_config::Request>,
+    ) -> RpcResult<pb::validate_action_config::Response> {
+        let diags = self.validate_action(r.into_inner()).await;
+        Ok(Response::new(pb::validate_action_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        }))
+    }
+
+    async fn plan_action(
+        &self,
+        r: Request<pb::plan_action::Request>,
+    ) -> RpcResult<pb::plan_action::Response> {
+        let diags = self.check_action_plan(r.into_inner()).await;
+        Ok(Response::new(pb::plan_action::Response {
+            diagnostics: convert::diagnostics(diags),
+            deferred: None,
+        }))
+    }
+
+    async fn invoke_action(
+        &self,
+        r: Request<pb::invoke_action::Request>,
+    ) -> RpcResult<super::query::EventStream<pb::invoke_action::Event>> {
+        Ok(Response::new(self.spawn_action(r.into_inner())))
     }
 
     async fn stop_provider(

@@ -7,11 +7,15 @@
 //! without Shutdown, so the provider stops too. SIGTERM, that second SIGINT
 //! and Shutdown all end serving gracefully, which removes the socket file.
 
+mod actions;
 mod controller;
 mod convert;
 mod grpc;
 pub mod handshake;
+mod identity;
+mod metadata;
 mod ops;
+mod query;
 pub mod tls;
 mod transport;
 

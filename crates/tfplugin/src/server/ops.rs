@@ -14,6 +14,9 @@ use crate::value::Value;
 
 type Op<T> = Result<(T, Diagnostics), Diagnostics>;
 
+/// An encoded state with the identity of the object it describes.
+type WithIdentity<T> = (T, Option<pb::ResourceIdentityData>);
+
 impl ProviderService {
     /// The deadline for `op` on `object`: its `timeouts` value, else the resource's default.
     fn timeout_for(
@@ -69,13 +72,19 @@ impl ProviderService {
         Ok((convert::encode(&state, &ty)?, ctx.take_warnings()))
     }
 
-    pub(super) async fn read(&self, r: pb::read_resource::Request) -> Op<pb::DynamicValue> {
+    pub(super) async fn read(
+        &self,
+        r: pb::read_resource::Request,
+    ) -> Op<WithIdentity<pb::DynamicValue>> {
         tracing::debug!(tf_rpc = "ReadResource", tf_resource_type = %r.type_name);
         let entry = self.resource(&r.type_name)?;
         let ty = entry.schema.value_type();
         let current = convert::decode(&r.current_state, &ty)?;
         if current.is_null() {
-            return Ok((convert::encode(&Value::Null, &ty)?, Diagnostics::new()));
+            return Ok((
+                (convert::encode(&Value::Null, &ty)?, None),
+                Diagnostics::new(),
+            ));
         }
         let ctx = self.context(self.timeout_for(&r.type_name, &current, Operation::Read)?);
         let new = match entry.imp.read(&ctx, &current).await? {
@@ -93,13 +102,18 @@ impl ProviderService {
             )
             .into());
         }
-        Ok((convert::encode(&new, &ty)?, ctx.take_warnings()))
+        let identity = self.identity_of(&r.type_name, &new)?;
+        Ok(((convert::encode(&new, &ty)?, identity), ctx.take_warnings()))
     }
 
     pub(super) async fn plan(
         &self,
         r: pb::plan_resource_change::Request,
-    ) -> Op<(pb::DynamicValue, Vec<crate::path::AttributePath>)> {
+    ) -> Op<(
+        pb::DynamicValue,
+        Vec<crate::path::AttributePath>,
+        Option<pb::ResourceIdentityData>,
+    )> {
         tracing::debug!(tf_rpc = "PlanResourceChange", tf_resource_type = %r.type_name);
         let entry = self.resource(&r.type_name)?;
         let ty = entry.schema.value_type();
@@ -109,7 +123,7 @@ impl ProviderService {
         if proposed.is_null() {
             // Destroy: nothing to plan.
             return Ok((
-                (convert::encode(&Value::Null, &ty)?, Vec::new()),
+                (convert::encode(&Value::Null, &ty)?, Vec::new(), None),
                 Diagnostics::new(),
             ));
         }
@@ -141,7 +155,8 @@ impl ProviderService {
         } else {
             Vec::new()
         };
-        Ok(((convert::encode(&planned, &ty)?, replace), diags))
+        let identity = self.identity_of(&r.type_name, &planned)?;
+        Ok(((convert::encode(&planned, &ty)?, replace, identity), diags))
     }
 
     /// Create, update or delete. Always returns a state to record: on
@@ -149,24 +164,28 @@ impl ProviderService {
     pub(super) async fn apply(
         &self,
         r: pb::apply_resource_change::Request,
-    ) -> (Option<pb::DynamicValue>, Diagnostics) {
+    ) -> (
+        Option<pb::DynamicValue>,
+        Option<pb::ResourceIdentityData>,
+        Diagnostics,
+    ) {
         tracing::debug!(tf_rpc = "ApplyResourceChange", tf_resource_type = %r.type_name);
         let entry = match self.resource(&r.type_name) {
             Ok(e) => e,
             // Terraform reads an absent new state as "the object is gone";
             // echo the prior state back so nothing is forgotten.
-            Err(d) => return (r.prior_state, d),
+            Err(d) => return (r.prior_state, r.planned_identity, d),
         };
         let ty = entry.schema.value_type();
         let prior = match convert::decode(&r.prior_state, &ty) {
             Ok(p) => p,
-            Err(d) => return (r.prior_state, d),
+            Err(d) => return (r.prior_state, r.planned_identity, d),
         };
         let decoded = convert::decode(&r.planned_state, &ty)
             .and_then(|planned| Ok((planned, convert::decode(&r.config, &ty)?)));
         let (planned, config) = match decoded {
             Ok(x) => x,
-            Err(d) => return (r.prior_state, d),
+            Err(d) => return (r.prior_state, r.planned_identity, d),
         };
         let result = self
             .apply_inner(&r.type_name, &prior, &planned, &config)
@@ -187,11 +206,13 @@ impl ProviderService {
                 _ => (prior, d),
             },
         };
-        match convert::encode(&state, &ty) {
-            Ok(s) => (Some(s), diags),
+        let encoded = convert::encode(&state, &ty)
+            .and_then(|s| Ok((s, self.identity_of(&r.type_name, &state)?)));
+        match encoded {
+            Ok((s, identity)) => (Some(s), identity, diags),
             Err(mut d) => {
                 d.extend(diags);
-                (r.prior_state, d)
+                (r.prior_state, r.planned_identity, d)
             }
         }
     }
@@ -244,13 +265,27 @@ impl ProviderService {
         Ok(state)
     }
 
-    pub(super) async fn import(&self, type_name: &str, id: &str) -> Op<pb::DynamicValue> {
-        tracing::debug!(tf_rpc = "ImportResourceState", tf_resource_type = %type_name, id);
+    /// Starts an import from an id or, when Terraform sends one, an identity.
+    pub(super) async fn import(
+        &self,
+        type_name: &str,
+        id: &str,
+        identity: Option<&pb::ResourceIdentityData>,
+    ) -> Op<WithIdentity<pb::DynamicValue>> {
         let entry = self.resource(type_name)?;
         let ty = entry.schema.value_type();
-        let ctx = self.context(None);
-        let state = entry.imp.import(&ctx, id).await?.conform(&ty)?;
-        Ok((convert::encode(&state, &ty)?, ctx.take_warnings()))
+        let (state, diags) = match identity.filter(|i| i.identity_data.is_some()) {
+            Some(identity) => self.import_by_identity(type_name, identity).await?,
+            None => {
+                tracing::debug!(tf_rpc = "ImportResourceState", tf_resource_type = %type_name, id);
+                let ctx = self.context(None);
+                let state = entry.imp.import(&ctx, id).await?;
+                (state, ctx.take_warnings())
+            }
+        };
+        let state = state.conform(&ty)?;
+        let identity = self.identity_of(type_name, &state)?;
+        Ok(((convert::encode(&state, &ty)?, identity), diags))
     }
 }
 

@@ -8,7 +8,7 @@ use tonic::Request;
 use super::ProviderService;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider as _;
-use crate::schema::{validators, Attribute, Schema};
+use crate::schema::{validators, Attribute, IdentityAttribute, IdentitySchema, Schema};
 use crate::{async_trait, Context, Diagnostics, PlanChange, ProviderData, Resource, Type, Value};
 
 struct P;
@@ -115,6 +115,21 @@ impl Resource for R {
         }
         Ok(state)
     }
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new().attribute(IdentityAttribute::required("id", Type::String)))
+    }
+    async fn move_state(
+        &self,
+        _: &Context,
+        source: &crate::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        assert_eq!(source.type_name, "old_res");
+        let id = source.state["ident"].as_str().unwrap_or_default();
+        Ok(Value::object([
+            ("id", Value::string(id)),
+            ("name", Value::string("a")),
+        ]))
+    }
 }
 
 fn service() -> Arc<ProviderService> {
@@ -170,14 +185,131 @@ async fn metadata_and_identity_schemas() {
     assert!(m.data_sources.is_empty() && m.diagnostics.is_empty());
     let caps = m.server_capabilities.unwrap();
     assert!(caps.plan_destroy && caps.get_provider_schema_optional);
-    assert!(!caps.move_resource_state && !caps.generate_resource_config);
+    assert!(caps.move_resource_state && caps.generate_resource_config);
 
     let ids = svc
         .get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {}))
         .await
         .expect("answered, not Unimplemented")
         .into_inner();
-    assert!(ids.identity_schemas.is_empty() && ids.diagnostics.is_empty());
+    let attrs = &ids.identity_schemas["t_res"].identity_attributes;
+    assert_eq!(attrs.len(), 1);
+    assert_eq!(attrs[0].name, "id");
+    assert_eq!(attrs[0].r#type, br#""string""#);
+    assert!(attrs[0].required_for_import && ids.diagnostics.is_empty());
+}
+
+fn identity_of(d: &Option<pb::ResourceIdentityData>) -> Value {
+    let data = &d.as_ref().expect("an identity").identity_data;
+    Value::from_msgpack(
+        &data.as_ref().unwrap().msgpack,
+        &Type::object([("id", Type::String)]),
+    )
+    .unwrap()
+}
+
+fn identity_dv(id: &str) -> pb::ResourceIdentityData {
+    let v = Value::object([("id", Value::string(id))]);
+    let ty = Type::object([("id", Type::String)]);
+    pb::ResourceIdentityData {
+        identity_data: Some(pb::DynamicValue {
+            msgpack: v.to_msgpack(&ty).unwrap(),
+            json: Vec::new(),
+        }),
+    }
+}
+
+/// Read, import (by id and by identity) and a cross-type move all answer
+/// with the object's identity; a stored identity of the current version
+/// comes back as it was.
+#[tokio::test]
+async fn identity_travels_with_read_import_move_and_upgrade() {
+    let svc = service();
+    let read = svc
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: "t_res".into(),
+            current_state: dv(&obj(Value::string("x"), "a")),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        identity_of(&read.new_identity),
+        Value::object([("id", Value::string("x"))])
+    );
+
+    let imported = svc
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "t_res".into(),
+            identity: Some(identity_dv("by-identity")),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let r = &imported.imported_resources[0];
+    assert_eq!(
+        decode(&r.state).get("id"),
+        Some(&Value::string("by-identity"))
+    );
+    assert_eq!(
+        identity_of(&r.identity).get("id"),
+        Some(&Value::string("by-identity"))
+    );
+
+    let moved = svc
+        .move_resource_state(Request::new(pb::move_resource_state::Request {
+            source_provider_address: "registry.terraform.io/other/old".into(),
+            source_type_name: "old_res".into(),
+            source_state: Some(pb::RawState {
+                json: br#"{"ident":"m-1"}"#.to_vec(),
+                ..Default::default()
+            }),
+            target_type_name: "t_res".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(moved.diagnostics.is_empty(), "{:?}", moved.diagnostics);
+    assert_eq!(decode(&moved.target_state), obj(Value::string("m-1"), "a"));
+    assert_eq!(
+        identity_of(&moved.target_identity).get("id"),
+        Some(&Value::string("m-1"))
+    );
+
+    let upgraded = svc
+        .upgrade_resource_identity(Request::new(pb::upgrade_resource_identity::Request {
+            type_name: "t_res".into(),
+            version: 0,
+            raw_identity: Some(pb::RawState {
+                json: br#"{"id":"u-1"}"#.to_vec(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        identity_of(&upgraded.upgraded_identity).get("id"),
+        Some(&Value::string("u-1"))
+    );
+}
+
+/// Generated configuration keeps what a user sets and drops what only the
+/// provider computes.
+#[tokio::test]
+async fn generated_config_drops_computed_only_values() {
+    let r = service()
+        .generate_resource_config(Request::new(pb::generate_resource_config::Request {
+            type_name: "t_res".into(),
+            state: dv(&obj(Value::string("x"), "b")),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(decode(&r.config), obj(Value::Null, "b"));
 }
 
 /// The diagnostic's path is exactly the top-level attribute `name`.

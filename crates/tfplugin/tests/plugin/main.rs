@@ -10,4 +10,5 @@
 mod common;
 
 mod handshake;
+mod surface_e2e;
 mod terraform_e2e;

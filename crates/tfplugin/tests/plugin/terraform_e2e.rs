@@ -11,16 +11,16 @@ use test_support::{terraform_binaries, MirroredProvider, Terraform, Workspace};
 
 const SOURCE: &str = "registry.terraform.io/example/testbed";
 
-fn workspace(tf: &Terraform) -> Workspace {
+pub(crate) fn workspace(tf: &Terraform) -> Workspace {
     let bin = env!("CARGO_BIN_EXE_terraform-provider-testbed");
     Workspace::new(tf, &[MirroredProvider::new(SOURCE, "0.1.0", bin)])
 }
 
-fn store_path(ws: &Workspace) -> String {
+pub(crate) fn store_path(ws: &Workspace) -> String {
     ws.root().join("store.json").display().to_string()
 }
 
-fn header(ws: &Workspace) -> String {
+pub(crate) fn header(ws: &Workspace) -> String {
     format!(
         r#"terraform {{
   required_providers {{
@@ -41,7 +41,7 @@ provider "testbed" {{
 
 /// Writes `main.tf` (the provider header plus `resources`), runs `init`,
 /// and returns the configuration as written.
-fn configure(ws: &Workspace, resources: &str) -> String {
+pub(crate) fn configure(ws: &Workspace, resources: &str) -> String {
     let cfg = format!("{}{resources}", header(ws));
     ws.write("main.tf", &cfg);
     ws.init();
@@ -94,12 +94,12 @@ output "big" {{
     )
 }
 
-fn read_store(ws: &Workspace) -> serde_json::Value {
+pub(crate) fn read_store(ws: &Workspace) -> serde_json::Value {
     let text = std::fs::read_to_string(store_path(ws)).unwrap_or_else(|_| "{}".into());
     serde_json::from_str(&text).expect("store is JSON")
 }
 
-fn write_store(ws: &Workspace, v: &serde_json::Value) {
+pub(crate) fn write_store(ws: &Workspace, v: &serde_json::Value) {
     std::fs::write(store_path(ws), serde_json::to_vec_pretty(v).unwrap()).unwrap();
 }
 

@@ -279,10 +279,54 @@ async fn read_instance(client: &Client, id: &str) -> Result<Instance, Diagnostic
         .map_err(|e| api_error(format!("Reading instance {id}"), &e))
 }
 
+/// The state of an instance as `terraform query` lists it: what an import reads,
+/// with the provider's own settings at their defaults.
+pub(crate) fn listed_state(api: &Instance) -> Result<Value, Diagnostics> {
+    let mut m = InstanceModel::default().refreshed(api);
+    m.delete_os_volume_on_destroy = Some(true);
+    Ok(Value::encode(&m)?)
+}
+
 #[async_trait]
 impl Resource for InstanceResource {
     fn type_name(&self) -> String {
         "datacrunch_instance".into()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::schema::IdentitySchema> {
+        crate::resources::id_identity()
+    }
+
+    /// `moved` from the official provider's `verda_instance`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_instance",
+            attributes: &[
+                ("id", "id"),
+                ("hostname", "hostname"),
+                ("description", "description"),
+                ("image", "image"),
+                ("instance_type", "instance_type"),
+                ("location", "location_code"),
+                ("ssh_key_ids", "ssh_key_ids"),
+                ("startup_script_id", "startup_script_id"),
+                ("is_spot", "is_spot"),
+                ("contract", "contract"),
+                ("pricing", "pricing"),
+                ("existing_volumes", "existing_volume_ids"),
+                ("os_volume", "os_volume"),
+            ],
+        };
+        crate::resources::moved::from_verda(
+            source,
+            &mapping,
+            &self.schema(),
+            &[("delete_os_volume_on_destroy", serde_json::Value::Bool(true))],
+        )
     }
 
     fn schema(&self) -> Schema {

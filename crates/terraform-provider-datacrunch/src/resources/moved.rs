@@ -1,0 +1,166 @@
+//! `moved { from = verda_instance.x  to = datacrunch_instance.x }`: states of the
+//! official Verda provider (`verda-cloud/verda`) taken over through MoveResourceState.
+//! The API objects are the same, so a move copies the id and the arguments under our
+//! names; the read that follows fills in everything else.
+
+use serde_json::{Map, Value as Json};
+use tfplugin::{Diagnostic, Diagnostics, MoveSource, Schema, Value};
+
+/// The official provider's source address, without the registry host (Terraform and
+/// OpenTofu registries both).
+const VERDA_PROVIDER: &str = "verda-cloud/verda";
+
+/// How one of their resource types maps onto one of ours.
+pub struct VerdaMapping {
+    /// Their type, e.g. `verda_instance`.
+    pub from_type: &'static str,
+    /// (their attribute, our attribute), for every argument both have.
+    pub attributes: &'static [(&'static str, &'static str)],
+}
+
+/// Our state for a move from `source`, per `mapping`, plus `fixed` values for our own
+/// settings they do not have.
+pub fn from_verda(
+    source: &MoveSource,
+    mapping: &VerdaMapping,
+    schema: &Schema,
+    fixed: &[(&str, Json)],
+) -> Result<Value, Diagnostics> {
+    let from_verda = source
+        .provider_address
+        .trim_end_matches('/')
+        .ends_with(VERDA_PROVIDER);
+    if !from_verda || source.type_name != mapping.from_type {
+        return Err(Diagnostic::error(
+            "Unsupported move",
+            format!(
+                "Only {} of {VERDA_PROVIDER} can be moved here, not {} of {}.",
+                mapping.from_type, source.type_name, source.provider_address
+            ),
+        )
+        .into());
+    }
+    let mut ours = Map::new();
+    for (theirs, name) in mapping.attributes {
+        if let Some(v) = source.state.get(*theirs).filter(|v| !v.is_null()) {
+            ours.insert((*name).to_owned(), v.clone());
+        }
+    }
+    for (name, v) in fixed {
+        ours.insert((*name).to_owned(), v.clone());
+    }
+    let mut json = Json::Object(ours);
+    let ty = schema.value_type();
+    // Their nested objects have fields ours lack (e.g. the OS volume's `type`).
+    Value::drop_undeclared_json(&mut json, &ty);
+    Value::from_json_value(&json, &ty).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            format!("Cannot move {}", source.type_name),
+            format!("Its state does not fit: {e}."),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::instance::InstanceResource;
+    use crate::resources::volume::VolumeResource;
+    use tfplugin::{Context, Resource};
+
+    fn source(provider: &str, type_name: &str, state: Json) -> MoveSource {
+        MoveSource {
+            provider_address: provider.into(),
+            type_name: type_name.into(),
+            schema_version: 0,
+            state,
+        }
+    }
+
+    /// A state as terraform-provider-verda v1.0 writes it.
+    fn verda_instance() -> Json {
+        serde_json::json!({
+            "id": "3e0c6a52-ccf3-4a51-93c4-bf3c0b6b5d27",
+            "instance_type": "1H100.80S.30V",
+            "image": "ubuntu-24.04-cuda-12.8-open-docker",
+            "hostname": "gpu-1",
+            "description": "from verda",
+            "price_per_hour": 2.19,
+            "ip": "1.2.3.4",
+            "status": "running",
+            "ssh_key_ids": ["k1"],
+            "location": "FIN-01",
+            "is_spot": false,
+            "os_name": "Ubuntu",
+            "startup_script_id": null,
+            "os_volume_id": "v1",
+            "contract": "PAY_AS_YOU_GO",
+            "pricing": "FIXED_PRICE",
+            "cpu": {"description": "30 CPU", "number_of_cores": 30},
+            "jupyter_token": "secret",
+            "volumes": null,
+            "existing_volumes": ["v9"],
+            "os_volume": {"name": "gpu-1-os", "size": 100, "type": "NVMe"}
+        })
+    }
+
+    #[tokio::test]
+    async fn a_verda_instance_moves_with_our_names() {
+        let ctx = Context::for_tests(None);
+        let src = source(
+            "registry.terraform.io/verda-cloud/verda",
+            "verda_instance",
+            verda_instance(),
+        );
+        let moved = InstanceResource.move_state(&ctx, &src).await.unwrap();
+        let get = |name: &str| moved.get(name).cloned().unwrap_or(Value::Null);
+        assert_eq!(
+            get("id"),
+            Value::string("3e0c6a52-ccf3-4a51-93c4-bf3c0b6b5d27")
+        );
+        assert_eq!(get("location_code"), Value::string("FIN-01"));
+        assert_eq!(get("hostname"), Value::string("gpu-1"));
+        assert_eq!(
+            get("existing_volume_ids"),
+            Value::List(vec![Value::string("v9")])
+        );
+        assert_eq!(
+            get("os_volume"),
+            Value::object([
+                ("name", Value::string("gpu-1-os")),
+                ("size", Value::number(100))
+            ])
+        );
+        assert_eq!(get("delete_os_volume_on_destroy"), Value::Bool(true));
+        // Nothing of theirs that we do not have, and no secret, comes along.
+        assert!(moved.get("jupyter_token").is_none());
+    }
+
+    #[tokio::test]
+    async fn other_sources_are_refused_by_name() {
+        let ctx = Context::for_tests(None);
+        let src = source(
+            "registry.terraform.io/acme/cloud",
+            "verda_instance",
+            verda_instance(),
+        );
+        let err = InstanceResource.move_state(&ctx, &src).await.unwrap_err();
+        assert!(err.to_string().contains("acme/cloud"), "{err}");
+        let src = source(
+            "registry.opentofu.org/verda-cloud/verda",
+            "verda_volume",
+            verda_instance(),
+        );
+        assert!(InstanceResource.move_state(&ctx, &src).await.is_err());
+        let volume = serde_json::json!({"id": "v1", "name": "data", "size": 50, "type": "NVMe",
+            "location": "FIN-01", "status": "attached", "instance_id": "i1"});
+        let src = source(
+            "registry.opentofu.org/verda-cloud/verda",
+            "verda_volume",
+            volume,
+        );
+        let moved = VolumeResource.move_state(&ctx, &src).await.unwrap();
+        assert_eq!(moved.get("location_code"), Some(&Value::string("FIN-01")));
+        assert_eq!(moved.get("type"), Some(&Value::string("NVMe")));
+    }
+}

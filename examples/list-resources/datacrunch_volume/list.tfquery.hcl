@@ -1,0 +1,6 @@
+list "datacrunch_volume" "all" {
+  provider = datacrunch
+  config {
+    name_prefix = "kdevops-"
+  }
+}
