@@ -4,7 +4,9 @@
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::path::{AttributePath, PathStep};
 use crate::proto::tfplugin6 as pb;
-use crate::schema::{Attribute, AttributeType, Block, NestedBlock, Nesting, Schema};
+use crate::schema::{
+    Attribute, AttributeType, Block, IdentitySchema, NestedBlock, Nesting, Schema,
+};
 use crate::value::{Type, Value, ValueError};
 
 pub(super) fn schema(s: &Schema) -> pb::Schema {
@@ -177,6 +179,24 @@ pub(super) fn encode(v: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnosti
 
 fn wire_error(summary: &str, e: ValueError) -> Diagnostics {
     Diagnostic::error(summary, e.to_string()).into()
+}
+
+/// The wire form of a resource's identity schema.
+pub(super) fn identity_schema(s: &IdentitySchema) -> pb::ResourceIdentitySchema {
+    pb::ResourceIdentitySchema {
+        version: s.version,
+        identity_attributes: s
+            .attributes
+            .iter()
+            .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                name: a.name.clone(),
+                r#type: a.ty.to_json_bytes(),
+                required_for_import: a.required_for_import,
+                optional_for_import: a.optional_for_import,
+                description: a.description.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -224,7 +224,7 @@ impl ProviderRpc for ProviderService {
                 .iter()
                 .filter_map(|(k, e)| {
                     let s = e.identity.as_ref()?;
-                    Some((k.clone(), super::identity::identity_schema(s)))
+                    Some((k.clone(), convert::identity_schema(s)))
                 })
                 .collect(),
             diagnostics: Vec::new(),

@@ -6,28 +6,10 @@ use super::convert;
 use super::grpc::ProviderService;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::proto::tfplugin6 as pb;
-use crate::schema::IdentitySchema;
 use crate::traits::MoveSource;
 use crate::value::Value;
 
 type Op<T> = Result<(T, Diagnostics), Diagnostics>;
-
-pub(super) fn identity_schema(s: &IdentitySchema) -> pb::ResourceIdentitySchema {
-    pb::ResourceIdentitySchema {
-        version: s.version,
-        identity_attributes: s
-            .attributes
-            .iter()
-            .map(|a| pb::resource_identity_schema::IdentityAttribute {
-                name: a.name.clone(),
-                r#type: a.ty.to_json_bytes(),
-                required_for_import: a.required_for_import,
-                optional_for_import: a.optional_for_import,
-                description: a.description.clone().unwrap_or_default(),
-            })
-            .collect(),
-    }
-}
 
 /// Parses a stored JSON document (state or identity); empty is null.
 fn stored_json(raw: Option<pb::RawState>, what: &str) -> Result<serde_json::Value, Diagnostics> {
