@@ -96,3 +96,75 @@ fn create_plan_clean_destroy_on_every_terraform() {
         assert!(ws.resources().is_empty());
     }
 }
+
+/// `terraform plan` shows what each node costs: `price_per_hour` and `currency` are known
+/// at plan time from the catalog (the spot price for a spot node), and the apply keeps
+/// exactly the planned price.
+#[test]
+fn plan_shows_the_price_per_hour_of_each_node() {
+    let tf = terraform();
+    let emu = emulator();
+    let ws = EmulatedWorkspace::new(&tf, &emu);
+    ws.write(&format!(
+        "{}\n{}",
+        config(&["e2e-demand"], ""),
+        r#"
+resource "datacrunch_instance" "spot" {
+  hostname      = "e2e-spot"
+  description   = "e2e spot node"
+  image         = "ubuntu-24.04-cuda-12.8-open-docker"
+  instance_type = "1H100.80S.30V"
+  location_code = "FIN-01"
+  ssh_key_ids   = [datacrunch_ssh_key.k.id]
+  is_spot       = true
+}
+"#
+    ));
+    ws.init();
+    let catalog = block_on(api(&emu).instance_types(None)).unwrap();
+    let h100 = catalog
+        .iter()
+        .find(|t| t.instance_type == "1H100.80S.30V")
+        .unwrap();
+    let on_demand = h100.price_per_hour.to_f64();
+    let spot = h100.spot_price.as_ref().unwrap().to_f64();
+    assert_ne!(on_demand, spot, "the test needs distinct prices");
+
+    ws.ok(&["plan", "-out=tfplan", "-input=false", "-no-color"]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"])).unwrap();
+    let planned = |address: &str| {
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == address)
+            .unwrap_or_else(|| panic!("{address} not in the plan"))["change"]["after"]
+            .clone()
+    };
+    let demand = planned("datacrunch_instance.n[\"e2e-demand\"]");
+    assert_eq!(
+        demand["price_per_hour"].as_f64(),
+        Some(on_demand),
+        "{demand}"
+    );
+    assert_eq!(demand["currency"], "usd");
+    let spot_plan = planned("datacrunch_instance.spot");
+    assert_eq!(
+        spot_plan["price_per_hour"].as_f64(),
+        Some(spot),
+        "{spot_plan}"
+    );
+    let text = ws.ok(&["show", "-no-color", "tfplan"]);
+    assert!(
+        text.contains(&format!("price_per_hour              = {on_demand}")),
+        "{text}"
+    );
+
+    ws.ok(&["apply", "-input=false", "-no-color", "tfplan"]);
+    let applied = ws.values("datacrunch_instance.spot");
+    assert_eq!(applied["price_per_hour"].as_f64(), Some(spot));
+    assert_eq!(applied["currency"], "usd");
+    ws.assert_no_changes();
+    ws.destroy();
+}

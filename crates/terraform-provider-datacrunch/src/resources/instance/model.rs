@@ -73,6 +73,7 @@ pub struct InstanceModel {
     pub created_at: Option<String>,
     pub os_volume_id: Option<String>,
     pub price_per_hour: Option<Number>,
+    pub currency: Option<String>,
     pub location: Option<String>,
     pub cpu: Option<CpuModel>,
     pub gpu: Option<GpuModel>,
@@ -151,6 +152,9 @@ impl InstanceModel {
         m.created_at = Some(api.created_at.clone());
         m.os_volume_id = api.os_volume_id.clone().filter(|s| !s.is_empty());
         m.price_per_hour = price_number(&api.price_per_hour);
+        // The instance does not report its currency: the one planned from the catalog
+        // stays, and the catalog's default when nothing was planned (an import).
+        m.currency = Some(self.currency.clone().unwrap_or_else(|| "usd".to_owned()));
         m.cpu = Some(CpuModel {
             description: api.cpu.description.clone(),
             cores: api.cpu.number_of_cores,

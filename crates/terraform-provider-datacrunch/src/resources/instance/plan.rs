@@ -3,7 +3,7 @@
 //! (with a "did you mean"), an image the type does not support, and a type with no
 //! capacity where it was asked for.
 
-use crate::convert::known_str;
+use crate::convert::{known_str, price_number};
 use crate::diagnostics::api_error;
 use crate::state::ProviderState;
 use std::sync::Arc;
@@ -30,7 +30,59 @@ pub async fn check(ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnosti
     if !to_check.iter().any(|n| changed(plan, n)) {
         return Ok(());
     }
-    check_catalog(&st, &plan.planned, plan.is_create()).await
+    check_catalog(&st, &plan.planned, plan.is_create()).await?;
+    if plan.is_create() || changed(plan, "instance_type") || changed(plan, "is_spot") {
+        plan_price(&st, plan).await?;
+    }
+    Ok(())
+}
+
+/// Fills `price_per_hour` and `currency` from the catalog, as the API prices a new
+/// instance: the spot price for a spot instance (the on-demand price when the type has
+/// none), the on-demand price otherwise. Left unknown while the type or `is_spot` is,
+/// and for a long-term contract or an explicit pricing model.
+async fn plan_price(st: &Arc<ProviderState>, plan: &mut PlanChange) -> Result<(), Diagnostics> {
+    let Some(instance_type) = known_str(&plan.planned, "instance_type") else {
+        return Ok(());
+    };
+    let Some(spot_flag) = plan.planned.get("is_spot").and_then(Value::as_bool) else {
+        return Ok(());
+    };
+    // A long-term contract or a configured pricing model is priced by the API alone.
+    let contract = plan.config.get("contract").unwrap_or(&Value::Null);
+    let pricing = plan.config.get("pricing").unwrap_or(&Value::Null);
+    let is_spot = match contract {
+        Value::Null => spot_flag,
+        Value::String(c) if c == "SPOT" => true,
+        Value::String(c) if c == "PAY_AS_YOU_GO" => spot_flag,
+        _ => return Ok(()),
+    };
+    if !pricing.is_null() {
+        return Ok(());
+    }
+    let catalog = st
+        .catalog
+        .get(&st.client)
+        .await
+        .map_err(|e| api_error("Reading the catalog to price the plan", &e))?;
+    let Some(entry) = catalog
+        .instance_types
+        .iter()
+        .find(|t| t.instance_type == instance_type)
+    else {
+        return Ok(());
+    };
+    let price = match is_spot {
+        true => entry.spot_price.as_ref().unwrap_or(&entry.price_per_hour),
+        false => &entry.price_per_hour,
+    };
+    if let Some(number) = price_number(price) {
+        plan.set(&AttributePath::new("price_per_hour"), Value::Number(number))?;
+    }
+    plan.set(
+        &AttributePath::new("currency"),
+        Value::String(entry.currency.clone()),
+    )
 }
 
 async fn check_catalog(

@@ -187,8 +187,16 @@ pub fn schema() -> Schema {
             Attribute::number("price_per_hour")
                 .computed()
                 .use_state_for_unknown()
-                .description("Price per hour in the account's currency."),
+                .description(
+                    "Price per hour in `currency`: known at plan time from the catalog \
+                     (the spot price for a spot instance), so `terraform plan` shows what \
+                     each node will cost.",
+                ),
         )
+        .attribute(computed_string(
+            "currency",
+            "Currency of `price_per_hour` (the catalog's, e.g. `usd`).",
+        ))
         .attribute(computed_string(
             "location",
             "Where the instance really is (the API's `location`).",
