@@ -7,6 +7,9 @@
 #                              three nodes on the free local emulator)
 #   make status                nodes, addresses, hourly price and money spent so far
 #   make destroy               delete every node of this project, verify, clean up
+#   make extend TTL=4h         move this project's nodes' expiry to 4 hours from now
+#   make reap                  delete every expired kdevops instance of the account
+#                              (any checkout; no .config needed; DRY_RUN=1 only shows)
 #   make catalog               instance types, prices, live availability per location
 #   make credentials           store API credentials (asks for them; the secret is not
 #                              shown), then test them against the configured endpoint
@@ -38,7 +41,7 @@ WORKFLOW_SOURCES := $(WORKFLOW_SRC)/Cargo.toml $(WORKFLOW_SRC)/Cargo.lock \
 	  -o -name build.rs \) -type f 2>/dev/null)
 
 .PHONY: menuconfig olddefconfig savedefconfig defconfig-% bringup status destroy \
-	catalog credentials workflow-build workflow-build-missing
+	extend reap catalog credentials workflow-build workflow-build-missing
 
 $(KCONFIG_BIN)/menuconfig:
 	@tools/install-terraform
@@ -89,6 +92,15 @@ status: workflow-build | $(KCONFIG_CONFIG) ## show nodes, IPs, prices and money 
 
 destroy: workflow-build | $(KCONFIG_CONFIG) ## delete every node of this project and clean up
 	@$(WORKFLOW) destroy
+
+extend: workflow-build | $(KCONFIG_CONFIG) ## move the nodes' expiry to TTL from now (make extend TTL=4h)
+	@$(if $(TTL),,echo "error: make extend needs TTL, e.g. make extend TTL=4h" >&2; exit 2)
+	@$(WORKFLOW) extend '$(TTL)'
+
+# No .config prerequisite: reap runs from any checkout, or none (endpoint and
+# credentials from DATACRUNCH_SERVER_URL and the usual credentials discovery).
+reap: workflow-build ## delete every expired kdevops instance of the account (DRY_RUN=1: only show)
+	@$(WORKFLOW) reap $(if $(DRY_RUN),--dry-run)
 
 catalog: workflow-build | $(KCONFIG_CONFIG) ## instance types, prices, live availability per location
 	@$(WORKFLOW) catalog

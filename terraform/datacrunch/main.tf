@@ -34,10 +34,12 @@ resource "datacrunch_instance" "kdevops" {
   delete_os_volume_on_destroy = !var.datacrunch_keep_volumes
 
   # The project mark: how the workflow tells this project's instances from anyone
-  # else's. A tag changes in place, so it never replaces a node.
-  tags = {
-    "kdevops-project" = var.datacrunch_project_id
-  }
+  # else's, and the node's expiry, which `reap` reads from any checkout. A tag changes
+  # in place, so it never replaces a node.
+  tags = merge(
+    { "kdevops-project" = var.datacrunch_project_id },
+    each.value.expires_at == "" ? {} : { "kdevops-expires-at" = each.value.expires_at },
+  )
 
   lifecycle {
     # Earlier versions put a path-derived marker in the description, which forces a

@@ -22,6 +22,8 @@ variable "datacrunch_nodes" {
     instance_type = string
     location      = string
     image         = string
+    # RFC 3339 expiry, the instance tag kdevops-expires-at; "" for none.
+    expires_at = optional(string, "")
   }))
 }
 

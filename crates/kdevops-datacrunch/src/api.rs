@@ -41,17 +41,39 @@ pub struct Api {
 /// endpoint, or restarting it when it does not answer), and checks the credentials
 /// with one token request.
 pub async fn connect(project: &Project, settings: &Settings) -> Result<Api> {
-    connect_with(project, settings, true).await
+    connect_with(project, &Target::of(settings), true).await
+}
+
+/// Where to connect: the endpoint and the credentials file and profile for it.
+pub struct Target {
+    pub endpoint: Endpoint,
+    pub credentials_file: String,
+    pub profile: String,
+}
+
+impl Target {
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            endpoint: settings.endpoint.clone(),
+            credentials_file: settings.credentials_file.clone(),
+            profile: settings.credentials_profile.clone(),
+        }
+    }
+}
+
+/// [`connect_without_starting`] to an explicit target (a command that needs no `.config`).
+pub async fn connect_to(project: &Project, target: &Target) -> Result<Api> {
+    connect_with(project, target, false).await
 }
 
 /// [`connect`] for a command that only looks (`status`): an emulator that does not
 /// answer is reported, with how to bring it back, not restarted behind the user's back.
 pub async fn connect_without_starting(project: &Project, settings: &Settings) -> Result<Api> {
-    connect_with(project, settings, false).await
+    connect_with(project, &Target::of(settings), false).await
 }
 
-async fn connect_with(project: &Project, settings: &Settings, start: bool) -> Result<Api> {
-    let (server_url, credentials_file, profile, is_emulator) = match &settings.endpoint {
+async fn connect_with(project: &Project, target: &Target, start: bool) -> Result<Api> {
+    let (server_url, credentials_file, profile, is_emulator) = match &target.endpoint {
         Endpoint::Emulator => {
             let emu = if start {
                 emulator::ensure_running(project)?
@@ -72,10 +94,10 @@ async fn connect_with(project: &Project, settings: &Settings, start: bool) -> Re
         }
         Endpoint::Url(url) => (
             url.clone(),
-            credentials::explicit_file(&settings.credentials_file)
+            credentials::explicit_file(&target.credentials_file)
                 .map(|f| project.expand(f))
                 .unwrap_or_default(),
-            settings.credentials_profile.clone(),
+            target.profile.clone(),
             false,
         ),
     };
@@ -120,6 +142,34 @@ async fn connect_with(project: &Project, settings: &Settings, start: bool) -> Re
 }
 
 impl Api {
+    /// The time on the clock the API bills on. A local emulator's clock can be moved
+    /// forward by its admin API (tests prove expiry that way), so a loopback endpoint is
+    /// asked for its time; any other endpoint bills on real time.
+    pub async fn now(&self) -> time::OffsetDateTime {
+        let wall = time::OffsetDateTime::now_utc();
+        let Some(base) = self.server_url.strip_suffix("/v1") else {
+            return wall;
+        };
+        let loopback = ["http://127.", "http://localhost:", "http://[::1]:"];
+        if !loopback.iter().any(|p| base.starts_with(p)) {
+            return wall;
+        }
+        let clock = async {
+            let reply: serde_json::Value = reqwest::Client::new()
+                .get(format!("{base}/admin/clock"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let ms = reply["now_ms"].as_i64()?;
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+        };
+        clock.await.unwrap_or(wall)
+    }
+
     /// One authenticated round trip, with the failure explained.
     pub async fn check(&self) -> Result<()> {
         self.client

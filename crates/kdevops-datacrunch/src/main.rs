@@ -17,6 +17,8 @@
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`atomic_write`]: every rewrite of a file the user may own: atomic, keeping its
 //!   mode, owner, line endings and symbolic link;
+//! * [`budget`], [`ttl`]: what the fleet costs over its lifetime, the refusals before
+//!   creating, and each node's expiry tag;
 //! * [`progress`]: phase lines with elapsed time;
 //! * [`interrupt`], [`interrupt_report`], [`process`]: Ctrl-C and SIGTERM during bringup
 //!   and destroy (Terraform stops gracefully, nothing billed is left unknown), and what
@@ -25,6 +27,7 @@
 
 mod api;
 mod atomic_write;
+mod budget;
 mod cmd;
 mod credentials;
 mod emulator;
@@ -43,6 +46,7 @@ mod sshkey;
 mod terraform;
 mod terraform_binary;
 mod tfvars;
+mod ttl;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +83,15 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Delete every node of this project, verify through the API, clean up.
     Destroy,
+    /// Move the expiry of this project's nodes to now + TTL (e.g. `4h`); also brings
+    /// up nodes that are missing.
+    Extend {
+        /// How long from now: `30s`, `20m`, `8h`, `2d`.
+        ttl: String,
+    },
+    /// Delete every expired kdevops instance of the account (any project, any
+    /// checkout), after showing what each cost; needs no .config.
+    Reap(cmd::reap::ReapArgs),
     /// Print the settings read from .config (what bringup will use) as JSON.
     ShowConfig,
 }
@@ -116,6 +129,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bringup(a) => stoppable(&runtime, &project, cmd::bringup::run(&project, a)),
         Command::Status(a) => runtime.block_on(cmd::status::run(&project, a)),
         Command::Destroy => stoppable(&runtime, &project, cmd::destroy::run(&project)),
+        Command::Extend { ttl } => stoppable(
+            &runtime,
+            &project,
+            cmd::bringup::run(&project, cmd::bringup::BringupArgs::extend(ttl)),
+        ),
+        Command::Reap(a) => runtime.block_on(cmd::reap::run(&project, a)),
         Command::ShowConfig => cmd::show_config(&project),
     }
 }

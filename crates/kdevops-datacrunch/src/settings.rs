@@ -88,6 +88,21 @@ pub struct Settings {
     pub ssh_user: String,
     /// `None` when KDEVOPS_SSH_CONFIG_UPDATE is off.
     pub ssh_config: Option<SshConfigSettings>,
+    /// USD the fleet may cost over its TTL; `None`: no budget.
+    pub budget_usd: Option<f64>,
+    /// How long new nodes are meant to live (their expiry tag).
+    pub ttl: std::time::Duration,
+    /// Terraform state in PostgreSQL (the `pg` backend) instead of the local file.
+    pub state_pg: Option<PgState>,
+}
+
+/// Team state: where the `pg` backend's database is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PgState {
+    /// The connection string from `.config`; `None`: from `$PG_CONN_STR`. Never printed
+    /// (it may hold a password).
+    #[serde(skip)]
+    pub conn_str: Option<String>,
 }
 
 pub const KNOWN_LOCATIONS: &[&str] = &["FIN-01", "FIN-02", "FIN-03", "ICE-01"];
@@ -178,7 +193,28 @@ impl Settings {
             );
         }
 
+        let budget_usd = match v.string("TERRAFORM_DATACRUNCH_BUDGET_USD").unwrap_or("").trim() {
+            "" => None,
+            s => Some(s.parse::<f64>().ok().filter(|p| *p > 0.0 && p.is_finite()).with_context(|| {
+                format!("CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD is {s:?}: expected a positive number of USD such as \"100\", or empty for no budget")
+            })?),
+        };
+        let ttl = crate::ttl::parse(
+            v.string("TERRAFORM_DATACRUNCH_TTL").unwrap_or("8h"),
+            "CONFIG_TERRAFORM_DATACRUNCH_TTL",
+        )?;
+        let state_pg = v.enabled("TERRAFORM_DATACRUNCH_STATE_PG").then(|| PgState {
+            conn_str: v
+                .string("TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        });
+
         Ok(Self {
+            budget_usd,
+            ttl,
+            state_pg,
             credentials_file: v
                 .string("TERRAFORM_DATACRUNCH_API_KEY_FILE")
                 .unwrap_or("~/.datacrunch/credentials")
@@ -367,6 +403,18 @@ CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
         assert_eq!(s.nodes, ["xfs", "ext4"]);
         assert!(matches!(s.ssh_key, SshKeyMode::Manual { .. }));
         assert_eq!(s.ssh_config, None);
+        // Cost control: no budget and 8 hours unless configured.
+        assert_eq!((s.budget_usd, s.ttl.as_secs()), (None, 8 * 3600));
+        let costed = settings(
+            "CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD=\"50\"\nCONFIG_TERRAFORM_DATACRUNCH_TTL=\"20m\"\n\
+             CONFIG_TERRAFORM_DATACRUNCH_STATE_PG=y\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (costed.budget_usd, costed.ttl.as_secs()),
+            (Some(50.0), 1200)
+        );
+        assert_eq!(costed.state_pg, Some(PgState { conn_str: None }));
     }
 
     #[test]
@@ -381,6 +429,14 @@ CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
                 "MAX_PRICE_PER_HOUR",
             ),
             ("CONFIG_KDEVOPS_NODE_COUNT=0\n", "CONFIG_KDEVOPS_NODE_COUNT"),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD=\"lots\"\n",
+                "CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD is \"lots\"",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_TTL=\"forever\"\n",
+                "CONFIG_TERRAFORM_DATACRUNCH_TTL is \"forever\"",
+            ),
             (
                 "CONFIG_KDEVOPS_NODE_NAMES=\"a_b\"\n",
                 "not a valid hostname",

@@ -36,6 +36,8 @@ pub struct NodeVars {
     pub instance_type: String,
     pub location: String,
     pub image: String,
+    /// The node's expiry tag value (RFC 3339); empty: no tag (not decided yet).
+    pub expires_at: String,
 }
 
 impl TfVars {
@@ -47,6 +49,7 @@ impl TfVars {
                     instance_type: p.instance_type.clone(),
                     location: p.location.clone(),
                     image: self.datacrunch_image.clone(),
+                    expires_at: String::new(),
                 };
                 (n.clone(), node)
             })
@@ -57,6 +60,13 @@ impl TfVars {
     pub fn keep_image(&mut self, node: &str, image: &str) {
         if let Some(n) = self.datacrunch_nodes.get_mut(node) {
             n.image = image.to_owned();
+        }
+    }
+
+    /// Sets the expiry tag a node carries.
+    pub fn set_expiry(&mut self, node: &str, expires_at: String) {
+        if let Some(n) = self.datacrunch_nodes.get_mut(node) {
+            n.expires_at = expires_at;
         }
     }
 

@@ -43,11 +43,31 @@ pub struct BringupArgs {
         default_value_t = 600
     )]
     ssh_timeout_seconds: u64,
+
+    /// Move every node's expiry (tag kdevops-expires-at) to now + this duration (`4h`);
+    /// without it, running nodes keep their expiry.
+    #[arg(long, value_name = "TTL")]
+    pub extend: Option<String>,
+}
+
+impl BringupArgs {
+    /// `extend`: bringup that moves the expiry of this project's nodes.
+    pub fn extend(ttl: String) -> Self {
+        Self {
+            replace: None,
+            ssh_timeout_seconds: 600,
+            extend: Some(ttl),
+        }
+    }
 }
 
 pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let mut progress = Progress::new();
     let ctx = Setup::load(project)?;
+    let extend = match &args.extend {
+        Some(text) => Some(crate::ttl::parse(text, "TTL (make extend TTL=...)")?),
+        None => None,
+    };
     // A broken ~/.ssh/config is refused before anything is created.
     ctx.check_access_files()?;
     let settings = &ctx.settings;
@@ -101,6 +121,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         settings,
         catalog: &catalog,
         replace: &replace,
+        extend,
     };
     provision::converge(&goal, &api, &tf, &mut vars, &mut fleet, &mut progress).await?;
     let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout_seconds);

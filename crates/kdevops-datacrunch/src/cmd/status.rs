@@ -18,6 +18,7 @@ use crate::emulator;
 use crate::fleet::{legacy_marker, live_instances_dated, reconcile};
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
+use crate::ttl;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -38,6 +39,10 @@ struct Row {
     created_at: String,
     hours: f64,
     spent: f64,
+    /// The expiry tag (RFC 3339), when the node carries one.
+    expires_at: Option<String>,
+    /// Hours until the expiry (negative: expired).
+    hours_left: Option<f64>,
 }
 
 pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
@@ -52,13 +57,17 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     let (now, clock_note) = billing_clock(listing.server_time);
     let (ours, foreign) = listing.value;
     let state = state_instances(project);
-    let notes = drift(&settings.nodes, &state, &ours, &foreign);
+    let mut notes = drift(&settings.nodes, &state, &ours, &foreign);
+    notes.extend(expiry_warnings(&ours, &foreign, now));
     let mut rows: Vec<Row> = ours
         .into_iter()
         .map(|i| {
             let hours = hours_since(&i.created_at, now);
             let price = i.price_per_hour.to_f64();
+            let expiry = ttl::expires_at(&i);
             Row {
+                expires_at: expiry.map(ttl::format),
+                hours_left: expiry.map(|at| (at - now).as_seconds_f64() / 3600.0),
                 name: i.hostname,
                 id: i.id,
                 status: i.status.to_string(),
@@ -112,6 +121,9 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
         "; `make destroy` stops the billing"
     };
     println!("Total: {per_hour:.2} $/h, {spent:.2} $ so far{note}");
+    if let Some(line) = until_expiry(&rows) {
+        println!("{line}");
+    }
     Ok(())
 }
 
@@ -137,6 +149,54 @@ fn hours_since(created_at: &str, now: OffsetDateTime) -> f64 {
     OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
         .map(|t| ((now - t).as_seconds_f64() / 3600.0).max(0.0))
         .unwrap_or(0.0)
+}
+
+/// Time and money left until the nodes expire (the latest expiry; each node costs
+/// until its own).
+fn until_expiry(rows: &[Row]) -> Option<String> {
+    let left: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| r.hours_left.map(|h| (h.max(0.0), r.price_per_hour)))
+        .collect();
+    let latest = left
+        .iter()
+        .map(|(h, _)| *h)
+        .fold(None, |m: Option<f64>, h| Some(m.map_or(h, |m| m.max(h))))?;
+    let money: f64 = left.iter().map(|(h, p)| h * p).sum();
+    Some(format!(
+        "Until expiry: {} and {money:.2} $ more (`make extend TTL=4h` moves it, `make reap` deletes expired nodes)",
+        ttl::human((latest * 3600.0) as i64)
+    ))
+}
+
+/// Warnings about instances whose expiry has passed (`reap` deletes them), this
+/// project's and others' alike, and about other kdevops projects' instances that the
+/// account pays for.
+fn expiry_warnings(ours: &[Instance], foreign: &[Instance], now: OffsetDateTime) -> Vec<String> {
+    let mut out = Vec::new();
+    for inst in ours.iter().chain(foreign) {
+        if let Some(at) = ttl::expires_at(inst).filter(|at| *at <= now) {
+            out.push(format!(
+                "warning: {} ({}) expired {} ago ({}) and still bills: `make reap` deletes it",
+                inst.hostname,
+                inst.id,
+                ttl::human((now - at).whole_seconds()),
+                ttl::format(at)
+            ));
+        }
+    }
+    let others: Vec<&Instance> = foreign
+        .iter()
+        .filter(|i| i.tags.iter().any(|t| t.key == PROJECT_TAG))
+        .collect();
+    if !others.is_empty() {
+        let per_hour: f64 = others.iter().map(|i| i.price_per_hour.to_f64()).sum();
+        out.push(format!(
+            "warning: the account also pays {per_hour:.2} $/h for {} instance(s) of other kdevops projects (listed above)",
+            others.len()
+        ));
+    }
+    out
 }
 
 /// Node name → instance id, as recorded in `terraform.tfstate` (format version 4). Read

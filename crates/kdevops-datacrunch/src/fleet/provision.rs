@@ -9,6 +9,7 @@
 //! Terraform's diagnostic.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use datacrunch_client::offer::{Availability, OfferQuery};
@@ -20,10 +21,12 @@ use super::placement::{self, Placement};
 use super::plan_check;
 use super::Fleet;
 use crate::api::Api;
+use crate::budget::{self, Estimate, NodeCost};
 use crate::progress::Progress;
 use crate::settings::{Settings, TypeRequest};
 use crate::terraform::{self, Terraform};
 use crate::tfvars::TfVars;
+use crate::ttl;
 
 /// Attempts before giving up on capacity, as kdevops did.
 pub const MAX_ATTEMPTS: usize = 5;
@@ -34,6 +37,9 @@ pub struct Goal<'a> {
     pub settings: &'a Settings,
     pub catalog: &'a [InstanceType],
     pub replace: &'a BTreeSet<String>,
+    /// `extend`: every node's expiry moves to now + this; otherwise a running node keeps
+    /// its expiry and a new one gets now + the configured TTL.
+    pub extend: Option<Duration>,
 }
 
 pub async fn converge(
@@ -48,6 +54,7 @@ pub async fn converge(
         settings,
         catalog,
         replace,
+        extend,
     } = *goal;
     let mut excluded = Exclusions::default();
     for attempt in 1..=MAX_ATTEMPTS {
@@ -58,6 +65,30 @@ pub async fn converge(
         let placements = place(settings, api, catalog, &keep, &excluded, progress).await?;
         let wanted = placement::candidates(&settings.instance_type);
         vars.set_nodes(&placements);
+        let costs = node_costs(settings, catalog, &placements, &keep, fleet);
+        if attempt == 1 {
+            for note in budget::over_cap_notes(&costs, settings.max_price_per_hour) {
+                progress.line(note);
+            }
+        }
+        if costs.iter().any(|c| c.new) {
+            preflight(settings, api, costs, progress).await?;
+        }
+        let now = api.now().await;
+        for node in placements.keys() {
+            let running = keep
+                .contains_key(node)
+                .then(|| fleet.state.get(node))
+                .flatten()
+                .and_then(|s| fleet.ours.iter().find(|i| i.id == s.id))
+                .and_then(ttl::expires_at);
+            let at = match (extend, running) {
+                (Some(by), _) => now + by,
+                (None, Some(at)) => at,
+                (None, None) => now + settings.ttl,
+            };
+            vars.set_expiry(node, ttl::format(at));
+        }
         for (node, p) in &placements {
             let kept = keep.contains_key(node);
             // Type, location and image are creation-time choices: a running node is
@@ -169,6 +200,68 @@ pub async fn converge(
         }
     }
     bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
+}
+
+/// What each placed node costs per hour: a running node what the API bills it, a new one
+/// the catalog price of its placement (spot or on-demand).
+fn node_costs(
+    settings: &Settings,
+    catalog: &[InstanceType],
+    placements: &BTreeMap<String, Placement>,
+    keep: &BTreeMap<String, Placement>,
+    fleet: &Fleet,
+) -> Vec<NodeCost> {
+    placements
+        .iter()
+        .map(|(node, p)| {
+            let running = keep
+                .contains_key(node)
+                .then(|| fleet.state.get(node))
+                .flatten()
+                .and_then(|s| fleet.ours.iter().find(|i| i.id == s.id));
+            let listed = || {
+                catalog
+                    .iter()
+                    .find(|t| t.instance_type == p.instance_type)
+                    .map(|t| match settings.spot {
+                        true => t.spot_price.unwrap_or(t.price_per_hour),
+                        false => t.price_per_hour,
+                    })
+                    .map_or(0.0, |price| price.to_f64())
+            };
+            NodeCost {
+                node: node.clone(),
+                instance_type: p.instance_type.clone(),
+                price_per_hour: running.map_or_else(listed, |i| i.price_per_hour.to_f64()),
+                new: running.is_none(),
+            }
+        })
+        .collect()
+}
+
+/// Before creating nodes: the fleet over its TTL against the budget and the balance.
+async fn preflight(
+    settings: &Settings,
+    api: &Api,
+    nodes: Vec<NodeCost>,
+    progress: &mut Progress,
+) -> Result<()> {
+    let balance = api
+        .client
+        .balance()
+        .await
+        .map_err(|e| api.explain(e))?
+        .amount
+        .to_f64();
+    let estimate = Estimate {
+        nodes,
+        ttl: settings.ttl,
+    };
+    progress.line(format!(
+        "cost over the TTL: {}; balance {balance:.2} USD",
+        estimate.describe()
+    ));
+    budget::check(&estimate, settings.budget_usd, Some(balance))
 }
 
 /// The nodes named by REPLACE (`--replace`): node names separated by commas or spaces,

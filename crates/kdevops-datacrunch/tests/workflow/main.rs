@@ -10,6 +10,7 @@ mod common;
 
 mod bad_input;
 mod config;
+mod cost;
 mod environment;
 mod fallback;
 mod faults;

@@ -244,6 +244,21 @@ impl Project {
         assert!(status < 300, "PUT /admin/{path} {body}: {status} {reply}");
     }
 
+    /// Moves the running emulator's clock forward by `seconds`.
+    pub fn advance_clock(&self, seconds: u64) {
+        let body = format!(r#"{{"seconds": {seconds}}}"#);
+        let (status, reply) = http(
+            &self.emulator_base(),
+            "POST",
+            "/admin/clock/advance",
+            Some(&body),
+        );
+        assert!(
+            status < 300,
+            "POST /admin/clock/advance {body}: {status} {reply}"
+        );
+    }
+
     /// `terraform plan -detailed-exitcode` in the project's module, run as the workflow
     /// runs Terraform (its CLI config and tfvars): 0 no changes, 2 changes. Panics on an
     /// error (1).

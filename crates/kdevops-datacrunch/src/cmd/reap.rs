@@ -1,0 +1,213 @@
+//! `reap`: deletes every instance of the account whose expiry (tag
+//! [`EXPIRES_TAG`](crate::ttl::EXPIRES_TAG)) has passed, whichever checkout or machine
+//! made it, after showing what it is and what it has cost so far. Instances without
+//! both kdevops tags (project and expiry) are never touched. Needs no `.config`: the
+//! endpoint and credentials may come from flags or the environment, so it runs from
+//! cron or from any checkout.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use datacrunch_models::Instance;
+
+use crate::api::{self, Api, Target};
+use crate::cmd::load_settings;
+use crate::emulator;
+use crate::fleet::cleanup;
+use crate::project::{Project, PROJECT_TAG};
+use crate::settings::Endpoint;
+use crate::ttl;
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    /// Show what would be deleted, delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print JSON (for cron) instead of lines.
+    #[arg(long)]
+    json: bool,
+    /// API base URL ending in /v1; default: .config's endpoint, or DataCrunch without one.
+    #[arg(long, env = "DATACRUNCH_SERVER_URL", value_name = "URL")]
+    url: Option<String>,
+    /// INI credentials file (default: the usual discovery, including
+    /// DATACRUNCH_CLIENT_ID / DATACRUNCH_CLIENT_SECRET).
+    #[arg(long, value_name = "FILE")]
+    credentials_file: Option<String>,
+    /// Section of the credentials file.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+}
+
+/// One expired instance.
+#[derive(Debug, Serialize)]
+pub struct Expired {
+    pub id: String,
+    pub hostname: String,
+    pub project: String,
+    pub status: String,
+    pub expires_at: String,
+    pub price_per_hour: f64,
+    pub hours: f64,
+    pub spent: f64,
+    pub deleted: bool,
+}
+
+pub async fn run(project: &Project, args: ReapArgs) -> Result<()> {
+    let Some(api) = connect(project, &args).await? else {
+        report(&args, &[], "the local emulator of this tree is not running")?;
+        return Ok(());
+    };
+    let now = api.now().await;
+    let all = api
+        .client
+        .instances(None)
+        .await
+        .map_err(|e| api.explain(e))?;
+    let mut expired = expired(&all, now);
+    if !args.dry_run {
+        for e in &mut expired {
+            cleanup::delete_instance(&api, &e.id, false).await?;
+            e.deleted = true;
+        }
+    }
+    report(&args, &expired, &api.server_url)
+}
+
+/// Instances carrying a kdevops project tag and an expiry that has passed by `now`.
+pub fn expired(instances: &[Instance], now: OffsetDateTime) -> Vec<Expired> {
+    instances
+        .iter()
+        .filter(|i| !i.status.is_gone())
+        .filter_map(|i| {
+            let project = i
+                .tags
+                .iter()
+                .find(|t| t.key == PROJECT_TAG)?
+                .value
+                .clone()?;
+            let at = ttl::expires_at(i).filter(|at| *at <= now)?;
+            let hours = ttl::hours_running(i, now);
+            let price = i.price_per_hour.to_f64();
+            Some(Expired {
+                id: i.id.clone(),
+                hostname: i.hostname.clone(),
+                project,
+                status: i.status.to_string(),
+                expires_at: ttl::format(at),
+                price_per_hour: price,
+                hours,
+                spent: price * hours,
+                deleted: false,
+            })
+        })
+        .collect()
+}
+
+fn report(args: &ReapArgs, expired: &[Expired], at: &str) -> Result<()> {
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(expired)?);
+        return Ok(());
+    }
+    if expired.is_empty() {
+        println!("Nothing to reap: no expired kdevops instance ({at}).");
+        return Ok(());
+    }
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for e in expired {
+        println!(
+            "{verb} {} ({}, project {}, {}): expired {}, {:.2} $/h, {:.2} h, {:.2} $ so far",
+            e.hostname, e.id, e.project, e.status, e.expires_at, e.price_per_hour, e.hours, e.spent
+        );
+    }
+    let spent: f64 = expired.iter().map(|e| e.spent).sum();
+    println!(
+        "{} expired instance(s), {spent:.2} $ spent on them",
+        expired.len()
+    );
+    Ok(())
+}
+
+/// The API to reap on: the flags' endpoint, else `.config`'s (a local emulator only when
+/// it runs: `None` when it does not), else DataCrunch with the usual credentials.
+async fn connect(project: &Project, args: &ReapArgs) -> Result<Option<Api>> {
+    let flagged = |endpoint: Endpoint| Target {
+        endpoint,
+        credentials_file: args.credentials_file.clone().unwrap_or_default(),
+        profile: args.profile.clone().unwrap_or_else(|| "default".to_owned()),
+    };
+    let target = match (&args.url, project.config.exists()) {
+        (Some(url), _) if url.starts_with("http://") || url.starts_with("https://") => {
+            flagged(Endpoint::Url(url.trim_end_matches('/').to_owned()))
+        }
+        (Some(url), _) => {
+            bail!("--url (or DATACRUNCH_SERVER_URL) is {url:?}: expected an http(s):// URL ending in /v1")
+        }
+        (None, true) => {
+            let settings = load_settings(project)?;
+            if settings.endpoint == Endpoint::Emulator && emulator::find(project)?.is_none() {
+                return Ok(None);
+            }
+            let mut target = Target::of(&settings);
+            if let Some(file) = &args.credentials_file {
+                target.credentials_file = file.clone();
+            }
+            if let Some(profile) = &args.profile {
+                target.profile = profile.clone();
+            }
+            target
+        }
+        (None, false) => flagged(Endpoint::Url(
+            datacrunch_client::DEFAULT_BASE_URL.to_owned(),
+        )),
+    };
+    api::connect_to(project, &target).await.map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, tags: serde_json::Value) -> Instance {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "hostname": id, "status": "running", "tags": tags,
+            "price_per_hour": 2.0, "created_at": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_instances_with_both_tags_and_a_past_expiry_are_reaped() {
+        let now = OffsetDateTime::parse(
+            "2026-01-01T10:00:00Z",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        let tagged = |expiry: &str| {
+            serde_json::json!([
+                {"key": PROJECT_TAG, "value": "p"},
+                {"key": ttl::EXPIRES_TAG, "value": expiry},
+            ])
+        };
+        let all = [
+            instance("past", tagged("2026-01-01T09:00:00Z")),
+            instance("future", tagged("2026-01-01T11:00:00Z")),
+            instance("garbled", tagged("tomorrow")),
+            instance(
+                "no-project",
+                serde_json::json!([{"key": ttl::EXPIRES_TAG, "value": "2026-01-01T09:00:00Z"}]),
+            ),
+            instance("untagged", serde_json::json!([])),
+        ];
+        let reaped = expired(&all, now);
+        assert_eq!(reaped.len(), 1, "{reaped:?}");
+        let e = &reaped[0];
+        assert_eq!((e.id.as_str(), e.project.as_str()), ("past", "p"));
+        assert_eq!((e.hours, e.spent), (10.0, 20.0));
+    }
+}

@@ -1,0 +1,135 @@
+//! Cost control end to end: the budget and balance refusals before anything is created,
+//! each node's expiry tag, `extend`, and `reap` from another checkout (no .config) on the
+//! emulator's clock moved forward.
+
+use crate::common::{text, Project};
+
+fn live(p: &Project) -> Vec<serde_json::Value> {
+    let (status, body) = p.api("GET", "/instances", None);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[test]
+fn budget_and_balance_refusals_create_nothing() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("TERRAFORM_DATACRUNCH_BUDGET_USD=\"10\"");
+    p.set("TERRAFORM_DATACRUNCH_TTL=\"2h\"");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("3 nodes x ")
+            && err.contains("x 2h (CONFIG_TERRAFORM_DATACRUNCH_TTL)")
+            && err
+                .contains("above the budget of 10.00 USD (CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD)")
+            && err.contains("Nothing was created"),
+        "{err}"
+    );
+    assert!(live(&p).is_empty());
+    let (_, keys) = p.api("GET", "/sshkeys", None);
+    assert_eq!(keys.trim(), "[]", "no key uploaded either");
+
+    // Within the budget, but not within the account's balance.
+    p.set("TERRAFORM_DATACRUNCH_BUDGET_USD=\"100000\"");
+    p.admin_put("balance", r#"{"amount": 5}"#);
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("above the account balance of 5.00 USD")
+            && err.contains("Nothing was created"),
+        "{err}"
+    );
+    assert!(live(&p).is_empty());
+}
+
+#[test]
+fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.set("TERRAFORM_DATACRUNCH_TTL=\"30m\"");
+    p.ok(&["bringup"]);
+    let nodes = p.status();
+    assert_eq!(nodes.len(), 2);
+    let first_expiry = nodes[0]["expires_at"].as_str().unwrap().to_owned();
+    assert!(nodes[0]["hours_left"].as_f64().unwrap() > 0.45, "{nodes:?}");
+    let table = p.ok(&["status"]);
+    assert!(
+        table.contains("Until expiry: 30m") || table.contains("Until expiry: 29m"),
+        "{table}"
+    );
+
+    // What reap must leave alone: another project's instance that has not expired, and
+    // an instance with a past expiry tag but no project tag.
+    let first = &live(&p)[0];
+    let deploy = |hostname: &str, tags: serde_json::Value| {
+        let body = serde_json::json!({
+            "instance_type": first["instance_type"], "image": first["image"],
+            "location_code": first["location"], "hostname": hostname,
+            "description": hostname, "ssh_key_ids": first["ssh_key_ids"], "tags": tags,
+        });
+        let (status, reply) = p.api("POST", "/instances", Some(&body.to_string()));
+        assert!(status < 300, "{status} {reply}");
+        reply.trim().trim_matches('"').to_owned()
+    };
+    let other = deploy(
+        "other-project",
+        serde_json::json!([{"key": "kdevops-project", "value": "00000000-0000-4000-8000-000000000000"},
+                           {"key": "kdevops-expires-at", "value": "2999-01-01T00:00:00Z"}]),
+    );
+    let untagged = deploy(
+        "by-hand",
+        serde_json::json!([{"key": "kdevops-expires-at", "value": "2000-01-01T00:00:00Z"}]),
+    );
+
+    // A second checkout with no .config, pointed at the same emulator.
+    let q = Project::new();
+    let reap = |args: &[&str]| {
+        let url = format!("{}/v1", p.emulator_base());
+        let creds = p.dir().join(".local/emulator/credentials");
+        let mut cmd = q.command(&["reap", "--json", "--url", &url, "--profile", "emulator"]);
+        cmd.arg("--credentials-file").arg(creds).args(args);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+        json
+    };
+    assert!(reap(&[]).is_empty(), "nothing has expired yet");
+
+    // extend moves the expiry; half an hour later nothing has expired.
+    p.ok(&["extend", "2h"]);
+    let extended = p.status();
+    assert!(extended[0]["expires_at"].as_str().unwrap() > first_expiry.as_str());
+    p.advance_clock(31 * 60);
+    assert!(reap(&[]).is_empty(), "extended: not expired yet");
+
+    // Two more hours: both nodes expired. status warns, a dry run deletes nothing.
+    p.advance_clock(2 * 3600);
+    let table = p.ok(&["status"]);
+    assert!(
+        table.contains("expired") && table.contains("`make reap` deletes it"),
+        "{table}"
+    );
+    assert!(table.contains("other kdevops projects"), "{table}");
+    let dry = reap(&["--dry-run"]);
+    assert_eq!(dry.len(), 2, "{dry:?}");
+    assert!(dry
+        .iter()
+        .all(|e| e["deleted"] == false && e["spent"].as_f64().unwrap() > 0.0));
+    assert_eq!(live(&p).len(), 4);
+
+    let reaped = reap(&[]);
+    assert_eq!(reaped.len(), 2, "{reaped:?}");
+    assert!(reaped
+        .iter()
+        .all(|e| e["deleted"] == true && e["project"] == p.project_id()));
+    // Reaped instances leave the running set; the other two still run.
+    let running: Vec<String> = live(&p)
+        .iter()
+        .filter(|i| i["status"] == "running")
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(running.len(), 2, "{running:?}");
+    assert!(running.contains(&other) && running.contains(&untagged), "{running:?}");
+    p.ok(&["destroy"]);
+}
