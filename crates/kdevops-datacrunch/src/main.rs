@@ -12,7 +12,8 @@
 //! * [`fleet`]: what exists (API and state), what to keep, adopt or delete, where
 //!   nodes go and the capacity fallback;
 //! * [`terraform_binary`]: which Terraform runs, and why;
-//! * [`terraform`], [`tfvars`]: running Terraform and feeding it; [`owner_only`]: its
+//! * [`terraform`], [`tfvars`], [`backend`]: running Terraform and feeding it, and where
+//!   its state lives (this checkout, or a team's PostgreSQL); [`owner_only`]: its
 //!   state files stay private;
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`atomic_write`]: every rewrite of a file the user may own: atomic, keeping its
@@ -27,6 +28,7 @@
 
 mod api;
 mod atomic_write;
+mod backend;
 mod budget;
 mod cmd;
 mod credentials;

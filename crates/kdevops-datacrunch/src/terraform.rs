@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use crate::backend::Backend;
 use crate::interrupt::{self, AfterStop, Interrupted};
 use crate::owner_only::OwnerOnly;
 use crate::project::Project;
@@ -42,7 +43,11 @@ pub struct Terraform {
     /// Variables set for every command after the `DATACRUNCH_*`/`VERDA_*` ones are
     /// removed: the credential environment the workflow resolved with.
     env: Vec<(String, String)>,
+    backend: Backend,
 }
+
+/// How long a command waits for the state lock another checkout holds (team state).
+const LOCK_TIMEOUT: &str = "-lock-timeout=15m";
 
 /// One resource instance from `terraform show -json`.
 #[derive(Debug, Clone)]
@@ -134,6 +139,7 @@ impl Terraform {
             cli_config,
             installed_provider: installed,
             env: Vec::new(),
+            backend: Backend::Local,
         })
     }
 
@@ -142,6 +148,23 @@ impl Terraform {
     pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
         self.env = env;
         self
+    }
+
+    /// Keeps the state in `backend`: writes or removes the generated backend block.
+    pub fn with_backend(mut self, backend: Backend) -> Result<Self> {
+        backend.write_block(&self.workdir)?;
+        self.backend = backend;
+        Ok(self)
+    }
+
+    /// The lock-timeout argument, for the team backend (the local state has no
+    /// concurrent users).
+    fn lock_args(&self) -> Vec<&'static str> {
+        if self.backend.is_remote() {
+            vec![LOCK_TIMEOUT]
+        } else {
+            Vec::new()
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -163,6 +186,7 @@ impl Terraform {
             }
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd.envs(self.backend.env());
         cmd
     }
 
@@ -208,8 +232,12 @@ impl Terraform {
             cli_config: &self.cli_config,
             installed_provider: &self.installed_provider,
         };
+        let record = self.cli_config.with_file_name("backend");
+        let recorded = std::fs::read_to_string(&record).unwrap_or_else(|_| "local\n".to_owned());
+        let switched = recorded != self.backend.record();
         // `exists` follows the link: false for one into a directory that moved away.
-        if installed.exists()
+        if !switched
+            && installed.exists()
             && self.workdir.join(".terraform.lock.hcl").is_file()
             && init::recorded(&self.workdir) == Some(inputs.fingerprint()?)
         {
@@ -218,15 +246,104 @@ impl Terraform {
         // An init interrupted half way must not look like a finished one next time.
         remove_any(&self.workdir.join(init::STAMP))?;
         remove_any(&providers)?;
-        self.run_quiet(&["init", "-input=false", "-no-color"], AfterStop::Refuse)?;
+        let mut args = vec!["init", "-input=false", "-no-color"];
+        if switched {
+            // The state moves along: a local state into the database, or back.
+            let local_state = self.workdir.join("terraform.tfstate").is_file();
+            args.push(if local_state || recorded.starts_with("pg") {
+                "-migrate-state"
+            } else {
+                "-reconfigure"
+            });
+            args.push("-force-copy");
+            eprintln!(
+                "Terraform state backend changed ({} -> {}): terraform init {}",
+                recorded.trim(),
+                self.backend.record().trim(),
+                args[3]
+            );
+        }
+        // Two first inits on a fresh database race to create the backend's schema, and
+        // the loser fails on a duplicate key; the schema exists then, so init again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.run_quiet(&args, AfterStop::Refuse) {
+                Ok(_) => break,
+                Err(e) if attempt < 4 && format!("{e:#}").contains("duplicate key") => {
+                    std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
+                }
+                Err(e) if self.backend.is_remote() => {
+                    return Err(e.context(format!(
+                        "cannot use the Terraform state in {} (CONFIG_TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR or PG_CONN_STR); nothing was created",
+                        self.backend.describe()
+                    )))
+                }
+                Err(e) => return Err(e),
+            }
+        }
         // After init: it writes the lock file, one of the inputs.
         init::record(&self.workdir, &inputs.fingerprint()?)?;
+        crate::atomic_write::write(&record, &self.backend.record())?;
+        if switched && self.backend.is_remote() {
+            // The database holds the state now; a stale local copy must not be read.
+            for name in ["terraform.tfstate", "terraform.tfstate.backup"] {
+                let path = self.workdir.join(name);
+                if path.exists() {
+                    std::fs::rename(&path, self.workdir.join(format!("{name}.migrated")))?;
+                }
+            }
+        }
         Ok(true)
     }
 
-    /// Whether a state file with resources exists.
+    /// Waits until no other checkout's Terraform holds the team state's lock, saying so
+    /// when it has to wait, so that what this run then reads is not in the middle of
+    /// another run's apply. A no-op for the local state.
+    pub fn wait_for_state_lock(&self) -> Result<()> {
+        if !self.backend.is_remote() {
+            return Ok(());
+        }
+        // A state command that takes the lock and changes nothing.
+        let provider = format!("registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}");
+        let probe = |timeout: &str| {
+            self.run_quiet(
+                &[
+                    "state",
+                    "replace-provider",
+                    "-auto-approve",
+                    timeout,
+                    &provider,
+                    &provider,
+                ],
+                AfterStop::Refuse,
+            )
+        };
+        // "No state file was found" comes after the lock was taken: nobody holds it.
+        let free = |e: &anyhow::Error| format!("{e:#}").contains("No state file was found");
+        match probe("-lock-timeout=0s") {
+            Ok(_) => return Ok(()),
+            Err(e) if free(&e) => return Ok(()),
+            Err(e) if !format!("{e:#}").contains("lock") => return Err(e),
+            Err(_) => {}
+        }
+        eprintln!(
+            "waiting for the state lock held by another checkout's Terraform run on {} (up to 15 minutes)",
+            self.backend.describe()
+        );
+        probe(LOCK_TIMEOUT).map(|_| ()).or_else(|e| if free(&e) { Ok(()) } else { Err(e) }).map_err(|e| {
+            e.context(format!(
+                "the state lock on {} is still held: if no other bringup or destroy of the team runs, \
+                 release it with `terraform -chdir={} force-unlock <ID>` (the ID is in the message above)",
+                self.backend.describe(),
+                self.workdir.display()
+            ))
+        })
+    }
+
+    /// Whether there may be state: a local state file, or always for the team state.
     pub fn has_state(&self) -> bool {
-        self.workdir.join("terraform.tfstate").is_file()
+        self.backend.is_remote() || self.workdir.join("terraform.tfstate").is_file()
     }
 
     /// The resources in state (`show -json`), empty without state.
@@ -260,10 +377,10 @@ impl Terraform {
     /// `terraform import ADDRESS ID` (adopting an instance created by an interrupted run).
     pub fn import(&self, address: &str, id: &str) -> Result<()> {
         let state_files = OwnerOnly::prepare(&self.state_files())?;
-        self.run_quiet(
-            &["import", "-input=false", "-no-color", address, id],
-            AfterStop::Refuse,
-        )?;
+        let mut args = vec!["import", "-input=false", "-no-color"];
+        args.extend(self.lock_args());
+        args.extend([address, id]);
+        self.run_quiet(&args, AfterStop::Refuse)?;
         state_files.finish()
     }
 
@@ -274,6 +391,7 @@ impl Terraform {
         let out = format!("-out={}", self.plan_file.display());
         let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
         let mut args = vec!["plan", "-input=false", "-no-color", out.as_str()];
+        args.extend(self.lock_args());
         args.extend(replace.iter().map(String::as_str));
         // The plan holds a snapshot of the state: private like it.
         let plan_file = OwnerOnly::prepare(std::slice::from_ref(&self.plan_file))?;
@@ -297,8 +415,8 @@ impl Terraform {
     /// saves state and exits; the apply then fails with [`Interrupted`].
     pub fn apply(&self, what: Apply, mut on_event: impl FnMut(&Value)) -> Result<ApplyReport> {
         let plan = self.plan_file.display().to_string();
-        let args = match what {
-            Apply::SavedPlan => vec!["apply", "-input=false", "-json", plan.as_str()],
+        let mut args = match what {
+            Apply::SavedPlan => vec!["apply", "-input=false", "-json"],
             Apply::Destroy => vec![
                 "apply",
                 "-destroy",
@@ -307,6 +425,10 @@ impl Terraform {
                 "-json",
             ],
         };
+        args.extend(self.lock_args());
+        if what == Apply::SavedPlan {
+            args.push(plan.as_str());
+        }
         let mut cmd = self.command(&args);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let state_files = OwnerOnly::prepare(&self.state_files())?;

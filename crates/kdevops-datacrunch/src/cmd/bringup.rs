@@ -102,13 +102,16 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         binary.path,
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
-    .with_env(api.provider_env.clone());
+    .with_env(api.provider_env.clone())
+    .with_backend(ctx.backend.clone())?;
     if tf.init_if_needed()? {
         progress.line("terraform init: provider installed from the project mirror");
     } else {
         progress.line("terraform init: skipped (nothing changed)");
     }
 
+    // Team state: what is read next must not be another checkout's apply half done.
+    tf.wait_for_state_lock()?;
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
     let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.

@@ -21,6 +21,7 @@ pub async fn run(project: &Project) -> Result<()> {
     if settings.endpoint == Endpoint::Emulator
         && emulator::find(project)?.is_none()
         && !project.terraform_dir().join("terraform.tfstate").is_file()
+        && !ctx.backend.is_remote()
     {
         ctx.remove_access_files()?;
         println!("Nothing to destroy: the local emulator is not running and there is no state.");
@@ -32,10 +33,12 @@ pub async fn run(project: &Project) -> Result<()> {
         crate::terraform_binary::find(project)?.path,
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
-    .with_env(api.provider_env.clone());
+    .with_env(api.provider_env.clone())
+    .with_backend(ctx.backend.clone())?;
     let mut terraform_error = None;
     if tf.has_state() {
         tf.init_if_needed()?;
+        tf.wait_for_state_lock()?;
         let resources = tf.state()?;
         if !resources.is_empty() {
             // The inputs must name the current endpoint (the emulator's port changes

@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::api::Api;
 use crate::atomic_write;
+use crate::backend::Backend;
 use crate::kconfig::{self, KconfigValues};
 use crate::project::{topdir_hash, Identity, IdentityChange, Project};
 use crate::settings::{Settings, SshKeyMode};
@@ -69,6 +70,8 @@ pub struct Setup {
     pub ssh_config_file: Option<PathBuf>,
     /// The per-project known_hosts file bringup records the nodes' host keys in.
     pub known_hosts_file: PathBuf,
+    /// Where Terraform's state is: this checkout's file or the team's database.
+    pub backend: Backend,
 }
 
 impl Setup {
@@ -76,7 +79,17 @@ impl Setup {
     /// copied.
     pub fn load(project: &Project) -> Result<Self> {
         let settings = load_settings(project)?;
-        let identity = project.identity()?;
+        let backend = Backend::from_settings(&settings)?;
+        // A team shares one identity, derived from its database: the same project tag and
+        // key name from every checkout.
+        let identity = match backend.team_id() {
+            Some(id) => Identity {
+                id,
+                change: None,
+                legacy_marker: project.legacy_marker(),
+            },
+            None => project.identity()?,
+        };
         if let Some(note) = identity.note() {
             eprintln!("note: {note}");
         }
@@ -104,6 +117,7 @@ impl Setup {
             key_file,
             ssh_config_file,
             known_hosts_file,
+            backend,
         })
     }
 

@@ -56,7 +56,14 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
     let listing = live_instances_dated(&api, &ctx.identity).await?;
     let (now, clock_note) = billing_clock(listing.server_time);
     let (ours, foreign) = listing.value;
-    let state = state_instances(project);
+    // The team state is in the database, which status does not read: no comparison.
+    let state = match ctx.backend.is_remote() {
+        false => state_instances(project),
+        true => ours
+            .iter()
+            .map(|i| (i.hostname.clone(), i.id.clone()))
+            .collect(),
+    };
     let mut notes = drift(&settings.nodes, &state, &ours, &foreign);
     notes.extend(expiry_warnings(&ours, &foreign, now));
     let mut rows: Vec<Row> = ours

@@ -62,6 +62,9 @@ pub async fn converge(
         if attempt == 1 {
             keep.retain(|node, _| !replace.contains(node));
         }
+        if settings.state_pg.is_some() {
+            use_team_key(vars, fleet, progress);
+        }
         let placements = place(settings, api, catalog, &keep, &excluded, progress).await?;
         let wanted = placement::candidates(&settings.instance_type);
         vars.set_nodes(&placements);
@@ -157,6 +160,17 @@ pub async fn converge(
             progress.line("ready");
             return Ok(());
         }
+        // Another checkout of the team applied since this plan was made: plan again.
+        if report
+            .general_errors
+            .iter()
+            .any(|e| e.contains("Saved plan is stale"))
+        {
+            progress.line(
+                "the team state changed since the plan (another checkout applied): planning again",
+            );
+            continue;
+        }
         if !report.general_errors.is_empty() {
             bail!(
                 "terraform apply failed: {}",
@@ -200,6 +214,26 @@ pub async fn converge(
         }
     }
     bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
+}
+
+/// Team state: the key another checkout uploaded stays the team's key. Uploading this
+/// checkout's public key instead would replace the key, and with it every instance.
+fn use_team_key(vars: &mut TfVars, fleet: &Fleet, progress: &mut Progress) {
+    let in_state = fleet
+        .resources
+        .iter()
+        .find(|r| r.resource_type == "datacrunch_ssh_key")
+        .and_then(|r| r.values["public_key"].as_str());
+    if let Some(team_key) = in_state.filter(|k| {
+        !vars.datacrunch_ssh_public_key.is_empty() && *k != vars.datacrunch_ssh_public_key
+    }) {
+        progress.line(format!(
+            "the team's SSH key {} was uploaded from another checkout and is kept; to log in to the nodes from here, \
+             use that checkout's private key (copy it to this checkout's key file)",
+            vars.datacrunch_ssh_key_name
+        ));
+        vars.datacrunch_ssh_public_key = team_key.to_owned();
+    }
 }
 
 /// What each placed node costs per hour: a running node what the API bills it, a new one

@@ -130,6 +130,9 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
         .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(running.len(), 2, "{running:?}");
-    assert!(running.contains(&other) && running.contains(&untagged), "{running:?}");
+    assert!(
+        running.contains(&other) && running.contains(&untagged),
+        "{running:?}"
+    );
     p.ok(&["destroy"]);
 }

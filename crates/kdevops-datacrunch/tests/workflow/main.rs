@@ -20,4 +20,5 @@ mod menuconfig;
 mod nodes;
 mod noop;
 mod ssh_key;
+mod team;
 mod volumes;
