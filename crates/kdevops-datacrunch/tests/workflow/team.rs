@@ -211,6 +211,35 @@ impl Postgres {
     }
 }
 
+/// A `psql` session holding the state's advisory lock (as Terraform's pg backend
+/// takes it: the id of the workspace's row); killed on drop.
+struct LockHolder(std::process::Child);
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Postgres {
+    fn hold_state_lock(&self) -> LockHolder {
+        let child = Command::new(self.bin.join("psql"))
+            .args([&self.conn_str(), "-v", "ON_ERROR_STOP=1", "-c"])
+            .arg(
+                // The server notices the killed client while the session sleeps, as
+                // it notices a killed Terraform's closed connection.
+                "SET client_connection_check_interval = '100ms'; \
+                 SELECT pg_advisory_lock(id) FROM terraform_remote_state.states WHERE name = 'default'; \
+                 SELECT pg_sleep(600);",
+            )
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        LockHolder(child)
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
@@ -298,6 +327,32 @@ fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
         ids,
         live.iter().map(|i| i["id"].clone()).collect::<Vec<_>>()
     );
+
+    // A lock held by a process that is then killed: bringup waits, saying so, and goes
+    // on once the database drops the dead session's lock.
+    let holder = pg.hold_state_lock();
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("stderr");
+    let mut waiting = with_env(&b, &["bringup"])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut said = false;
+    for _ in 0..1200 {
+        said = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("waiting for the state lock held by another checkout");
+        if said {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(holder);
+    let status = waiting.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert!(said && status.success(), "{stderr}");
+    assert_eq!(emu.live().len(), 2);
 
     // A destroy from B removes them all, A's view included.
     let out = with_env(&b, &["destroy"]).output().unwrap();
