@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use datacrunch_models::InstanceStatus;
 
-use crate::cmd::load_settings;
 use crate::emulator::{self, sibling_binary};
 use crate::fleet::fallback::{nodes_in_state, NodeState};
 use crate::fleet::Fleet;
@@ -43,7 +42,8 @@ pub async fn print(project: &Project, stop: Stop) {
 /// The project's instances (state first, then the API's that state lacks) and whether
 /// they bill (false on the local emulator).
 async fn gather(project: &Project) -> Result<(Vec<Found>, bool)> {
-    let settings = load_settings(project)?;
+    let ctx = crate::cmd::Setup::load(project)?;
+    let settings = &ctx.settings;
     let terraform = crate::terraform_binary::find(project)?.path;
     let provider = sibling_binary("terraform-provider-datacrunch")?;
     // A stopped emulator holds no live instance; asking would start it again.
@@ -51,9 +51,11 @@ async fn gather(project: &Project) -> Result<(Vec<Found>, bool)> {
         let tf = Terraform::prepare(project, terraform, &provider)?;
         return Ok((recorded(&nodes_in_state(&tf.state()?)), false));
     }
-    let api = crate::api::connect(project, &settings).await?;
-    let tf = Terraform::prepare(project, terraform, &provider)?.with_env(api.provider_env.clone());
-    let fleet = Fleet::survey(&api, &project.identity()?, Some(&tf)).await?;
+    let api = crate::api::connect(project, settings).await?;
+    let tf = Terraform::prepare(project, terraform, &provider)?
+        .with_env(api.provider_env.clone())
+        .with_backend(ctx.backend.clone())?;
+    let fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
     let mut found = recorded(&fleet.state);
     for inst in &fleet.ours {
         match found.iter_mut().find(|f| f.id == inst.id) {

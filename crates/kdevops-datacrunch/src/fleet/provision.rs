@@ -62,9 +62,11 @@ pub async fn converge(
         if attempt == 1 {
             keep.retain(|node, _| !replace.contains(node));
         }
-        if settings.state_pg.is_some() {
+        let team = settings.state_pg.is_some();
+        if team {
             use_team_key(vars, fleet, progress);
         }
+        let seen = state_ids(fleet);
         let placements = place(settings, api, catalog, &keep, &excluded, progress).await?;
         let wanted = placement::candidates(&settings.instance_type);
         vars.set_nodes(&placements);
@@ -131,6 +133,15 @@ pub async fn converge(
         };
         // What is checked is what runs: the saved plan, read back, then applied as is.
         let plan = tf.plan(&forced)?;
+        if team {
+            // The plan may have waited for another checkout's apply: what it planned
+            // against is then not what this run placed the nodes for.
+            fleet.refresh_state(tf)?;
+            if state_ids(fleet) != seen {
+                progress.line("the team state changed while planning (another checkout applied): planning again");
+                continue;
+            }
+        }
         let losses = plan_check::losses(&plan);
         plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
         for loss in &losses {
@@ -214,6 +225,18 @@ pub async fn converge(
         }
     }
     bail!("gave up after {MAX_ATTEMPTS} attempts for lack of capacity; nodes created so far are kept (see `make status`; `make destroy` removes them)")
+}
+
+/// The resources in state, by address and id: what a team member's apply changes.
+fn state_ids(fleet: &Fleet) -> BTreeSet<(String, Option<String>, String)> {
+    fleet
+        .resources
+        .iter()
+        .map(|r| {
+            let id = r.values["id"].as_str().unwrap_or_default().to_owned();
+            (r.resource_type.clone(), r.index.clone(), id)
+        })
+        .collect()
 }
 
 /// Team state: the key another checkout uploaded stays the team's key. Uploading this
