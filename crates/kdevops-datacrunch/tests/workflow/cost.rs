@@ -58,6 +58,27 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
         "{table}"
     );
 
+    // A per-node cap lowered below what the running nodes cost: they are kept, and
+    // bringup says so and what to do.
+    p.set("TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR=\"0.5\"");
+    let out = p.ok(&["bringup"]);
+    for node in ["kdevops-0", "kdevops-1"] {
+        assert!(
+            out.contains(&format!("warning: {node} (")) && out.contains(&format!("REPLACE={node}")),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("above CONFIG_TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR (0.50)"),
+        "{out}"
+    );
+    let kept: Vec<_> = p.status().iter().map(|n| n["id"].clone()).collect();
+    assert_eq!(
+        kept,
+        nodes.iter().map(|n| n["id"].clone()).collect::<Vec<_>>()
+    );
+    p.set("TERRAFORM_DATACRUNCH_MAX_PRICE_PER_HOUR=\"\"");
+
     // What reap must leave alone: another project's instance that has not expired, and
     // an instance with a past expiry tag but no project tag.
     let first = &live(&p)[0];

@@ -24,7 +24,7 @@ impl TeamEmulator {
         let log = log_dir.path().join("log");
         let client_id = "team".to_owned();
         let client_secret = uuid::Uuid::new_v4().simple().to_string();
-        let child = Command::new(workflow_bin().with_file_name("datacrunch-emulator"))
+        let mut child = Command::new(workflow_bin().with_file_name("datacrunch-emulator"))
             .args(["--listen", "127.0.0.1:0", "--client-id", &client_id])
             .env("DATACRUNCH_EMULATOR_CLIENT_SECRET", &client_secret)
             .stdout(std::fs::File::create(&log).unwrap())
@@ -51,6 +51,8 @@ impl TeamEmulator {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the emulator printed no URL");
     }
 
