@@ -49,6 +49,8 @@ pub struct Terraform {
 /// How long a command waits for the state lock another checkout holds (team state).
 const LOCK_TIMEOUT: &str = "-lock-timeout=15m";
 
+mod team_state;
+
 /// One resource instance from `terraform show -json`.
 #[derive(Debug, Clone)]
 pub struct StateResource {
@@ -263,25 +265,7 @@ impl Terraform {
                 args[3]
             );
         }
-        // Two first inits on a fresh database race to create the backend's schema, and
-        // the loser fails on a duplicate key; the schema exists then, so init again.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.run_quiet(&args, AfterStop::Refuse) {
-                Ok(_) => break,
-                Err(e) if attempt < 4 && format!("{e:#}").contains("duplicate key") => {
-                    std::thread::sleep(std::time::Duration::from_millis(500 * attempt));
-                }
-                Err(e) if self.backend.is_remote() => {
-                    return Err(e.context(format!(
-                        "cannot use the Terraform state in {} (CONFIG_TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR or PG_CONN_STR); nothing was created",
-                        self.backend.describe()
-                    )))
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.init_with_retry(&args)?;
         // After init: it writes the lock file, one of the inputs.
         init::record(&self.workdir, &inputs.fingerprint()?)?;
         crate::atomic_write::write(&record, &self.backend.record())?;
@@ -295,50 +279,6 @@ impl Terraform {
             }
         }
         Ok(true)
-    }
-
-    /// Waits until no other checkout's Terraform holds the team state's lock, saying so
-    /// when it has to wait, so that what this run then reads is not in the middle of
-    /// another run's apply. A no-op for the local state.
-    pub fn wait_for_state_lock(&self) -> Result<()> {
-        if !self.backend.is_remote() {
-            return Ok(());
-        }
-        // A state command that takes the lock and changes nothing.
-        let provider = format!("registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}");
-        let probe = |timeout: &str| {
-            self.run_quiet(
-                &[
-                    "state",
-                    "replace-provider",
-                    "-auto-approve",
-                    timeout,
-                    &provider,
-                    &provider,
-                ],
-                AfterStop::Refuse,
-            )
-        };
-        // "No state file was found" comes after the lock was taken: nobody holds it.
-        let free = |e: &anyhow::Error| format!("{e:#}").contains("No state file was found");
-        match probe("-lock-timeout=0s") {
-            Ok(_) => return Ok(()),
-            Err(e) if free(&e) => return Ok(()),
-            Err(e) if !format!("{e:#}").contains("lock") => return Err(e),
-            Err(_) => {}
-        }
-        eprintln!(
-            "waiting for the state lock held by another checkout's Terraform run on {} (up to 15 minutes)",
-            self.backend.describe()
-        );
-        probe(LOCK_TIMEOUT).map(|_| ()).or_else(|e| if free(&e) { Ok(()) } else { Err(e) }).map_err(|e| {
-            e.context(format!(
-                "the state lock on {} is still held: if no other bringup or destroy of the team runs, \
-                 release it with `terraform -chdir={} force-unlock <ID>` (the ID is in the message above)",
-                self.backend.describe(),
-                self.workdir.display()
-            ))
-        })
     }
 
     /// Whether there may be state: a local state file, or always for the team state.
