@@ -142,32 +142,17 @@ async fn connect_with(project: &Project, target: &Target, start: bool) -> Result
 }
 
 impl Api {
-    /// The time on the clock the API bills on. A local emulator's clock can be moved
-    /// forward by its admin API (tests prove expiry that way), so a loopback endpoint is
-    /// asked for its time; any other endpoint bills on real time.
+    /// The time on the clock the API bills on: the `Date` of its answer to one small
+    /// call. A local emulator answers with its own clock, which tests move forward to
+    /// prove expiry; when the API sends no date (or does not answer), the local clock.
     pub async fn now(&self) -> time::OffsetDateTime {
-        let wall = time::OffsetDateTime::now_utc();
-        let Some(base) = self.server_url.strip_suffix("/v1") else {
-            return wall;
-        };
-        let loopback = ["http://127.", "http://localhost:", "http://[::1]:"];
-        if !loopback.iter().any(|p| base.starts_with(p)) {
-            return wall;
-        }
-        let clock = async {
-            let reply: serde_json::Value = reqwest::Client::new()
-                .get(format!("{base}/admin/clock"))
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            let ms = reply["now_ms"].as_i64()?;
-            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
-        };
-        clock.await.unwrap_or(wall)
+        let served = self
+            .client
+            .balance_dated()
+            .await
+            .ok()
+            .and_then(|d| d.server_time);
+        served.map_or_else(time::OffsetDateTime::now_utc, time::OffsetDateTime::from)
     }
 
     /// One authenticated round trip, with the failure explained.

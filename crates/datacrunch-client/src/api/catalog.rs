@@ -1,7 +1,8 @@
 //! The catalog: balance, instance types, images, locations, availability, volume types.
 
 use crate::client::Client;
-use crate::decode::decode_bool;
+use crate::client::Dated;
+use crate::decode::{decode_bool, decode_json};
 use crate::error::Result;
 use crate::transport::Request;
 use datacrunch_models::{Balance, Image, InstanceType, Location, LocationAvailability, VolumeType};
@@ -11,6 +12,18 @@ impl Client {
     pub async fn balance(&self) -> Result<Balance> {
         self.fetch_json(Request::get(&["balance"]), "a {amount, currency} object")
             .await
+    }
+
+    /// [`Client::balance`] with the API's clock at the time of the answer (its `Date`
+    /// header): the clock the API bills and expires on. One small authenticated call, so
+    /// it is the cheapest way to read that clock (an emulator's clock may be moved).
+    pub async fn balance_dated(&self) -> Result<Dated<Balance>> {
+        let req = Request::get(&["balance"]);
+        let resp = self.execute(&req).await?;
+        Ok(Dated {
+            value: decode_json(&req.endpoint(), "a {amount, currency} object", &resp.body)?,
+            server_time: resp.server_date,
+        })
     }
 
     /// `GET /instance-types[?currency=usd|eur]`.

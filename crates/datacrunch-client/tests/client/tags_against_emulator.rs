@@ -86,3 +86,33 @@ async fn instance_tags_round_trip() {
     assert!(err.is_not_found(), "{err}");
     emu.shutdown().await;
 }
+
+/// The API's clock is what expiry and billing are measured on: `balance_dated` reads it
+/// from the answer's `Date`, so an emulator whose clock was moved a day ahead is a day
+/// ahead of the local clock.
+#[tokio::test]
+async fn balance_dated_reads_the_apis_clock_not_the_local_one() {
+    let emu = Emulator::builder()
+        .build()
+        .unwrap()
+        .spawn_on_loopback()
+        .await
+        .unwrap();
+    let client = Client::builder()
+        .base_url(&emu.base_url)
+        .client_credentials(&emu.client_id, &emu.client_secret)
+        .build()
+        .unwrap();
+    emu.admin
+        .advance_clock(std::time::Duration::from_secs(24 * 3600));
+    let dated = client.balance_dated().await.unwrap();
+    let served = dated.server_time.expect("the emulator sends a Date header");
+    let ahead = served
+        .duration_since(std::time::SystemTime::now())
+        .expect("the API's clock is ahead of the local one");
+    assert!(
+        ahead.as_secs() > 23 * 3600 && ahead.as_secs() < 25 * 3600,
+        "{ahead:?}"
+    );
+    assert_eq!(dated.value.currency, "usd");
+}
