@@ -272,6 +272,7 @@ async fn clusters_typed_calls_and_a_lost_create_answer_makes_one_cluster() {
     assert!(again.is_forbidden_action(), "{again}");
     assert!(c.clusters(None).await.unwrap()[0].status.is_gone());
     assert!(c.cluster("missing").await.unwrap_err().is_not_found());
+}
 
 /// A multi-id action where one instance refuses answers 207; the client reports which
 /// went and which did not (classified: a stuck provisioning instance reads as "still
