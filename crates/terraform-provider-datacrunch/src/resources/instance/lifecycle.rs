@@ -53,7 +53,7 @@ pub enum LifecycleError {
     StuckDeleteRefused {
         id: String,
         status: InstanceStatus,
-        source: Error,
+        source: Box<Error>,
     },
 }
 
@@ -349,7 +349,7 @@ pub async fn delete_and_confirm(
                         return Err(LifecycleError::StuckDeleteRefused {
                             id: id.to_owned(),
                             status,
-                            source: e,
+                            source: Box::new(e),
                         });
                     }
                     tracing::warn!(id, %status, error = %e, "delete refused; the instance is stuck, using delete_stuck");
