@@ -9,6 +9,7 @@ use crate::faults::{FaultRule, Faults};
 use crate::sandbox::Board;
 use crate::world::{Slot, SlotUsage, World};
 use axum::http::Method;
+use datacrunch_models::InstanceStatus;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -189,6 +190,12 @@ impl AdminHandle {
         self.0
             .with(|w, now| Ok(w.cluster_history(now)))
             .unwrap_or_default()
+    }
+
+    /// Keeps an instance in `provisioning` or `error` for good; a normal delete is then
+    /// refused and only `delete_stuck` removes it.
+    pub fn make_stuck(&self, id: &str, status: InstanceStatus) -> Result<(), ApiError> {
+        self.0.with(|w, _| w.make_stuck(id, status))
     }
 
     /// Forgets every resource and reseeds capacity and balance.

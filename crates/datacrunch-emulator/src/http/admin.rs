@@ -1,10 +1,11 @@
 //! The admin API, `/admin/…`: no token, loopback clients only. Inspect state (with
-//! deleted-instance history), steer capacity, balance, faults and the clock, reset, and
-//! read the request counters benchmarks and provider tests count API calls with.
+//! deleted-instance history), steer capacity, balance, faults and the clock, make an
+//! instance stuck, reset, and read the request counters benchmarks and provider tests
+//! count API calls with.
 
 use super::answer::{json, AppState};
 use super::error::HttpError;
-use super::extract::{ApiJson, Query};
+use super::extract::{ApiJson, ApiPath, Query};
 use crate::error::ApiError;
 use crate::faults::{FaultRule, ANY_ENDPOINT};
 use crate::shared::AdminHandle;
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
-use datacrunch_models::{Price, VolumeStatus};
+use datacrunch_models::{InstanceStatus, Price, VolumeStatus};
 use serde::Deserialize;
 use serde_json::json as j;
 
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/state", get(state))
         .route("/instances", get(instances))
+        .route("/instances/{id}/stuck", put(make_stuck))
         .route("/capacity", get(capacity).put(set_capacity))
         .route("/balance", put(set_balance))
         .route("/faults", get(faults).put(set_fault).delete(clear_faults))
@@ -72,6 +74,24 @@ async fn state(State(s): State<AppState>) -> ApiResult {
 
 async fn instances(State(s): State<AppState>) -> Response {
     json(StatusCode::OK, &admin(&s).instances())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MakeStuck {
+    status: String,
+}
+
+/// `PUT /admin/instances/{id}/stuck` with `{"status": "provisioning"}` or `"error"`:
+/// the instance stays there and refuses a normal delete (only `delete_stuck` works).
+async fn make_stuck(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<MakeStuck>,
+) -> ApiResult {
+    let status = InstanceStatus::parse(&req.status);
+    s.with(|w, _| w.make_stuck(&id, status))?;
+    Ok(ok())
 }
 
 async fn capacity(State(s): State<AppState>) -> Response {

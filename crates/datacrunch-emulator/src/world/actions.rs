@@ -1,5 +1,6 @@
 //! `PUT /instances`: the instance action state machine (start, shutdown, hibernate,
-//! restore, delete), one outcome per id; and tags on instances, volumes and clusters.
+//! restore, delete, delete_stuck), one outcome per id; stuck instances (admin); and
+//! tags on instances, volumes and clusters.
 
 use super::records::{Step, Transition};
 use super::rules::{check_id_count, check_tags, Tagged};
@@ -95,6 +96,11 @@ impl World {
             // The real service refuses a delete the state does not allow with 403
             // `forbidden_action`, not 400: clients tell "already gone" and "not yet"
             // apart from a malformed request by that code.
+            // A stuck instance refuses a normal delete in the words the service uses
+            // for its status; `delete_stuck` is the way out.
+            A::Delete | A::Discontinue if self.instances.get(idx).stuck => Err(
+                ApiError::forbidden(format!("Can't discontinue a {status} instance")),
+            ),
             A::Delete | A::Discontinue | A::DeleteStuck => match status {
                 S::Ordered | S::Provisioning if req.action != A::DeleteStuck => {
                     Err(ApiError::forbidden(messages::CANT_DISCONTINUE_PROVISIONING))
@@ -114,6 +120,30 @@ impl World {
             },
             A::Other(_) => Err(refuse(req.action.as_str())),
         }
+    }
+
+    /// Admin: the instance stays in `status` (`provisioning` or `error`) with no further
+    /// lifecycle step, and refuses a normal delete until `delete_stuck` removes it, as
+    /// instances the real service fails to provision do.
+    pub fn make_stuck(&mut self, id: &str, status: InstanceStatus) -> Result<(), ApiError> {
+        if !matches!(status, InstanceStatus::Provisioning | InstanceStatus::Error) {
+            return Err(ApiError::invalid(format!(
+                "status: an instance can be stuck in \"provisioning\" or \"error\", got {:?}",
+                status.as_str()
+            )));
+        }
+        let idx = self.instances.listed_or_not_found(id)?;
+        let record = self.instances.get_mut(idx);
+        if record.status.is_gone() {
+            return Err(ApiError::forbidden(format!(
+                "Can't make a {} instance stuck",
+                record.status
+            )));
+        }
+        record.status = status;
+        record.next = None;
+        record.stuck = true;
+        Ok(())
     }
 
     fn set_status(&mut self, idx: usize, status: InstanceStatus) -> Result<(), ApiError> {

@@ -285,6 +285,7 @@ impl World {
             holds_capacity: false,
             deleted_at: None,
             listed: true,
+            stuck: false,
         }
     }
 }

@@ -69,6 +69,10 @@ pub struct InstanceRecord {
     pub deleted_at: Option<Millis>,
     /// False once a deleted instance has left `GET /instances` (kept as history).
     pub listed: bool,
+    /// Made stuck through the admin API: the status stays put and a normal delete is
+    /// refused; only `delete_stuck` removes it.
+    #[serde(default)]
+    pub stuck: bool,
 }
 
 impl InstanceRecord {

@@ -273,3 +273,50 @@ async fn clusters_typed_calls_and_a_lost_create_answer_makes_one_cluster() {
     assert!(c.clusters(None).await.unwrap()[0].status.is_gone());
     assert!(c.cluster("missing").await.unwrap_err().is_not_found());
 }
+
+/// A multi-id action where one instance refuses answers 207; the client reports which
+/// went and which did not (classified: a stuck provisioning instance reads as "still
+/// provisioning"), and `delete_stuck` then removes the stuck one. A missing key or
+/// script deletes without error.
+#[tokio::test]
+async fn partial_failure_and_delete_stuck() {
+    let emu = spawn(builder()).await;
+    let c = client(&emu);
+    let fine = c
+        .deploy_instance(&deploy_request("fine", None))
+        .await
+        .unwrap();
+    let stuck = c
+        .deploy_instance(&deploy_request("stuck", None))
+        .await
+        .unwrap();
+    to_running(&emu);
+    emu.admin
+        .make_stuck(&stuck, InstanceStatus::Provisioning)
+        .unwrap();
+    let mut both = action(InstanceAction::Delete, &fine);
+    both.id.push(stuck.clone());
+    match c.instance_action(&both).await.unwrap_err() {
+        datacrunch_client::Error::PartialFailure {
+            succeeded, failed, ..
+        } => {
+            assert_eq!(succeeded, vec![fine.clone()]);
+            assert_eq!(failed.len(), 1);
+            assert_eq!(failed[0].instance_id, stuck);
+            assert_eq!(failed[0].status, Some(403));
+            assert!(failed[0].is_still_provisioning(), "{:?}", failed[0]);
+        }
+        other => panic!("expected PartialFailure, got {other:?}"),
+    }
+    c.instance_action(&action(InstanceAction::DeleteStuck, &stuck))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.instance(&stuck).await.unwrap().status,
+        InstanceStatus::Discontinued
+    );
+
+    let missing = "00000000-0000-4000-8000-000000000000";
+    c.delete_ssh_key(missing).await.unwrap();
+    c.delete_startup_script(missing).await.unwrap();
+}

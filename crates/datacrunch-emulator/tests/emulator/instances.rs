@@ -334,10 +334,27 @@ async fn capacity_is_used_and_returned() {
             .text,
         "false"
     );
-    // Spot is a separate slot.
+    // Spot is a separate inventory: on-demand being full leaves spot available, and
+    // the spot deploy then fills spot only.
+    let spot_available = || async {
+        api.get("/instance-availability/1V100.6V?location_code=FIN-01&is_spot=true")
+            .await
+            .text
+    };
+    assert_eq!(spot_available().await, "true");
     let mut spot = v100("spot");
     spot["is_spot"] = json!(true);
     let spot_id = api.deploy(spot).await;
+    assert_eq!(spot_available().await, "false");
+    let spot_list = api
+        .get("/instance-availability?is_spot=true&location_code=FIN-01")
+        .await
+        .json();
+    assert!(!spot_list[0]["availabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "1V100.6V"));
     let spot_instance = api.instance(&spot_id).await;
     assert_eq!(
         (

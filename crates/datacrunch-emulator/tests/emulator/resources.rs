@@ -47,6 +47,10 @@ async fn ssh_keys_at_both_paths() {
     let left = api.get("/sshkeys").await.json();
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(left[0]["id"], b.as_str());
+    // A single missing key deletes fine too, at either path.
+    for path in ["/sshkeys", "/ssh-keys"] {
+        assert_eq!(api.delete(&format!("{path}/{a}"), None).await.status, 200);
+    }
 
     for (body, fragment) in [
         (
@@ -105,6 +109,11 @@ async fn startup_scripts() {
     api.get(&format!("/scripts/{id}"))
         .await
         .assert_error(404, "not_found", "");
+    // Deleting a script that is not there (any more) is not an error; dstack relies on it.
+    assert_eq!(
+        api.delete(&format!("/scripts/{id}"), None).await.status,
+        200
+    );
     api.post("/scripts", json!({"name": "b", "script": ""}))
         .await
         .assert_error(400, "invalid_request", "script");

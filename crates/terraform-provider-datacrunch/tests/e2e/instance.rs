@@ -168,3 +168,43 @@ resource "datacrunch_instance" "spot" {
     ws.assert_no_changes();
     ws.destroy();
 }
+
+/// An instance stuck so that the API refuses a normal delete goes with `terraform
+/// destroy` all the same: at once when it is in `error`, after half the delete timeout
+/// when it stays `provisioning`; each with a warning that says how it went.
+#[test]
+fn destroy_removes_stuck_instances_with_delete_stuck() {
+    use datacrunch_models::InstanceStatus;
+    let tf = terraform();
+    let emu = emulator();
+    let ws = EmulatedWorkspace::new(&tf, &emu);
+    ws.write(
+        &config(&["e2e-hung", "e2e-broken"], "").replace("delete = \"2m\"", "delete = \"10s\""),
+    );
+    ws.init();
+    ws.apply();
+    for (host, status) in [
+        ("e2e-hung", InstanceStatus::Provisioning),
+        ("e2e-broken", InstanceStatus::Error),
+    ] {
+        let id = ws.values(&format!("datacrunch_instance.n[\"{host}\"]"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        emu.admin.make_stuck(&id, status).unwrap();
+    }
+
+    let text = flat(&ws.destroy());
+    for status in ["provisioning", "error"] {
+        assert!(
+            text.contains(&format!("was stuck in status \"{status}\"")),
+            "{text}"
+        );
+    }
+    assert!(text.contains("delete_stuck action"), "{text}");
+    assert_eq!(live_instances(&emu), Vec::<serde_json::Value>::new());
+    assert!(
+        emu.admin.count("PUT /v1/instances") >= 4,
+        "a refused delete and a delete_stuck for each"
+    );
+}

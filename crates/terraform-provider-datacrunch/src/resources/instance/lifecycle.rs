@@ -1,5 +1,6 @@
 //! The instance's life on the API side: deploy (or adopt a deploy whose answer was
-//! lost), wait until it runs, delete and confirm. Pure API work: the Terraform side
+//! lost), wait until it runs, delete (with `delete_stuck` for a stuck instance) and
+//! confirm. Pure API work: the Terraform side
 //! (state, diagnostics) lives in `mod.rs`.
 
 use super::model::CREATE_TOKEN_TAG;
@@ -45,6 +46,15 @@ pub enum LifecycleError {
     },
     #[error("cancelled while waiting for instance {id}")]
     Cancelled { id: String },
+    #[error(
+        "instance {id} is stuck in status \"{status}\": the API refused both a normal delete \
+         and delete_stuck ({source}); remove it in the DataCrunch console or ask support"
+    )]
+    StuckDeleteRefused {
+        id: String,
+        status: InstanceStatus,
+        source: Box<Error>,
+    },
 }
 
 fn no_capacity_hint(status: &InstanceStatus) -> &'static str {
@@ -264,26 +274,55 @@ fn is_refused(e: &Error) -> bool {
         .is_some_and(|code| matches!(code, ErrorCode::ForbiddenAction | ErrorCode::InvalidRequest))
 }
 
-/// True when a read of the instance says it no longer exists (404, or a gone status).
-async fn is_gone(client: &Client, id: &str) -> bool {
+/// What a read of an instance whose delete was refused says about it.
+enum RefusedDelete {
+    /// 404, or a gone status: the delete already happened.
+    Gone,
+    /// Still in this status (unreadable counts as still there).
+    In(Option<InstanceStatus>),
+}
+
+async fn after_refusal(client: &Client, id: &str) -> RefusedDelete {
     match client.instance(id).await {
-        Ok(i) => i.status.is_gone(),
-        Err(e) => e.is_not_found(),
+        Ok(i) if i.status.is_gone() => RefusedDelete::Gone,
+        Ok(i) => RefusedDelete::In(Some(i.status)),
+        Err(e) if e.is_not_found() => RefusedDelete::Gone,
+        Err(_) => RefusedDelete::In(None),
     }
+}
+
+/// How a delete ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Deleted {
+    /// The normal delete was accepted (or the instance was already gone).
+    Normally,
+    /// The instance was stuck in this status, refused the normal delete, and went with
+    /// the API's `delete_stuck` action.
+    Stuck(InstanceStatus),
+}
+
+/// Whether an instance whose normal delete was refused counts as stuck: `error` never
+/// becomes deletable by waiting; a pending status counts once half the delete budget
+/// went by without the instance getting anywhere (a healthy deploy runs in minutes,
+/// and the other half leaves time for `delete_stuck` and the confirmation).
+fn is_stuck(status: &InstanceStatus, start: Instant, budget: &Budget<'_>) -> bool {
+    let half = budget.deadline.saturating_duration_since(start) / 2;
+    *status == InstanceStatus::Error || status.is_pending() && start.elapsed() >= half
 }
 
 /// Deletes the instance and waits until the API reports it gone. An instance that is
 /// unknown or already discontinued counts as deleted; "Can't discontinue a provisioning
-/// instance" is retried until the deadline. `delete_os_volume` false keeps every
+/// instance" is retried, and where the instance is stuck (see [`is_stuck`]) the
+/// refused delete becomes `delete_stuck`. `delete_os_volume` false keeps every
 /// volume (`volume_ids: []`); true deletes the OS volume and detaches the others.
 pub async fn delete_and_confirm(
     client: &Client,
     id: &str,
     delete_os_volume: bool,
     budget: &Budget<'_>,
-) -> Result<(), LifecycleError> {
+) -> Result<Deleted, LifecycleError> {
     let start = Instant::now();
-    let request = InstanceActionRequest {
+    let mut request = InstanceActionRequest {
         action: InstanceAction::Delete,
         id: vec![id.to_owned()],
         volume_ids: if delete_os_volume {
@@ -293,16 +332,43 @@ pub async fn delete_and_confirm(
         },
         delete_permanently: None,
     };
+    let mut outcome = Deleted::Normally;
     loop {
         match client.instance_action(&request).await {
             Ok(_) => break,
             Err(e) if e.is_gone_on_delete() => break,
-            Err(e) if e.is_still_provisioning() || e.is_retryable() => {
+            Err(e) if e.is_retryable() => {
                 tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
             }
-            // A refusal in any other words ("forbidden_action: already discontinued"):
-            // the API's own view of the instance decides whether it is already gone.
-            Err(e) if is_refused(&e) && is_gone(client, id).await => break,
+            // A refusal: the API's own view of the instance decides whether it is
+            // already gone, stuck, or still on its way.
+            Err(e) if is_refused(&e) => match after_refusal(client, id).await {
+                RefusedDelete::Gone => break,
+                RefusedDelete::In(Some(status)) if is_stuck(&status, start, budget) => {
+                    if request.action == InstanceAction::DeleteStuck {
+                        return Err(LifecycleError::StuckDeleteRefused {
+                            id: id.to_owned(),
+                            status,
+                            source: Box::new(e),
+                        });
+                    }
+                    tracing::warn!(id, %status, error = %e, "delete refused; the instance is stuck, using delete_stuck");
+                    request.action = InstanceAction::DeleteStuck;
+                    outcome = Deleted::Stuck(status);
+                    continue;
+                }
+                RefusedDelete::In(status)
+                    if e.is_still_provisioning()
+                        || status.as_ref().is_some_and(InstanceStatus::is_pending) =>
+                {
+                    tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
+                }
+                RefusedDelete::In(_) => return Err(e.into()),
+            },
+            // The same words without an error code the provider knows.
+            Err(e) if e.is_still_provisioning() => {
+                tracing::debug!(id, error = %e, "delete not accepted yet; retrying");
+            }
             Err(e) => return Err(e.into()),
         }
         let interval = budget.pacing.interval_after(start.elapsed());
@@ -319,8 +385,8 @@ pub async fn delete_and_confirm(
     // Confirm: gone means 404 or a gone status (discontinued, deleting).
     loop {
         let last_status = match client.instance(id).await {
-            Err(e) if e.is_not_found() => return Ok(()),
-            Ok(i) if i.status.is_gone() => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(outcome),
+            Ok(i) if i.status.is_gone() => return Ok(outcome),
             Ok(i) => i.status.to_string(),
             Err(e) if e.is_retryable() => "unreadable".to_owned(),
             Err(e) => return Err(e.into()),

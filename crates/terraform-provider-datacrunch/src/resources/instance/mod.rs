@@ -225,7 +225,9 @@ async fn cleanup(
         cancel: &cancel,
         pacing: st.pacing,
     };
-    lifecycle::delete_and_confirm(&st.client, id, delete_os_volume, &budget).await
+    lifecycle::delete_and_confirm(&st.client, id, delete_os_volume, &budget)
+        .await
+        .map(drop)
 }
 
 /// The error of a create whose instance exists but did not become ready, with the
@@ -443,14 +445,22 @@ impl Resource for InstanceResource {
         let st = ProviderState::of(ctx)?;
         let id = required(&m.id, "id")?;
         let budget = budget(ctx, Operation::Delete, st.pacing);
-        lifecycle::delete_and_confirm(
+        let deleted = lifecycle::delete_and_confirm(
             &st.client,
             id,
             m.delete_os_volume_on_destroy.unwrap_or(true),
             &budget,
         )
         .await
-        .map_err(|e| Diagnostic::error(format!("Deleting instance {id}"), e.to_string()).into())
+        .map_err(|e| Diagnostic::error(format!("Deleting instance {id}"), e.to_string()))?;
+        if let lifecycle::Deleted::Stuck(status) = deleted {
+            ctx.warn(
+                format!("Instance {id} was stuck in status \"{status}\""),
+                "The API refused a normal delete, so the instance was removed with the \
+                 API's delete_stuck action. It is gone and no longer bills.",
+            );
+        }
+        Ok(())
     }
 }
 
