@@ -17,4 +17,6 @@ mod instances;
 mod python_sdk;
 mod resources;
 mod sandbox;
+mod sandbox_process;
 mod state_faults;
+mod stuck;

@@ -355,7 +355,7 @@ async fn faults_are_reproducible_with_a_seed() {
     assert!(a.contains(&500) && a.contains(&200), "{a:?}");
 }
 
-async fn admin_call(
+pub(crate) async fn admin_call(
     http: &reqwest::Client,
     method: reqwest::Method,
     url: String,
@@ -566,64 +566,4 @@ fn a_corrupt_state_file_is_refused_not_reset() {
             .to_string();
         assert!(e.contains(key) && e.contains("garbage"), "{key}: {e}");
     }
-}
-
-/// An instance made stuck through the admin API stays in its status, refuses a normal
-/// delete (alone: the error; among others: a 207 item) and goes with `delete_stuck`.
-#[tokio::test]
-async fn stuck_instances_refuse_delete_until_delete_stuck() {
-    use reqwest::Method;
-    let (emu, api) = start().await;
-    let http = reqwest::Client::new();
-    let stuck_url = |id: &str| format!("{}/instances/{id}/stuck", emu.admin_url);
-    let hung = api.deploy(v100("hung")).await;
-    let broken = api.deploy(v100("broken")).await;
-    to_running(&emu);
-    for (id, status) in [(&hung, "provisioning"), (&broken, "error")] {
-        let (s, _) = admin_call(
-            &http,
-            Method::PUT,
-            stuck_url(id),
-            Some(json!({"status": status})),
-        )
-        .await;
-        assert_eq!(s, 204, "{status}");
-    }
-    emu.admin.advance_clock(Duration::from_secs(3600));
-    assert_eq!(api.status(&hung).await, "provisioning");
-    assert_eq!(api.status(&broken).await, "error");
-
-    api.action("delete", &[&hung]).await.assert_error(
-        403,
-        "forbidden_action",
-        "Can't discontinue a provisioning instance",
-    );
-    let both = api.action("delete", &[&hung, &broken]).await;
-    assert_eq!(both.status, 207);
-    assert_eq!(
-        both.json()[1]["error"],
-        "Can't discontinue a error instance"
-    );
-    let gone = api.action("delete_stuck", &[&hung, &broken]).await;
-    assert_eq!(gone.status, 202, "{}", gone.text);
-    assert_eq!(api.status(&hung).await, "discontinued");
-    assert_eq!(api.status(&broken).await, "discontinued");
-
-    let (s, err) = admin_call(
-        &http,
-        Method::PUT,
-        stuck_url(&hung),
-        Some(json!({"status": "running"})),
-    )
-    .await;
-    assert_eq!((s, err["code"].as_str()), (400, Some("invalid_request")));
-    assert!(err["message"].as_str().unwrap().contains("status"));
-    let (s, _) = admin_call(
-        &http,
-        Method::PUT,
-        stuck_url("nope"),
-        Some(json!({"status": "error"})),
-    )
-    .await;
-    assert_eq!(s, 404);
 }
