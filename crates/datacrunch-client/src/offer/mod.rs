@@ -2,9 +2,11 @@
 //! the first (type, location, price) with capacity. [`select_offer`] is pure logic over
 //! data passed in; [`Client::find_offer`] fetches that data and runs it.
 
+mod refusal;
 mod select;
 mod tiers;
 
+pub use refusal::{is_no_capacity_summary, no_capacity_summary};
 pub use select::{select_offer, Availability, Offer, OfferQuery, Selection, SkipReason, Skipped};
 pub use tiers::{Tier, TierGroup, UnknownTierGroup, TIERS};
 

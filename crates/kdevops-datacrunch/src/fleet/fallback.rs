@@ -105,15 +105,12 @@ pub fn placements_of(nodes: &BTreeMap<String, NodeState>) -> BTreeMap<String, Pl
         .collect()
 }
 
-/// The summary of the provider's diagnostic for a deploy refused for lack of capacity.
-const REFUSED_FOR_CAPACITY: &str = "No capacity for ";
-
 /// Whether a provider diagnostic says the node failed for lack of capacity: the summary
 /// of a refused deploy, or the quoted API status of a late failure (also in state; the
 /// text is the fallback for a state that could not be read).
 fn says_no_capacity(diagnostic: &str) -> bool {
     let late = format!("\"{}\"", InstanceStatus::NoCapacity.as_str());
-    diagnostic.contains(REFUSED_FOR_CAPACITY) || diagnostic.contains(&late)
+    datacrunch_client::offer::is_no_capacity_summary(diagnostic) || diagnostic.contains(&late)
 }
 
 /// Why a node failed in an apply.

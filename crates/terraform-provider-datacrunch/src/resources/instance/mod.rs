@@ -466,10 +466,9 @@ impl Resource for InstanceResource {
 
 fn deploy_error(request: &DeployInstanceRequest, err: &datacrunch_client::Error) -> Diagnostics {
     let summary = if err.is_no_capacity() {
-        format!(
-            "No capacity for {} in {}",
-            request.instance_type,
-            request.location_code.as_deref().unwrap_or("any location")
+        datacrunch_client::offer::no_capacity_summary(
+            &request.instance_type,
+            request.location_code.as_deref(),
         )
     } else {
         format!("Deploying instance {}", request.hostname)
