@@ -80,9 +80,12 @@ impl Client {
             .await
     }
 
-    /// The instance a deploy of `request` made, if one did (see
-    /// [`deploy_instance`](Self::deploy_instance)); the earliest if several match.
-    async fn find_deployed(
+    /// The instance a deploy of `request` made at `since` or later, if one did (see
+    /// [`deploy_instance`](Self::deploy_instance)): same hostname, every tag of the
+    /// request, not gone; the earliest if several match. Callers that keep looking after
+    /// the client gave up (the outcome stayed unknown) use this same test, so a lost
+    /// answer is recognised one way everywhere.
+    pub async fn find_deployed(
         &self,
         request: &DeployInstanceRequest,
         since: SystemTime,

@@ -3,7 +3,6 @@
 //! confirm. Pure API work: the Terraform side
 //! (state, diagnostics) lives in `mod.rs`.
 
-use super::model::CREATE_TOKEN_TAG;
 use crate::state::instances::{InstanceDirectory, Lookup};
 use crate::state::Pacing;
 use datacrunch_client::{Client, Error};
@@ -12,7 +11,7 @@ use datacrunch_models::{
     InstanceStatus,
 };
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -86,21 +85,21 @@ impl Budget<'_> {
 }
 
 /// Deploys, and when the outcome is unknown looks for the instance this very request
-/// created (same hostname, carrying `token` in the create-token tag) before trying
-/// again: a lost answer must never become a second billed machine.
+/// created (same hostname, carrying the request's tags, its create token among them)
+/// before trying again: a lost answer must never become a second billed machine.
 /// Returns the id and whether it was adopted.
 pub async fn deploy_or_adopt(
     client: &Client,
     request: &DeployInstanceRequest,
-    token: &str,
     budget: &Budget<'_>,
 ) -> Result<(String, bool), Error> {
+    let since = SystemTime::now();
     loop {
         match client.deploy_instance(request).await {
             Ok(id) => return Ok((id, false)),
             Err(e) if e.is_outcome_unknown() => {
                 tracing::warn!(hostname = %request.hostname, error = %e, "deploy outcome unknown; looking for the instance");
-                if let Some(id) = find_adoptable(client, &request.hostname, token, budget).await? {
+                if let Some(id) = find_adoptable(client, request, since, budget).await? {
                     return Ok((id, true));
                 }
                 if !budget.sleep(Duration::ZERO).await {
@@ -114,21 +113,19 @@ pub async fn deploy_or_adopt(
 }
 
 /// Looks a few times (an accepted deploy may take a moment to be listed) for the
-/// instance named `hostname` carrying `token`.
+/// instance a deploy of `request` made since `since`, the way the client recognises it
+/// (hostname and every tag, the create token among them).
 async fn find_adoptable(
     client: &Client,
-    hostname: &str,
-    token: &str,
+    request: &DeployInstanceRequest,
+    since: SystemTime,
     budget: &Budget<'_>,
 ) -> Result<Option<String>, Error> {
     const LOOKS: u32 = 3;
     for look in 0..LOOKS {
-        match client.find_instances_by_hostname(hostname).await {
-            Ok(found) => {
-                if let Some(i) = found.iter().find(|i| carries_token(i, token)) {
-                    return Ok(Some(i.id.clone()));
-                }
-            }
+        match client.find_deployed(request, since).await {
+            Ok(Some(id)) => return Ok(Some(id)),
+            Ok(None) => {}
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, "lookup after an unknown deploy failed; looking again")
             }
@@ -139,12 +136,6 @@ async fn find_adoptable(
         }
     }
     Ok(None)
-}
-
-fn carries_token(i: &Instance, token: &str) -> bool {
-    i.tags
-        .iter()
-        .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token))
 }
 
 /// A wait that ended without a running instance: why, and the instance as last seen

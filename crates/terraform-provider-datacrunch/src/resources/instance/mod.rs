@@ -25,7 +25,7 @@ use crate::state::ProviderState;
 use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
 use lifecycle::{Budget, LifecycleError, WaitFailure};
-use model::{InstanceModel, OsVolume, CREATE_TOKEN_TAG};
+use model::{carries_create_token, InstanceModel, OsVolume, CREATE_TOKEN_TAG};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tfplugin::schema::timeouts::Operation;
@@ -188,10 +188,7 @@ async fn find_leftover(
         .map_err(|e| api_error("Listing instances before create", &e))?;
     let mut adopt = None;
     for i in listing.values() {
-        let ours = i.hostname.eq_ignore_ascii_case(hostname)
-            && i.tags
-                .iter()
-                .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token));
+        let ours = i.hostname.eq_ignore_ascii_case(hostname) && carries_create_token(i, token);
         if !ours || i.status.is_gone() {
             continue;
         }
@@ -357,10 +354,9 @@ impl Resource for InstanceResource {
         let id = match find_leftover(ctx, &st, &request.hostname, &token).await? {
             Some(id) => id,
             None => {
-                let (id, adopted) =
-                    lifecycle::deploy_or_adopt(&st.client, &request, &token, &budget)
-                        .await
-                        .map_err(|e| deploy_error(&request, &e))?;
+                let (id, adopted) = lifecycle::deploy_or_adopt(&st.client, &request, &budget)
+                    .await
+                    .map_err(|e| deploy_error(&request, &e))?;
                 if adopted {
                     ctx.warn(
                         "Recovered from a lost deploy answer",

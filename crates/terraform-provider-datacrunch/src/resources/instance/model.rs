@@ -13,6 +13,14 @@ use tfplugin::Number;
 /// Hidden from `tags` in state.
 pub const CREATE_TOKEN_TAG: &str = "terraform-create-token";
 
+/// Whether `instance` was made by the create that generated `token`.
+pub fn carries_create_token(instance: &datacrunch_models::Instance, token: &str) -> bool {
+    instance
+        .tags
+        .iter()
+        .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token))
+}
+
 /// `os_volume { name, size }`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OsVolume {
