@@ -148,6 +148,23 @@ pub fn wait_with_timeout(mut child: Child, command: String, timeout: Duration) -
     }
 }
 
+/// Polls `done` every 20 ms until it holds; panics naming `what` (evaluated only then,
+/// so it can carry the latest output) once `timeout` has passed. Tests wait on events
+/// in other processes this way instead of sleeping a fixed time.
+pub fn wait_until(
+    timeout: Duration,
+    mut done: impl FnMut() -> bool,
+    what: impl FnOnce() -> String,
+) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() >= deadline {
+            panic!("gave up after {}s waiting: {}", timeout.as_secs(), what());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

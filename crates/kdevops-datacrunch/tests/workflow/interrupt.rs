@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::common::{alive, http, terraform_bin, workflow_bin, Project};
 use serde_json::Value;
 use test_support::cargo_bin::workspace_root;
+use test_support::process::wait_until;
 
 /// Live instances as the emulator's admin API lists them (deleted ones excluded).
 fn live_instances(p: &Project) -> Vec<Value> {
@@ -381,23 +382,19 @@ fn a_second_ctrl_c_names_what_is_at_risk_and_bringup_adopts_it() {
         r#"{"endpoint":"GET /v1/instances","latency_ms":8000}"#,
     );
     let polls = requests(&p, "GET /v1/instances");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while requests(&p, "GET /v1/instances") == polls {
-        assert!(
-            Instant::now() < deadline,
-            "the provider never polled:\n{}",
-            run.output()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        || requests(&p, "GET /v1/instances") != polls,
+        || format!("the provider never polled:\n{}", run.output()),
+    );
     run.ctrl_c();
     // Until the first notice is printed the tool may not have seen the first signal
     // (two pending SIGINTs count as one).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !run.output().contains("asking Terraform to stop") {
-        assert!(Instant::now() < deadline, "no notice:\n{}", run.output());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(30),
+        || run.output().contains("asking Terraform to stop"),
+        || format!("no notice:\n{}", run.output()),
+    );
     run.ctrl_c();
     let (ok, out, tmp) = run.finish();
     assert!(!ok, "{out}");
@@ -562,14 +559,11 @@ fn a_node_deleted_behind_terraforms_back_is_reported_and_recreated() {
     let (status, reply) = p.api("PUT", "/instances", Some(&body));
     assert!(status < 300, "{status} {reply}");
     // Wait (bounded) until the API no longer lists it as live.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while p.status().iter().any(|n| n["id"] == id) {
-        assert!(
-            Instant::now() < deadline,
-            "instance {id} never left the API"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        || !p.status().iter().any(|n| n["id"] == id),
+        || format!("instance {id} never left the API"),
+    );
     let report = p.ok(&["status"]);
     assert!(
         report.contains(&format!(

@@ -7,8 +7,9 @@
 
 use datacrunch_emulator::{FaultRule, Timing};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use test_support::datacrunch::*;
+use test_support::process::wait_until;
 
 fn nodes(n: usize, prefix: &str) -> Vec<String> {
     (1..=n).map(|i| format!("{prefix}-{i}")).collect()
@@ -211,15 +212,16 @@ fn apply_until_deployed(
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while emu.admin.count("POST /v1/instances") < deploys {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "deploys never happened"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_deploys(emu, deploys);
     child
+}
+
+fn wait_for_deploys(emu: &datacrunch_emulator::RunningEmulator, deploys: u64) {
+    wait_until(
+        Duration::from_secs(60),
+        || emu.admin.count("POST /v1/instances") >= deploys,
+        || format!("{deploys} deploys never happened"),
+    );
 }
 
 #[test]
@@ -342,11 +344,7 @@ fn interrupted_apply_returns_with_the_instance_tainted_in_state() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while emu.admin.count("POST /v1/instances") < 1 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no deploy");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_deploys(&emu, 1);
     // Let the first poll see the instance, then interrupt like Ctrl-C.
     std::thread::sleep(Duration::from_millis(500));
     let interrupted = std::process::Command::new("bash")
@@ -380,19 +378,13 @@ fn apply_until_polling(
     deploys: u64,
 ) -> std::process::Child {
     let child = ws.spawn(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-    let start = Instant::now();
-    while emu.admin.count("POST /v1/instances") < deploys {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "deploys never happened"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_deploys(emu, deploys);
     let listed = emu.admin.count("GET /v1/instances");
-    while emu.admin.count("GET /v1/instances") <= listed {
-        assert!(start.elapsed() < Duration::from_secs(60), "no poll");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        || emu.admin.count("GET /v1/instances") > listed,
+        || "no poll".into(),
+    );
     child
 }
 
@@ -419,11 +411,11 @@ fn failed_polls_while_waiting_never_taint_a_created_instance() {
     ] {
         let before = emu.admin.count("GET /v1/instances");
         emu.admin.set_fault("GET /v1/instances", rule).unwrap();
-        let start = Instant::now();
-        while emu.admin.count("GET /v1/instances") < before + 2 {
-            assert!(start.elapsed() < Duration::from_secs(60), "no failed poll");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(
+            Duration::from_secs(60),
+            || emu.admin.count("GET /v1/instances") >= before + 2,
+            || "no failed poll".into(),
+        );
     }
     emu.admin.clear_faults();
     let out = test_support::process::wait_with_timeout(
