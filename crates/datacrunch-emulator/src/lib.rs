@@ -33,6 +33,7 @@ mod config;
 mod error;
 pub mod faults;
 mod http;
+mod pricing;
 pub mod sandbox;
 mod server;
 mod shared;

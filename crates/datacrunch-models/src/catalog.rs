@@ -59,7 +59,7 @@ pub fn image_family(image_type: &str) -> &str {
     image_type.get(..12).unwrap_or(image_type)
 }
 
-fn default_currency() -> String {
+pub(crate) fn default_currency() -> String {
     "usd".to_owned()
 }
 

@@ -1,11 +1,15 @@
-//! The catalog: balance, instance types, images, locations, availability, volume types.
+//! The catalog: balance, instance types and their price history, long-term periods,
+//! images, locations, availability, volume types.
 
 use crate::client::Client;
 use crate::client::Dated;
 use crate::decode::{decode_bool, decode_json};
 use crate::error::Result;
 use crate::transport::Request;
-use datacrunch_models::{Balance, Image, InstanceType, Location, LocationAvailability, VolumeType};
+use datacrunch_models::{
+    Balance, Image, InstanceType, Location, LocationAvailability, LongTermPeriod, LongTermScope,
+    PriceHistory, VolumeType,
+};
 
 impl Client {
     /// `GET /balance`.
@@ -30,6 +34,29 @@ impl Client {
     pub async fn instance_types(&self, currency: Option<&str>) -> Result<Vec<InstanceType>> {
         let req = Request::get(&["instance-types"]).query("currency", currency);
         self.fetch_json(req, "an array of instance types").await
+    }
+
+    /// `GET /instance-types/price-history[?num_of_months=&currency=]`: every type's fixed
+    /// and dynamic price per hour over the last months, keyed by type, oldest first.
+    pub async fn instance_type_price_history(
+        &self,
+        num_of_months: Option<u32>,
+        currency: Option<&str>,
+    ) -> Result<PriceHistory> {
+        let req = Request::get(&["instance-types", "price-history"])
+            .query("num_of_months", num_of_months)
+            .query("currency", currency);
+        self.fetch_json(req, "an object mapping instance types to price points")
+            .await
+    }
+
+    /// `GET /long-term/periods[/instances|/clusters]`: the commitment periods offered and
+    /// their discounts.
+    pub async fn long_term_periods(&self, scope: LongTermScope) -> Result<Vec<LongTermPeriod>> {
+        let mut segments = vec!["long-term", "periods"];
+        segments.extend(scope.segment());
+        self.fetch_json(Request::get(&segments), "an array of long-term periods")
+            .await
     }
 
     /// `GET /images[?instance_type=…]`: the OS images, optionally only those valid for a type.

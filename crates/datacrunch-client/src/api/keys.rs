@@ -1,4 +1,5 @@
-//! SSH keys (`/sshkeys`) and startup scripts (`/scripts`): list, get, create, delete.
+//! SSH keys (`/sshkeys`) and startup scripts (`/scripts`): list, get, create, delete
+//! one or many.
 
 use super::recover::same_public_key;
 use crate::client::Client;
@@ -49,6 +50,13 @@ impl Client {
             .map(drop)
     }
 
+    /// `DELETE /sshkeys` with `{"keys": [ids]}`: several keys in one call. Unknown ids
+    /// are not an error (as for one key); an empty list sends nothing.
+    pub async fn delete_ssh_keys(&self, ids: &[&str]) -> Result<()> {
+        self.delete_many("sshkeys", "keys", "ssh_key_ids", ids)
+            .await
+    }
+
     /// `GET /scripts`.
     pub async fn startup_scripts(&self) -> Result<Vec<StartupScript>> {
         self.fetch_json(Request::get(&["scripts"]), "an array of startup scripts")
@@ -90,5 +98,32 @@ impl Client {
         self.execute(&Request::new(Method::DELETE, &["scripts", id]))
             .await
             .map(drop)
+    }
+
+    /// `DELETE /scripts` with `{"scripts": [ids]}`: several scripts in one call. Unknown
+    /// ids are not an error; an empty list sends nothing.
+    pub async fn delete_startup_scripts(&self, ids: &[&str]) -> Result<()> {
+        self.delete_many("scripts", "scripts", "startup_script_ids", ids)
+            .await
+    }
+
+    /// `DELETE /{collection}` with `{"<key>": [ids]}`, the API's bulk delete. Every id is
+    /// checked first so that a blank one cannot slip into the list.
+    async fn delete_many(
+        &self,
+        collection: &str,
+        key: &str,
+        field: &str,
+        ids: &[&str],
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for id in ids {
+            super::require_id(field, id)?;
+        }
+        let body = serde_json::json!({ key: ids });
+        let req = Request::new(Method::DELETE, &[collection]).json(&body)?;
+        self.execute(&req).await.map(drop)
     }
 }

@@ -1,20 +1,19 @@
 //! Handlers of the public API, `/v1/…`: token, balance, catalog, availability,
-//! instances and volumes (+ tags), SSH keys (at `/sshkeys` and `/ssh-keys`), scripts and volumes.
+//! instances, SSH keys (at `/sshkeys` and `/ssh-keys`), scripts and volumes.
 
 use super::answer::{json, json_bytes, text_id, AppState};
 use super::error::HttpError;
 use super::extract::{parse_json, ApiJson, ApiPath, OptionalJson, Query, RawBody};
 use crate::catalog::Currency;
 use crate::error::ApiError;
-use crate::world::Tagged;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use datacrunch_models::{
     one_or_many, Balance, CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest,
-    DeployInstanceRequest, InstanceActionRequest, InstanceActionResult, InstanceStatus, Price, Tag,
+    DeployInstanceRequest, InstanceActionRequest, InstanceActionResult, InstanceStatus, Price,
     TokenRequest, VolumeActionRequest, VolumeStatus,
 };
 use serde::Deserialize;
@@ -44,10 +43,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/instances/action", put(instance_action))
         .route("/instances/{id}", get(get_instance))
-        .route("/instances/{id}/tags", post(add_instance_tag))
-        .route("/instances/{id}/tags/{key}", delete(remove_instance_tag))
-        .route("/volumes/{id}/tags", post(add_volume_tag))
-        .route("/volumes/{id}/tags/{key}", delete(remove_volume_tag))
         .route(
             "/sshkeys",
             get(list_keys).post(create_key).delete(delete_keys),
@@ -98,7 +93,7 @@ async fn balance(State(s): State<AppState>) -> ApiResult {
     ))
 }
 
-fn currency(q: &Query) -> Result<Currency, ApiError> {
+pub(super) fn currency(q: &Query) -> Result<Currency, ApiError> {
     Currency::parse(q.get(&["currency"])).map_err(ApiError::invalid)
 }
 
@@ -259,47 +254,6 @@ async fn instance_action(
         StatusCode::MULTI_STATUS
     };
     Ok(json(status, &results))
-}
-
-pub(super) async fn add_tag(s: AppState, kind: Tagged, id: String, tag: Tag) -> ApiResult {
-    let tag = s.with(|w, _| w.add_tag(kind, &id, tag))?;
-    let body = serde_json::json!({"id": id, "key": tag.key, "value": tag.value});
-    Ok(json(StatusCode::CREATED, &body))
-}
-
-pub(super) async fn remove_tag(s: AppState, kind: Tagged, id: String, key: String) -> ApiResult {
-    s.with(|w, _| w.remove_tag(kind, &id, &key))?;
-    Ok(StatusCode::OK.into_response())
-}
-
-async fn add_instance_tag(
-    State(s): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(tag): ApiJson<Tag>,
-) -> ApiResult {
-    add_tag(s, Tagged::Instance, id, tag).await
-}
-
-async fn remove_instance_tag(
-    State(s): State<AppState>,
-    ApiPath((id, key)): ApiPath<(String, String)>,
-) -> ApiResult {
-    remove_tag(s, Tagged::Instance, id, key).await
-}
-
-async fn add_volume_tag(
-    State(s): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(tag): ApiJson<Tag>,
-) -> ApiResult {
-    add_tag(s, Tagged::Volume, id, tag).await
-}
-
-async fn remove_volume_tag(
-    State(s): State<AppState>,
-    ApiPath((id, key)): ApiPath<(String, String)>,
-) -> ApiResult {
-    remove_tag(s, Tagged::Volume, id, key).await
 }
 
 async fn list_keys(State(s): State<AppState>) -> ApiResult {

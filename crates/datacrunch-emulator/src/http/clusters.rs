@@ -1,19 +1,18 @@
-//! Handlers of the cluster API under `/v1`: clusters (+ tags), cluster types, cluster
+//! Handlers of the cluster API under `/v1`: clusters, cluster types, cluster
 //! availability and cluster images.
 
 use super::answer::{json, json_bytes, AppState};
-use super::api::{add_tag, remove_tag, status_filter, ApiResult};
+use super::api::{status_filter, ApiResult};
 use super::extract::{ApiJson, ApiPath, Query};
 use crate::cluster_catalog::ClusterCatalog;
 use crate::error::ApiError;
-use crate::world::Tagged;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use axum::Router;
 use datacrunch_models::{
-    ClusterActionRequest, ClusterStatus, CreateClusterRequest, CreatedCluster, Tag,
+    ClusterActionRequest, ClusterStatus, CreateClusterRequest, CreatedCluster,
 };
 use serde::Serialize;
 
@@ -24,8 +23,6 @@ pub fn routes() -> Router<AppState> {
             get(list_clusters).post(create_cluster).put(cluster_action),
         )
         .route("/clusters/{id}", get(get_cluster))
-        .route("/clusters/{id}/tags", post(add_cluster_tag))
-        .route("/clusters/{id}/tags/{key}", delete(remove_cluster_tag))
         .route("/cluster-types", get(cluster_types))
         .route("/cluster-availability", get(availability))
         .route("/cluster-availability/{cluster_type}", get(is_available))
@@ -94,21 +91,6 @@ async fn cluster_action(
         })
         .collect();
     Ok(json(StatusCode::MULTI_STATUS, &results))
-}
-
-async fn add_cluster_tag(
-    State(s): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(tag): ApiJson<Tag>,
-) -> ApiResult {
-    add_tag(s, Tagged::Cluster, id, tag).await
-}
-
-async fn remove_cluster_tag(
-    State(s): State<AppState>,
-    ApiPath((id, key)): ApiPath<(String, String)>,
-) -> ApiResult {
-    remove_tag(s, Tagged::Cluster, id, key).await
 }
 
 async fn cluster_types(State(s): State<AppState>) -> ApiResult {

@@ -1,5 +1,6 @@
-//! The HTTP surface: the public API under `/v1` (`api`, and `clusters`), the admin API under `/admin`
-//! (`admin`, guarded by `loopback`: local peers addressing a local host), and the
+//! The HTTP surface: the public API under `/v1` (`api`, `clusters`, `pricing`,
+//! `tags`), the admin API under `/admin` (`admin`, guarded by `loopback`: local peers
+//! addressing a local host), and the
 //! middleware every request passes: a one-line log, request counters and fault
 //! injection keyed by method + route template, bearer-token checks, and
 //! `{code, message}` bodies for unknown routes and methods.
@@ -11,6 +12,8 @@ mod clusters;
 mod error;
 pub mod extract;
 mod loopback;
+mod pricing;
+mod tags;
 
 pub use answer::AppState;
 pub use error::HttpError;
@@ -77,6 +80,8 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let v1 = api::routes()
         .merge(clusters::routes())
+        .merge(pricing::routes())
+        .merge(tags::routes())
         .route_layer(from_fn_with_state(state.clone(), require_token))
         .merge(api::public_routes())
         .layer(from_fn_with_state(state.clone(), count_and_inject_faults));
