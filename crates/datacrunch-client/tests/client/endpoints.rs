@@ -3,8 +3,8 @@
 
 use crate::support::{bearer_client, instance_json, Reply, Sleeps, TestServer};
 use datacrunch_client::models::{
-    CreateVolumeRequest, InstanceAction, InstanceActionRequest, InstanceStatus, VolumeAction,
-    VolumeActionRequest,
+    CreateVolumeRequest, InstanceAction, InstanceActionRequest, InstanceStatus, LongTermScope,
+    VolumeAction, VolumeActionRequest,
 };
 use datacrunch_client::Error;
 use serde_json::json;
@@ -446,5 +446,64 @@ async fn catalog_endpoints_decode_real_shapes() {
     assert!(
         e.to_string().contains("GET /locations") && e.to_string().contains("an array of locations"),
         "{e}"
+    );
+}
+
+#[tokio::test]
+async fn bulk_deletes_send_the_documented_bodies() {
+    let server = answering(Reply::text(200, "")).await;
+    let client = bearer_client(&server, &Sleeps::default());
+    client.delete_ssh_keys(&["k1", "k2"]).await.unwrap();
+    client.delete_startup_scripts(&["s1"]).await.unwrap();
+    let requests = server.requests();
+    assert_eq!(requests[0].line(), "DELETE /v1/sshkeys");
+    assert_eq!(requests[0].json(), json!({"keys": ["k1", "k2"]}));
+    assert_eq!(requests[1].line(), "DELETE /v1/scripts");
+    assert_eq!(requests[1].json(), json!({"scripts": ["s1"]}));
+}
+
+#[tokio::test]
+async fn price_history_and_long_term_periods_paths_and_shapes() {
+    let server = TestServer::start(|req| match req.path.as_str() {
+        "/v1/instance-types/price-history" => Reply::json(
+            200,
+            json!({"1H100.80S.30V": [{"date": "2026-11-01", "fixed_price_per_hour": 1.99,
+                "dynamic_price_per_hour": "1.98", "currency": "usd"}]}),
+        ),
+        _ => Reply::json(
+            200,
+            json!([{"code": "3_MONTHS", "name": "3 months", "is_enabled": true,
+                "unit_name": "month", "unit_value": 3, "discount_percentage": 10}]),
+        ),
+    })
+    .await;
+    let client = bearer_client(&server, &Sleeps::default());
+    let history = client
+        .instance_type_price_history(Some(6), Some("eur"))
+        .await
+        .unwrap();
+    assert_eq!(
+        history["1H100.80S.30V"][0]
+            .dynamic_price_per_hour
+            .to_string(),
+        "1.98"
+    );
+    for scope in LongTermScope::ALL {
+        let periods = client.long_term_periods(scope).await.unwrap();
+        assert_eq!(periods[0].code, "3_MONTHS");
+    }
+    let sent: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| format!("{}?{}", r.path, r.query))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "/v1/instance-types/price-history?num_of_months=6&currency=eur",
+            "/v1/long-term/periods?",
+            "/v1/long-term/periods/instances?",
+            "/v1/long-term/periods/clusters?",
+        ]
     );
 }

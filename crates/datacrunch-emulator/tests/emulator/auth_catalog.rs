@@ -1,4 +1,5 @@
-//! Wire-level tests of OAuth2, balance, the catalog and availability.
+//! Wire-level tests of OAuth2, balance, the catalog (with price history and long-term
+//! periods) and availability.
 
 use crate::common::{builder, raw_get, raw_http, start, start_with};
 use serde_json::{json, Value};
@@ -169,6 +170,91 @@ async fn balance_and_catalog() {
     let vt = api.get("/volume-types").await.json();
     assert_eq!(vt[0]["type"], "NVMe");
     assert_eq!(vt[0]["price"]["price_per_month_per_gb"], 0.2);
+}
+
+#[tokio::test]
+async fn price_history_and_long_term_periods() {
+    let (emu, api) = start().await;
+    let types = api.get("/instance-types").await.json();
+    let h100 = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["instance_type"] == "1H100.80S.30V")
+        .unwrap()
+        .clone();
+    // Without a month count: the current month, whose dynamic price is the one
+    // /instance-types shows (numbers here, strings there, as the API sends them).
+    let now = api.get("/instance-types/price-history").await.json();
+    assert_eq!(
+        now.as_object().unwrap().len(),
+        types.as_array().unwrap().len()
+    );
+    let point = &now["1H100.80S.30V"][0];
+    assert_eq!(now["1H100.80S.30V"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        point["fixed_price_per_hour"].to_string(),
+        h100["price_per_hour"].as_str().unwrap()
+    );
+    assert_eq!(
+        point["dynamic_price_per_hour"].to_string(),
+        h100["dynamic_price"].as_str().unwrap()
+    );
+    assert_eq!(point["currency"], "usd");
+    assert!(
+        point["date"]
+            .as_str()
+            .unwrap()
+            .ends_with("-01T00:00:00.000Z"),
+        "{point}"
+    );
+
+    let six = api
+        .get("/instance-types/price-history?num_of_months=6&currency=eur")
+        .await
+        .json();
+    let series = six["1H100.80S.30V"].as_array().unwrap();
+    assert_eq!(series.len(), 6);
+    assert!(series.iter().all(|p| p["currency"] == "eur"));
+    let dates: Vec<&str> = series.iter().map(|p| p["date"].as_str().unwrap()).collect();
+    assert!(
+        dates.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {dates:?}"
+    );
+    // The virtual clock drives it: a month later the newest point is a new month.
+    emu.admin.advance_clock(Duration::from_secs(31 * 86_400));
+    let later = api.get("/instance-types/price-history").await.json();
+    assert!(later["1H100.80S.30V"][0]["date"].as_str().unwrap() > dates[5]);
+    for bad in ["0", "37", "many"] {
+        api.get(&format!(
+            "/instance-types/price-history?num_of_months={bad}"
+        ))
+        .await
+        .assert_error(400, "invalid_request", "num_of_months");
+    }
+    api.get("/instance-types/price-history?currency=yen")
+        .await
+        .assert_error(400, "invalid_request", "currency");
+
+    let all = api.get("/long-term/periods").await.json();
+    let instances = api.get("/long-term/periods/instances").await.json();
+    let clusters = api.get("/long-term/periods/clusters").await.json();
+    for list in [&all, &instances, &clusters] {
+        let list = list.as_array().unwrap();
+        assert!(!list.is_empty());
+        for p in list {
+            for field in ["code", "name", "unit_name"] {
+                assert!(p[field].is_string(), "{field}: {p}");
+            }
+            assert!(
+                p["is_enabled"].is_boolean() && p["unit_value"].is_number(),
+                "{p}"
+            );
+            assert!(p["discount_percentage"].as_f64().unwrap() > 0.0, "{p}");
+        }
+    }
+    assert!(instances.as_array().unwrap().len() < all.as_array().unwrap().len());
+    assert_ne!(instances, clusters);
 }
 
 #[tokio::test]

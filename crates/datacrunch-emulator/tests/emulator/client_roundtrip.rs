@@ -5,7 +5,8 @@
 use crate::common::{builder, frozen_timing, to_running, ED25519};
 use datacrunch_client::models::{
     CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,
-    InstanceAction, InstanceActionRequest, InstanceStatus, VolumeAction, VolumeActionRequest,
+    InstanceAction, InstanceActionRequest, InstanceStatus, LongTermScope, VolumeAction,
+    VolumeActionRequest,
 };
 use datacrunch_client::{Client, PollPolicy, RetryPolicy};
 use datacrunch_emulator::{FaultRule, RunningEmulator};
@@ -319,4 +320,87 @@ async fn partial_failure_and_delete_stuck() {
     let missing = "00000000-0000-4000-8000-000000000000";
     c.delete_ssh_key(missing).await.unwrap();
     c.delete_startup_script(missing).await.unwrap();
+}
+
+#[tokio::test]
+async fn bulk_deletes_price_history_and_long_term_periods() {
+    let emu = spawn(builder()).await;
+    let api = client(&emu);
+    let mut keys = Vec::new();
+    let mut scripts = Vec::new();
+    for name in ["a", "b", "c"] {
+        let key = CreateSshKeyRequest {
+            name: name.into(),
+            key: ED25519.into(),
+        };
+        keys.push(api.create_ssh_key(&key).await.unwrap());
+        let script = CreateStartupScriptRequest {
+            name: name.into(),
+            script: "#!/bin/sh\ntrue\n".into(),
+        };
+        scripts.push(api.create_startup_script(&script).await.unwrap());
+    }
+    // Two of three in one call each, plus an id that is not there (not an error).
+    let missing = "00000000-0000-4000-8000-000000000000";
+    api.delete_ssh_keys(&[&keys[0], &keys[2], missing])
+        .await
+        .unwrap();
+    api.delete_startup_scripts(&[&scripts[1], missing])
+        .await
+        .unwrap();
+    let left: Vec<String> = api
+        .ssh_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(left, [keys[1].clone()]);
+    let left: Vec<String> = api
+        .startup_scripts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, [scripts[0].clone(), scripts[2].clone()]);
+    let counters = emu.admin.counters();
+    assert_eq!(counters.get("DELETE /v1/sshkeys").copied(), Some(1));
+    assert_eq!(counters.get("DELETE /v1/scripts").copied(), Some(1));
+    // Nothing to delete: nothing sent. A blank id is refused before anything is sent.
+    api.delete_ssh_keys(&[]).await.unwrap();
+    let e = api
+        .delete_startup_scripts(&[&scripts[0], " "])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("startup_script_ids"), "{e}");
+    let counters = emu.admin.counters();
+    assert_eq!(counters.get("DELETE /v1/sshkeys").copied(), Some(1));
+    assert_eq!(counters.get("DELETE /v1/scripts").copied(), Some(1));
+
+    let types = api.instance_types(None).await.unwrap();
+    let history = api
+        .instance_type_price_history(Some(3), None)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), types.len());
+    for t in &types {
+        let points = &history[&t.instance_type];
+        assert_eq!(points.len(), 3, "{}", t.instance_type);
+        assert!(points
+            .iter()
+            .all(|p| p.fixed_price_per_hour == t.price_per_hour));
+        assert_eq!(Some(points[2].dynamic_price_per_hour), t.dynamic_price);
+    }
+    let eur = api
+        .instance_type_price_history(None, Some("eur"))
+        .await
+        .unwrap();
+    assert!(eur.values().all(|p| p.len() == 1 && p[0].currency == "eur"));
+
+    for scope in LongTermScope::ALL {
+        let periods = api.long_term_periods(scope).await.unwrap();
+        assert!(!periods.is_empty(), "{scope:?}");
+        assert!(periods.iter().all(|p| p.unit_value >= 1.0 && p.is_enabled));
+    }
 }
