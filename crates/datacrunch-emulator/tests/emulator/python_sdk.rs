@@ -57,6 +57,9 @@ async fn official_python_sdk_round_trip() {
         "PUT /v1/volumes",
         "DELETE /v1/volumes/{id}",
         "GET /v1/instance-availability/{instance_type}",
+        "GET /v1/balance",
+        "GET /v1/long-term/periods/instances",
+        "GET /v1/long-term/periods/clusters",
     ] {
         assert!(
             counters.get(endpoint).copied().unwrap_or(0) > 0,

@@ -71,6 +71,13 @@ def check_catalog(client):
     assert client.instances.is_available("1V100.6V", location_code="FIN-01") is True
     assert client.instances.is_available("1V100.6V", location_code="ICE-01") is False
 
+    # Long-term commitment periods (the SDK has no price-history call).
+    for periods in (client.long_term.get_instance_periods(), client.long_term.get_cluster_periods()):
+        assert periods, periods
+        for p in periods:
+            assert p.code and p.name and p.unit_name == "month", p
+            assert p.is_enabled and p.unit_value >= 1 and p.discount_percentage > 0, p
+
 
 def check_keys_and_scripts(client):
     key = client.ssh_keys.create("sdk-key", ED25519)
