@@ -6,14 +6,14 @@
 //! a crashed run, come under Terraform.
 
 use crate::diagnostics::api_error;
+use crate::filters::InstanceFilter;
 use crate::resources::{instance, ssh_key, startup_script, volume};
 use crate::state::ProviderState;
 use datacrunch_models::VolumeStatus;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use tfplugin::list::{ListItem, ListRequest, ListResource, ListSink};
-use tfplugin::{async_trait, Attribute, Context, Diagnostics, Schema, Type, Value};
+use tfplugin::{async_trait, Attribute, Context, Diagnostics, Schema, Value};
 
 /// Every list resource type.
 pub fn all() -> Vec<Arc<dyn ListResource>> {
@@ -44,34 +44,6 @@ fn item(name: &str, id: &str, state: Value) -> ListItem {
 /// `list "datacrunch_instance"`.
 struct InstanceList;
 
-#[derive(Deserialize, Default)]
-struct InstanceFilter {
-    hostname_prefix: Option<String>,
-    status: Option<String>,
-    location: Option<String>,
-    tag: Option<BTreeMap<String, String>>,
-}
-
-impl InstanceFilter {
-    fn matches(&self, i: &datacrunch_models::Instance) -> bool {
-        let prefix = self.hostname_prefix.as_deref().unwrap_or("");
-        let status = match &self.status {
-            Some(s) => i.status.as_str() == s,
-            // Deleted instances linger in listings for a while; they cannot be adopted.
-            None => !i.status.is_gone(),
-        };
-        let tags_match = self.tag.iter().flatten().all(|(k, v)| {
-            i.tags
-                .iter()
-                .any(|t| &t.key == k && t.value.as_deref().unwrap_or("") == v)
-        });
-        i.hostname.starts_with(prefix)
-            && status
-            && self.location.as_ref().is_none_or(|l| &i.location == l)
-            && tags_match
-    }
-}
-
 #[async_trait]
 impl ListResource for InstanceList {
     fn type_name(&self) -> String {
@@ -79,28 +51,12 @@ impl ListResource for InstanceList {
     }
 
     fn schema(&self) -> Schema {
-        Schema::new()
-            .description("Instances in the account, oldest first; deleted ones only when `status` asks for them.")
-            .attribute(
-                Attribute::string("hostname_prefix")
-                    .optional()
-                    .description("Only instances whose hostname starts with this."),
-            )
-            .attribute(
-                Attribute::string("status")
-                    .optional()
-                    .description("Only instances in this status (`running`, `offline`, ...)."),
-            )
-            .attribute(
-                Attribute::string("location")
-                    .optional()
-                    .description("Only instances in this location, e.g. `FIN-01`."),
-            )
-            .attribute(
-                Attribute::map("tag", Type::String)
-                    .optional()
-                    .description("Only instances carrying every one of these tags."),
-            )
+        InstanceFilter::attributes().into_iter().fold(
+            Schema::new().description(
+                "Instances in the account, oldest first; deleted ones only when `status` asks for them.",
+            ),
+            Schema::attribute,
+        )
     }
 
     async fn list(

@@ -19,6 +19,7 @@ mod credentials;
 mod data_sources;
 mod diagnostics;
 mod docs;
+mod filters;
 mod functions;
 mod lists;
 mod provider;

@@ -1,13 +1,16 @@
 //! Data sources: the catalog (instance types, images, locations), live availability,
-//! the offer picker and the cluster catalog. All read through the provider's shared
-//! client; the instance catalog ones share the per-process catalog cache with
+//! the offer picker, the cluster catalog, the account's instances and volumes, and
+//! money (balance, price history, long-term periods). All read through the provider's
+//! shared client; the instance catalog ones share the per-process catalog cache with
 //! plan-time validation.
 
 mod availability;
 mod catalog;
 mod cluster;
 mod computed;
+mod fleet;
 mod offer;
+mod pricing;
 
 use std::sync::Arc;
 use tfplugin::DataSource;
@@ -23,5 +26,10 @@ pub fn all() -> Vec<Arc<dyn DataSource>> {
         Arc::new(cluster::ClusterTypes),
         Arc::new(cluster::ClusterAvailability),
         Arc::new(cluster::ClusterImages),
+        Arc::new(fleet::Instances),
+        Arc::new(fleet::Volumes),
+        Arc::new(pricing::Balance),
+        Arc::new(pricing::PriceHistory),
+        Arc::new(pricing::LongTermPeriods),
     ]
 }
