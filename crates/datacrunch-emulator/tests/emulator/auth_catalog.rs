@@ -110,6 +110,16 @@ async fn custom_credentials_only() {
     );
 }
 
+/// The record of one type in a `GET /instance-types` answer.
+fn type_named<'a>(types: &'a Value, name: &str) -> &'a Value {
+    types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["instance_type"] == name)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn balance_and_catalog() {
     let (_emu, api) = start().await;
@@ -117,12 +127,7 @@ async fn balance_and_catalog() {
     assert_eq!(balance, json!({"amount": 1000.0, "currency": "usd"}));
 
     let types = api.get("/instance-types").await.json();
-    let h100 = types
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["instance_type"] == "1H100.80S.30V")
-        .unwrap();
+    let h100 = type_named(&types, "1H100.80S.30V");
     assert_eq!(h100["price_per_hour"], "1.99", "prices are strings here");
     assert_eq!(h100["spot_price"], "1");
     assert_eq!(
@@ -176,13 +181,7 @@ async fn balance_and_catalog() {
 async fn price_history_and_long_term_periods() {
     let (emu, api) = start().await;
     let types = api.get("/instance-types").await.json();
-    let h100 = types
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["instance_type"] == "1H100.80S.30V")
-        .unwrap()
-        .clone();
+    let h100 = type_named(&types, "1H100.80S.30V");
     // Without a month count: the current month, whose dynamic price is the one
     // /instance-types shows (numbers here, strings there, as the API sends them).
     let now = api.get("/instance-types/price-history").await.json();

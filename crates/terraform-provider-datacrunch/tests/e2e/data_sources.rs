@@ -386,7 +386,7 @@ fn instances_and_volumes_are_listed_and_filtered() {
     let running = ids("running");
     assert_eq!(running.len(), 2, "{running:?}");
     assert!(!running.contains(&db));
-    assert_eq!(ids("web_ml"), [web1.clone()]);
+    assert_eq!(ids("web_ml"), [web1]);
 
     // Volumes: the three OS volumes and the new one; by instance; by tag.
     let api_volumes = block_on(client.volumes(None)).unwrap();
@@ -442,7 +442,7 @@ data "datacrunch_long_term_periods" "x" {
         text.contains("offline") && text.contains("provisioning"),
         "{text}"
     );
-    assert!(emu.admin.counters().get("GET /v1/instances").is_none());
+    assert!(!emu.admin.counters().contains_key("GET /v1/instances"));
 
     // An unknown instance type in the price history fails with a suggestion too.
     ws.write(
