@@ -236,10 +236,15 @@ fn resolve_nodes(config: &Config) -> Result<(Option<SandboxHost>, sandbox::Board
         ))
     })?;
     match sandbox::detect(&dir) {
-        Ok(host) => Ok((
-            Some(SandboxHost { host, temporary }),
-            sandbox::Board::new("sandbox", None),
-        )),
+        Ok(host) => {
+            tracing::info!(
+                root_filesystem = host.root.describe(),
+                as_root = host.as_root,
+                "instances are sandbox nodes"
+            );
+            let board = sandbox::Board::sandboxes(&host);
+            Ok((Some(SandboxHost { host, temporary }), board))
+        }
         Err(why) => {
             if temporary {
                 let _ = std::fs::remove_dir_all(&dir);

@@ -3,38 +3,39 @@
 # `unshare`; ends by exec'ing sshd, which stays the namespace's init: when it dies the
 # kernel kills every process of the node.
 #
-# $1 = node directory (disk/upper, disk/work, root), $2 = hostname.
+# $1 = node directory (its `fstab` mounts the node's root at `root`), $2 = hostname.
 # The per-node sshd config is already in the disk at /etc/ssh/datacrunch-node.conf.
+# Every process started here is paid for by every boot of every node: shell builtins
+# where they do the job, one `mount` for the whole root.
 set -eu
 node=$1
 name=$2
-root=$node/root
 
-# Nothing mounted here propagates back to the host.
-mount --make-rprivate /
-# The root filesystem: the host's / read-only below, the node's disk on top.
-mount -t overlay overlay -o "lowerdir=/,upperdir=$node/disk/upper,workdir=$node/disk/work${OVERLAY_OPTS:-}" "$root"
-# An overlay does not descend into the host's other mounts: give the node its own.
-mount --rbind /dev "$root/dev"
-mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
-mount -t proc -o nosuid,nodev,noexec proc "$root/proc"
-mount --rbind /sys "$root/sys"
-mount -t tmpfs -o mode=1777,nosuid,nodev tmp "$root/tmp"
-mount -t tmpfs -o mode=0755,nosuid,nodev run "$root/run"
+# The host key is made once, at first boot, and kept on the disk: known_hosts entries
+# stay valid across stops, starts and emulator restarts. Asked of the disk itself,
+# before the mounts: the node's /etc/ssh also shows the host's own keys.
+host_key=
+if [ -f "$node/disk/upper/etc/ssh/ssh_host_ed25519_key" ]; then host_key=kept; fi
+
+# `unshare` made every mount private already: nothing mounted here reaches the host.
+mount --all --fstab "$node/fstab"
+# (sethostname(2): /proc/sys/kernel/hostname belongs to the host's root, whom a user
+# namespace does not map.)
 hostname "$name"
 
-cd "$root"
-mkdir -p .host
-pivot_root . .host
+# The new root becomes / and the host's root, stacked under it, goes.
+cd "$node/root"
+pivot_root . .
+umount -l .
 cd /
-umount -l /.host
-rmdir /.host 2>/dev/null || true
 
-mkdir -p /run/sshd /var/log /var/lib/datacrunch-node
-chmod 0755 /run/sshd
+mkdir -p -m 0755 /run/sshd /var/log /var/lib/datacrunch-node
+if [ -z "$host_key" ]; then
+  rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub
+  ssh-keygen -q -t ed25519 -N "" -C "$name" -f /etc/ssh/ssh_host_ed25519_key
+fi
 # The startup script runs once, at first boot, before sshd answers.
 if [ -f /var/lib/datacrunch-node/startup-script ] && [ ! -e /var/lib/datacrunch-node/startup-script.done ]; then
-  chmod 0700 /var/lib/datacrunch-node/startup-script
   status=0
   /var/lib/datacrunch-node/startup-script >/var/log/startup-script.log 2>&1 </dev/null || status=$?
   echo "$status" >/var/lib/datacrunch-node/startup-script.done

@@ -11,15 +11,20 @@
 //! a [`Desired`] (the nodes that should run, the disks that should exist) and the
 //! [`Supervisor`] makes the machine match, publishing what runs on a [`Board`] the
 //! admin API shows. Submodules: `detect` (can this machine boot sandboxes, and if not,
-//! which setting says so), `node` (one node's disk and processes), `supervisor` (the
-//! reconcile loop and clean exit).
+//! which setting says so), `mounts` (a node's root filesystem), `node` (one node's
+//! disk and processes), `userns` (the namespaces and, unprivileged, the user ids of a
+//! node), `supervisor` (the reconcile loop and clean exit).
 
 mod detect;
+mod mounts;
 mod node;
 mod supervisor;
+mod userns;
 
 pub use detect::{detect, Unavailable};
+pub use mounts::RootLayout;
 pub use supervisor::Supervisor;
+pub use userns::IdMap;
 
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -34,6 +39,36 @@ pub struct Host {
     pub nodes_dir: PathBuf,
     /// The emulator is root: no user namespace, and port 22 when it is free.
     pub as_root: bool,
+    /// How a node's root filesystem is made from the host's.
+    pub root: RootLayout,
+    /// The subordinate ids an emulator that is not root maps into its nodes.
+    pub user_ids: Option<IdMap>,
+}
+
+/// Removes a node directory tree. Overlayfs leaves its scratch directory (`work/work`)
+/// with mode 000; root removes it anyway, an unprivileged emulator only once it has
+/// made its directories its own again.
+pub(crate) fn remove_tree(path: &std::path::Path) -> std::io::Result<()> {
+    if std::fs::remove_dir_all(path).is_ok() || !path.exists() {
+        return Ok(());
+    }
+    open_up(path);
+    std::fs::remove_dir_all(path)
+}
+
+/// Gives the owner full access to every directory under `path` (links not followed).
+fn open_up(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let is_dir = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+    if !is_dir {
+        return;
+    }
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            open_up(&entry.path());
+        }
+    }
 }
 
 /// Tells apart the temporary node directories of emulators in one process.
@@ -56,7 +91,7 @@ pub fn temporary_nodes_dir() -> PathBuf {
                 .and_then(|rest| rest.split_once('-'))
                 .and_then(|(pid, _)| pid.parse::<u32>().ok());
             if pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()) {
-                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = remove_tree(&entry.path());
             }
         }
     }
@@ -136,6 +171,8 @@ pub struct BoardView {
     pub mode: &'static str,
     /// Set when sandboxes were wanted but this machine cannot boot them.
     pub unavailable: Option<String>,
+    /// How a node's root filesystem is made (sandboxes only): see [`RootLayout`].
+    pub root_filesystem: Option<&'static str>,
     pub nodes: Vec<NodeStatus>,
 }
 
@@ -148,8 +185,20 @@ impl Board {
         Board(Mutex::new(BoardView {
             mode,
             unavailable,
+            root_filesystem: None,
             nodes: Vec::new(),
         }))
+    }
+
+    /// The board of an emulator whose nodes are sandboxes on `host`.
+    pub fn sandboxes(host: &Host) -> Board {
+        let board = Board::new("sandbox", None);
+        board
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .root_filesystem = Some(host.root.describe());
+        board
     }
 
     pub fn view(&self) -> BoardView {

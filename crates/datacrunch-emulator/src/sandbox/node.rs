@@ -5,9 +5,12 @@
 //!
 //! Layout of `<nodes dir>/<disk id>/`: `disk/upper` (everything the node wrote),
 //! `disk/work` (the overlay's scratch), `root` (the mount point, empty on the host),
+//! `fstab` (the mounts of its root, see `mounts`),
 //! `port` (kept so known_hosts entries survive restarts), `helper.pid` (while running)
 //! and `console.log` (the boot script's and sshd's output).
 
+use super::mounts::{self, mount_table};
+use super::userns::namespace_args;
 use super::{Host, NodeSpec};
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -27,28 +30,6 @@ const STARTUP_SCRIPT_DONE: &str = "var/lib/datacrunch-node/startup-script.done";
 const HELPER_PID: &str = "helper.pid";
 /// The node's PATH when the emulator has none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// `unshare` arguments for a node's namespaces.
-pub fn namespace_args(as_root: bool) -> Vec<&'static str> {
-    let mut args = Vec::new();
-    if !as_root {
-        args.extend(["--user", "--map-root-user"]);
-    }
-    // --kill-child: if unshare dies, the kernel kills the node's init, and with it
-    // every process of the PID namespace.
-    args.extend(["--mount", "--uts", "--pid", "--fork", "--kill-child"]);
-    args
-}
-
-/// Extra overlay options: in a user namespace the overlay keeps its metadata in
-/// `user.*` extended attributes, the only ones it may write there.
-pub fn overlay_options(as_root: bool) -> &'static str {
-    if as_root {
-        ""
-    } else {
-        ",userxattr"
-    }
-}
 
 /// The directory of a disk; `None` for an id that is not a plain name.
 pub fn disk_dir(host: &Host, disk_id: &str) -> Option<PathBuf> {
@@ -82,7 +63,12 @@ impl Node {
         for d in [upper.clone(), dir.join("disk/work"), dir.join("root")] {
             fs::create_dir_all(d)?;
         }
-        prepare_disk(&upper, &spec)?;
+        prepare_disk(&upper, &spec, host.as_root)?;
+        mounts::prepare(&host.root, &dir)?;
+        fs::write(
+            dir.join("fstab"),
+            mount_table(&host.root, &dir, !host.as_root)?,
+        )?;
         let kept = fs::read_to_string(dir.join("port"))
             .ok()
             .and_then(|p| p.trim().parse().ok());
@@ -104,11 +90,10 @@ impl Node {
             .env_clear()
             .env("PATH", path)
             .args(["--pdeathsig", "KILL", "--", "unshare"])
-            .args(namespace_args(host.as_root))
+            .args(namespace_args(host.user_ids.as_ref()))
             .args(["sh", "-c", BOOT_SCRIPT, "datacrunch-node"])
             .arg(&dir)
             .arg(&spec.hostname)
-            .env("OVERLAY_OPTS", overlay_options(host.as_root))
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)
             .stderr(console)
@@ -221,26 +206,11 @@ fn init_pid(helper: u32) -> Option<u32> {
 }
 
 /// First boot writes what the instance was deployed with; later boots keep the disk
-/// as the node left it (as a cloud disk keeps its host keys and authorized_keys).
-fn prepare_disk(upper: &Path, spec: &NodeSpec) -> io::Result<()> {
-    let host_key = upper.join(HOST_KEY);
-    if !host_key.exists() {
-        create_dir(&upper.join("etc/ssh"), 0o755)?;
-        let out = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C"])
-            .arg(&spec.hostname)
-            .arg("-f")
-            .arg(&host_key)
-            .stdin(Stdio::null())
-            .output()?;
-        if !out.status.success() {
-            return Err(io::Error::other(format!(
-                "ssh-keygen failed for {}: {}",
-                host_key.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-    }
+/// as the node left it (as a cloud disk keeps its authorized_keys).
+fn prepare_disk(upper: &Path, spec: &NodeSpec, as_root: bool) -> io::Result<()> {
+    // The host key is made by the node itself at its first boot (see boot.sh): many
+    // nodes then make theirs in parallel instead of one after the other here.
+    create_dir(&upper.join("etc/ssh"), 0o755)?;
     let authorized = upper.join("root/.ssh/authorized_keys");
     if !authorized.exists() {
         create_dir(&upper.join("root"), 0o700)?;
@@ -254,13 +224,38 @@ fn prepare_disk(upper: &Path, spec: &NodeSpec) -> io::Result<()> {
         }
         write_file(&authorized, keys.as_bytes(), 0o600)?;
     }
+    // Made here, by the emulator's user (the node's root): in a user namespace the
+    // node's root may not write into the host's directories, which its root does not
+    // map (see `mounts`), but a directory of the disk is its own.
+    for dir in ["var/log", "var/lib/datacrunch-node"] {
+        create_dir(&upper.join(dir), 0o755)?;
+    }
+    let shadow = upper.join("etc/shadow");
+    if !as_root && !shadow.exists() {
+        write_file(&shadow, &passwordless_shadow()?, 0o640)?;
+    }
     if let Some(script) = &spec.startup_script {
         if !upper.join(STARTUP_SCRIPT_DONE).exists() {
-            create_dir(&upper.join("var/lib/datacrunch-node"), 0o755)?;
             write_file(&upper.join(STARTUP_SCRIPT), script.as_bytes(), 0o700)?;
         }
     }
     Ok(())
+}
+
+/// A node's `/etc/shadow` when the emulator is not root: every account of the host
+/// without a password (`*`: key logins only, as the node's sshd allows anyway). The
+/// host's own is unreadable in the node's user namespace, where the host's root is
+/// not mapped, and sshd refuses every login of an account it cannot check.
+fn passwordless_shadow() -> io::Result<Vec<u8>> {
+    let passwd = fs::read_to_string("/etc/passwd")?;
+    let mut shadow = String::new();
+    for name in passwd.lines().filter_map(|l| l.split(':').next()) {
+        if !name.is_empty() && !name.starts_with('#') {
+            shadow.push_str(name);
+            shadow.push_str(":*:0:0:99999:7:::\n");
+        }
+    }
+    Ok(shadow.into_bytes())
 }
 
 fn create_dir(path: &Path, mode: u32) -> io::Result<()> {

@@ -55,7 +55,7 @@ impl Supervisor {
                 }
                 board.publish(Vec::new());
                 if remove_dir_at_exit {
-                    let _ = std::fs::remove_dir_all(&nodes.host.nodes_dir);
+                    let _ = super::remove_tree(&nodes.host.nodes_dir);
                 }
             })?;
         Ok(Supervisor {
@@ -169,7 +169,7 @@ impl Nodes {
             if !desired.live_disks.contains(&name) && !in_use.contains(name.as_str()) {
                 if let Some(dir) = disk_dir(&self.host, &name) {
                     tracing::info!(disk = %name, "removing the disk of a deleted node");
-                    if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    if let Err(e) = super::remove_tree(&dir) {
                         tracing::error!(dir = %dir.display(), error = %e, "cannot remove a node disk");
                     }
                 }

@@ -216,6 +216,10 @@ async fn running_instances_are_nodes_you_can_ssh_into() {
     let (a, b) = (&nodes[0], &nodes[1]);
     assert_eq!(a["port"], 22, "root listens on 22: {a}");
     assert_eq!(
+        board(&emulator.admin_url).await["root_filesystem"],
+        "overlay of /"
+    );
+    assert_eq!(
         a["ip"],
         api.instance(&first).await["ip"],
         "the node answers on the instance's address"
@@ -224,8 +228,7 @@ async fn running_instances_are_nodes_you_can_ssh_into() {
     assert_eq!(ssh.run(a, "hostname").unwrap(), "node-a");
     assert_eq!(ssh.run(b, "hostname").unwrap(), "node-b");
     // Nothing of the emulator's environment (its client secret may be there) reaches
-    // a node: its helper (whose environment sshd inherits) has only PATH and the
-    // overlay options.
+    // a node: its helper (whose environment sshd inherits) has only PATH.
     let disk = api.instance(&first).await["os_volume_id"]
         .as_str()
         .unwrap()
@@ -243,11 +246,18 @@ async fn running_instances_are_nodes_you_can_ssh_into() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(names, ["OVERLAY_OPTS", "PATH"]);
+    assert_eq!(names, ["PATH"]);
     assert_eq!(
         ssh.run(a, "cat /var/log/startup-script.log; ls /root/startup-ran")
             .unwrap(),
         "started on node-a\n/root/startup-ran"
+    );
+    // Its own host key, not the host's.
+    let node_key = ssh.run(a, "cat /etc/ssh/ssh_host_ed25519_key.pub").unwrap();
+    let host_key = std::fs::read_to_string("/etc/ssh/ssh_host_ed25519_key.pub").unwrap_or_default();
+    assert_ne!(
+        node_key.split_whitespace().nth(1),
+        host_key.split_whitespace().nth(1)
     );
     // Its own /proc (sshd is its PID 1), /tmp and files.
     let init = ssh.run(a, "cat /proc/1/comm").unwrap();
@@ -339,6 +349,6 @@ async fn records_mode_boots_no_node() {
     let view = board(&emulator.admin_url).await;
     assert_eq!(
         view,
-        json!({"mode": "records", "unavailable": null, "nodes": []})
+        json!({"mode": "records", "unavailable": null, "root_filesystem": null, "nodes": []})
     );
 }

@@ -1,7 +1,7 @@
 //! The emulator as a process with sandboxed nodes: without `unshare` it says so once and
 //! keeps records; after SIGKILL a restart boots the nodes again with their disks; run
-//! unprivileged it boots nodes or names the setting that forbids it; temporary node
-//! directories never pile up.
+//! unprivileged it boots nodes in a user namespace, or names the settings that forbid
+//! it; temporary node directories never pile up.
 
 use crate::common::{self, Api};
 use crate::sandbox::{
@@ -192,76 +192,176 @@ fn node_disk(nodes_dir: &Path) -> String {
     names[0].clone()
 }
 
-/// As an ordinary user (`nobody`, via setpriv): sandboxes when the kernel lets that
-/// user make a user namespace with an overlay of `/` (a node then answers SSH on a
-/// high port), otherwise records with the one line naming the setting or saying to
-/// run as root.
-#[tokio::test]
-async fn an_unprivileged_emulator_boots_nodes_or_says_which_setting_forbids_it() {
-    if !sandboxes_possible() {
-        return;
-    }
+/// The emulator as user and group `id` (via setpriv) with `env`, its nodes in
+/// `dir`/nodes; (child, listening line).
+fn spawn_as(id: u32, dir: &Path, env: &[(&str, &str)]) -> (Child, String) {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let nodes_dir = dir.path().join("nodes");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let mut command = Command::new("setpriv");
     command
-        .args([
-            "--reuid",
-            "nobody",
-            "--regid",
-            "nogroup",
-            "--clear-groups",
-            "--",
-        ])
+        .arg(format!("--reuid={id}"))
+        .arg(format!("--regid={id}"))
+        .args(["--clear-groups", "--"])
         .arg(env!("CARGO_BIN_EXE_datacrunch-emulator"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--provisioning-seconds",
-            "0.1",
-            "--nodes-dir",
-        ])
-        .arg(&nodes_dir)
-        .env("HOME", dir.path());
-    let (mut child, line) = listening(command);
-    let admin = admin_url(line.trim());
-    let view = board(&admin).await;
-    if view["mode"] == "records" {
-        let why = view["unavailable"].as_str().unwrap();
-        assert!(
-            why.contains("run the emulator as root"),
-            "the reason must say what to do: {why}"
-        );
-    } else {
-        assert_eq!(view["mode"], "sandbox", "{view}");
-        let api = login(
-            line.trim()
-                .strip_prefix("datacrunch-emulator listening on ")
-                .unwrap(),
-        )
-        .await;
-        let (key, public) = user_key(dir.path());
-        let key_id = api
-            .post("/sshkeys", json!({"name": "k", "key": public}))
-            .await
-            .text;
-        let mut body = common::v100("unprivileged");
-        body["ssh_key_ids"] = json!([key_id]);
-        let id = api.deploy(body).await;
-        let _ = api.status(&id).await;
-        let node = ready_nodes(&admin, &[&id]).await.remove(0);
-        assert_ne!(node["port"], 22, "{node}");
-        let ssh = Ssh {
-            key,
-            known_hosts: dir.path().join("known_hosts"),
-        };
-        assert_eq!(ssh.run(&node, "hostname").unwrap(), "unprivileged");
+        .args(["--listen", "127.0.0.1:0", "--provisioning-seconds", "0.1"])
+        .arg("--nodes-dir")
+        .arg(dir.join("nodes"))
+        .env("HOME", dir)
+        .envs(env.iter().copied());
+    listening(command)
+}
+
+/// `nobody` and `nogroup` on Debian.
+const NOBODY: u32 = 65534;
+
+/// Gives `nobody` a range of subordinate ids (as `useradd` gives every user it makes)
+/// unless it has one: an unprivileged emulator maps them into its nodes.
+fn subordinate_ids_for_nobody() {
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if !text.lines().any(|l| l.starts_with("nobody:")) {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(file)
+                .unwrap();
+            std::io::Write::write_all(&mut f, b"nobody:1879048192:65536\n").unwrap();
+        }
     }
+}
+
+fn uidmap_installed() -> bool {
+    let found = Path::new("/usr/bin/newuidmap").exists();
+    if !found {
+        eprintln!("skipped: unprivileged nodes need newuidmap (Debian package uidmap)");
+    }
+    found
+}
+
+/// Stops an emulator with SIGTERM; its log.
+fn stop(mut child: Child) -> String {
     signal(&child, "-TERM");
     child.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    log
+}
+
+/// As an ordinary user (`nobody`): the kernel refuses an overlay of `/` in a user
+/// namespace, so each top-level directory is one; the node answers SSH on a high
+/// port, is root over its own disk, and nothing it writes reaches the host.
+#[tokio::test]
+async fn an_unprivileged_emulator_boots_nodes_in_a_user_namespace() {
+    if !sandboxes_possible() || !uidmap_installed() {
+        return;
+    }
+    subordinate_ids_for_nobody();
+    let dir = tempfile::tempdir().unwrap();
+    let nodes_dir = dir.path().join("nodes");
+    let (child, line) = spawn_as(NOBODY, dir.path(), &[]);
+    let admin = admin_url(&line);
+    let view = board(&admin).await;
+    assert_eq!(view["mode"], "sandbox", "{view}");
+    assert_eq!(
+        view["root_filesystem"], "overlay of each top-level directory of /",
+        "{view}"
+    );
+    let api = login(
+        line.strip_prefix("datacrunch-emulator listening on ")
+            .unwrap(),
+    )
+    .await;
+    let (key, public) = user_key(dir.path());
+    let key_id = api
+        .post("/sshkeys", json!({"name": "k", "key": public}))
+        .await
+        .text;
+    let mut body = common::v100("unprivileged");
+    body["ssh_key_ids"] = json!([key_id]);
+    let id = api.deploy(body).await;
+    let _ = api.status(&id).await;
+    let node = ready_nodes(&admin, &[&id]).await.remove(0);
+    assert_ne!(node["port"], 22, "{node}");
+    let ssh = Ssh {
+        key,
+        known_hosts: dir.path().join("known_hosts"),
+    };
+    assert_eq!(ssh.run(&node, "hostname").unwrap(), "unprivileged");
+    assert_eq!(
+        ssh.run(&node, "id -u; cat /proc/1/comm").unwrap(),
+        "0\nsshd"
+    );
+    let marker = format!("unprivileged-{}", std::process::id());
+    ssh.run(
+        &node,
+        &format!("echo kept > /root/{marker}; echo e > /etc/{marker}"),
+    )
+    .unwrap();
+    assert_eq!(
+        ssh.run(&node, &format!("cat /root/{marker}")).unwrap(),
+        "kept"
+    );
+    for path in [format!("/root/{marker}"), format!("/etc/{marker}")] {
+        assert!(!Path::new(&path).exists(), "{path} reached the host");
+    }
+    assert!(nodes_dir
+        .join(node_disk(&nodes_dir))
+        .join("disk/upper/etc")
+        .join(&marker)
+        .exists());
+    // Delete removes the disk, overlayfs's scratch directories (mode 000) included.
+    api.action("delete", &[&id]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&nodes_dir).unwrap().count() > 0 {
+        assert!(Instant::now() < deadline, "the disk is still there");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(child);
     assert_eq!(processes_of(&nodes_dir), Vec::<String>::new());
+}
+
+/// Where the kernel refuses an ordinary user a user namespace (forced here, as this
+/// machine allows them), the emulator says so once, naming the settings that decide
+/// it, and serves records; a user without subordinate ids is told how to get some.
+#[tokio::test]
+async fn an_unprivileged_emulator_refused_namespaces_names_the_settings() {
+    if !sandboxes_possible() || !uidmap_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (child, line) = spawn_as(
+        NOBODY,
+        dir.path(),
+        &[("DATACRUNCH_EMULATOR_DENY_USER_NAMESPACES", "1")],
+    );
+    let view = board(&admin_url(&line)).await;
+    assert_eq!(view["mode"], "records", "{view}");
+    let why = view["unavailable"].as_str().unwrap();
+    for setting in [
+        "kernel.apparmor_restrict_unprivileged_userns",
+        "kernel.unprivileged_userns_clone",
+        "user.max_user_namespaces",
+    ] {
+        assert!(why.contains(setting), "{why}");
+    }
+    let log = stop(child);
+    assert_eq!(
+        log.matches("sandbox nodes are unavailable").count(),
+        1,
+        "{log}"
+    );
+
+    // A user id with no account, so no subordinate ids.
+    let dir = tempfile::tempdir().unwrap();
+    let (child, line) = spawn_as(54321, dir.path(), &[]);
+    let view = board(&admin_url(&line)).await;
+    assert_eq!(view["mode"], "records", "{view}");
+    let why = view["unavailable"].as_str().unwrap();
+    assert!(
+        why.contains("user 54321 has no range of subordinate ids in /etc/subuid"),
+        "{why}"
+    );
+    stop(child);
 }
 
 /// Without a state file the node disks live in a temporary directory: removed at a
