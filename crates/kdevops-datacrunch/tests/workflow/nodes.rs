@@ -1,6 +1,7 @@
 //! Emulated nodes you can SSH into, through the whole kdevops loop: bringup waits for
 //! SSH, `ssh kdevops-N` reaches each node (hostname, startup script, a private disk),
-//! the inventory works with Ansible (ping and the example playbook), a shutdown through
+//! the inventory works with Ansible (ping, and the example playbook installing a package
+//! built by the test, so no mirror is reached), a shutdown through
 //! the API refuses connections and a start answers again with the disk kept, and
 //! destroy leaves no node process, no disk and no known_hosts file.
 //!
@@ -91,6 +92,39 @@ fn disks(nodes_dir: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
+/// The package the example playbook installs in the test.
+const OFFLINE_PACKAGE: &str = "kdevops-example-offline";
+
+/// A real Debian package, built with `dpkg-deb` in `dir`: a command that prints
+/// "installed offline".
+fn offline_package(dir: &Path) -> PathBuf {
+    let tree = dir.join("offline-package");
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!(
+            "Package: {OFFLINE_PACKAGE}\nVersion: 1.0\nArchitecture: all\n\
+             Maintainer: kdevops tests <tests@localhost>\n\
+             Description: a package the example playbook installs without a mirror\n"
+        ),
+    )
+    .unwrap();
+    let command = tree.join("usr/bin").join(OFFLINE_PACKAGE);
+    std::fs::write(&command, "#!/bin/sh\necho installed offline\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&command, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let deb = dir.join(format!("{OFFLINE_PACKAGE}.deb"));
+    let out = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&tree)
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "dpkg-deb: {}", text(&out));
+    deb
+}
+
 fn instance_action(p: &Project, action: &str, id: &str) {
     let body = format!(r#"{{"action": "{action}", "id": ["{id}"]}}"#);
     let (status, reply) = p.api("PUT", "/instances", Some(&body));
@@ -139,11 +173,22 @@ fn nodes_answer_ssh_and_ansible_through_the_whole_loop() {
 
     let ping = ansible(&p, "ansible", &["-i", "hosts", "all", "-m", "ping"]);
     assert_eq!(ping.matches("SUCCESS").count(), 3, "{ping}");
+    // The example playbook, fed a package built here: tests send traffic to loopback
+    // only, never to a distribution mirror.
+    let deb = offline_package(p.dir());
     let playbook = workspace_root().join("playbooks/example.yml");
     let played = ansible(
         &p,
         "ansible-playbook",
-        &["-i", "hosts", playbook.to_str().unwrap()],
+        &[
+            "-i",
+            "hosts",
+            playbook.to_str().unwrap(),
+            "-e",
+            &format!("example_package={OFFLINE_PACKAGE}"),
+            "-e",
+            &format!("example_package_deb={}", deb.display()),
+        ],
     );
     let release =
         String::from_utf8_lossy(&Command::new("uname").arg("-r").output().unwrap().stdout)
@@ -151,10 +196,14 @@ fn nodes_answer_ssh_and_ansible_through_the_whole_loop() {
             .to_owned();
     for name in ["kdevops-0", "kdevops-1", "kdevops-2"] {
         assert!(
-            played.contains(&format!("{name}: Hello, world!; kernel {release}")),
+            played.contains(&format!("{name}: installed offline; kernel {release}")),
             "{played}"
         );
+        let status = format!("dpkg-query -W -f='${{Status}}' {OFFLINE_PACKAGE}");
+        assert_eq!(ssh_ok(&p, name, &status), "install ok installed");
     }
+    // Installed in the nodes only.
+    assert!(!Path::new(&format!("/usr/bin/{OFFLINE_PACKAGE}")).exists());
 
     // A shutdown through the API: connections refused; start: the same disk answers.
     let id = p
