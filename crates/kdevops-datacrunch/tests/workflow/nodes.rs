@@ -240,3 +240,66 @@ fn nodes_answer_ssh_and_ansible_through_the_whole_loop() {
     assert_eq!(disks(&nodes_dir), Vec::<PathBuf>::new());
     assert!(!known_hosts.exists());
 }
+
+/// An emulator that cannot boot sandboxes (the kernel's refusal forced here, as this
+/// machine allows them) falls back to records: `make bringup` prints the one line
+/// naming the settings, and otherwise exactly what a records-only emulator's bringup
+/// prints (no SSH wait), with the same nodes.
+#[test]
+fn a_bringup_on_a_records_fallback_prints_one_line_and_nothing_else_changes() {
+    let bringup = |env: (&str, &str)| {
+        let p = Project::new();
+        p.defconfig("emulator-3-nodes");
+        let out = p.command(&["bringup"]).env(env.0, env.1).output().unwrap();
+        assert!(out.status.success(), "bringup: {}", text(&out));
+        let printed = text(&out);
+        let hosts = std::fs::read_to_string(p.dir().join("hosts")).unwrap();
+        p.ok(&["destroy"]);
+        (printed, hosts)
+    };
+    let (fallback, fallback_hosts) = bringup(("DATACRUNCH_EMULATOR_DENY_USER_NAMESPACES", "1"));
+    let (records, records_hosts) = bringup(("DATACRUNCH_EMULATOR_NODES", "records"));
+    let (line, rest): (Vec<&str>, Vec<&str>) = fallback
+        .lines()
+        .partition(|l| l.contains("sandbox nodes are unavailable"));
+    assert_eq!(line.len(), 1, "{fallback}");
+    for setting in [
+        "kernel.apparmor_restrict_unprivileged_userns",
+        "kernel.unprivileged_userns_clone",
+        "user.max_user_namespaces",
+    ] {
+        assert!(line[0].contains(setting), "{}", line[0]);
+    }
+    assert_eq!(
+        mask(&rest.join("\n")),
+        mask(&records),
+        "{fallback}\n---\n{records}"
+    );
+    assert!(!fallback.contains("answers SSH"), "{fallback}");
+    assert_eq!(mask(&fallback_hosts), mask(&records_hosts));
+}
+
+/// The lines of `text`, sorted (nodes are created concurrently, in any order), with
+/// every word that differs between two projects (times, addresses, ports, ids,
+/// temporary paths) reduced to `#`.
+fn mask(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            line.split_whitespace()
+                .map(|word| {
+                    let varies =
+                        word.contains(|c: char| c.is_ascii_digit()) || word.contains("/tmp/");
+                    if varies {
+                        "#"
+                    } else {
+                        word
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    lines.sort();
+    lines
+}
