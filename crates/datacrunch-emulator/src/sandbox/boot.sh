@@ -29,7 +29,8 @@ pivot_root . .
 umount -l .
 cd /
 
-mkdir -p -m 0755 /run/sshd /var/log /var/lib/datacrunch-node
+# /run/sshd is a mount (see the fstab); /var/log and /var/lib/datacrunch-node are on
+# the disk already.
 if [ -z "$host_key" ]; then
   rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub
   ssh-keygen -q -t ed25519 -N "" -C "$name" -f /etc/ssh/ssh_host_ed25519_key

@@ -12,12 +12,13 @@
 //! [`Supervisor`] makes the machine match, publishing what runs on a [`Board`] the
 //! admin API shows. Submodules: `detect` (can this machine boot sandboxes, and if not,
 //! which setting says so), `mounts` (a node's root filesystem), `node` (one node's
-//! disk and processes), `userns` (the namespaces and, unprivileged, the user ids of a
+//! disk and processes), `spawner` (starting nodes in parallel), `userns` (the namespaces and, unprivileged, the user ids of a
 //! node), `supervisor` (the reconcile loop and clean exit).
 
 mod detect;
 mod mounts;
 mod node;
+mod spawner;
 mod supervisor;
 mod userns;
 

@@ -162,6 +162,14 @@ pub fn mount_table(layout: &RootLayout, node_dir: &Path, userxattr: bool) -> io:
     line("/sys", &root.join("sys"), "none", "rbind");
     line("tmp", &root.join("tmp"), "tmpfs", "mode=1777,nosuid,nodev");
     line("run", &root.join("run"), "tmpfs", "mode=0755,nosuid,nodev");
+    // sshd's privilege separation directory (root's, 0755), made by the mount itself:
+    // one `mkdir` process fewer per boot.
+    line(
+        "sshd",
+        &root.join("run/sshd"),
+        "tmpfs",
+        "mode=0755,nosuid,nodev,noexec,X-mount.mkdir",
+    );
     Ok(table)
 }
 
@@ -274,7 +282,7 @@ mod tests {
             "overlay /n/a\\040b/root overlay lowerdir=/,upperdir=/n/a\\040b/disk/upper,workdir=/n/a\\040b/disk/work 0 0"
         );
         assert!(table.contains("/dev /n/a\\040b/root/dev none rbind 0 0\n"));
-        assert_eq!(table.lines().count(), 7);
+        assert_eq!(table.lines().count(), 8);
         let refused = mount_table(&RootLayout::OverlayOfRoot, Path::new("/n/a,b"), false);
         assert!(refused
             .unwrap_err()

@@ -12,9 +12,10 @@
 use super::mounts::{self, mount_table};
 use super::userns::namespace_args;
 use super::{Host, NodeSpec};
+use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -52,10 +53,34 @@ pub struct Node {
     exited: bool,
 }
 
+/// A node whose disk is ready to boot.
+#[derive(Debug)]
+pub struct Prepared {
+    pub spec: NodeSpec,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Prepared {
+    /// The node, once `helper` (this node's command, spawned) runs.
+    pub fn started(self, helper: Child) -> io::Result<Node> {
+        let node = Node {
+            spec: self.spec,
+            port: self.port,
+            dir: self.dir,
+            helper,
+            ready: false,
+            exited: false,
+        };
+        fs::write(node.dir.join(HELPER_PID), format!("{}\n", node.helper.id()))?;
+        Ok(node)
+    }
+}
+
 impl Node {
-    /// Prepares the disk (first boot: host keys, authorized_keys, startup script) and
-    /// starts the node.
-    pub fn boot(host: &Host, spec: NodeSpec) -> io::Result<Node> {
+    /// Prepares the disk (first boot: authorized_keys, startup script); the node and
+    /// the command that boots it (the `setpriv`/`unshare` helper, see `spawner`).
+    pub fn prepare(host: &Host, spec: NodeSpec) -> io::Result<(Prepared, Command)> {
         let dir = disk_dir(host, &spec.disk_id).ok_or_else(|| {
             io::Error::other(format!("disk id {:?} is not a plain name", spec.disk_id))
         })?;
@@ -86,7 +111,8 @@ impl Node {
         // A node starts with a clean environment: the emulator's may hold its client
         // secret, and nothing of it belongs to the machine.
         let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
-        let helper = Command::new("setpriv")
+        let mut helper = Command::new("setpriv");
+        helper
             .env_clear()
             .env("PATH", path)
             .args(["--pdeathsig", "KILL", "--", "unshare"])
@@ -96,24 +122,15 @@ impl Node {
             .arg(&spec.hostname)
             .stdin(Stdio::null())
             .stdout(console.try_clone()?)
-            .stderr(console)
-            .spawn()?;
-        fs::write(dir.join(HELPER_PID), format!("{}\n", helper.id()))?;
-        Ok(Node {
-            spec,
-            port,
-            dir,
-            helper,
-            ready: false,
-            exited: false,
-        })
+            .stderr(console);
+        Ok((Prepared { spec, port, dir }, helper))
     }
 
-    /// Whether sshd accepts connections (checked until it does once).
-    pub fn poll_ready(&mut self) -> bool {
+    /// Whether sshd listens (checked until it does once), given the machine's
+    /// listening sockets ([`listening_sockets`]).
+    pub fn poll_ready(&mut self, listening: &BTreeSet<SocketAddrV4>) -> bool {
         if !self.ready && !self.exited() {
-            let addr = SocketAddr::from((self.spec.ip, self.port));
-            self.ready = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+            self.ready = listening.contains(&SocketAddrV4::new(self.spec.ip, self.port));
         }
         self.ready
     }
@@ -140,6 +157,34 @@ impl Node {
     pub fn stop(self) {
         stop_all(vec![self]);
     }
+}
+
+/// The TCP sockets listening on this machine (nodes share its network), from
+/// `/proc/net/tcp`: asking the kernel, not connecting, as each connection costs a
+/// node's sshd a process of its own.
+pub fn listening_sockets() -> BTreeSet<SocketAddrV4> {
+    let table = fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    parse_listening(&table)
+}
+
+/// `/proc/net/tcp` lines: `sl local_address rem_address st ...`, the address as
+/// `AAAAAAAA:PPPP` (the IPv4 address's bytes in memory order, the port), state `0A`
+/// for LISTEN.
+fn parse_listening(table: &str) -> BTreeSet<SocketAddrV4> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(3) != Some(&"0A") {
+                return None;
+            }
+            let (ip, port) = fields.get(1)?.split_once(':')?;
+            let ip = u32::from_str_radix(ip, 16).ok()?;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            Some(SocketAddrV4::new(Ipv4Addr::from(ip.to_ne_bytes()), port))
+        })
+        .collect()
 }
 
 /// Stops nodes together: one `kill` for every init, then each helper reaped (a
@@ -306,4 +351,30 @@ fn sshd_config(ip: Ipv4Addr, port: u16) -> String {
          AcceptEnv LANG LC_*\n\
          Subsystem sftp /usr/lib/openssh/sftp-server\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_sockets_are_read_from_the_kernels_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue\n\
+            0: 0100007F:0016 00000000:0000 0A 00000000:00000000 00:00000000\n\
+            1: 0100007F:0017 0100007F:D2F0 01 00000000:00000000 00:00000000\n";
+        let listening = parse_listening(table);
+        let expected = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 22);
+        assert_eq!(listening.into_iter().collect::<Vec<_>>(), [expected]);
+    }
+
+    #[test]
+    fn a_socket_listening_here_is_found() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let std::net::SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+            panic!("IPv4 expected")
+        };
+        assert!(listening_sockets().contains(&addr));
+        drop(listener);
+        assert!(!listening_sockets().contains(&addr));
+    }
 }

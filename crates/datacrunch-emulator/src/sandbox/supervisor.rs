@@ -2,12 +2,13 @@
 //! [`Desired`] a few times a second, publishes them on the [`Board`], and stops every
 //! node when it is stopped (or dropped).
 //!
-//! The nodes are spawned from this one long-lived thread on purpose: `setpriv
-//! --pdeathsig` ties a node to the thread that spawned it, so a short-lived worker
-//! thread ending would kill the node.
+//! The nodes are spawned by threads as long-lived as this one on purpose (see
+//! `spawner`): `setpriv --pdeathsig` ties a node to the thread that spawned it, so a
+//! short-lived worker thread ending would kill the node.
 
 use super::node::{self, disk_dir, kill_stale, Node};
-use super::{Board, Desired, Host, NodeStatus};
+use super::spawner::Spawners;
+use super::{Board, Desired, Host, NodeSpec, NodeStatus};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 /// How often the world is compared with the nodes while a node is booting, and when
 /// all are ready.
-const BOOTING_TICK: Duration = Duration::from_millis(50);
+const BOOTING_TICK: Duration = Duration::from_millis(20);
 const IDLE_TICK: Duration = Duration::from_millis(250);
 
 /// Runs the nodes until stopped. Stopping (or dropping) it stops every node.
@@ -40,10 +41,18 @@ impl Supervisor {
         let thread = std::thread::Builder::new()
             .name("datacrunch-nodes".to_owned())
             .spawn(move || {
+                let spawners = match Spawners::new() {
+                    Ok(spawners) => spawners,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start the node spawner threads: no node boots");
+                        return;
+                    }
+                };
                 let mut nodes = Nodes {
                     host,
                     running: BTreeMap::new(),
                     failed: BTreeSet::new(),
+                    spawners,
                 };
                 nodes.clear_stale();
                 nodes.run(&board, &mut plan, &stopped);
@@ -89,6 +98,8 @@ struct Nodes {
     running: BTreeMap<String, Node>,
     /// Instances whose node failed to boot: not retried until they leave `running`.
     failed: BTreeSet<String>,
+    /// Declared last: dropped after `running` was stopped (see `spawner`).
+    spawners: Spawners,
 }
 
 impl Nodes {
@@ -103,8 +114,11 @@ impl Nodes {
                 self.reconcile(&desired);
             }
             let mut booting = false;
-            for node in self.running.values_mut() {
-                booting |= !node.poll_ready() && !node.exited();
+            if self.running.values().any(|n| !n.is_ready()) {
+                let listening = node::listening_sockets();
+                for node in self.running.values_mut() {
+                    booting |= !node.poll_ready(&listening) && !node.exited();
+                }
             }
             board.publish(self.statuses());
             let tick = if booting { BOOTING_TICK } else { IDLE_TICK };
@@ -135,19 +149,29 @@ impl Nodes {
             }
         }
         self.failed.retain(|id| wanted.contains_key(id.as_str()));
+        let mut prepared = Vec::new();
+        let mut commands = Vec::new();
         for (id, spec) in wanted {
             if self.running.contains_key(id) || self.failed.contains(id) {
                 continue;
             }
-            match Node::boot(&self.host, spec.clone()) {
+            match Node::prepare(&self.host, spec.clone()) {
+                Ok((node, command)) => {
+                    prepared.push(node);
+                    commands.push(command);
+                }
+                Err(e) => self.boot_failed(spec, &e),
+            }
+        }
+        let helpers = self.spawners.spawn_all(commands);
+        for (node, helper) in prepared.into_iter().zip(helpers) {
+            let spec = node.spec.clone();
+            match helper.and_then(|helper| node.started(helper)) {
                 Ok(node) => {
-                    tracing::info!(instance = %id, hostname = %spec.hostname, ip = %spec.ip, port = node.port, "node booting");
-                    self.running.insert(id.to_owned(), node);
+                    tracing::info!(instance = %spec.instance_id, hostname = %spec.hostname, ip = %spec.ip, port = node.port, "node booting");
+                    self.running.insert(spec.instance_id.clone(), node);
                 }
-                Err(e) => {
-                    tracing::error!(instance = %id, hostname = %spec.hostname, error = %e, "cannot boot the node");
-                    self.failed.insert(id.to_owned());
-                }
+                Err(e) => self.boot_failed(&spec, &e),
             }
         }
         for (id, node) in self.running.iter_mut() {
@@ -156,6 +180,11 @@ impl Nodes {
             }
         }
         self.remove_orphaned_disks(desired);
+    }
+
+    fn boot_failed(&mut self, spec: &NodeSpec, error: &std::io::Error) {
+        tracing::error!(instance = %spec.instance_id, hostname = %spec.hostname, error = %error, "cannot boot the node");
+        self.failed.insert(spec.instance_id.clone());
     }
 
     /// Disks whose volume (or instance) no longer exists.
