@@ -27,6 +27,26 @@ use std::path::{Path, PathBuf};
 /// overlay: mounted by every layout.
 const OWN_MOUNTS: [&str; 5] = ["dev", "proc", "sys", "tmp", "run"];
 
+/// The mounts every node gets after its root (source, target in the root, type,
+/// options): an overlay does not descend into the host's other mounts, so the node
+/// gets its own `/proc`, `/tmp`, `/run` and `/dev/shm`, and the host's devices. Last,
+/// sshd's privilege separation directory (root's, 0755), made by the mount itself: one
+/// `mkdir` process fewer per boot.
+const OWN_MOUNT_TABLE: [(&str, &str, &str, &str); 7] = [
+    ("/dev", "dev", "none", "rbind"),
+    ("shm", "dev/shm", "tmpfs", "mode=1777,nosuid,nodev"),
+    ("proc", "proc", "proc", "nosuid,nodev,noexec"),
+    ("/sys", "sys", "none", "rbind"),
+    ("tmp", "tmp", "tmpfs", "mode=1777,nosuid,nodev"),
+    ("run", "run", "tmpfs", "mode=0755,nosuid,nodev"),
+    (
+        "sshd",
+        "run/sshd",
+        "tmpfs",
+        "mode=0755,nosuid,nodev,noexec,X-mount.mkdir",
+    ),
+];
+
 /// How a node's root is made from the host's `/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RootLayout {
@@ -150,26 +170,9 @@ pub fn mount_table(layout: &RootLayout, node_dir: &Path, userxattr: bool) -> io:
             }
         }
     }
-    // An overlay does not descend into the host's other mounts: the node gets its own.
-    line("/dev", &root.join("dev"), "none", "rbind");
-    line(
-        "shm",
-        &root.join("dev/shm"),
-        "tmpfs",
-        "mode=1777,nosuid,nodev",
-    );
-    line("proc", &root.join("proc"), "proc", "nosuid,nodev,noexec");
-    line("/sys", &root.join("sys"), "none", "rbind");
-    line("tmp", &root.join("tmp"), "tmpfs", "mode=1777,nosuid,nodev");
-    line("run", &root.join("run"), "tmpfs", "mode=0755,nosuid,nodev");
-    // sshd's privilege separation directory (root's, 0755), made by the mount itself:
-    // one `mkdir` process fewer per boot.
-    line(
-        "sshd",
-        &root.join("run/sshd"),
-        "tmpfs",
-        "mode=0755,nosuid,nodev,noexec,X-mount.mkdir",
-    );
+    for (source, target, fstype, options) in OWN_MOUNT_TABLE {
+        line(source, &root.join(target), fstype, options);
+    }
     Ok(table)
 }
 

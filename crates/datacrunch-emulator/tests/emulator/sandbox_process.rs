@@ -105,6 +105,26 @@ async fn login(base: &str) -> Api {
     }
 }
 
+/// Deploys `hostname` with a new key (made in `dir`) and waits until its node is
+/// ready: how to reach it, the instance id, the node.
+async fn ssh_node(api: &Api, admin: &str, dir: &Path, hostname: &str) -> (Ssh, String, Value) {
+    let (key, public) = user_key(dir);
+    let key_id = api
+        .post("/sshkeys", json!({"name": "k", "key": public}))
+        .await
+        .text;
+    let mut body = common::v100(hostname);
+    body["ssh_key_ids"] = json!([key_id]);
+    let id = api.deploy(body).await;
+    let _ = api.status(&id).await;
+    let node = ready_nodes(admin, &[&id]).await.remove(0);
+    let ssh = Ssh {
+        key,
+        known_hosts: dir.join("known_hosts"),
+    };
+    (ssh, id, node)
+}
+
 /// SIGKILL leaves no node behind; the restarted emulator boots the running instance
 /// again with its disk and host key; SIGTERM then leaves nothing running.
 #[tokio::test]
@@ -130,20 +150,7 @@ async fn after_sigkill_a_restart_boots_the_nodes_again_with_their_disks() {
             .unwrap(),
     )
     .await;
-    let (key, public) = user_key(dir.path());
-    let ssh = Ssh {
-        key,
-        known_hosts: dir.path().join("known_hosts"),
-    };
-    let key_id = api
-        .post("/sshkeys", json!({"name": "k", "key": public}))
-        .await
-        .text;
-    let mut body = common::v100("survivor");
-    body["ssh_key_ids"] = json!([key_id]);
-    let id = api.deploy(body).await;
-    let _ = api.status(&id).await;
-    let node = ready_nodes(&admin, &[&id]).await.remove(0);
+    let (ssh, id, node) = ssh_node(&api, &admin, dir.path(), "survivor").await;
     ssh.run(&node, "echo before > /root/written").unwrap();
 
     signal(&child, "-KILL");
@@ -271,21 +278,8 @@ async fn an_unprivileged_emulator_boots_nodes_in_a_user_namespace() {
             .unwrap(),
     )
     .await;
-    let (key, public) = user_key(dir.path());
-    let key_id = api
-        .post("/sshkeys", json!({"name": "k", "key": public}))
-        .await
-        .text;
-    let mut body = common::v100("unprivileged");
-    body["ssh_key_ids"] = json!([key_id]);
-    let id = api.deploy(body).await;
-    let _ = api.status(&id).await;
-    let node = ready_nodes(&admin, &[&id]).await.remove(0);
+    let (ssh, id, node) = ssh_node(&api, &admin, dir.path(), "unprivileged").await;
     assert_ne!(node["port"], 22, "{node}");
-    let ssh = Ssh {
-        key,
-        known_hosts: dir.path().join("known_hosts"),
-    };
     assert_eq!(ssh.run(&node, "hostname").unwrap(), "unprivileged");
     assert_eq!(
         ssh.run(&node, "id -u; cat /proc/1/comm").unwrap(),
