@@ -1,12 +1,46 @@
-//! What a fleet will cost over its TTL, and the refusals before anything is created:
-//! above `CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD`, or above the account's balance. Also
-//! the notes about running nodes that cost more than a (lowered) per-node cap.
+//! What a fleet will cost from now on, and the refusals before anything is created:
+//! above `CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD`, or above the account's balance. A
+//! new node is counted over the TTL it gets; a running one only until its expiry
+//! (`kdevops-expires-at`), since it is reaped then. Also the notes about running nodes
+//! that cost more than a (lowered) per-node cap.
 
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 
 use crate::ttl;
+
+/// How long a node will bill from now, and why that long.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Billed {
+    /// A new node, for the configured TTL.
+    Ttl(Duration),
+    /// Every node, for the TTL `make extend` asks for.
+    Extended(Duration),
+    /// A running node, for what is left until its expiry.
+    UntilExpiry(Duration),
+}
+
+impl Billed {
+    fn duration(self) -> Duration {
+        match self {
+            Billed::Ttl(d) | Billed::Extended(d) | Billed::UntilExpiry(d) => d,
+        }
+    }
+
+    /// `x 8h (CONFIG_TERRAFORM_DATACRUNCH_TTL)`, `x 4h (make extend)`, `x 1h 30m left
+    /// until its expiry`.
+    fn describe(self) -> String {
+        match self {
+            Billed::Ttl(d) => format!("x {} (CONFIG_TERRAFORM_DATACRUNCH_TTL)", ttl::show(d)),
+            Billed::Extended(d) => format!("x {} (make extend)", ttl::show(d)),
+            Billed::UntilExpiry(d) => format!(
+                "x {} left until its expiry",
+                ttl::human(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            ),
+        }
+    }
+}
 
 /// One node's part of the estimate.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,49 +50,61 @@ pub struct NodeCost {
     pub price_per_hour: f64,
     /// Not created yet (a running node keeps the price it was created with).
     pub new: bool,
+    pub billed: Billed,
 }
 
-/// The fleet over its TTL.
+impl NodeCost {
+    pub fn total(&self) -> f64 {
+        self.price_per_hour * self.billed.duration().as_secs_f64() / 3600.0
+    }
+}
+
+/// The fleet from now until each node's expiry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     pub nodes: Vec<NodeCost>,
-    pub ttl: Duration,
 }
 
 impl Estimate {
-    pub fn per_hour(&self) -> f64 {
-        self.nodes.iter().map(|n| n.price_per_hour).sum()
-    }
-
     pub fn total(&self) -> f64 {
-        self.per_hour() * self.ttl.as_secs_f64() / 3600.0
+        self.nodes.iter().map(NodeCost::total).sum()
     }
 
-    /// `3 nodes x 3.95 USD/h (1H100.80S.30V) x 8h = 94.80 USD`, grouping nodes of one
-    /// type and price.
+    /// `2 new nodes x 3.95 USD/h (1H100.80S.30V) x 8h (CONFIG_TERRAFORM_DATACRUNCH_TTL)
+    /// + kdevops-0 x 3.95 USD/h (1H100.80S.30V) x 1h 30m left until its expiry = 69.12
+    /// USD`: new nodes grouped by type, price and time; running nodes one by one.
     pub fn describe(&self) -> String {
-        let mut groups: Vec<(String, f64, usize)> = Vec::new();
-        for n in &self.nodes {
-            match groups
-                .iter_mut()
-                .find(|(t, p, _)| *t == n.instance_type && *p == n.price_per_hour)
-            {
-                Some(g) => g.2 += 1,
-                None => groups.push((n.instance_type.clone(), n.price_per_hour, 1)),
+        let mut groups: Vec<(&NodeCost, usize)> = Vec::new();
+        for n in self.nodes.iter().filter(|n| n.new) {
+            match groups.iter_mut().find(|(g, _)| {
+                g.instance_type == n.instance_type
+                    && g.price_per_hour == n.price_per_hour
+                    && g.billed == n.billed
+            }) {
+                Some(g) => g.1 += 1,
+                None => groups.push((n, 1)),
             }
         }
-        let parts: Vec<String> = groups
+        let new = groups.iter().map(|(n, count)| {
+            let s = if *count == 1 { "" } else { "s" };
+            format!("{count} new node{s} x {}", Self::rate(n))
+        });
+        let running = self
+            .nodes
             .iter()
-            .map(|(t, p, count)| {
-                let s = if *count == 1 { "" } else { "s" };
-                format!("{count} node{s} x {p:.2} USD/h ({t})")
-            })
-            .collect();
+            .filter(|n| !n.new)
+            .map(|n| format!("{} x {}", n.node, Self::rate(n)));
+        let parts: Vec<String> = new.chain(running).collect();
+        format!("{} = {:.2} USD", parts.join(" + "), self.total())
+    }
+
+    /// `3.95 USD/h (1H100.80S.30V) x 8h (CONFIG_TERRAFORM_DATACRUNCH_TTL)`.
+    fn rate(n: &NodeCost) -> String {
         format!(
-            "{} x {} (CONFIG_TERRAFORM_DATACRUNCH_TTL) = {:.2} USD",
-            parts.join(" + "),
-            ttl::show(self.ttl),
-            self.total()
+            "{:.2} USD/h ({}) {}",
+            n.price_per_hour,
+            n.instance_type,
+            n.billed.describe()
         )
     }
 }
@@ -111,6 +157,7 @@ mod tests {
             instance_type: "1H100.80S.30V".into(),
             price_per_hour: price,
             new,
+            billed: Billed::Ttl(Duration::from_secs(4 * 3600)),
         }
     }
 
@@ -118,14 +165,13 @@ mod tests {
     fn refusals_name_the_figures_and_the_option() {
         let e = Estimate {
             nodes: vec![node("a", 2.5, true), node("b", 2.5, true)],
-            ttl: Duration::from_secs(4 * 3600),
         };
         assert_eq!(e.total(), 20.0);
         assert!(check(&e, Some(20.0), Some(20.0)).is_ok());
         assert!(check(&e, None, None).is_ok());
         let over_budget = check(&e, Some(19.0), None).unwrap_err().to_string();
         assert!(
-            over_budget.contains("2 nodes x 2.50 USD/h (1H100.80S.30V) x 4h")
+            over_budget.contains("2 new nodes x 2.50 USD/h (1H100.80S.30V) x 4h")
                 && over_budget.contains("= 20.00 USD")
                 && over_budget
                     .contains("budget of 19.00 USD (CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD)")
@@ -136,6 +182,33 @@ mod tests {
         assert!(
             over_balance.contains("account balance of 5.00 USD"),
             "{over_balance}"
+        );
+    }
+
+    #[test]
+    fn a_running_node_counts_only_until_its_expiry() {
+        let running = NodeCost {
+            billed: Billed::UntilExpiry(Duration::from_secs(90 * 60)),
+            ..node("kdevops-0", 2.0, false)
+        };
+        let e = Estimate {
+            nodes: vec![running, node("kdevops-1", 2.0, true)],
+        };
+        assert_eq!(e.total(), 2.0 * 1.5 + 2.0 * 4.0);
+        assert_eq!(
+            e.describe(),
+            "1 new node x 2.00 USD/h (1H100.80S.30V) x 4h (CONFIG_TERRAFORM_DATACRUNCH_TTL) \
+             + kdevops-0 x 2.00 USD/h (1H100.80S.30V) x 1h 30m left until its expiry = 11.00 USD"
+        );
+        let extended = Estimate {
+            nodes: vec![NodeCost {
+                billed: Billed::Extended(Duration::from_secs(2 * 3600)),
+                ..node("kdevops-0", 2.0, false)
+            }],
+        };
+        assert_eq!(
+            extended.describe(),
+            "kdevops-0 x 2.00 USD/h (1H100.80S.30V) x 2h (make extend) = 4.00 USD"
         );
     }
 

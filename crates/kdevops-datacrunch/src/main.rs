@@ -18,6 +18,7 @@
 //! * [`sshconfig`], [`sshkey`]: what is written for ssh and Ansible, and the key pair;
 //! * [`atomic_write`]: every rewrite of a file the user may own: atomic, keeping its
 //!   mode, owner, line endings and symbolic link;
+//! * [`state_lock`]: who holds the team state's lock, and what releases it;
 //! * [`budget`], [`ttl`]: what the fleet costs over its lifetime, the refusals before
 //!   creating, and each node's expiry tag;
 //! * [`progress`]: phase lines with elapsed time;
@@ -45,6 +46,7 @@ mod settings;
 mod ssh_wait;
 mod sshconfig;
 mod sshkey;
+mod state_lock;
 mod terraform;
 mod terraform_binary;
 mod tfvars;
@@ -87,10 +89,7 @@ enum Command {
     Destroy,
     /// Move the expiry of this project's nodes to now + TTL (e.g. `4h`); also brings
     /// up nodes that are missing.
-    Extend {
-        /// How long from now: `30s`, `20m`, `8h`, `2d`.
-        ttl: String,
-    },
+    Extend(cmd::extend::ExtendArgs),
     /// Delete every expired kdevops instance of the account (any project, any
     /// checkout), after showing what each cost; needs no .config.
     Reap(cmd::reap::ReapArgs),
@@ -131,11 +130,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bringup(a) => stoppable(&runtime, &project, cmd::bringup::run(&project, a)),
         Command::Status(a) => runtime.block_on(cmd::status::run(&project, a)),
         Command::Destroy => stoppable(&runtime, &project, cmd::destroy::run(&project)),
-        Command::Extend { ttl } => stoppable(
-            &runtime,
-            &project,
-            cmd::bringup::run(&project, cmd::bringup::BringupArgs::extend(ttl)),
-        ),
+        Command::Extend(a) => stoppable(&runtime, &project, cmd::extend::run(&project, a)),
         Command::Reap(a) => runtime.block_on(cmd::reap::run(&project, a)),
         Command::ShowConfig => cmd::show_config(&project),
     }

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -24,6 +25,7 @@ use crate::backend::Backend;
 use crate::interrupt::{self, AfterStop, Interrupted};
 use crate::owner_only::OwnerOnly;
 use crate::project::Project;
+use crate::state_lock;
 
 mod init;
 
@@ -44,10 +46,11 @@ pub struct Terraform {
     /// removed: the credential environment the workflow resolved with.
     env: Vec<(String, String)>,
     backend: Backend,
+    /// How long a command waits for the state lock another checkout holds (team state).
+    lock_timeout: Duration,
+    /// How Terraform's database sessions name this run ([`state_lock::application_name`]).
+    application_name: String,
 }
-
-/// How long a command waits for the state lock another checkout holds (team state).
-const LOCK_TIMEOUT: &str = "-lock-timeout=15m";
 
 mod team_state;
 
@@ -142,6 +145,8 @@ impl Terraform {
             installed_provider: installed,
             env: Vec::new(),
             backend: Backend::Local,
+            lock_timeout: Duration::ZERO,
+            application_name: state_lock::application_name(""),
         })
     }
 
@@ -153,20 +158,29 @@ impl Terraform {
     }
 
     /// Keeps the state in `backend`: writes or removes the generated backend block.
+    /// The lock wait comes from [`state_lock::timeout`].
     pub fn with_backend(mut self, backend: Backend) -> Result<Self> {
+        if backend.is_remote() {
+            self.lock_timeout = state_lock::timeout()?;
+        }
         backend.write_block(&self.workdir)?;
         self.backend = backend;
         Ok(self)
     }
 
+    /// Names the workflow command (`bringup`) in the database sessions of its Terraform
+    /// runs, so that a checkout waiting for the lock can say who holds it.
+    pub fn run_by(mut self, command: &str) -> Self {
+        self.application_name = state_lock::application_name(command);
+        self
+    }
+
     /// The lock-timeout argument, for the team backend (the local state has no
     /// concurrent users).
-    fn lock_args(&self) -> Vec<&'static str> {
-        if self.backend.is_remote() {
-            vec![LOCK_TIMEOUT]
-        } else {
-            Vec::new()
-        }
+    fn lock_arg(&self) -> Option<String> {
+        self.backend
+            .is_remote()
+            .then(|| format!("-lock-timeout={}s", self.lock_timeout.as_secs()))
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -189,6 +203,9 @@ impl Terraform {
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd.envs(self.backend.env());
+        if self.backend.is_remote() {
+            cmd.env("PGAPPNAME", &self.application_name);
+        }
         cmd
     }
 
@@ -318,7 +335,8 @@ impl Terraform {
     pub fn import(&self, address: &str, id: &str) -> Result<()> {
         let state_files = OwnerOnly::prepare(&self.state_files())?;
         let mut args = vec!["import", "-input=false", "-no-color"];
-        args.extend(self.lock_args());
+        let lock = self.lock_arg();
+        args.extend(lock.as_deref());
         args.extend([address, id]);
         self.run_quiet(&args, AfterStop::Refuse)?;
         state_files.finish()
@@ -331,7 +349,8 @@ impl Terraform {
         let out = format!("-out={}", self.plan_file.display());
         let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
         let mut args = vec!["plan", "-input=false", "-no-color", out.as_str()];
-        args.extend(self.lock_args());
+        let lock = self.lock_arg();
+        args.extend(lock.as_deref());
         args.extend(replace.iter().map(String::as_str));
         // The plan holds a snapshot of the state: private like it.
         let plan_file = OwnerOnly::prepare(std::slice::from_ref(&self.plan_file))?;
@@ -365,7 +384,8 @@ impl Terraform {
                 "-json",
             ],
         };
-        args.extend(self.lock_args());
+        let lock = self.lock_arg();
+        args.extend(lock.as_deref());
         if what == Apply::SavedPlan {
             args.push(plan.as_str());
         }

@@ -35,14 +35,8 @@ pub struct BringupArgs {
     #[arg(long, value_name = "NODES")]
     replace: Option<String>,
 
-    /// How long to wait, after apply, for every node to answer SSH.
-    #[arg(
-        long = "ssh-timeout",
-        env = "KDEVOPS_SSH_TIMEOUT",
-        value_name = "SECONDS",
-        default_value_t = 600
-    )]
-    ssh_timeout_seconds: u64,
+    #[command(flatten)]
+    ssh_timeout: SshTimeout,
 
     /// Move every node's expiry (tag kdevops-expires-at) to now + this duration (`4h`);
     /// without it, running nodes keep their expiry.
@@ -50,12 +44,26 @@ pub struct BringupArgs {
     pub extend: Option<String>,
 }
 
+/// How long to wait, after apply, for every node to answer SSH: one option for every
+/// command that ends with the nodes up (`bringup`, `extend`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct SshTimeout {
+    /// How long to wait, after apply, for every node to answer SSH.
+    #[arg(
+        long = "ssh-timeout",
+        env = "KDEVOPS_SSH_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 600
+    )]
+    seconds: u64,
+}
+
 impl BringupArgs {
     /// `extend`: bringup that moves the expiry of this project's nodes.
-    pub fn extend(ttl: String) -> Self {
+    pub fn extend(ttl: String, ssh_timeout: SshTimeout) -> Self {
         Self {
             replace: None,
-            ssh_timeout_seconds: 600,
+            ssh_timeout,
             extend: Some(ttl),
         }
     }
@@ -103,6 +111,11 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
     .with_env(api.provider_env.clone())
+    .run_by(if extend.is_some() {
+        "extend"
+    } else {
+        "bringup"
+    })
     .with_backend(ctx.backend.clone())?;
     if tf.init_if_needed()? {
         progress.line("terraform init: provider installed from the project mirror");
@@ -111,7 +124,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     }
 
     // Team state: what is read next must not be another checkout's apply half done.
-    tf.wait_for_state_lock()?;
+    tf.wait_for_state_lock().await?;
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
     let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
@@ -127,7 +140,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         extend,
     };
     provision::converge(&goal, &api, &tf, &mut vars, &mut fleet, &mut progress).await?;
-    let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout_seconds);
+    let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout.seconds);
     finish(&ctx, &api, &tf, &mut progress, ssh_deadline).await
 }
 

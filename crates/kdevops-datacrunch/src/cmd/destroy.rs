@@ -34,11 +34,12 @@ pub async fn run(project: &Project) -> Result<()> {
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
     .with_env(api.provider_env.clone())
+    .run_by("destroy")
     .with_backend(ctx.backend.clone())?;
     let mut terraform_error = None;
     if tf.has_state() {
         tf.init_if_needed()?;
-        tf.wait_for_state_lock()?;
+        tf.wait_for_state_lock().await?;
         let resources = tf.state()?;
         if !resources.is_empty() {
             // The inputs must name the current endpoint (the emulator's port changes

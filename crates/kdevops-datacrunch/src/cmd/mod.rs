@@ -6,6 +6,7 @@ pub mod bringup;
 pub mod catalog;
 pub mod credentials;
 pub mod destroy;
+pub mod extend;
 pub mod reap;
 pub mod select_tier;
 pub mod status;

@@ -21,7 +21,7 @@ use super::placement::{self, Placement};
 use super::plan_check;
 use super::Fleet;
 use crate::api::Api;
-use crate::budget::{self, Estimate, NodeCost};
+use crate::budget::{self, Billed, Estimate, NodeCost};
 use crate::progress::Progress;
 use crate::settings::{Settings, TypeRequest};
 use crate::terraform::{self, Terraform};
@@ -70,16 +70,8 @@ pub async fn converge(
         let placements = place(settings, api, catalog, &keep, &excluded, progress).await?;
         let wanted = placement::candidates(&settings.instance_type);
         vars.set_nodes(&placements);
-        let costs = node_costs(settings, catalog, &placements, &keep, fleet);
-        if attempt == 1 {
-            for note in budget::over_cap_notes(&costs, settings.max_price_per_hour) {
-                progress.line(note);
-            }
-        }
-        if costs.iter().any(|c| c.new) {
-            preflight(settings, api, costs, progress).await?;
-        }
         let now = api.now().await;
+        let mut expiries = BTreeMap::new();
         for node in placements.keys() {
             let running = keep
                 .contains_key(node)
@@ -87,12 +79,25 @@ pub async fn converge(
                 .flatten()
                 .and_then(|s| fleet.ours.iter().find(|i| i.id == s.id))
                 .and_then(ttl::expires_at);
-            let at = match (extend, running) {
-                (Some(by), _) => now + by,
-                (None, Some(at)) => at,
-                (None, None) => now + settings.ttl,
+            let (at, billed) = match (extend, running) {
+                (Some(by), _) => (now + by, Billed::Extended(by)),
+                (None, Some(at)) => (
+                    at,
+                    Billed::UntilExpiry((at - now).try_into().unwrap_or_default()),
+                ),
+                (None, None) => (now + settings.ttl, Billed::Ttl(settings.ttl)),
             };
             vars.set_expiry(node, ttl::format(at));
+            expiries.insert(node.clone(), billed);
+        }
+        let costs = node_costs(settings, catalog, &placements, &keep, fleet, &expiries);
+        if attempt == 1 {
+            for note in budget::over_cap_notes(&costs, settings.max_price_per_hour) {
+                progress.line(note);
+            }
+        }
+        if costs.iter().any(|c| c.new) {
+            preflight(settings, api, costs, progress).await?;
         }
         for (node, p) in &placements {
             let kept = keep.contains_key(node);
@@ -267,6 +272,7 @@ fn node_costs(
     placements: &BTreeMap<String, Placement>,
     keep: &BTreeMap<String, Placement>,
     fleet: &Fleet,
+    billed: &BTreeMap<String, Billed>,
 ) -> Vec<NodeCost> {
     placements
         .iter()
@@ -291,12 +297,16 @@ fn node_costs(
                 instance_type: p.instance_type.clone(),
                 price_per_hour: running.map_or_else(listed, |i| i.price_per_hour.to_f64()),
                 new: running.is_none(),
+                billed: billed
+                    .get(node)
+                    .copied()
+                    .unwrap_or(Billed::Ttl(settings.ttl)),
             }
         })
         .collect()
 }
 
-/// Before creating nodes: the fleet over its TTL against the budget and the balance.
+/// Before creating nodes: the fleet until its expiry against the budget and the balance.
 async fn preflight(
     settings: &Settings,
     api: &Api,
@@ -310,12 +320,9 @@ async fn preflight(
         .map_err(|e| api.explain(e))?
         .amount
         .to_f64();
-    let estimate = Estimate {
-        nodes,
-        ttl: settings.ttl,
-    };
+    let estimate = Estimate { nodes };
     progress.line(format!(
-        "cost over the TTL: {}; balance {balance:.2} USD",
+        "cost until expiry: {}; balance {balance:.2} USD",
         estimate.describe()
     ));
     budget::check(&estimate, settings.budget_usd, Some(balance))

@@ -2,22 +2,29 @@
 //! for another checkout's state lock, and an `init` that survives the race of two first
 //! inits on a fresh database.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
-use super::{AfterStop, Terraform, LOCK_TIMEOUT, PROVIDER_NAMESPACE, PROVIDER_TYPE};
+use super::{AfterStop, Terraform, PROVIDER_NAMESPACE, PROVIDER_TYPE};
+use crate::backend::Backend;
+use crate::{state_lock, ttl};
+
+/// What Terraform says when it could not take the lock (its "Lock Info" names the
+/// waiting run itself, never the holder).
+const LOCK_ERROR: &str = "Error acquiring the state lock";
 
 impl Terraform {
-    /// Waits until no other checkout's Terraform holds the team state's lock, saying so
-    /// when it has to wait, so that what this run then reads is not in the middle of
-    /// another run's apply. A no-op for the local state.
-    pub fn wait_for_state_lock(&self) -> Result<()> {
-        if !self.backend.is_remote() {
+    /// Waits until no other checkout's Terraform holds the team state's lock, naming the
+    /// holder when it has to wait, so that what this run then reads is not in the middle
+    /// of another run's apply. After the wait ([`state_lock::timeout`]) fails saying
+    /// what releases it. A no-op for the local state.
+    pub async fn wait_for_state_lock(&self) -> Result<()> {
+        let Backend::Pg { conn_str } = &self.backend else {
             return Ok(());
-        }
+        };
         // A state command that takes the lock and changes nothing.
         let provider = format!("registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}");
         let probe = |timeout: &str| {
-            self.run_quiet(
+            let outcome = self.run_quiet(
                 &[
                     "state",
                     "replace-provider",
@@ -27,28 +34,33 @@ impl Terraform {
                     &provider,
                 ],
                 AfterStop::Refuse,
-            )
+            );
+            match outcome {
+                Ok(_) => Ok(true),
+                // "No state file was found" comes after the lock was taken: nobody holds it.
+                Err(e) if format!("{e:#}").contains("No state file was found") => Ok(true),
+                Err(e) if format!("{e:#}").contains(LOCK_ERROR) => Ok(false),
+                Err(e) => Err(e),
+            }
         };
-        // "No state file was found" comes after the lock was taken: nobody holds it.
-        let free = |e: &anyhow::Error| format!("{e:#}").contains("No state file was found");
-        match probe("-lock-timeout=0s") {
-            Ok(_) => return Ok(()),
-            Err(e) if free(&e) => return Ok(()),
-            Err(e) if !format!("{e:#}").contains("lock") => return Err(e),
-            Err(_) => {}
+        if probe("-lock-timeout=0s")? {
+            return Ok(());
         }
+        let database = self.backend.describe();
         eprintln!(
-            "waiting for the state lock held by another checkout's Terraform run on {} (up to 15 minutes)",
-            self.backend.describe()
+            "waiting for the state lock held by {} on {database} (up to {}, {})",
+            state_lock::describe(&state_lock::holder(conn_str).await),
+            ttl::show(self.lock_timeout),
+            state_lock::TIMEOUT_ENV
         );
-        probe(LOCK_TIMEOUT).map(|_| ()).or_else(|e| if free(&e) { Ok(()) } else { Err(e) }).map_err(|e| {
-            e.context(format!(
-                "the state lock on {} is still held: if no other bringup or destroy of the team runs, \
-                 release it with `terraform -chdir={} force-unlock <ID>` (the ID is in the message above)",
-                self.backend.describe(),
-                self.workdir.display()
-            ))
-        })
+        if probe(&format!("-lock-timeout={}s", self.lock_timeout.as_secs()))? {
+            return Ok(());
+        }
+        let holder = state_lock::holder(conn_str).await;
+        bail!(
+            "{}",
+            state_lock::still_held(&holder, &database, self.lock_timeout)
+        )
     }
 
     /// `terraform init ARGS`; a failure is named with the state's database.
