@@ -18,7 +18,7 @@ fn budget_and_balance_refusals_create_nothing() {
     p.set("TERRAFORM_DATACRUNCH_TTL=\"2h\"");
     let err = p.fails(&["bringup"]);
     assert!(
-        err.contains("3 nodes x ")
+        err.contains("3 new nodes x ")
             && err.contains("x 2h (CONFIG_TERRAFORM_DATACRUNCH_TTL)")
             && err
                 .contains("above the budget of 10.00 USD (CONFIG_TERRAFORM_DATACRUNCH_BUDGET_USD)")
@@ -39,6 +39,45 @@ fn budget_and_balance_refusals_create_nothing() {
         "{err}"
     );
     assert!(live(&p).is_empty());
+}
+
+#[test]
+fn the_budget_counts_a_running_node_only_until_its_expiry() {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set("KDEVOPS_NODE_COUNT=1");
+    p.set("TERRAFORM_DATACRUNCH_TTL=\"2h\"");
+    p.ok(&["bringup"]);
+    let first = p.status();
+    let price = first[0]["price_per_hour"].as_f64().unwrap();
+    assert!(price > 0.0, "{first:?}");
+
+    // 90 minutes later a second node is wanted: the running one bills at most 30 more
+    // minutes (then it is reaped), the new one the 2h TTL: 2.5 node-hours, not 4.
+    p.advance_clock(90 * 60);
+    p.set("KDEVOPS_NODE_COUNT=2");
+    p.set(&format!(
+        "TERRAFORM_DATACRUNCH_BUDGET_USD=\"{:.2}\"",
+        2.2 * price
+    ));
+    let err = p.fails(&["bringup"]);
+    let rate = format!("{price:.2} USD/h (");
+    assert!(
+        err.contains(&format!("1 new node x {rate}"))
+            && err.contains("x 2h (CONFIG_TERRAFORM_DATACRUNCH_TTL) + kdevops-0 x ")
+            && err.contains("left until its expiry = ")
+            && err.contains("above the budget of"),
+        "{err}"
+    );
+    assert_eq!(live(&p).len(), 1, "nothing created on refusal");
+
+    p.set(&format!(
+        "TERRAFORM_DATACRUNCH_BUDGET_USD=\"{:.2}\"",
+        3.0 * price
+    ));
+    p.ok(&["bringup"]);
+    assert_eq!(p.status().len(), 2);
+    p.ok(&["destroy"]);
 }
 
 #[test]
@@ -117,6 +156,17 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
     };
     assert!(reap(&[]).is_empty(), "nothing has expired yet");
 
+    // extend takes bringup's SSH wait limit, from the environment too.
+    let out = p
+        .command(&["extend", "2h"])
+        .env("KDEVOPS_SSH_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && text(&out).contains("--ssh-timeout"),
+        "{}",
+        text(&out)
+    );
     // extend moves the expiry; half an hour later nothing has expired.
     p.ok(&["extend", "2h"]);
     let extended = p.status();
