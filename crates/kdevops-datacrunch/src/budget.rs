@@ -70,9 +70,10 @@ impl Estimate {
         self.nodes.iter().map(NodeCost::total).sum()
     }
 
-    /// `2 new nodes x 3.95 USD/h (1H100.80S.30V) x 8h (CONFIG_TERRAFORM_DATACRUNCH_TTL)
-    /// + kdevops-0 x 3.95 USD/h (1H100.80S.30V) x 1h 30m left until its expiry = 69.12
-    /// USD`: new nodes grouped by type, price and time; running nodes one by one.
+    /// The sum and its parts, new nodes grouped by type, price and time, running nodes
+    /// one by one: `2 new nodes x 3.95 USD/h (1H100.80S.30V) x 8h
+    /// (CONFIG_TERRAFORM_DATACRUNCH_TTL) + kdevops-0 x 3.95 USD/h (1H100.80S.30V) x 1h
+    /// 30m left until its expiry = 69.12 USD`.
     pub fn describe(&self) -> String {
         let mut groups: Vec<(&NodeCost, usize)> = Vec::new();
         for n in self.nodes.iter().filter(|n| n.new) {

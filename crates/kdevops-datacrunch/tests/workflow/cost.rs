@@ -10,6 +10,16 @@ fn live(p: &Project) -> Vec<serde_json::Value> {
     serde_json::from_str(&body).unwrap()
 }
 
+/// A project of `nodes` emulator nodes with this TTL, brought up.
+fn brought_up(nodes: u32, ttl: &str) -> Project {
+    let p = Project::new();
+    p.defconfig("emulator-3-nodes");
+    p.set(&format!("KDEVOPS_NODE_COUNT={nodes}"));
+    p.set(&format!("TERRAFORM_DATACRUNCH_TTL=\"{ttl}\""));
+    p.ok(&["bringup"]);
+    p
+}
+
 #[test]
 fn budget_and_balance_refusals_create_nothing() {
     let p = Project::new();
@@ -43,11 +53,7 @@ fn budget_and_balance_refusals_create_nothing() {
 
 #[test]
 fn the_budget_counts_a_running_node_only_until_its_expiry() {
-    let p = Project::new();
-    p.defconfig("emulator-3-nodes");
-    p.set("KDEVOPS_NODE_COUNT=1");
-    p.set("TERRAFORM_DATACRUNCH_TTL=\"2h\"");
-    p.ok(&["bringup"]);
+    let p = brought_up(1, "2h");
     let first = p.status();
     let price = first[0]["price_per_hour"].as_f64().unwrap();
     assert!(price > 0.0, "{first:?}");
@@ -82,11 +88,7 @@ fn the_budget_counts_a_running_node_only_until_its_expiry() {
 
 #[test]
 fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
-    let p = Project::new();
-    p.defconfig("emulator-3-nodes");
-    p.set("KDEVOPS_NODE_COUNT=2");
-    p.set("TERRAFORM_DATACRUNCH_TTL=\"30m\"");
-    p.ok(&["bringup"]);
+    let p = brought_up(2, "30m");
     let nodes = p.status();
     assert_eq!(nodes.len(), 2);
     let first_expiry = nodes[0]["expires_at"].as_str().unwrap().to_owned();

@@ -3,294 +3,24 @@
 //! emulator reached through the custom URL option, and checkouts of the team started at
 //! once on a fresh database.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-use crate::common::{http, http_with, text, workflow_bin, Project};
+use rustix::process::Signal;
 
-/// `datacrunch-emulator` run standalone, as a team runs it: one API for every checkout.
-struct TeamEmulator {
-    child: std::process::Child,
-    base: String,
-    client_id: String,
-    client_secret: String,
-    _log: tempfile::TempDir,
-}
-
-impl TeamEmulator {
-    fn start() -> Self {
-        let log_dir = tempfile::tempdir().unwrap();
-        let log = log_dir.path().join("log");
-        let client_id = "team".to_owned();
-        let client_secret = uuid::Uuid::new_v4().simple().to_string();
-        let mut child = Command::new(workflow_bin().with_file_name("datacrunch-emulator"))
-            .args(["--listen", "127.0.0.1:0", "--client-id", &client_id])
-            .env("DATACRUNCH_EMULATOR_CLIENT_SECRET", &client_secret)
-            .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        for _ in 0..300 {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(url) = text
-                .split_whitespace()
-                .find(|w| w.starts_with("http://127."))
-            {
-                let base = url
-                    .trim_end_matches(['.', ',', '/'])
-                    .trim_end_matches("/v1")
-                    .to_owned();
-                return Self {
-                    child,
-                    base,
-                    client_id,
-                    client_secret,
-                    _log: log_dir,
-                };
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the emulator printed no URL");
-    }
-
-    fn url(&self) -> String {
-        format!("{}/v1", self.base)
-    }
-
-    /// Instances the API lists and that are not gone.
-    fn live(&self) -> Vec<serde_json::Value> {
-        let login = format!(
-            r#"{{"grant_type":"client_credentials","client_id":"{}","client_secret":"{}"}}"#,
-            self.client_id, self.client_secret
-        );
-        let (_, token) = http(&self.base, "POST", "/v1/oauth2/token", Some(&login));
-        let token: serde_json::Value = serde_json::from_str(&token).unwrap();
-        let get = |path: &str| {
-            let (status, body) = http_with(
-                &self.base,
-                "GET",
-                path,
-                None,
-                token["access_token"].as_str(),
-            );
-            assert_eq!(status, 200, "{body}");
-            serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap()
-        };
-        get("/v1/instances")
-            .into_iter()
-            .filter(|i| {
-                !["deleting", "discontinued", "deleted"]
-                    .contains(&i["status"].as_str().unwrap_or(""))
-            })
-            .collect()
-    }
-
-    fn ssh_keys(&self) -> usize {
-        let login = format!(
-            r#"{{"grant_type":"client_credentials","client_id":"{}","client_secret":"{}"}}"#,
-            self.client_id, self.client_secret
-        );
-        let (_, token) = http(&self.base, "POST", "/v1/oauth2/token", Some(&login));
-        let token: serde_json::Value = serde_json::from_str(&token).unwrap();
-        let (_, body) = http_with(
-            &self.base,
-            "GET",
-            "/v1/sshkeys",
-            None,
-            token["access_token"].as_str(),
-        );
-        serde_json::from_str::<Vec<serde_json::Value>>(&body)
-            .unwrap()
-            .len()
-    }
-}
-
-impl Drop for TeamEmulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A private PostgreSQL server, stopped on drop.
-struct Postgres {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-    /// Set when the tests run as root: the server runs as `nobody` (it refuses root).
-    as_nobody: bool,
-}
-
-const NOBODY: u32 = 65534;
-const PORT: u16 = 5433;
-
-impl Postgres {
-    /// Starts one, or `None` (with the reason printed) when the binaries are absent.
-    fn start() -> Option<Self> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .find(|b| b.join("initdb").is_file() && b.join("pg_ctl").is_file());
-        let Some(bin) = bin else {
-            println!(
-                "SKIPPED: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin \
-                 (install the Debian package `postgresql`; .ci/run does)"
-            );
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("kdevops-pg")
-            .tempdir()
-            .unwrap();
-        let as_nobody = rustix::process::geteuid().is_root();
-        if as_nobody {
-            std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
-        }
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let pg = Postgres {
-            bin,
-            dir,
-            as_nobody,
-        };
-        let data = pg.dir.path().join("data");
-        let out = pg.run(
-            "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-N",
-            ],
-        );
-        assert!(out.status.success(), "initdb: {}", text(&out));
-        let options = format!(
-            "-p {PORT} -k {} -c listen_addresses=''",
-            pg.dir.path().display()
-        );
-        let log = pg.dir.path().join("log");
-        let out = pg.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &options,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
-        assert!(out.status.success(), "pg_ctl start: {}", text(&out));
-        Some(pg)
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) -> Output {
-        let mut cmd = if self.as_nobody {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-                .arg(self.bin.join(tool));
-            c
-        } else {
-            Command::new(self.bin.join(tool))
-        };
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap()
-    }
-
-    /// Keyword form: a socket directory as host, no TCP.
-    fn conn_str(&self) -> String {
-        format!(
-            "host={} port={PORT} user=postgres dbname=postgres sslmode=disable",
-            self.dir.path().display()
-        )
-    }
-}
-
-/// A `psql` session holding the state's advisory lock (as Terraform's pg backend
-/// takes it: the id of the workspace's row); killed on drop.
-struct LockHolder(std::process::Child);
-
-impl Drop for LockHolder {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Postgres {
-    fn hold_state_lock(&self) -> LockHolder {
-        let child = Command::new(self.bin.join("psql"))
-            .args([&self.conn_str(), "-v", "ON_ERROR_STOP=1", "-c"])
-            .arg(
-                // The server notices the killed client while the session sleeps, as
-                // it notices a killed Terraform's closed connection.
-                "SET client_connection_check_interval = '100ms'; \
-                 SELECT pg_advisory_lock(id) FROM terraform_remote_state.states WHERE name = 'default'; \
-                 SELECT pg_sleep(600);",
-            )
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        LockHolder(child)
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = self.run(
-            "pg_ctl",
-            &["-D", data.to_str().unwrap(), "-m", "immediate", "stop"],
-        );
-    }
-}
-
-/// A checkout of the team: the shared emulator through the custom URL option and its
-/// credentials file, 2 nodes, team state on.
-fn checkout(url: &str, credentials: &Path) -> Project {
-    let p = Project::new();
-    p.defconfig("emulator-3-nodes");
-    for line in [
-        "TERRAFORM_DATACRUNCH_API_EMULATOR=n".to_owned(),
-        "TERRAFORM_DATACRUNCH_API_CUSTOM=y".to_owned(),
-        format!("TERRAFORM_DATACRUNCH_API_URL=\"{url}\""),
-        format!(
-            "TERRAFORM_DATACRUNCH_API_KEY_FILE=\"{}\"",
-            credentials.display()
-        ),
-        "TERRAFORM_DATACRUNCH_API_KEY_PROFILE=\"default\"".to_owned(),
-        "KDEVOPS_NODE_COUNT=2".to_owned(),
-        "TERRAFORM_DATACRUNCH_STATE_PG=y".to_owned(),
-    ] {
-        p.set(&line);
-    }
-    p
-}
-
-fn credentials_file(dir: &Path, id: &str, secret: &str) -> PathBuf {
-    let path = dir.join("credentials");
-    std::fs::write(
-        &path,
-        format!("[default]\nclient_id = {id}\nclient_secret = {secret}\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
+use crate::common::{http, text, Project};
+use support::{checkout, process_tree, signal_all, Stopped, Team};
 
 #[test]
 fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
-    let Some(pg) = Postgres::start() else { return };
-    let emu = TeamEmulator::start();
-    let creds_dir = tempfile::tempdir().unwrap();
-    let creds = credentials_file(creds_dir.path(), &emu.client_id, &emu.client_secret);
+    let Some(Team {
+        pg,
+        emu,
+        creds,
+        _creds_dir,
+    }) = Team::start()
+    else {
+        return;
+    };
     let a = checkout(&emu.url(), &creds);
     // One checkout names the database in .config, the other through PG_CONN_STR.
     a.set(&format!(
@@ -330,8 +60,8 @@ fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
         live.iter().map(|i| i["id"].clone()).collect::<Vec<_>>()
     );
 
-    // A lock held by a process that is then killed: bringup waits, saying so, and goes
-    // on once the database drops the dead session's lock.
+    // A lock held by a process that is then killed: bringup waits, naming the holder,
+    // and goes on once the database drops the dead session's lock.
     let holder = pg.hold_state_lock();
     let log_dir = tempfile::tempdir().unwrap();
     let log = log_dir.path().join("stderr");
@@ -344,7 +74,7 @@ fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
     for _ in 0..1200 {
         said = std::fs::read_to_string(&log)
             .unwrap_or_default()
-            .contains("waiting for the state lock held by another checkout");
+            .contains("waiting for the state lock held by psql (database session");
         if said {
             break;
         }
@@ -365,16 +95,13 @@ fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
 
 #[test]
 fn a_database_that_is_down_is_named_and_nothing_is_created() {
-    if Postgres::start().is_none() {
-        return;
-    }
-    let emu = TeamEmulator::start();
-    let creds_dir = tempfile::tempdir().unwrap();
-    let creds = credentials_file(creds_dir.path(), &emu.client_id, &emu.client_secret);
-    let p = checkout(&emu.url(), &creds);
+    // The database is not used: a PostgreSQL that can start proves the test can run.
+    let Some(team) = Team::start() else { return };
+    let (emu, creds) = (&team.emu, &team.creds);
+    let p = checkout(&emu.url(), creds);
     let nowhere = tempfile::tempdir().unwrap();
     let conn = format!(
-        "host={} port=5999 user=postgres dbname=postgres sslmode=disable",
+        "host={} port=5999 user=postgres password=hunter2 dbname=postgres sslmode=disable",
         nowhere.path().display()
     );
     p.set(&format!(
@@ -385,13 +112,14 @@ fn a_database_that_is_down_is_named_and_nothing_is_created() {
         err.contains(&format!(
             "cannot use the Terraform state in PostgreSQL host={}",
             nowhere.path().display()
-        )) && err.contains("nothing was created"),
+        )) && err.contains("nothing was created")
+            && !err.contains("hunter2"),
         "{err}"
     );
     assert!(emu.live().is_empty());
 
     // No connection string at all: the options to set are named.
-    let q = checkout(&emu.url(), &creds);
+    let q = checkout(&emu.url(), creds);
     let out = q
         .command(&["bringup"])
         .env_remove("PG_CONN_STR")
@@ -404,4 +132,129 @@ fn a_database_that_is_down_is_named_and_nothing_is_created() {
             && err.contains("PG_CONN_STR"),
         "{err}"
     );
+}
+
+#[test]
+fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
+    let Some(Team {
+        pg,
+        emu,
+        creds,
+        _creds_dir,
+    }) = Team::start()
+    else {
+        return;
+    };
+    let conn = format!(
+        "TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR=\"{}\"",
+        pg.conn_str()
+    );
+    let (a, b) = (checkout(&emu.url(), &creds), checkout(&emu.url(), &creds));
+    a.set(&conn);
+    b.set(&conn);
+    a.ok(&["bringup"]);
+    let ids: Vec<_> = emu.live().iter().map(|i| i["id"].clone()).collect();
+    assert_eq!(ids.len(), 2);
+
+    // A's next bringup reads each node slowly (the plan's refresh holds the lock
+    // meanwhile) and is stopped, Terraform included, while its run holds the lock: a
+    // stopped process keeps its database session, and so the lock, for good.
+    let slow = r#"{"endpoint": "GET /v1/instances/{id}", "latency_ms": 10000}"#;
+    let (status, body) = http(&emu.base, "PUT", "/admin/faults", Some(slow));
+    assert!(status < 300, "{status} {body}");
+    let mut holder = Stopped {
+        child: a
+            .command(&["bringup"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+        tree: Vec::new(),
+    };
+    let holder_pid = holder.child.id();
+    for _ in 0..1500 {
+        if pg.lock_held_by(holder_pid) {
+            holder.tree = process_tree(holder_pid);
+            signal_all(&holder.tree, Signal::STOP);
+            if pg.lock_held_by(holder_pid) {
+                break;
+            }
+            // Stopped just after its run let go: let it take the lock again.
+            signal_all(&holder.tree, Signal::CONT);
+            holder.tree.clear();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !holder.tree.is_empty(),
+        "A's bringup never held the state lock"
+    );
+    let (status, body) = http(&emu.base, "DELETE", "/admin/faults", None);
+    assert!(status < 300, "{status} {body}");
+
+    // B waits a bounded time, names A's run, and says which session to end.
+    let out = b
+        .command(&["bringup"])
+        .env("KDEVOPS_LOCK_TIMEOUT", "3s")
+        .output()
+        .unwrap();
+    let err = text(&out);
+    assert!(!out.status.success(), "{err}");
+    let named = "kdevops-datacrunch bringup ";
+    let pid = format!(" pid {holder_pid} (database session ");
+    assert!(
+        err.contains(&format!("waiting for the state lock held by {named}"))
+            && err.contains(&pid)
+            && err.contains("(up to 3s, KDEVOPS_LOCK_TIMEOUT)")
+            && err.contains("still held after 3s by kdevops-datacrunch bringup")
+            && err.contains("force-unlock` cannot release it"),
+        "{err}"
+    );
+    let session = err
+        .split("SELECT pg_terminate_backend(")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the statement that ends the holder's session");
+    assert!(err.contains(&format!("{pid}{session}")), "{err}");
+
+    // The remedy works: B goes on and finds the fleet as it is.
+    assert_eq!(
+        pg.sql(&format!("SELECT pg_terminate_backend({session})")),
+        "t"
+    );
+    b.ok(&["bringup"]);
+    let after: Vec<_> = emu.live().iter().map(|i| i["id"].clone()).collect();
+    assert_eq!(after, ids);
+
+    drop(holder);
+
+    // Past the default 8h TTL, a third place with no .config reaps the team's nodes
+    // from the shared emulator; the team state then has nothing left to destroy.
+    let (status, body) = http(
+        &emu.base,
+        "POST",
+        "/admin/clock/advance",
+        Some(r#"{"seconds": 32400}"#),
+    );
+    assert!(status < 300, "{status} {body}");
+    let elsewhere = Project::new();
+    let out = elsewhere
+        .command(&[
+            "reap",
+            "--json",
+            "--url",
+            &emu.url(),
+            "--profile",
+            "default",
+        ])
+        .arg("--credentials-file")
+        .arg(&creds)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let reaped: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reaped.len(), 2, "{reaped:?}");
+    assert!(reaped.iter().all(|r| r["deleted"] == true));
+    assert!(emu.live().is_empty());
+    b.ok(&["destroy"]);
 }
