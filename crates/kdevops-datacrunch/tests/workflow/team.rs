@@ -228,8 +228,10 @@ fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
 
     drop(holder);
 
-    // Past the default 8h TTL, a third place with no .config reaps the team's nodes
-    // from the shared emulator; the team state then has nothing left to destroy.
+    // Past the default 8h TTL: a place with no .config lists the team's expired nodes
+    // on the shared emulator (flags), and another checkout of the team reaps them with
+    // what its .config names, as `make reap` runs it; the team state then has nothing
+    // left to destroy.
     let (status, body) = http(
         &emu.base,
         "POST",
@@ -237,22 +239,30 @@ fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
         Some(r#"{"seconds": 32400}"#),
     );
     assert!(status < 300, "{status} {body}");
-    let elsewhere = Project::new();
-    let out = elsewhere
-        .command(&[
+    let reap = |p: &Project, args: &[&str]| {
+        let out = p.command(args).output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+    let listed = reap(
+        &Project::new(),
+        &[
             "reap",
+            "--dry-run",
             "--json",
             "--url",
             &emu.url(),
             "--profile",
             "default",
-        ])
-        .arg("--credentials-file")
-        .arg(&creds)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let reaped: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+            "--credentials-file",
+            creds.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(emu.live().len(), 2);
+    let c = checkout(&emu.url(), &creds);
+    c.set(&conn);
+    let reaped = reap(&c, &["reap", "--json"]);
     assert_eq!(reaped.len(), 2, "{reaped:?}");
     assert!(reaped.iter().all(|r| r["deleted"] == true));
     assert!(emu.live().is_empty());
