@@ -5,7 +5,10 @@
 
 mod support;
 
+use std::time::Duration;
+
 use rustix::process::Signal;
+use test_support::process::wait_until;
 
 use crate::common::{http, text, Project};
 use support::{checkout, process_tree, signal_all, Stopped, Team};
@@ -70,20 +73,15 @@ fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut said = false;
-    for _ in 0..1200 {
-        said = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("waiting for the state lock held by psql (database session");
-        if said {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(
+        Duration::from_secs(120),
+        || said().contains("waiting for the state lock held by psql (database session"),
+        || format!("the wait naming the holder: {}", said()),
+    );
     drop(holder);
     let status = waiting.wait().unwrap();
-    let stderr = std::fs::read_to_string(&log).unwrap();
-    assert!(said && status.success(), "{stderr}");
+    assert!(status.success(), "{}", said());
     assert_eq!(emu.live().len(), 2);
 
     // A destroy from B removes them all, A's view included.
@@ -172,22 +170,23 @@ fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
         tree: Vec::new(),
     };
     let holder_pid = holder.child.id();
-    for _ in 0..1500 {
-        if pg.lock_held_by(holder_pid) {
+    wait_until(
+        Duration::from_secs(180),
+        || {
+            if !pg.lock_held_by(holder_pid) {
+                return false;
+            }
             holder.tree = process_tree(holder_pid);
             signal_all(&holder.tree, Signal::STOP);
             if pg.lock_held_by(holder_pid) {
-                break;
+                return true;
             }
             // Stopped just after its run let go: let it take the lock again.
             signal_all(&holder.tree, Signal::CONT);
             holder.tree.clear();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(
-        !holder.tree.is_empty(),
-        "A's bringup never held the state lock"
+            false
+        },
+        || "A's bringup to hold the state lock".to_owned(),
     );
     let (status, body) = http(&emu.base, "DELETE", "/admin/faults", None);
     assert!(status < 300, "{status} {body}");
