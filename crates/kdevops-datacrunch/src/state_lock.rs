@@ -12,7 +12,9 @@
 //! whose machine vanished without closing the connection, keeps it (the latter until TCP
 //! keepalive gives up, hours by default). `terraform force-unlock` cannot help: it runs
 //! in a session of its own, where `pg_advisory_unlock` releases nothing, and still
-//! reports success. Ending the holder's session (`pg_terminate_backend`) does.
+//! reports success. Ending the holder's session (`pg_terminate_backend`) does; a
+//! stopped holder must not resume after that, since its Terraform then reconnects and
+//! writes the state without the lock.
 
 use std::time::Duration;
 
@@ -188,8 +190,9 @@ pub fn still_held(
     match holder {
         Ok(Some(h)) => format!(
             "the state lock on {database} is still held after {waited} by {}. If that run still works, \
-             wait longer ({TIMEOUT_ENV}=1h). If it is stopped or gone, end its session in the database: \
-             `psql \"$PG_CONN_STR\" -c 'SELECT pg_terminate_backend({})'` ({why_it_stays})",
+             wait longer ({TIMEOUT_ENV}=1h). If it is stopped or its machine is gone, make sure it never \
+             resumes (kill it: resumed, it would write the state without the lock), then end its session \
+             in the database: `psql \"$PG_CONN_STR\" -c 'SELECT pg_terminate_backend({})'` ({why_it_stays})",
             h.describe(),
             h.session_pid
         ),
@@ -231,6 +234,7 @@ mod tests {
         assert!(
             held.contains("still held after 30s by kdevops-datacrunch bringup")
                 && held.contains("SELECT pg_terminate_backend(3916)")
+                && held.contains("never resumes (kill it")
                 && held.contains("force-unlock` cannot release it"),
             "{held}"
         );
