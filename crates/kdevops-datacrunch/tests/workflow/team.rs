@@ -15,22 +15,15 @@ use support::{checkout, process_tree, signal_all, Stopped, Team};
 
 #[test]
 fn two_checkouts_share_one_fleet_and_bring_it_up_at_once() {
-    let Some(Team {
-        pg,
-        emu,
-        creds,
-        _creds_dir,
-    }) = Team::start()
-    else {
-        return;
-    };
-    let a = checkout(&emu.url(), &creds);
+    let Some(team) = Team::start() else { return };
+    let Team { pg, emu, creds, .. } = &team;
+    let a = checkout(&emu.url(), creds);
     // One checkout names the database in .config, the other through PG_CONN_STR.
     a.set(&format!(
         "TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR=\"{}\"",
         pg.conn_str()
     ));
-    let b = checkout(&emu.url(), &creds);
+    let b = checkout(&emu.url(), creds);
     let with_env = |p: &Project, args: &[&str]| {
         let mut cmd = p.command(args);
         cmd.env("PG_CONN_STR", pg.conn_str());
@@ -134,20 +127,13 @@ fn a_database_that_is_down_is_named_and_nothing_is_created() {
 
 #[test]
 fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
-    let Some(Team {
-        pg,
-        emu,
-        creds,
-        _creds_dir,
-    }) = Team::start()
-    else {
-        return;
-    };
+    let Some(team) = Team::start() else { return };
+    let Team { pg, emu, creds, .. } = &team;
     let conn = format!(
         "TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR=\"{}\"",
         pg.conn_str()
     );
-    let (a, b) = (checkout(&emu.url(), &creds), checkout(&emu.url(), &creds));
+    let (a, b) = (checkout(&emu.url(), creds), checkout(&emu.url(), creds));
     a.set(&conn);
     b.set(&conn);
     a.ok(&["bringup"]);
@@ -259,7 +245,7 @@ fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
     );
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert_eq!(emu.live().len(), 2);
-    let c = checkout(&emu.url(), &creds);
+    let c = checkout(&emu.url(), creds);
     c.set(&conn);
     let reaped = reap(&c, &["reap", "--json"]);
     assert_eq!(reaped.len(), 2, "{reaped:?}");
