@@ -49,7 +49,7 @@ output "cluster" {
     ip             = datacrunch_cluster.kdevops[0].ip
     status         = datacrunch_cluster.kdevops[0].status
     cluster_type   = datacrunch_cluster.kdevops[0].cluster_type
-    location       = datacrunch_cluster.kdevops[0].location_code
+    location       = datacrunch_cluster.kdevops[0].location
     price_per_hour = datacrunch_cluster.kdevops[0].price_per_hour
     workers = [
       for w in datacrunch_cluster.kdevops[0].worker_nodes : {

@@ -418,6 +418,41 @@ CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
     }
 
     #[test]
+    fn cluster_mode_is_read_and_bad_values_name_their_symbol() {
+        assert_eq!(settings("").unwrap().cluster, None);
+        let on = "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER=y\nCONFIG_KDEVOPS_HOSTS_PREFIX=\"gpu\"\n\
+                  CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE=\"16H200\"\n\
+                  CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"ubuntu-22.04-cuda-12.4-cluster\"\n\
+                  CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_SHARED_VOLUME_GB=500\n";
+        assert_eq!(
+            settings(on).unwrap().cluster,
+            Some(ClusterSettings {
+                hostname: "gpu".into(),
+                cluster_type: "16H200".into(),
+                image: "ubuntu-22.04-cuda-12.4-cluster".into(),
+                shared_volume_gb: 500,
+            })
+        );
+        for (bad, symbol) in [
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE=\"\"\n",
+                "CLUSTER_TYPE is empty",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"\"\n",
+                "CLUSTER_IMAGE is empty",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_SHARED_VOLUME_GB=0\n",
+                "SHARED_VOLUME_GB is \"0\"",
+            ),
+        ] {
+            let err = settings(&format!("{on}{bad}")).unwrap_err().to_string();
+            assert!(err.contains(symbol), "{err}");
+        }
+    }
+
+    #[test]
     fn reads_the_default_configuration() {
         let s = settings("").unwrap();
         assert_eq!(s.endpoint, Endpoint::Emulator);
