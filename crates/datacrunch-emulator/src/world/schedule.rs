@@ -59,14 +59,26 @@ pub fn spent<R: Scheduled>(records: &[R], now: Millis) -> Decimal {
         .fold(Decimal::ZERO, |sum, r| sum.saturating_add(r.cost(now)))
 }
 
-impl Scheduled for InstanceRecord {
-    fn next(&self) -> Option<&Transition> {
-        self.next.as_ref()
-    }
+/// The accessors every record shares: its `next` field and its own `cost`.
+macro_rules! record_fields {
+    () => {
+        fn next(&self) -> Option<&Transition> {
+            self.next.as_ref()
+        }
 
-    fn set_next(&mut self, next: Option<Transition>) {
-        self.next = next;
-    }
+        fn set_next(&mut self, next: Option<Transition>) {
+            self.next = next;
+        }
+
+        fn cost(&self, now: Millis) -> Decimal {
+            // The record's inherent `cost` (inherent functions win over the trait's).
+            Self::cost(self, now)
+        }
+    };
+}
+
+impl Scheduled for InstanceRecord {
+    record_fields!();
 
     fn take_step(&mut self, step: Step, at: Millis) {
         match step {
@@ -80,20 +92,10 @@ impl Scheduled for InstanceRecord {
             Step::Unlist => self.listed = false,
         }
     }
-
-    fn cost(&self, now: Millis) -> Decimal {
-        InstanceRecord::cost(self, now)
-    }
 }
 
 impl Scheduled for ClusterRecord {
-    fn next(&self) -> Option<&Transition> {
-        self.next.as_ref()
-    }
-
-    fn set_next(&mut self, next: Option<Transition>) {
-        self.next = next;
-    }
+    record_fields!();
 
     fn take_step(&mut self, step: Step, at: Millis) {
         match step {
@@ -107,9 +109,5 @@ impl Scheduled for ClusterRecord {
             Step::Hibernating => {}
             Step::Unlist => self.listed = false,
         }
-    }
-
-    fn cost(&self, now: Millis) -> Decimal {
-        ClusterRecord::cost(self, now)
     }
 }

@@ -76,9 +76,12 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let settings = &ctx.settings;
     // Before anything slow (starting the emulator, the first API round trip): the user
     // sees within a fraction of a second that bringup runs, also in a log or a pipe.
+    let what = match &settings.cluster {
+        Some(c) => format!("cluster {} ({})", c.hostname, c.cluster_type),
+        None => format!("{} node(s)", settings.nodes.len()),
+    };
     progress.line(format!(
-        "bringup: {} node(s) as configured in {}",
-        settings.nodes.len(),
+        "bringup: {what} as configured in {}",
         project.config.display()
     ));
     let api = api::connect(project, settings).await?;

@@ -63,24 +63,13 @@ pub async fn run(project: &Project) -> Result<()> {
             vars.write(&tf.tfvars_path())?;
             progress.waiting("terraform destroy");
             let report = tf.apply(terraform::Apply::Destroy, |event| {
-                if event["type"] == "apply_complete" {
-                    if let Some(addr) = event
-                        .pointer("/hook/resource/addr")
-                        .and_then(|v| v.as_str())
-                    {
-                        progress.line(format!("destroyed {addr}"));
-                    }
+                if let Some(addr) = terraform::completed_address(event) {
+                    progress.line(format!("destroyed {addr}"));
                 }
             })?;
             progress.done();
             if !report.succeeded {
-                let mut all: Vec<String> = report.general_errors.clone();
-                all.extend(
-                    report
-                        .errors
-                        .into_iter()
-                        .map(|(a, e)| format!("{a}: {}", e.join("; "))),
-                );
+                let all = report.messages();
                 progress.line(format!(
                     "terraform destroy failed ({}); deleting through the API",
                     all.join("; ")

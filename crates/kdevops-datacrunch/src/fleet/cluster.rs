@@ -1,10 +1,10 @@
 //! Cluster mode (CONFIG_TERRAFORM_DATACRUNCH_CLUSTER=y): one `datacrunch_cluster`
 //! instead of instances. Owns the checks before it is created (its type against the
-//! live `/cluster-types`, with a "did you mean"; its cost against the budget and the
-//! balance), the apply, the hosts it is reached by (the jump host, and every worker
+//! live `/cluster-types`, with a "did you mean"; each node's share of its price for the
+//! budget preflight), the apply, the hosts it is reached by (the jump host, and every worker
 //! through it), and the clean-up of this project's clusters through the API.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use datacrunch_client::suggest::did_you_mean;
@@ -12,7 +12,9 @@ use datacrunch_models::{Cluster, ClusterType};
 use serde::Deserialize;
 
 use crate::api::Api;
-use crate::budget::{self, Estimate, NodeCost};
+use crate::budget::NodeCost;
+use crate::fleet::cleanup::{self, DELETE_TIMEOUT, POLL};
+use crate::fleet::provision;
 use crate::progress::Progress;
 use crate::project::{Identity, PROJECT_TAG};
 use crate::settings::{ClusterSettings, Settings};
@@ -22,9 +24,6 @@ use crate::tfvars::{ClusterVars, TfVars};
 
 /// The module's resource address of the cluster.
 const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
-/// How long a deleted cluster may take to leave the API's list.
-const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
-const POLL: Duration = Duration::from_secs(2);
 
 /// The module's `cluster` output.
 #[derive(Debug, Deserialize)]
@@ -84,7 +83,8 @@ pub async fn converge(
         .iter()
         .any(|r| r.resource_type == "datacrunch_cluster");
     if !exists {
-        preflight(settings, cluster, cluster_type, api, progress).await?;
+        let costs = node_costs(cluster, cluster_type);
+        provision::preflight(settings, api, costs, progress).await?;
     }
     vars.datacrunch_cluster = Some(ClusterVars {
         hostname: cluster.hostname.clone(),
@@ -100,67 +100,32 @@ pub async fn converge(
         cluster.hostname, cluster.cluster_type
     ));
     let report = tf.apply(terraform::Apply::SavedPlan, |event| {
-        if event["type"] == "apply_complete" {
-            if let Some(addr) = event
-                .pointer("/hook/resource/addr")
-                .and_then(|v| v.as_str())
-            {
-                progress.line(format!("created {addr}"));
-            }
+        if let Some(addr) = terraform::completed_address(event) {
+            progress.line(format!("created {addr}"));
         }
     })?;
     progress.done();
     if !report.succeeded {
-        let mut all = report.general_errors;
-        all.extend(
-            report
-                .errors
-                .into_iter()
-                .map(|(a, e)| format!("{a}: {}", e.join("; "))),
-        );
         bail!(
             "terraform apply of the cluster failed: {}; `make destroy` deletes what exists",
-            all.join("; ")
+            report.messages().join("; ")
         );
     }
     hosts(tf)
 }
 
-/// The cluster over the TTL against the budget and the balance, one line per node
-/// (each node's share of the cluster's price).
-async fn preflight(
-    settings: &Settings,
-    cluster: &ClusterSettings,
-    cluster_type: &ClusterType,
-    api: &Api,
-    progress: &mut Progress,
-) -> Result<()> {
-    let balance = api
-        .client
-        .balance()
-        .await
-        .map_err(|e| api.explain(e))?
-        .amount
-        .to_f64();
+/// Each node of the cluster at its share of the cluster's price.
+fn node_costs(cluster: &ClusterSettings, cluster_type: &ClusterType) -> Vec<NodeCost> {
     let count = cluster_type.node_count.max(1);
     let share = cluster_type.price_per_hour.to_f64() / f64::from(count);
-    let estimate = Estimate {
-        nodes: (1..=count)
-            .map(|n| NodeCost {
-                node: format!("{}-{n}", cluster.hostname),
-                instance_type: cluster_type.node_type.clone(),
-                price_per_hour: share,
-                new: true,
-            })
-            .collect(),
-        ttl: settings.ttl,
-    };
-    progress.line(format!(
-        "cost over the TTL: cluster {}: {}; balance {balance:.2} USD",
-        cluster.cluster_type,
-        estimate.describe()
-    ));
-    budget::check(&estimate, settings.budget_usd, Some(balance))
+    (1..=count)
+        .map(|n| NodeCost {
+            node: format!("{}-{n}", cluster.hostname),
+            instance_type: cluster_type.node_type.clone(),
+            price_per_hour: share,
+            new: true,
+        })
+        .collect()
 }
 
 /// The jump host (named as the cluster) and every worker, reached through it, from the
@@ -224,23 +189,14 @@ pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Resul
             }
         }
     }
-    loop {
+    cleanup::wait_until_none("clusters", deadline, || async {
         let remaining = live_clusters(api, identity).await?;
-        if remaining.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            let names: Vec<String> = remaining
-                .iter()
-                .map(|c| format!("{} ({}, {})", c.hostname, c.id, c.status))
-                .collect();
-            bail!(
-                "clusters still exist after {DELETE_TIMEOUT:?}: {}; they may still bill: check the dashboard and run `make destroy` again",
-                names.join(", ")
-            );
-        }
-        tokio::time::sleep(POLL).await;
-    }
+        Ok(remaining
+            .iter()
+            .map(|c| format!("{} ({}, {})", c.hostname, c.id, c.status))
+            .collect())
+    })
+    .await
 }
 
 #[cfg(test)]

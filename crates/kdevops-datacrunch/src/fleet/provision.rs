@@ -297,7 +297,7 @@ fn node_costs(
 }
 
 /// Before creating nodes: the fleet over its TTL against the budget and the balance.
-async fn preflight(
+pub async fn preflight(
     settings: &Settings,
     api: &Api,
     nodes: Vec<NodeCost>,

@@ -28,10 +28,7 @@ fn list(p: &Project, path: &str) -> Vec<Value> {
 fn cluster_mode_reaches_every_worker_through_the_jump_host_and_destroy_leaves_nothing() {
     let p = cluster_project();
     let out = p.ok(&["bringup"]);
-    assert!(
-        out.contains("cluster 16H200"),
-        "the cost preflight names the cluster: {out}"
-    );
+    assert!(out.contains("bringup: cluster gpu (16H200)"), "{out}");
     assert!(
         out.contains("2 nodes x 20.72 USD/h (8H200.141S.176V)"),
         "{out}"
