@@ -94,6 +94,18 @@ pub struct Settings {
     pub ttl: std::time::Duration,
     /// Terraform state in PostgreSQL (the `pg` backend) instead of the local file.
     pub state_pg: Option<PgState>,
+    /// One cluster instead of single instances (CONFIG_TERRAFORM_DATACRUNCH_CLUSTER).
+    pub cluster: Option<ClusterSettings>,
+}
+
+/// The cluster bringup makes in cluster mode; its hostname is the node name prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterSettings {
+    pub hostname: String,
+    /// Checked against the live `/cluster-types` at bringup.
+    pub cluster_type: String,
+    pub image: String,
+    pub shared_volume_gb: u32,
 }
 
 /// Team state: where the `pg` backend's database is.
@@ -211,7 +223,9 @@ impl Settings {
                 .map(str::to_owned),
         });
 
+        let cluster = cluster_settings(v)?;
         Ok(Self {
+            cluster,
             budget_usd,
             ttl,
             state_pg,
@@ -250,6 +264,50 @@ impl Settings {
             ssh_config,
         })
     }
+}
+
+/// The cluster of cluster mode, `None` for single instances.
+fn cluster_settings(v: &KconfigValues) -> Result<Option<ClusterSettings>> {
+    if !v.enabled("TERRAFORM_DATACRUNCH_CLUSTER") {
+        return Ok(None);
+    }
+    let hostname = v.string("KDEVOPS_HOSTS_PREFIX").unwrap_or("kdevops");
+    if !valid_hostname(hostname) {
+        bail!(
+            "CONFIG_KDEVOPS_HOSTS_PREFIX is {hostname:?}, which names the cluster and must be a valid hostname: \
+             use letters, digits and '-', at least one letter, at most 60 characters, no leading or trailing '-'"
+        );
+    }
+    let cluster_type = v
+        .string("TERRAFORM_DATACRUNCH_CLUSTER_TYPE")
+        .unwrap_or("")
+        .trim();
+    if cluster_type.is_empty() {
+        bail!("CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE is empty: choose a cluster type (e.g. 16H200) in `make menuconfig`");
+    }
+    let image = v
+        .string("TERRAFORM_DATACRUNCH_CLUSTER_IMAGE")
+        .unwrap_or("")
+        .trim();
+    if image.is_empty() {
+        bail!("CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE is empty: choose a cluster image (e.g. ubuntu-22.04-cuda-12.4-cluster) in `make menuconfig`");
+    }
+    let raw = v
+        .number("TERRAFORM_DATACRUNCH_CLUSTER_SHARED_VOLUME_GB")
+        .unwrap_or("1000");
+    let shared_volume_gb = raw
+        .parse()
+        .ok()
+        .filter(|gb| (1..=102_400).contains(gb))
+        .with_context(|| {
+            format!("CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_SHARED_VOLUME_GB is {raw:?}: expected a number of GB from 1 to 102400")
+        })?;
+    Ok(Some(ClusterSettings {
+        hostname: hostname.to_owned(),
+        cluster_type: cluster_type.to_owned(),
+        image: image.to_owned(),
+        shared_volume_gb,
+    }))
 }
 
 /// Whether an instance type that is no tier group was meant as one: kdevops' wildcard
@@ -357,6 +415,41 @@ CONFIG_KDEVOPS_SSH_CONFIG_UPDATE_STRICT=y
 
     fn settings(extra: &str) -> Result<Settings> {
         Settings::from_kconfig(&KconfigValues::parse(&format!("{DEFAULT_CONFIG}{extra}")).unwrap())
+    }
+
+    #[test]
+    fn cluster_mode_is_read_and_bad_values_name_their_symbol() {
+        assert_eq!(settings("").unwrap().cluster, None);
+        let on = "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER=y\nCONFIG_KDEVOPS_HOSTS_PREFIX=\"gpu\"\n\
+                  CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE=\"16H200\"\n\
+                  CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"ubuntu-22.04-cuda-12.4-cluster\"\n\
+                  CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_SHARED_VOLUME_GB=500\n";
+        assert_eq!(
+            settings(on).unwrap().cluster,
+            Some(ClusterSettings {
+                hostname: "gpu".into(),
+                cluster_type: "16H200".into(),
+                image: "ubuntu-22.04-cuda-12.4-cluster".into(),
+                shared_volume_gb: 500,
+            })
+        );
+        for (bad, symbol) in [
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE=\"\"\n",
+                "CLUSTER_TYPE is empty",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"\"\n",
+                "CLUSTER_IMAGE is empty",
+            ),
+            (
+                "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_SHARED_VOLUME_GB=0\n",
+                "SHARED_VOLUME_GB is \"0\"",
+            ),
+        ] {
+            let err = settings(&format!("{on}{bad}")).unwrap_err().to_string();
+            assert!(err.contains(symbol), "{err}");
+        }
     }
 
     #[test]

@@ -139,6 +139,7 @@ mod tests {
             name: name.into(),
             ip: "127.0.0.1".parse().unwrap(),
             port,
+            jump: None,
         }
     }
 

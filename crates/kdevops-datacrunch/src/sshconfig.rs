@@ -28,6 +28,9 @@ pub struct HostEntry {
     pub ip: IpAddr,
     /// sshd's port: 22 on DataCrunch; the emulator's unprivileged nodes use others.
     pub port: u16,
+    /// The host this node is reached through (a cluster's jump host: its workers have
+    /// private addresses only); `None`: reached directly.
+    pub jump: Option<Box<HostEntry>>,
 }
 
 impl HostEntry {
@@ -48,7 +51,25 @@ impl HostEntry {
             name: name.to_owned(),
             ip,
             port: 22,
+            jump: None,
         })
+    }
+
+    /// Gives every jump copy the port its host has in `hosts` now (the emulator tells
+    /// the ports only once the nodes have booted).
+    pub fn refresh_jumps(hosts: &mut [HostEntry]) {
+        let ports: Vec<(String, u16)> = hosts.iter().map(|h| (h.name.clone(), h.port)).collect();
+        for jump in hosts.iter_mut().filter_map(|h| h.jump.as_mut()) {
+            if let Some((_, port)) = ports.iter().find(|(n, _)| *n == jump.name) {
+                jump.port = *port;
+            }
+        }
+    }
+
+    /// This node, reached through `jump`.
+    pub fn through(mut self, jump: &HostEntry) -> Self {
+        self.jump = Some(Box::new(jump.clone()));
+        self
     }
 }
 
@@ -112,6 +133,10 @@ pub fn render_project_config(hosts: &[HostEntry], options: &HostOptions) -> Stri
         out.push_str(&format!("\tUser {}\n", options.user));
         out.push_str(&format!("\tPort {}\n", host.port));
         out.push_str(&format!("\tIdentityFile {}\n", options.identity_file));
+        if let Some(jump) = &host.jump {
+            // The jump host's own block (same file) says how to reach it.
+            out.push_str(&format!("\tProxyJump {}\n", jump.name));
+        }
         if options.strict {
             for line in [
                 "UserKnownHostsFile /dev/null",
@@ -262,8 +287,16 @@ pub fn render_inventory(
     identity_file: &str,
     known_hosts: Option<&str>,
 ) -> String {
+    // A host the others are reached through (a cluster's jump host) is no node to run
+    // on: the inventory lists the nodes behind it.
+    let is_jump = |h: &HostEntry| {
+        hosts
+            .iter()
+            .any(|o| o.jump.as_ref().is_some_and(|j| j.name == h.name))
+    };
+    let hosts: Vec<&HostEntry> = hosts.iter().filter(|h| !is_jump(h)).collect();
     let mut out = String::from("[all]\n");
-    for h in hosts {
+    for h in &hosts {
         out.push_str(&format!(
             "{} ansible_host={} ansible_user={user} ansible_ssh_private_key_file={identity_file} \
              ansible_python_interpreter=/usr/bin/python3",
@@ -273,19 +306,22 @@ pub fn render_inventory(
             out.push_str(&format!(" ansible_port={}", h.port));
         }
         // The ssh config may not apply (disabled, or another HOME): the inventory
-        // carries its own host key options.
-        match known_hosts {
-            Some(file) => out.push_str(&format!(
-                " ansible_ssh_common_args='-o UserKnownHostsFile={file}'"
-            )),
-            None => out.push_str(
-                " ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no'",
+        // carries its own host key options, and the way through a jump host.
+        let host_keys = match known_hosts {
+            Some(file) => format!("-o UserKnownHostsFile={file}"),
+            None => "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no".to_owned(),
+        };
+        let proxy = match &h.jump {
+            Some(j) => format!(
+                " -o ProxyCommand=\"ssh -W %h:%p -q -i {identity_file} {host_keys} -p {} {user}@{}\"",
+                j.port, j.ip
             ),
-        }
-        out.push('\n');
+            None => String::new(),
+        };
+        out.push_str(&format!(" ansible_ssh_common_args='{host_keys}{proxy}'\n"));
     }
     out.push_str("\n[baseline]\n");
-    for h in hosts {
+    for h in &hosts {
         out.push_str(&h.name);
         out.push('\n');
     }
@@ -302,11 +338,13 @@ mod tests {
                 name: "kdevops-0".into(),
                 ip: "127.0.0.10".parse().unwrap(),
                 port: 22,
+                jump: None,
             },
             HostEntry {
                 name: "kdevops-1".into(),
                 ip: "127.0.0.11".parse().unwrap(),
                 port: 2201,
+                jump: None,
             },
         ]
     }
@@ -524,5 +562,31 @@ mod tests {
              ansible_python_interpreter=/usr/bin/python3 ansible_port=2201 "
         ), "{inv}");
         assert!(inv.contains("[baseline]\nkdevops-0\nkdevops-1\n"));
+    }
+
+    /// A cluster worker is reached through its jump host: `ProxyJump` to the jump
+    /// host's block in the ssh config, a ProxyCommand with the jump host's address in
+    /// the inventory (which must work without the ssh config).
+    #[test]
+    fn a_worker_goes_through_its_jump_host() {
+        let [jump, worker] = hosts().try_into().unwrap();
+        let worker = worker.through(&jump);
+        let config = render_project_config(&[jump.clone(), worker.clone()], &options(false));
+        assert!(
+            config.contains("Port 2201\n\tIdentityFile /h/.ssh/kdevops_terraform_abcd1234\n\tProxyJump kdevops-0\n"),
+            "{config}"
+        );
+        assert_eq!(config.matches("ProxyJump").count(), 1, "{config}");
+        // The inventory lists the worker, not the jump host.
+        let inv = render_inventory(&[jump, worker], "root", "/k", Some("/kh"));
+        assert!(inv.starts_with("[all]\nkdevops-1 "), "{inv}");
+        assert!(inv.ends_with("[baseline]\nkdevops-1\n"), "{inv}");
+        assert!(
+            inv.contains(
+                "ansible_ssh_common_args='-o UserKnownHostsFile=/kh -o ProxyCommand=\"ssh -W %h:%p -q -i /k \
+                 -o UserKnownHostsFile=/kh -p 22 root@127.0.0.10\"'\n"
+            ),
+            "{inv}"
+        );
     }
 }

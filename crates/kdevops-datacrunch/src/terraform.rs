@@ -83,6 +83,26 @@ pub struct ApplyReport {
     pub general_errors: Vec<String>,
 }
 
+impl ApplyReport {
+    /// Every error: the general ones, then each resource's as `address: detail; ...`.
+    pub fn messages(&self) -> Vec<String> {
+        let mut all = self.general_errors.clone();
+        all.extend(
+            self.errors
+                .iter()
+                .map(|(a, e)| format!("{a}: {}", e.join("; "))),
+        );
+        all
+    }
+}
+
+/// The resource address an `apply -json` event reports done, if it is such an event.
+pub fn completed_address(event: &Value) -> Option<&str> {
+    (event["type"] == "apply_complete")
+        .then(|| event.pointer("/hook/resource/addr")?.as_str())
+        .flatten()
+}
+
 fn os_arch() -> String {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",

@@ -28,6 +28,19 @@ pub struct TfVars {
     pub ssh_config_user: String,
     /// The text of CONFIG_TERRAFORM_DATACRUNCH_STARTUP_SCRIPT_FILE; empty: none.
     pub datacrunch_startup_script: String,
+    /// The cluster of cluster mode (`null`: none, the instances path).
+    pub datacrunch_cluster: Option<ClusterVars>,
+}
+
+/// `datacrunch_cluster`: the one cluster of cluster mode.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClusterVars {
+    pub hostname: String,
+    pub cluster_type: String,
+    pub image: String,
+    /// `None`: the API's default location.
+    pub location: Option<String>,
+    pub shared_volume_gb: u32,
 }
 
 /// One node's entry in `datacrunch_nodes`.
@@ -98,6 +111,7 @@ mod tests {
             datacrunch_project_id: "0b9e6c1e-5c1f-4d38-9a36-2f4f1c1d7e11".into(),
             ssh_config_user: "root".into(),
             datacrunch_startup_script: String::new(),
+            datacrunch_cluster: None,
         };
         let placements: BTreeMap<_, _> = [
             (
@@ -128,5 +142,6 @@ mod tests {
         assert_eq!(json["datacrunch_keep_volumes"], true);
         let text = json.to_string();
         assert!(!text.contains("secret"), "{text}");
+        assert_eq!(json["datacrunch_cluster"], serde_json::Value::Null);
     }
 }

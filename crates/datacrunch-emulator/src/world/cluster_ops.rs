@@ -15,8 +15,8 @@ use crate::clock::{millis, Millis};
 use crate::cluster_catalog::{ClusterCatalog, ClusterTypeEntry};
 use crate::error::ApiError;
 use datacrunch_models::{
-    messages, validate, Cluster, ClusterAction, ClusterActionRequest, ClusterSharedVolume,
-    ClusterStatus, Contract, CreateClusterRequest, LocationAvailability,
+    messages, validate, Cluster, ClusterAction, ClusterActionRequest, ClusterStatus, Contract,
+    CreateClusterRequest, LocationAvailability, VolumeStatus,
 };
 
 /// The shared volume's size when the request names none, as the SDK sends (30 TB).
@@ -78,8 +78,8 @@ impl World {
             .map_err(|e| ApiError::invalid(format!("Invalid hostname {:?}: {e}", req.hostname)))?;
         let image = cluster_image(&catalog.clusters, entry, &req.image)?;
         self.check_references(&req.ssh_key_ids, req.startup_script_id.as_ref())?;
-        self.check_existing_volumes(&req.existing_volumes, &location)?;
-        let shared_volume = shared_volume(&req)?;
+        let existing = self.check_existing_volumes(&req.existing_volumes, &location)?;
+        let (shared_name, shared_size) = shared_volume_spec(&req)?;
         let price = entry.wire.price_per_hour;
         if self.balance(now) < price.0 {
             return Err(ApiError::insufficient_funds(messages::NOT_ENOUGH_BALANCE));
@@ -88,17 +88,32 @@ impl World {
         // A node type in "late no_capacity" mode makes the cluster accepted and then
         // end in `no_capacity`, holding nothing, as a deploy of that type would.
         let late = self.capacity.is_late(&entry.wire.node_type, &location);
+        let slot = super::Slot {
+            instance_type: entry.wire.node_type.clone(),
+            location: location.clone(),
+            is_spot: false,
+        };
+        if !late && self.capacity.free(&slot) < nodes {
+            return Err(ApiError::unavailable(messages::NOT_ENOUGH_RESOURCES));
+        }
+        // Every check passed: from here on the cluster and its volumes exist.
+        let shared_volume = self.create_shared_volume(shared_name, shared_size, &location, now);
+        for &vidx in &existing {
+            self.volumes.get_mut(vidx).status = VolumeStatus::Attached;
+        }
         let record = ClusterRecord {
             id: new_id(),
             cluster_type: req.cluster_type,
             node_type: entry.wire.node_type.clone(),
             node_count: nodes,
             image,
+            // Every node gets an address of its own: on the emulator it is where the
+            // node's sandbox listens, reached through the jump host like a real one.
             nodes: (1..=nodes)
                 .map(|n| NodeRecord {
                     id: new_id(),
                     hostname: format!("{}-{n}", req.hostname),
-                    private_ip: format!("10.0.0.{n}"),
+                    private_ip: self.instances.alloc_ip(),
                 })
                 .collect(),
             hostname: req.hostname,
@@ -127,11 +142,7 @@ impl World {
             deleted_at: None,
             listed: true,
         };
-        let slot = record.slot();
         if !late {
-            if self.capacity.free(&slot) < nodes {
-                return Err(ApiError::unavailable(messages::NOT_ENOUGH_RESOURCES));
-            }
             for _ in 0..nodes {
                 self.capacity.take(slot.clone());
             }
@@ -187,6 +198,7 @@ impl World {
                 self.capacity.give_back(&slot);
             }
         }
+        self.release_cluster_volumes(idx, now);
         let r = self.clusters.get_mut(idx);
         r.stop_billing(now);
         r.status = ClusterStatus::Discontinued;
@@ -277,8 +289,9 @@ fn cluster_image(
     Ok(found.image_type.clone())
 }
 
-/// The shared volume asked for, or the default one the SDK would ask for.
-fn shared_volume(req: &CreateClusterRequest) -> Result<ClusterSharedVolume, ApiError> {
+/// The name and size of the shared volume asked for, or of the default one the SDK
+/// would ask for.
+fn shared_volume_spec(req: &CreateClusterRequest) -> Result<(String, u32), ApiError> {
     let (name, size) = match &req.shared_volume {
         Some(v) => (v.name.clone(), v.size),
         None => (
@@ -288,10 +301,5 @@ fn shared_volume(req: &CreateClusterRequest) -> Result<ClusterSharedVolume, ApiE
     };
     check_name("shared_volume.name", &name)?;
     check_size("shared_volume.size", size)?;
-    Ok(ClusterSharedVolume {
-        id: new_id(),
-        name,
-        size_in_gigabytes: size,
-        mount_point: Some("/home".to_owned()),
-    })
+    Ok((name, size))
 }

@@ -1,11 +1,12 @@
 //! The cluster store: every cluster ever created (deleted ones stay as history,
-//! unlisted), indexed by id, with the lifecycle steps that happen by themselves on the
-//! virtual clock (`ordered` → `provisioning` → `running`, and a discontinued cluster
-//! leaving the list), and the record's wire shape.
+//! unlisted), indexed by id, settling the lifecycle steps that happen by themselves on
+//! the virtual clock (`ordered` → `provisioning` → `running`, and a discontinued
+//! cluster leaving the list; see `schedule`), and the record's wire shape.
 
 use super::capacity::Slot;
 use super::persist::{load_all, to_doc};
 use super::records::{Step, Transition};
+use super::schedule;
 use crate::clock::{iso8601, Millis};
 use crate::error::{ApiError, EmulatorError};
 use crate::store::{Kind, Store, Write};
@@ -190,9 +191,7 @@ impl ClusterStore {
 
     /// What every cluster has cost up to `now`.
     pub fn spent(&self, now: Millis) -> Decimal {
-        self.records
-            .iter()
-            .fold(Decimal::ZERO, |sum, r| sum.saturating_add(r.cost(now)))
+        schedule::spent(&self.records, now)
     }
 
     /// Applies every step due by `now`, in time order per cluster.
@@ -200,33 +199,11 @@ impl ClusterStore {
         if now < self.next_due {
             return;
         }
-        for idx in 0..self.records.len() {
-            while let Some(t) = self.records[idx].next.clone().filter(|t| t.at <= now) {
-                self.apply(idx, t, provisioning);
-            }
-        }
+        let changed = &mut self.changed;
+        schedule::settle(&mut self.records, now, provisioning, |idx| {
+            changed.insert(idx);
+        });
         self.recompute_next_due();
-    }
-
-    fn apply(&mut self, idx: usize, t: Transition, provisioning: Millis) {
-        let r = self.get_mut(idx);
-        r.next = None;
-        match t.step {
-            Step::Provisioning => {
-                r.status = ClusterStatus::Provisioning;
-                r.next = Some(Transition {
-                    step: Step::Running,
-                    at: t.at.saturating_add(provisioning),
-                });
-            }
-            Step::Running => {
-                r.status = ClusterStatus::Running;
-                r.billing_since.get_or_insert(t.at);
-            }
-            Step::NoCapacity => r.status = ClusterStatus::NoCapacity,
-            Step::Hibernating => {}
-            Step::Unlist => r.listed = false,
-        }
     }
 
     /// Schedules a step; `settle` picks it up when due.
@@ -236,12 +213,7 @@ impl ClusterStore {
     }
 
     fn recompute_next_due(&mut self) {
-        self.next_due = self
-            .records
-            .iter()
-            .filter_map(|r| r.next.as_ref().map(|t| t.at))
-            .min()
-            .unwrap_or(Millis::MAX);
+        self.next_due = schedule::next_due(&self.records);
     }
 
     pub fn drain_writes(&mut self, out: &mut Vec<Write>) {
@@ -252,6 +224,24 @@ impl ClusterStore {
                 id: r.id.clone(),
                 doc: to_doc(r),
             });
+        }
+    }
+}
+
+impl schedule::Scheduled for ClusterRecord {
+    schedule::record_fields!();
+
+    fn take_step(&mut self, step: Step, at: Millis) {
+        match step {
+            Step::Provisioning => self.status = ClusterStatus::Provisioning,
+            Step::Running => {
+                self.status = ClusterStatus::Running;
+                self.billing_since.get_or_insert(at);
+            }
+            Step::NoCapacity => self.status = ClusterStatus::NoCapacity,
+            // Clusters do not hibernate.
+            Step::Hibernating => {}
+            Step::Unlist => self.listed = false,
         }
     }
 }

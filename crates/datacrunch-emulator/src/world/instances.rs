@@ -4,7 +4,8 @@
 //! between changes because clients poll it.
 
 use super::persist::{load_all, parse_meta, to_doc, META_NEXT_IP};
-use super::records::{InstanceRecord, Step, Transition};
+use super::records::InstanceRecord;
+use super::schedule;
 use crate::catalog::Catalog;
 use crate::clock::Millis;
 use crate::error::{ApiError, EmulatorError};
@@ -137,12 +138,9 @@ impl InstanceStore {
         bytes
     }
 
-    /// Everything every instance has cost up to `now`. Saturating, as balances may be
-    /// as large as `Decimal::MAX`.
+    /// Everything every instance has cost up to `now`.
     pub fn spent(&self, now: Millis) -> Decimal {
-        self.records
-            .iter()
-            .fold(Decimal::ZERO, |sum, r| sum.saturating_add(r.cost(now)))
+        schedule::spent(&self.records, now)
     }
 
     /// Applies every transition due by `now`; `provisioning` is how long the
@@ -151,42 +149,16 @@ impl InstanceStore {
         if now < self.next_due {
             return;
         }
-        for idx in 0..self.records.len() {
-            while let Some(t) = self.records[idx].next.clone().filter(|t| t.at <= now) {
-                self.apply_transition(idx, t, provisioning);
-            }
-        }
+        let (changed, version) = (&mut self.changed, &mut self.version);
+        schedule::settle(&mut self.records, now, provisioning, |idx| {
+            changed.insert(idx);
+            *version += 1;
+        });
         self.recompute_next_due();
     }
 
-    fn apply_transition(&mut self, idx: usize, t: Transition, provisioning: Millis) {
-        let r = self.get_mut(idx);
-        r.next = None;
-        match t.step {
-            Step::Provisioning => {
-                r.status = InstanceStatus::Provisioning;
-                r.next = Some(Transition {
-                    step: Step::Running,
-                    at: t.at.saturating_add(provisioning),
-                });
-            }
-            Step::Running => {
-                r.status = InstanceStatus::Running;
-                r.start_billing(t.at);
-            }
-            Step::NoCapacity => r.status = InstanceStatus::NoCapacity,
-            Step::Hibernating => r.status = InstanceStatus::Hibernating,
-            Step::Unlist => r.listed = false,
-        }
-    }
-
     fn recompute_next_due(&mut self) {
-        self.next_due = self
-            .records
-            .iter()
-            .filter_map(|r| r.next.as_ref().map(|t| t.at))
-            .min()
-            .unwrap_or(Millis::MAX);
+        self.next_due = schedule::next_due(&self.records);
     }
 
     pub fn drain_writes(&mut self, out: &mut Vec<Write>) {

@@ -10,13 +10,15 @@
 //! `instances`, `clusters`, `volumes`, `documents` (SSH keys, startup scripts), `capacity`
 //! (catalog slots and their use), `ledger` (balance). Operations that span stores live
 //! in `deploy`, `actions` (instance actions and tags), `cluster_ops` (cluster
-//! endpoints), `volume_ops` (volume endpoints)
+//! endpoints), `cluster_machines` (a cluster's volumes and sandboxed machines), `volume_ops` (volume endpoints)
 //! and `links` (volumes attached to instances, instances holding capacity). Leaves:
-//! `records` (stored shapes), `rules` (shared limits and checks), `persist`. `nodes`
+//! `records` (stored shapes), `rules` (shared limits and checks), `schedule` (lifecycle
+//! steps on the virtual clock, for instances and clusters), `persist`. `nodes`
 //! reads what the sandbox supervisor should run.
 
 mod actions;
 mod capacity;
+mod cluster_machines;
 mod cluster_ops;
 mod clusters;
 mod deploy;
@@ -28,6 +30,7 @@ mod nodes;
 mod persist;
 mod records;
 mod rules;
+mod schedule;
 mod volume_ops;
 mod volumes;
 

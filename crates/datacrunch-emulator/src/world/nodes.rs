@@ -1,5 +1,5 @@
 //! What the emulated machines should be: the [`Desired`] nodes the sandbox supervisor
-//! makes real, read from the instances, keys, scripts and volumes.
+//! makes real, read from the instances (and clusters), keys, scripts and volumes.
 
 use super::World;
 use crate::sandbox::{Desired, NodeSpec};
@@ -24,17 +24,8 @@ impl World {
                 disk_id,
                 hostname: r.hostname.clone(),
                 ip,
-                authorized_keys: r
-                    .ssh_key_ids
-                    .iter()
-                    .filter_map(|k| self.ssh_keys.find(k).ok())
-                    .map(|k| k.key)
-                    .collect(),
-                startup_script: r
-                    .startup_script_id
-                    .as_ref()
-                    .and_then(|s| self.scripts.find(s).ok())
-                    .map(|s| s.script),
+                authorized_keys: self.authorized_keys(&r.ssh_key_ids),
+                startup_script: self.startup_script_text(r.startup_script_id.as_ref()),
             });
         }
         for v in self.volumes.all() {
@@ -42,6 +33,21 @@ impl World {
                 desired.live_disks.insert(v.id.clone());
             }
         }
+        self.plan_cluster_nodes(&mut desired);
         desired
+    }
+
+    /// The public keys of `ssh_key_ids` that exist: a node's `authorized_keys`.
+    pub(super) fn authorized_keys(&self, ssh_key_ids: &[String]) -> Vec<String> {
+        ssh_key_ids
+            .iter()
+            .filter_map(|k| self.ssh_keys.find(k).ok())
+            .map(|k| k.key)
+            .collect()
+    }
+
+    /// The text of a startup script, if it exists.
+    pub(super) fn startup_script_text(&self, id: Option<&String>) -> Option<String> {
+        id.and_then(|s| self.scripts.find(s).ok()).map(|s| s.script)
     }
 }

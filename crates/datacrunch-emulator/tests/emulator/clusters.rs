@@ -47,7 +47,15 @@ async fn cluster_lifecycle_billing_and_delete() {
     let workers = running["worker_nodes"].as_array().unwrap();
     assert_eq!(workers.len(), 2);
     assert_eq!(workers[0]["hostname"], "train-1");
-    assert_eq!(workers[1]["private_ip"], "10.0.0.2");
+    // Each node has an address of its own (where its sandbox listens, when nodes are
+    // sandboxes), none the jump host's.
+    let addresses: std::collections::BTreeSet<&str> = workers
+        .iter()
+        .map(|w| w["private_ip"].as_str().unwrap())
+        .chain([running["ip"].as_str().unwrap()])
+        .collect();
+    assert_eq!(addresses.len(), 3, "{running}");
+    assert!(addresses.iter().all(|a| a.starts_with("127.")), "{running}");
     assert_eq!(running["ssh_key_ids"], json!([key]));
     assert_eq!(
         api.get("/clusters?status=running").await.json()[0]["id"],
@@ -299,4 +307,159 @@ async fn a_node_type_in_late_no_capacity_mode_fails_the_cluster_after_accepting_
             .status,
         202
     );
+}
+
+/// The shared volume is a real volume (listed by `GET /volumes`, as the cluster shows
+/// it); existing volumes are taken (attached) by the cluster; deleting the cluster
+/// deletes its shared volume for good (neither listed nor in the trash) and gives the
+/// existing volumes back, detached.
+#[tokio::test]
+async fn the_shared_volume_is_a_volume_and_goes_with_the_cluster() {
+    let (emu, api) = start().await;
+    let data = api
+        .post(
+            "/volumes",
+            json!({"type": "NVMe", "name": "data", "size": 100, "location_code": "FIN-03"}),
+        )
+        .await
+        .text;
+    let mut body = h200_cluster("vol");
+    body["existing_volume_ids"] = json!([data]);
+    let id = api.post("/clusters", body).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cluster = api.get(&format!("/clusters/{id}")).await.json();
+    let shared_id = cluster["shared_volumes"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let volume = |list: &Value, id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == id)
+            .cloned()
+    };
+    let listed = api.get("/volumes").await.json();
+    let shared = volume(&listed, &shared_id).expect("the shared volume is listed");
+    assert_eq!(shared["name"], "home");
+    assert_eq!(shared["size"], 1000);
+    assert_eq!(shared["type"], "NVMe_Shared");
+    assert_eq!(shared["location"], "FIN-03");
+    assert_eq!(shared["status"], "attached");
+    assert_eq!(volume(&listed, &data).unwrap()["status"], "attached");
+    // Taken by this cluster, the volume cannot go to another one.
+    let mut other = h200_cluster("other");
+    other["existing_volume_ids"] = json!([data]);
+    api.post("/clusters", other)
+        .await
+        .assert_error(400, "invalid_request", "not detached");
+
+    to_running(&emu);
+    let deleted = api
+        .put("/clusters", json!({"id": [id], "action": "discontinue"}))
+        .await;
+    assert_eq!(deleted.status, 202, "{:?}", deleted.text);
+    let listed = api.get("/volumes").await.json();
+    assert!(volume(&listed, &shared_id).is_none(), "{listed}");
+    let trash = api.get("/volumes/trash").await.json();
+    assert!(volume(&trash, &shared_id).is_none(), "{trash}");
+    assert_eq!(volume(&listed, &data).unwrap()["status"], "detached");
+}
+
+/// With sandboxed nodes, a running cluster's jump host and every worker are sshd
+/// sandboxes with their own hostname and address and the cluster's keys; each worker
+/// answers through the jump host (ProxyJump); deleting the cluster stops them all and
+/// removes their disks.
+#[tokio::test]
+async fn cluster_nodes_are_sandboxes_reached_through_the_jump_host() {
+    use crate::sandbox::{processes_of, ready_nodes, sandboxes_possible, user_key};
+    if !sandboxes_possible() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let nodes_dir = dir.path().join("nodes");
+    let config = datacrunch_emulator::Config {
+        timing: crate::common::frozen_timing(),
+        nodes: datacrunch_emulator::sandbox::NodeMode::Sandbox,
+        nodes_dir: Some(nodes_dir.clone()),
+        ..Default::default()
+    };
+    let (emu, api) = crate::common::start_with(crate::common::builder().config(config)).await;
+    let (key, public) = user_key(dir.path());
+    let key_id = api
+        .post("/sshkeys", json!({"name": "k", "key": public}))
+        .await
+        .text;
+    let mut body = h200_cluster("gpu");
+    body["ssh_key_ids"] = json!([key_id]);
+    let id = api.post("/clusters", body).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    to_running(&emu);
+    let cluster = api.get(&format!("/clusters/{id}")).await.json();
+    let workers = cluster["worker_nodes"].as_array().unwrap().clone();
+    let mut ids = vec![id.as_str()];
+    ids.extend(workers.iter().map(|w| w["id"].as_str().unwrap()));
+    let nodes = ready_nodes(&emu.admin_url, &ids).await;
+    assert_eq!(
+        nodes[0]["ip"], cluster["ip"],
+        "the jump host is at the cluster's ip"
+    );
+
+    // An ssh config as a user writes one: the jump host, each worker through it.
+    let mut config = String::new();
+    for (alias, node) in
+        std::iter::once(("jump", &nodes[0])).chain(["w1", "w2"].into_iter().zip(&nodes[1..]))
+    {
+        config.push_str(&format!(
+            "Host {alias}\n HostName {}\n Port {}\n User root\n IdentityFile {}\n \
+             UserKnownHostsFile {}\n StrictHostKeyChecking accept-new\n BatchMode yes\n",
+            node["ip"].as_str().unwrap(),
+            node["port"],
+            key.display(),
+            dir.path().join("known_hosts").display(),
+        ));
+        if alias != "jump" {
+            config.push_str(" ProxyJump jump\n");
+        }
+    }
+    let config_file = dir.path().join("ssh_config");
+    std::fs::write(&config_file, config).unwrap();
+    let ssh = |alias: &str| {
+        let out = std::process::Command::new("ssh")
+            .arg("-F")
+            .arg(&config_file)
+            .args([alias, "hostname"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ssh {alias}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(ssh("jump"), "gpu");
+    assert_eq!(ssh("w1"), workers[0]["hostname"].as_str().unwrap());
+    assert_eq!(ssh("w2"), workers[1]["hostname"].as_str().unwrap());
+    for node in &ids {
+        assert!(nodes_dir.join(node).is_dir(), "no disk for {node}");
+    }
+
+    api.put("/clusters", json!({"id": [id], "action": "discontinue"}))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while ids.iter().any(|n| nodes_dir.join(n).exists()) || !processes_of(&nodes_dir).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a deleted cluster's node or disk is left: {:?}",
+            processes_of(&nodes_dir)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    emu.shutdown().await;
 }

@@ -11,13 +11,16 @@
 //! 5. Every node answers SSH (on the emulator, once it has booted the node, on the
 //!    port it reports); host keys go to the project's known_hosts.
 //! 6. ssh config, inventory, and each node's address.
+//!
+//! In cluster mode, steps 3-4 are one cluster instead ([`cluster::converge`]), and its
+//! workers are reached through its jump host.
 
 use anyhow::{bail, Context, Result};
 
 use crate::api::{self, Api};
 use crate::cmd::Setup;
 use crate::emulator::{self, sibling_binary};
-use crate::fleet::{provision, reconcile, Fleet};
+use crate::fleet::{cluster, provision, reconcile, Fleet};
 use crate::progress::Progress;
 use crate::project::Project;
 use crate::settings::SshKeyMode;
@@ -81,9 +84,12 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let settings = &ctx.settings;
     // Before anything slow (starting the emulator, the first API round trip): the user
     // sees within a fraction of a second that bringup runs, also in a log or a pipe.
+    let what = match &settings.cluster {
+        Some(c) => format!("cluster {} ({})", c.hostname, c.cluster_type),
+        None => format!("{} node(s)", settings.nodes.len()),
+    };
     progress.line(format!(
-        "bringup: {} node(s) as configured in {}",
-        settings.nodes.len(),
+        "bringup: {what} as configured in {}",
         project.config.display()
     ));
     let api = api::connect(project, settings).await?;
@@ -101,7 +107,9 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         .instance_types(None)
         .await
         .map_err(|e| api.explain(e))?;
-    provision::check_type(settings, &catalog, &api.server_url)?;
+    if settings.cluster.is_none() {
+        provision::check_type(settings, &catalog, &api.server_url)?;
+    }
 
     let binary = crate::terraform_binary::find(project)?;
     progress.line(binary.to_string());
@@ -130,6 +138,12 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
     let (public_key, key_id) = ssh_key(&ctx, &api, &fleet)?;
     let mut vars = ctx.tfvars(&api, public_key, key_id, ctx.startup_script()?);
+    let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout.seconds);
+    if let Some(wanted) = &settings.cluster {
+        let hosts =
+            cluster::converge(settings, wanted, &api, &tf, &mut vars, &mut progress).await?;
+        return finish(&ctx, &api, hosts, &mut progress, ssh_deadline).await;
+    }
     if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {
         fleet.refresh_state(&tf)?;
     }
@@ -140,35 +154,46 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
         extend,
     };
     provision::converge(&goal, &api, &tf, &mut vars, &mut fleet, &mut progress).await?;
-    let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout.seconds);
-    finish(&ctx, &api, &tf, &mut progress, ssh_deadline).await
+    let hosts = instance_hosts(settings, &tf)?;
+    finish(&ctx, &api, hosts, &mut progress, ssh_deadline).await
 }
 
-/// Waits until every node answers SSH and records its host keys, writes ssh config
-/// and inventory from the module outputs, and prints the nodes.
-async fn finish(
-    ctx: &Setup,
-    api: &Api,
-    tf: &Terraform,
-    progress: &mut Progress,
-    ssh_deadline: Instant,
-) -> Result<()> {
-    let settings = &ctx.settings;
+/// Every configured node at its address, from the module outputs.
+fn instance_hosts(settings: &crate::settings::Settings, tf: &Terraform) -> Result<Vec<HostEntry>> {
     let outputs = tf.outputs()?;
     let ips = outputs
         .get("controller_ip_map")
         .and_then(|v| v.as_object())
         .context("terraform output controller_ip_map is missing")?;
-    let mut hosts = settings
+    settings
         .nodes
         .iter()
         .map(|n| HostEntry::from_api(n, ips.get(n).and_then(|v| v.as_str())))
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Waits until every node answers SSH and records its host keys, writes ssh config
+/// and inventory, and prints the nodes.
+async fn finish(
+    ctx: &Setup,
+    api: &Api,
+    mut hosts: Vec<HostEntry>,
+    progress: &mut Progress,
+    ssh_deadline: Instant,
+) -> Result<()> {
     let answers_ssh =
         !api.is_emulator || emulator_ports(api, &mut hosts, ssh_deadline, progress).await?;
+    HostEntry::refresh_jumps(&mut hosts);
     if answers_ssh {
-        ssh_wait::wait_for_all(&hosts, ssh_deadline, progress).await?;
-        ssh_wait::record_host_keys(&hosts, &ctx.known_hosts_file)?;
+        // Nodes behind a jump host have private addresses: only the emulator's (on
+        // loopback) can be waited for from here; ssh reaches the others through it.
+        let direct: Vec<HostEntry> = hosts
+            .iter()
+            .filter(|h| api.is_emulator || h.jump.is_none())
+            .cloned()
+            .collect();
+        ssh_wait::wait_for_all(&direct, ssh_deadline, progress).await?;
+        ssh_wait::record_host_keys(&direct, &ctx.known_hosts_file)?;
     }
     for written in ctx.write_access_files(&hosts)? {
         progress.line(format!("wrote {written}"));

@@ -1,5 +1,5 @@
 //! `destroy`: `terraform destroy`, then proof through the API that no instance of this
-//! project remains (found by the project's mark, so it works even with lost state;
+//! project remains, nor any cluster (found by the project's mark, so it works even with lost state;
 //! leftovers are deleted and reported), then the ssh config, inventory, state and, for
 //! the emulator, the emulator itself.
 
@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::api;
 use crate::cmd::Setup;
 use crate::emulator::{self, sibling_binary};
-use crate::fleet::{cleanup, fallback};
+use crate::fleet::{cleanup, cluster, fallback};
 use crate::progress::Progress;
 use crate::project::Project;
 use crate::settings::{Endpoint, SshKeyMode};
@@ -64,24 +64,13 @@ pub async fn run(project: &Project) -> Result<()> {
             vars.write(&tf.tfvars_path())?;
             progress.waiting("terraform destroy");
             let report = tf.apply(terraform::Apply::Destroy, |event| {
-                if event["type"] == "apply_complete" {
-                    if let Some(addr) = event
-                        .pointer("/hook/resource/addr")
-                        .and_then(|v| v.as_str())
-                    {
-                        progress.line(format!("destroyed {addr}"));
-                    }
+                if let Some(addr) = terraform::completed_address(event) {
+                    progress.line(format!("destroyed {addr}"));
                 }
             })?;
             progress.done();
             if !report.succeeded {
-                let mut all: Vec<String> = report.general_errors.clone();
-                all.extend(
-                    report
-                        .errors
-                        .into_iter()
-                        .map(|(a, e)| format!("{a}: {}", e.join("; "))),
-                );
+                let all = report.messages();
                 progress.line(format!(
                     "terraform destroy failed ({}); deleting through the API",
                     all.join("; ")
@@ -92,6 +81,7 @@ pub async fn run(project: &Project) -> Result<()> {
     }
 
     cleanup::sweep(&api, &ctx.identity, settings.keep_volumes, &progress).await?;
+    cluster::sweep(&api, &ctx.identity, &progress).await?;
     if settings.ssh_key == SshKeyMode::Unique {
         cleanup::delete_keys_named(&api, &ctx.key_name, &progress).await?;
     }

@@ -168,6 +168,7 @@ impl Setup {
             datacrunch_project_id: self.identity.id.clone(),
             ssh_config_user: settings.ssh_user.clone(),
             datacrunch_startup_script: startup_script,
+            datacrunch_cluster: None,
         }
     }
 

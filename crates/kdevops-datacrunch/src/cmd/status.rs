@@ -1,4 +1,4 @@
-//! `status`: this project's nodes as the API sees them now (type, location, IP, status),
+//! `status`: this project's nodes (and cluster, with its workers) as the API sees them now (type, location, IP, status),
 //! what each costs per hour and what it has cost since it was created, and where the API
 //! and Terraform's state disagree (a node deleted behind Terraform's back, or an
 //! instance of this project that state does not know and that may be billing).
@@ -15,7 +15,7 @@ use datacrunch_models::Instance;
 use crate::api;
 use crate::cmd::Setup;
 use crate::emulator;
-use crate::fleet::{legacy_marker, live_instances_dated, reconcile};
+use crate::fleet::{cluster, legacy_marker, live_instances_dated, reconcile};
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
 use crate::ttl;
@@ -88,6 +88,9 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
             }
         })
         .collect();
+    for c in cluster::live_clusters(&api, &ctx.identity).await? {
+        rows.extend(cluster_rows(c, now));
+    }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -132,6 +135,46 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
         println!("{line}");
     }
     Ok(())
+}
+
+/// A cluster as rows: its jump host (named as the cluster, with the cluster's type and
+/// whole price), then each worker at its private address (its cost is the cluster's).
+fn cluster_rows(c: datacrunch_models::Cluster, now: OffsetDateTime) -> Vec<Row> {
+    let hours = hours_since(&c.created_at, now);
+    let price = c.price_per_hour.to_f64();
+    let row = |name: String, id: String, status: String, kind: String, ip, price: f64| Row {
+        name,
+        id,
+        status,
+        instance_type: kind,
+        location: c.location.clone(),
+        ip,
+        price_per_hour: price,
+        created_at: c.created_at.clone(),
+        hours,
+        spent: price * hours,
+        expires_at: None,
+        hours_left: None,
+    };
+    let mut rows = vec![row(
+        c.hostname.clone(),
+        c.id.clone(),
+        c.status.to_string(),
+        format!("cluster {}", c.cluster_type),
+        c.ip.clone(),
+        price,
+    )];
+    for w in &c.worker_nodes {
+        rows.push(row(
+            w.hostname.clone(),
+            w.id.clone(),
+            w.status.clone(),
+            format!("worker of {}", c.hostname),
+            w.private_ip.clone(),
+            0.0,
+        ));
+    }
+    rows
 }
 
 /// The time running hours are counted to: the API's clock when it listed the

@@ -12,8 +12,8 @@ use crate::progress::Progress;
 use crate::project::Identity;
 
 /// How long deleted instances may take to leave the API's list.
-const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
-const POLL: Duration = Duration::from_secs(2);
+pub const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
+pub const POLL: Duration = Duration::from_secs(2);
 
 /// Deletes one instance: done when deleted, already gone or already discontinued;
 /// retried while the API refuses because it is still provisioning.
@@ -56,19 +56,32 @@ pub async fn sweep(
         ));
         delete_instance(api, &inst.id, keep_volumes).await?;
     }
-    loop {
+    wait_until_none("instances", deadline, || async {
         let (remaining, _) = live_instances(api, identity).await?;
-        if remaining.is_empty() {
+        Ok(remaining
+            .iter()
+            .map(|i| format!("{} ({}, {})", i.hostname, i.id, i.status))
+            .collect())
+    })
+    .await
+}
+
+/// Polls `remaining` (what is still listed, described) until it is empty; after
+/// `deadline`, fails naming what is left of `what`.
+pub async fn wait_until_none<F, Fut>(what: &str, deadline: Instant, mut remaining: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>>>,
+{
+    loop {
+        let left = remaining().await?;
+        if left.is_empty() {
             return Ok(());
         }
         if Instant::now() > deadline {
-            let names: Vec<String> = remaining
-                .iter()
-                .map(|i| format!("{} ({}, {})", i.hostname, i.id, i.status))
-                .collect();
             bail!(
-                "instances still exist after {DELETE_TIMEOUT:?}: {}; they may still bill: check the dashboard and run `make destroy` again",
-                names.join(", ")
+                "{what} still exist after {DELETE_TIMEOUT:?}: {}; they may still bill: check the dashboard and run `make destroy` again",
+                left.join(", ")
             );
         }
         tokio::time::sleep(POLL).await;

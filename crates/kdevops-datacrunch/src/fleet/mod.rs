@@ -9,9 +9,11 @@
 //! * [`reconcile`]: what to keep, adopt or delete before applying;
 //! * [`provision`]: the apply attempts with the capacity fallback;
 //! * [`plan_check`]: what a plan would replace or destroy, refused unless confirmed;
-//! * [`cleanup`]: deleting instances through the API and proving they are gone.
+//! * [`cleanup`]: deleting instances through the API and proving they are gone;
+//! * [`cluster`]: cluster mode, one cluster instead of instances.
 
 pub mod cleanup;
+pub mod cluster;
 pub mod fallback;
 pub mod placement;
 pub mod plan_check;

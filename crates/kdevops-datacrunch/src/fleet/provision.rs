@@ -307,7 +307,7 @@ fn node_costs(
 }
 
 /// Before creating nodes: the fleet until its expiry against the budget and the balance.
-async fn preflight(
+pub async fn preflight(
     settings: &Settings,
     api: &Api,
     nodes: Vec<NodeCost>,

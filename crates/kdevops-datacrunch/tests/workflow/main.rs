@@ -9,6 +9,7 @@
 mod common;
 
 mod bad_input;
+mod cluster;
 mod config;
 mod cost;
 mod environment;

@@ -15,7 +15,7 @@ use test_support::cargo_bin::workspace_root;
 
 use crate::common::{text, Project};
 
-fn sandboxes_possible() -> bool {
+pub(crate) fn sandboxes_possible() -> bool {
     let root = std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false);
@@ -30,7 +30,7 @@ fn sandboxes_possible() -> bool {
 
 /// `ssh -F <the project's ssh config> NODE COMMAND` (ssh reads the real user's
 /// ~/.ssh/config, not $HOME's, so the test names the per-project file).
-fn ssh(p: &Project, node: &str, command: &str) -> Output {
+pub(crate) fn ssh(p: &Project, node: &str, command: &str) -> Output {
     let config = p
         .home_dir()
         .join(format!(".ssh/config_kdevops_{}", p.short_id()));
@@ -50,7 +50,7 @@ fn ssh(p: &Project, node: &str, command: &str) -> Output {
         .unwrap()
 }
 
-fn ssh_ok(p: &Project, node: &str, command: &str) -> String {
+pub(crate) fn ssh_ok(p: &Project, node: &str, command: &str) -> String {
     let out = ssh(p, node, command);
     assert!(out.status.success(), "ssh {node} {command}: {}", text(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
@@ -70,7 +70,7 @@ fn ansible(p: &Project, program: &str, args: &[&str]) -> String {
 }
 
 /// Processes whose command line names `dir` (node helpers and sshds).
-fn processes_naming(dir: &Path) -> Vec<String> {
+pub(crate) fn processes_naming(dir: &Path) -> Vec<String> {
     let needle = dir.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
         .unwrap()
@@ -86,7 +86,7 @@ fn processes_naming(dir: &Path) -> Vec<String> {
 }
 
 /// Node disks: the directories under the emulator's nodes directory.
-fn disks(nodes_dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn disks(nodes_dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(nodes_dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default()

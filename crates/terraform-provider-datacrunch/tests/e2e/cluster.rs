@@ -73,7 +73,17 @@ fn cluster_lifecycle_import_drift_and_destroy() {
     let workers = c["worker_nodes"].as_array().unwrap();
     assert_eq!(workers.len(), 2);
     assert_eq!(workers[0]["hostname"], "train-1");
-    assert_eq!(workers[0]["private_ip"], "10.0.0.1");
+    // Each worker at an address of its own (where the emulator's sandbox listens).
+    assert!(
+        workers[0]["private_ip"]
+            .as_str()
+            .unwrap()
+            .starts_with("127."),
+        "{c}"
+    );
+    assert_ne!(workers[0]["private_ip"], workers[1]["private_ip"], "{c}");
+    // `location` is where the API says the cluster is; `location_code` what was asked.
+    assert_eq!(c["location"], "FIN-03");
     assert_eq!(c["shared_volume"]["size"], 1000);
     let outputs = ws.ok(&["output", "-json"]);
     assert!(

@@ -34,6 +34,7 @@ pub struct ClusterModel {
     pub hostname: Option<String>,
     pub description: Option<String>,
     pub location_code: Option<String>,
+    pub location: Option<String>,
     pub ssh_key_ids: Option<Vec<String>>,
     pub startup_script_id: Option<String>,
     pub contract: Option<String>,
@@ -103,6 +104,7 @@ impl ClusterModel {
             hostname: Some(api.hostname.clone()),
             description: Some(api.description.clone()),
             location_code: Some(api.location.clone()),
+            location: Some(api.location.clone()),
             ssh_key_ids: list_or_prior(&api.ssh_key_ids, &self.ssh_key_ids),
             startup_script_id: api.startup_script_id.clone(),
             contract: api

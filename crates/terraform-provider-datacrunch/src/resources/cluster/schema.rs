@@ -74,8 +74,15 @@ pub fn schema() -> Schema {
                 .computed()
                 .requires_replace()
                 .use_state_for_unknown()
-                .description("Location, e.g. `FIN-03`; the API's default when left out."),
+                .description(
+                    "Location to create the cluster in, e.g. `FIN-03` (the create request's \
+                     `location_code`); the API's default when left out.",
+                ),
         )
+        .attribute(computed_string(
+            "location",
+            "Where the cluster really is (the API's `location`).",
+        ))
         .attribute(
             Attribute::list("ssh_key_ids", Type::String)
                 .optional()

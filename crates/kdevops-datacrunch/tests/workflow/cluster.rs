@@ -1,0 +1,143 @@
+//! Cluster mode (CONFIG_TERRAFORM_DATACRUNCH_CLUSTER=y): bringup makes one cluster,
+//! writes an ssh config that reaches every worker through the jump host (ProxyJump)
+//! and an inventory of the workers; `status` shows the cluster and its workers with
+//! the cluster's price; with sandboxed nodes, `ssh <worker>` answers with the worker's
+//! hostname through the jump host; destroy leaves no cluster, no volume, no node
+//! process and no disk. A misspelt cluster type is refused before anything exists.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::common::Project;
+use crate::nodes::{disks, processes_naming, sandboxes_possible, ssh_ok};
+
+fn cluster_project() -> Project {
+    let p = Project::new();
+    p.defconfig("emulator-cluster");
+    p
+}
+
+fn list(p: &Project, path: &str) -> Vec<Value> {
+    let (status, body) = p.api("GET", path, None);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[test]
+fn cluster_mode_reaches_every_worker_through_the_jump_host_and_destroy_leaves_nothing() {
+    let p = cluster_project();
+    let out = p.ok(&["bringup"]);
+    assert!(out.contains("bringup: cluster gpu (16H200)"), "{out}");
+    assert!(
+        out.contains("2 nodes x 20.72 USD/h (8H200.141S.176V)"),
+        "{out}"
+    );
+
+    let clusters = list(&p, "/clusters");
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    let cluster = &clusters[0];
+    assert_eq!(cluster["hostname"], "gpu");
+    assert_eq!(cluster["status"], "running");
+    let workers: Vec<(String, String)> = cluster["worker_nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["hostname"].as_str().unwrap().to_owned(),
+                w["private_ip"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(workers.len(), 2, "{cluster}");
+    assert!(
+        list(&p, "/instances").is_empty(),
+        "cluster mode makes no instance"
+    );
+
+    // The inventory lists every worker (at its private address), not the jump host.
+    let inventory = std::fs::read_to_string(p.dir().join("hosts")).unwrap();
+    for (name, ip) in &workers {
+        assert!(
+            inventory.contains(&format!("{name} ansible_host={ip} ")),
+            "{inventory}"
+        );
+        assert!(inventory.contains("ProxyCommand="), "{inventory}");
+    }
+    assert!(!inventory.contains("\ngpu ansible_host"), "{inventory}");
+    // The ssh config reaches each worker through the jump host's block.
+    let config = std::fs::read_to_string(
+        p.home_dir()
+            .join(format!(".ssh/config_kdevops_{}", p.short_id())),
+    )
+    .unwrap();
+    assert!(
+        config.contains(&format!("Host gpu {}\n", cluster["ip"].as_str().unwrap())),
+        "{config}"
+    );
+    for (name, ip) in &workers {
+        let block = config
+            .split("# BEGIN ")
+            .find(|b| b.starts_with(&format!("host configuration for {name}\n")))
+            .unwrap_or_else(|| panic!("no block for {name}: {config}"));
+        assert!(block.contains(&format!("HostName {ip}\n")), "{block}");
+        assert!(block.contains("\tProxyJump gpu\n"), "{block}");
+    }
+
+    // `status`: the cluster at its price, and its workers.
+    let status = p.ok(&["status"]);
+    assert!(status.contains("cluster 16H200"), "{status}");
+    assert!(status.contains("41.44"), "{status}");
+    for (name, _) in &workers {
+        assert!(status.contains(name.as_str()), "{status}");
+    }
+
+    let nodes_dir = p.dir().join(".local/emulator/state.nodes");
+    if sandboxes_possible() {
+        assert_eq!(ssh_ok(&p, "gpu", "hostname"), "gpu");
+        for (name, _) in &workers {
+            assert_eq!(ssh_ok(&p, name, "hostname"), *name, "through the jump host");
+        }
+        assert_eq!(disks(&nodes_dir).len(), 3, "{:?}", disks(&nodes_dir));
+    }
+
+    // A second bringup keeps the cluster.
+    p.ok(&["bringup"]);
+    assert_eq!(list(&p, "/clusters")[0]["id"], cluster["id"]);
+
+    p.ok(&["destroy"]);
+    assert_eq!(processes_naming(&nodes_dir), Vec::<String>::new());
+    assert_eq!(disks(&nodes_dir), Vec::<PathBuf>::new());
+    assert!(!p.dir().join("hosts").exists());
+    // Restarted to look: no cluster (a deleted one stays listed as `discontinued` for
+    // a while, as on the real API), no volume (the shared one deleted for good).
+    p.ok(&["catalog"]);
+    let clusters = list(&p, "/clusters");
+    assert!(
+        clusters.iter().all(|c| c["status"] == "discontinued"),
+        "{clusters:?}"
+    );
+    assert!(
+        list(&p, "/volumes").is_empty(),
+        "{:?}",
+        list(&p, "/volumes")
+    );
+    assert!(list(&p, "/volumes/trash").is_empty());
+    p.stop_emulator();
+}
+
+#[test]
+fn a_misspelt_cluster_type_is_refused_with_the_closest_one() {
+    let p = cluster_project();
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER_TYPE=\"16H20\"");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE"),
+        "{err}"
+    );
+    assert!(err.contains("Did you mean \"16H200\"?"), "{err}");
+    assert!(err.contains("Nothing was created"), "{err}");
+    assert!(list(&p, "/clusters").is_empty());
+    p.stop_emulator();
+}
