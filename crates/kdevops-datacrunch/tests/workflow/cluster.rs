@@ -30,7 +30,7 @@ fn cluster_mode_reaches_every_worker_through_the_jump_host_and_destroy_leaves_no
     let out = p.ok(&["bringup"]);
     assert!(out.contains("bringup: cluster gpu (16H200)"), "{out}");
     assert!(
-        out.contains("2 nodes x 20.72 USD/h (8H200.141S.176V)"),
+        out.contains("2 new nodes x 20.72 USD/h (8H200.141S.176V) x 8h"),
         "{out}"
     );
 
