@@ -1,7 +1,8 @@
 //! `datacrunch_volume`: a block volume. Renames, growth, attach/detach and tags happen
 //! in place through the volume actions; shrinking is refused at plan time (the API only
 //! grows volumes, and replacing one would lose its data); type and location force a
-//! replacement. Destroy sends it to the trash unless `delete_permanently = true`.
+//! replacement. Destroy deletes it for good unless `delete_permanently = false` sends it
+//! to the trash (where it would still count against the storage quota).
 
 use crate::diagnostics::api_error;
 use crate::diagnostics::deleted_or_gone;
@@ -62,7 +63,7 @@ impl VolumeModel {
             } else {
                 Some(tags)
             },
-            delete_permanently: Some(self.delete_permanently.unwrap_or(false)),
+            delete_permanently: Some(self.delete_permanently.unwrap_or(true)),
             status: Some(api.status.to_string()),
             created_at: Some(api.created_at.clone()),
         }
@@ -196,10 +197,13 @@ impl Resource for VolumeResource {
             )
             .attribute(
                 Attribute::bool("delete_permanently")
-                    .default(false)
+                    .default(true)
                     .description(
-                        "On destroy, delete for good instead of moving the volume to the trash.",
-                    ),
+                    "On destroy, delete the volume for good (default). `false` moves it to the \
+                 trash instead, where it can be restored but still counts against the \
+                 account's storage quota (and may bill) until it is purged; the default makes \
+                 a destroy leave nothing billed or counted.",
+                ),
             )
             .attribute(
                 Attribute::string("status")
@@ -370,7 +374,7 @@ impl Resource for VolumeResource {
         }
         deleted_or_gone(
             st.client
-                .delete_volume(&id, m.delete_permanently.unwrap_or(false))
+                .delete_volume(&id, m.delete_permanently.unwrap_or(true))
                 .await,
             || format!("Deleting volume {id}"),
         )
