@@ -26,6 +26,39 @@ use tfplugin::{
 
 pub struct VolumeResource;
 
+impl VolumeResource {
+    /// Attaches the volume to `to` (detaching it from where it is), or detaches it.
+    /// Compared with the API, not the prior state: after an import the volume may be
+    /// attached where the configuration wants it already.
+    async fn move_attachment(
+        &self,
+        client: &Client,
+        id: &str,
+        to: Option<&str>,
+    ) -> Result<(), Diagnostics> {
+        let current = client
+            .volume(id)
+            .await
+            .map_err(|e| api_error(format!("Reading volume {id}"), &e))?
+            .instance_id
+            .filter(|s| !s.is_empty());
+        if current.as_deref() == to {
+            return Ok(());
+        }
+        if let Some(from) = current {
+            let mut r = action(VolumeAction::Detach, id);
+            r.instance_id = Some(from);
+            run_action(client, r, "Detaching").await?;
+        }
+        if let Some(to) = to {
+            let mut r = action(VolumeAction::Attach, id);
+            r.instance_id = Some(to.to_owned());
+            run_action(client, r, "Attaching").await?;
+        }
+        Ok(())
+    }
+}
+
 /// Volume types the API offers.
 const VOLUME_TYPES: &[&str] = &["NVMe", "HDD", "NVMe_Shared", "HDD_Shared"];
 
@@ -45,6 +78,17 @@ struct VolumeModel {
 }
 
 impl VolumeModel {
+    /// The attachment this resource manages: only one it made (`instance_id` set). A
+    /// volume this resource leaves detached may be attached by a
+    /// `datacrunch_volume_attachment` (or an instance's `existing_volume_ids`); that is
+    /// theirs to track, not drift here. (An import takes no attachment either; an
+    /// `instance_id` in the configuration then finds the volume attached already.)
+    fn tracked_instance(&self, api: &Volume) -> Option<String> {
+        api.instance_id
+            .clone()
+            .filter(|s| self.instance_id.is_some() && !s.is_empty())
+    }
+
     fn refreshed(&self, api: &Volume) -> Self {
         let tags: BTreeMap<String, String> = api
             .tags
@@ -57,7 +101,7 @@ impl VolumeModel {
             size: Some(api.size),
             volume_type: Some(api.volume_type.clone()),
             location_code: Some(api.location.clone()),
-            instance_id: api.instance_id.clone().filter(|s| !s.is_empty()),
+            instance_id: self.tracked_instance(api),
             tags: if tags.is_empty() && self.tags.as_ref().is_none_or(|t| t.is_empty()) {
                 self.tags.clone()
             } else {
@@ -327,17 +371,10 @@ impl Resource for VolumeResource {
             run_action(&st.client, r, "Resizing").await?;
         }
         if new.instance_id != old.instance_id {
-            if let Some(from) = &old.instance_id {
-                let mut r = action(VolumeAction::Detach, &id);
-                r.instance_id = Some(from.clone());
-                run_action(&st.client, r, "Detaching").await?;
-            }
-            if let Some(to) = &new.instance_id {
-                let mut r = action(VolumeAction::Attach, &id);
-                r.instance_id = Some(to.clone());
-                run_action(&st.client, r, "Attaching").await?;
-            }
+            self.move_attachment(&st.client, &id, new.instance_id.as_deref())
+                .await?;
         }
+        let mut r = action(VolumeAction::Detach, &id);
         let (before, after) = (
             old.tags.clone().unwrap_or_default(),
             new.tags.clone().unwrap_or_default(),
