@@ -194,7 +194,10 @@ impl Resource for VolumeResource {
             .description(
                 "A block volume. `name`, `size` (grow only), `instance_id` and `tags` change in \
                  place; attaching and detaching need the instance shut down (`offline`), as the \
-                 API requires.",
+                 API requires (`datacrunch_volume_attachment` can power-cycle it for you). \
+                 Destroy deletes the volume for good by default (`delete_permanently`): a \
+                 volume in the trash still counts against the account's storage quota (and \
+                 may bill) until purged, and a kdevops destroy should leave nothing behind.",
             )
             .attribute(
                 Attribute::string("id")
@@ -374,7 +377,6 @@ impl Resource for VolumeResource {
             self.move_attachment(&st.client, &id, new.instance_id.as_deref())
                 .await?;
         }
-        let mut r = action(VolumeAction::Detach, &id);
         let (before, after) = (
             old.tags.clone().unwrap_or_default(),
             new.tags.clone().unwrap_or_default(),
