@@ -119,6 +119,32 @@ fn attachment_lifecycle_with_the_offline_rule() {
     );
     ws2.assert_no_changes();
 
+    // Import by identity (Terraform 1.12+); a malformed import id is refused, saying
+    // what is expected.
+    let ws3 = EmulatedWorkspace::new(&terraform(), &emu);
+    let only_attachment = format!(
+        "provider \"datacrunch\" {{}}\nresource \"datacrunch_volume_attachment\" \"a\" {{\n  volume_id   = \"{volume_id}\"\n  instance_id = \"{instance_id}\"\n}}\n"
+    );
+    ws3.write(&only_attachment);
+    ws3.init();
+    let text = flat(&ws3.fails(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "datacrunch_volume_attachment.a",
+        &volume_id,
+    ]));
+    assert!(
+        text.contains("expected `<volume_id>/<instance_id>`"),
+        "{text}"
+    );
+    ws3.write(&format!(
+        "{only_attachment}import {{\n  to       = datacrunch_volume_attachment.a\n  identity = {{ volume_id = \"{volume_id}\", instance_id = \"{instance_id}\" }}\n}}\n"
+    ));
+    let out = ws3.apply();
+    assert!(out.contains("1 imported, 0 added, 0 changed"), "{out}");
+    ws3.assert_no_changes();
+
     // Detached behind Terraform's back: the next plan attaches it again.
     power(&client, &instance_id, InstanceAction::Shutdown);
     let detach = VolumeActionRequest {
