@@ -155,6 +155,12 @@ async fn run_action(
         .map_err(|e| api_error(format!("{what} volume {id}"), &e))
 }
 
+/// A volume neither deleted nor in the trash: a deleted volume may still answer GET
+/// (status `deleted`, or listed in the trash), but for Terraform it is gone.
+pub(crate) fn is_live(v: &Volume) -> bool {
+    !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting) && v.deleted_at.is_none()
+}
+
 /// The state of a volume as `terraform query` lists it (what an import then reads).
 pub(crate) fn listed_state(api: &Volume) -> Result<Value, Diagnostics> {
     Ok(Value::encode(&VolumeModel::default().refreshed(api))?)
@@ -343,10 +349,7 @@ impl Resource for VolumeResource {
         })?;
         // A deleted volume may still answer GET (status `deleted`, or in the trash):
         // for Terraform it is gone.
-        let live = found.filter(|v| {
-            !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting)
-                && v.deleted_at.is_none()
-        });
+        let live = found.filter(is_live);
         live.map(|v| Value::encode(&prior.refreshed(&v)))
             .transpose()
             .map_err(Into::into)

@@ -8,9 +8,10 @@
 mod offline;
 
 use crate::diagnostics::{api_error, found_or_gone, missing};
+use crate::resources::volume::is_live;
 use crate::state::ProviderState;
 use datacrunch_client::Client;
-use datacrunch_models::{InstanceStatus, Volume, VolumeAction, VolumeActionRequest, VolumeStatus};
+use datacrunch_models::{InstanceStatus, Volume, VolumeAction, VolumeActionRequest};
 use serde::{Deserialize, Serialize};
 use tfplugin::schema::{IdentityAttribute, IdentitySchema};
 use tfplugin::{
@@ -52,11 +53,6 @@ impl AttachmentModel {
             target: volume.target.clone(),
         }
     }
-}
-
-/// A volume that is neither deleted nor in the trash.
-fn is_live(v: &Volume) -> bool {
-    !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting) && v.deleted_at.is_none()
 }
 
 async fn volume_action(
