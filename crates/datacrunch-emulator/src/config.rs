@@ -16,6 +16,10 @@ pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
 /// than any client's pool keeps a connection idle, short enough that abandoned ones go.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The storage quota when none is configured: far above what tests and local work use
+/// (no source documents the real default), low enough that a runaway loop hits it.
+pub const DEFAULT_STORAGE_QUOTA_GB: u64 = 1_000_000;
+
 /// How long each lifecycle step takes on the emulator's virtual clock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timing {
@@ -69,6 +73,9 @@ pub struct Config {
     /// Free slots per (instance type, location, spot/on-demand) where the catalog offers
     /// the type. Admin API calls change single slots.
     pub capacity_per_slot: u32,
+    /// The account's storage quota in GB: every volume not permanently deleted (those in
+    /// the trash included) counts against it, and a create that would go over is refused.
+    pub storage_quota_gb: u64,
     /// Starting balance in USD (used only when the state is new).
     pub starting_balance: rust_decimal::Decimal,
     /// Lifetime of access tokens (`expires_in`).
@@ -96,6 +103,7 @@ impl Default for Config {
             state_file: None,
             timing: Timing::default(),
             capacity_per_slot: 20,
+            storage_quota_gb: DEFAULT_STORAGE_QUOTA_GB,
             starting_balance: rust_decimal::Decimal::from(1000),
             token_lifetime: Duration::from_secs(3600),
             faults: BTreeMap::new(),

@@ -40,7 +40,10 @@ mod shared;
 pub mod store;
 pub mod world;
 
-pub use config::{Config, Timing, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_IDLE_TIMEOUT};
+pub use config::{
+    Config, Timing, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_STORAGE_QUOTA_GB,
+};
 pub use error::{ApiError, EmulatorError};
 pub use faults::FaultRule;
 pub use shared::AdminHandle;
@@ -361,6 +364,12 @@ impl EmulatorBuilder {
 
     pub fn capacity_per_slot(mut self, n: u32) -> Self {
         self.config.capacity_per_slot = n;
+        self
+    }
+
+    /// The storage quota in GB (volumes in the trash count against it too).
+    pub fn storage_quota_gb(mut self, gb: u64) -> Self {
+        self.config.storage_quota_gb = gb;
         self
     }
 

@@ -68,6 +68,14 @@ struct Args {
     #[arg(long, env = "DATACRUNCH_EMULATOR_CAPACITY", default_value_t = 20)]
     capacity: u32,
 
+    /// Storage quota in GB; volumes in the trash count against it until purged.
+    #[arg(
+        long,
+        env = "DATACRUNCH_EMULATOR_STORAGE_QUOTA_GB",
+        default_value_t = datacrunch_emulator::DEFAULT_STORAGE_QUOTA_GB
+    )]
+    storage_quota_gb: u64,
+
     /// Starting balance in USD (only for a new state).
     #[arg(long, env = "DATACRUNCH_EMULATOR_BALANCE", default_value = "1000")]
     balance: rust_decimal::Decimal,
@@ -186,6 +194,7 @@ fn config(args: &Args) -> anyhow::Result<Config> {
         state_file: args.state.clone(),
         timing,
         capacity_per_slot: args.capacity,
+        storage_quota_gb: args.storage_quota_gb,
         starting_balance: args.balance,
         token_lifetime: Duration::from_secs(args.token_lifetime_seconds),
         faults: args.faults.iter().cloned().collect(),

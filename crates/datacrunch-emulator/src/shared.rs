@@ -7,7 +7,7 @@ use crate::clock::{Clock, Millis};
 use crate::error::ApiError;
 use crate::faults::{FaultRule, Faults};
 use crate::sandbox::Board;
-use crate::world::{Slot, SlotUsage, World};
+use crate::world::{Slot, SlotUsage, StorageUsage, World};
 use axum::http::Method;
 use datacrunch_models::InstanceStatus;
 use rust_decimal::Decimal;
@@ -196,6 +196,25 @@ impl AdminHandle {
     /// refused and only `delete_stuck` removes it.
     pub fn make_stuck(&self, id: &str, status: InstanceStatus) -> Result<(), ApiError> {
         self.0.with(|w, _| w.make_stuck(id, status))
+    }
+
+    /// The provider takes the spot instance back: it is discontinued and each of its
+    /// volumes follows its `on_spot_discontinue` policy.
+    pub fn discontinue_spot(&self, id: &str) -> Result<(), ApiError> {
+        self.0.with(|w, now| w.discontinue_spot(id, now))
+    }
+
+    /// The storage quota, its use and the trash's part of it.
+    pub fn storage(&self) -> Result<StorageUsage, ApiError> {
+        self.0.with(|w, _| Ok(w.storage()))
+    }
+
+    /// Sets the storage quota in GB (until a restart or reset).
+    pub fn set_storage_quota(&self, gb: u64) -> Result<(), ApiError> {
+        self.0.with(|w, _| {
+            w.set_storage_quota(gb);
+            Ok(())
+        })
     }
 
     /// Forgets every resource and reseeds capacity and balance.

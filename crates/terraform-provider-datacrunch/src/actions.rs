@@ -7,8 +7,8 @@
 
 use crate::diagnostics::api_error;
 use crate::state::ProviderState;
-use datacrunch_client::WaitError;
-use datacrunch_models::{InstanceAction, InstanceActionRequest, InstanceStatus};
+use datacrunch_client::{Client, WaitError};
+use datacrunch_models::{Instance, InstanceAction, InstanceActionRequest, InstanceStatus};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,32 +116,7 @@ impl Action for InstancePower {
         })?;
         let st = ProviderState::of(ctx)?;
         progress.report(format!("{name} instance {id}")).await;
-        let request = InstanceActionRequest {
-            action,
-            id: vec![id.to_owned()],
-            volume_ids: None,
-            delete_permanently: None,
-        };
-        ctx.run(async {
-            st.client
-                .instance_action(&request)
-                .await
-                .map_err(|e| api_error(format!("{name} of instance {id}"), &e))
-        })
-        .await?;
-        let deadline = ctx
-            .deadline()
-            .unwrap_or_else(|| Instant::now() + POWER_TIMEOUT);
-        let reached = st
-            .client
-            .wait_for_instance(
-                id,
-                |i| i.status == target,
-                deadline,
-                ctx.cancellation_token(),
-            )
-            .await
-            .map_err(|e| wait_error(id, &target, e))?;
+        let reached = set_power(ctx, &st.client, id, action, &target).await?;
         let mut message = format!("instance {id} is {}", reached.status);
         if target == InstanceStatus::Offline {
             message.push_str(&format!(
@@ -152,6 +127,42 @@ impl Action for InstancePower {
         progress.report(message).await;
         Ok(())
     }
+}
+
+/// Sends a power action to an instance and waits (until the operation's deadline, or
+/// [`POWER_TIMEOUT`]) for the status it ends in; returns the instance as it then is.
+pub(crate) async fn set_power(
+    ctx: &Context,
+    client: &Client,
+    id: &str,
+    action: InstanceAction,
+    target: &InstanceStatus,
+) -> Result<Instance, Diagnostics> {
+    let request = InstanceActionRequest {
+        action,
+        id: vec![id.to_owned()],
+        volume_ids: None,
+        delete_permanently: None,
+    };
+    ctx.run(async {
+        client
+            .instance_action(&request)
+            .await
+            .map_err(|e| api_error(format!("{} of instance {id}", request.action), &e))
+    })
+    .await?;
+    let deadline = ctx
+        .deadline()
+        .unwrap_or_else(|| Instant::now() + POWER_TIMEOUT);
+    client
+        .wait_for_instance(
+            id,
+            |i| i.status == *target,
+            deadline,
+            ctx.cancellation_token(),
+        )
+        .await
+        .map_err(|e| wait_error(id, target, e))
 }
 
 fn wait_error(id: &str, target: &InstanceStatus, e: WaitError) -> Diagnostics {

@@ -1,5 +1,7 @@
 # A scratch volume for test results. It is renamed and grown in place; attaching it
-# to an instance (instance_id) needs the instance shut down.
+# to an instance (instance_id, or a datacrunch_volume_attachment) needs the instance
+# shut down. Destroy deletes it for good (delete_permanently defaults to true), so
+# nothing is left in the trash counting against the storage quota.
 resource "datacrunch_volume" "results" {
   name          = "kdevops-results"
   size          = 500
@@ -8,5 +10,4 @@ resource "datacrunch_volume" "results" {
   tags = {
     project = "kdevops"
   }
-  delete_permanently = false # destroy moves it to the trash
 }

@@ -1,4 +1,4 @@
-//! Volumes: list, get, create, actions, delete.
+//! Volumes: list, get, the trash, create, actions, delete.
 
 use super::recover::created_since;
 use crate::client::{outcome_unknown, Client};
@@ -22,6 +22,13 @@ impl Client {
     pub async fn volume(&self, id: &str) -> Result<Volume> {
         let id = super::require_id("volume_id", id)?;
         self.fetch_json(Request::get(&["volumes", id]), "a volume object")
+            .await
+    }
+
+    /// `GET /volumes/trash`: volumes deleted but not permanently (they still count
+    /// against the storage quota until purged).
+    pub async fn trash(&self) -> Result<Vec<Volume>> {
+        self.fetch_json(Request::get(&["volumes", "trash"]), "an array of volumes")
             .await
     }
 

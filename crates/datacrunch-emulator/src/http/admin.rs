@@ -1,7 +1,7 @@
 //! The admin API, `/admin/…`: no token, loopback clients only. Inspect state (with
-//! deleted-instance history), steer capacity, balance, faults and the clock, make an
-//! instance stuck, reset, and read the request counters benchmarks and provider tests
-//! count API calls with.
+//! deleted-instance history), steer capacity, balance, the storage quota, faults and
+//! the clock, make an instance stuck, discontinue a spot instance, reset, and read the
+//! request counters benchmarks and provider tests count API calls with.
 
 use super::answer::{json, AppState};
 use super::error::HttpError;
@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/state", get(state))
         .route("/instances", get(instances))
         .route("/instances/{id}/stuck", put(make_stuck))
+        .route("/instances/{id}/discontinue", put(discontinue_spot))
+        .route("/storage", get(storage).put(set_storage_quota))
         .route("/capacity", get(capacity).put(set_capacity))
         .route("/balance", put(set_balance))
         .route("/faults", get(faults).put(set_fault).delete(clear_faults))
@@ -91,6 +93,34 @@ async fn make_stuck(
 ) -> ApiResult {
     let status = InstanceStatus::parse(&req.status);
     s.with(|w, _| w.make_stuck(&id, status))?;
+    Ok(ok())
+}
+
+/// `PUT /admin/instances/{id}/discontinue`: the provider takes the spot instance back;
+/// each of its volumes follows its `on_spot_discontinue` policy.
+async fn discontinue_spot(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult {
+    admin(&s).discontinue_spot(&id)?;
+    Ok(ok())
+}
+
+/// `GET /admin/storage`: the storage quota, what is used and how much of it the trash
+/// holds.
+async fn storage(State(s): State<AppState>) -> ApiResult {
+    Ok(json(StatusCode::OK, &admin(&s).storage()?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetStorageQuota {
+    quota_gb: u64,
+}
+
+/// `PUT /admin/storage` with `{"quota_gb": N}`.
+async fn set_storage_quota(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<SetStorageQuota>,
+) -> ApiResult {
+    admin(&s).set_storage_quota(req.quota_gb)?;
     Ok(ok())
 }
 

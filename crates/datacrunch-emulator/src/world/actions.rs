@@ -162,7 +162,7 @@ impl World {
         now: Millis,
     ) -> Result<(), ApiError> {
         let instance = self.instances.get(idx);
-        let attached = instance.volume_ids.clone();
+        let attached = &instance.volume_ids;
         let doomed: Vec<String> = match volume_ids {
             None => instance.os_volume_id.iter().cloned().collect(),
             Some(list) => {
@@ -175,6 +175,21 @@ impl World {
                 list.to_vec()
             }
         };
+        for (vidx, vid) in self.retire(idx, now) {
+            if doomed.contains(&vid) {
+                self.trash_record(vidx, permanent, now);
+            } else {
+                self.detach_record(vidx);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends an instance: billing stops, its capacity slot is freed, it is
+    /// `discontinued` (and leaves the list later). Returns the volumes that were
+    /// attached (index and id), still marked attached, for the caller to detach or
+    /// delete.
+    pub(super) fn retire(&mut self, idx: usize, now: Millis) -> Vec<(usize, String)> {
         let visible = millis(self.config.timing.discontinued_visible);
         self.release(idx);
         let r = self.instances.get_mut(idx);
@@ -185,17 +200,10 @@ impl World {
             step: Step::Unlist,
             at: now.saturating_add(visible),
         });
-        r.volume_ids.clear();
-        for vid in attached {
-            if let Some(vidx) = self.volumes.find(&vid) {
-                if doomed.contains(&vid) {
-                    self.trash_record(vidx, permanent, now);
-                } else {
-                    self.detach_record(vidx);
-                }
-            }
-        }
-        Ok(())
+        std::mem::take(&mut r.volume_ids)
+            .into_iter()
+            .filter_map(|vid| self.volumes.find(&vid).map(|vidx| (vidx, vid)))
+            .collect()
     }
 
     /// `POST /instances/{id}/tags` and `POST /volumes/{id}/tags`: keys are lowercased;

@@ -4,8 +4,8 @@
 
 use super::records::{InstanceRecord, Step, Transition, VolumeRecord};
 use super::rules::{
-    check_id_count, check_len, check_name, check_size, check_volume_count, new_id, stored_tags,
-    target, DEFAULT_LOCATION, DEFAULT_OS_VOLUME_GB, MAX_DESCRIPTION_LEN,
+    check_id_count, check_len, check_name, check_size, check_spot_policy, check_volume_count,
+    new_id, stored_tags, target, DEFAULT_LOCATION, DEFAULT_OS_VOLUME_GB, MAX_DESCRIPTION_LEN,
 };
 use super::{Slot, World};
 use crate::catalog::{Catalog, TypeEntry};
@@ -45,7 +45,7 @@ impl World {
         let boot_volume = self.resolve_image(&req.image, entry, &location)?;
         self.check_references(&req.ssh_key_ids, req.startup_script_id.as_ref())?;
         let existing = self.check_existing_volumes(&req.existing_volumes, &location)?;
-        self.check_volume_specs(&req)?;
+        self.check_volume_specs(&req, boot_volume.is_some())?;
         let tags = stored_tags(std::mem::take(&mut req.tags))?;
         let offer = self.offer(entry, &req, location, now)?;
 
@@ -136,15 +136,37 @@ impl World {
             .collect()
     }
 
-    /// The new data volumes and the OS volume size are valid.
-    fn check_volume_specs(&self, req: &DeployInstanceRequest) -> Result<(), ApiError> {
+    /// The new data volumes and the OS volume are valid and fit in the storage quota
+    /// (a booted OS volume is already counted).
+    fn check_volume_specs(
+        &self,
+        req: &DeployInstanceRequest,
+        boots_volume: bool,
+    ) -> Result<(), ApiError> {
+        let mut new_gb = 0;
         for v in &req.volumes {
             self.check_new_volume("volumes", &v.name, v.size, &v.volume_type)?;
+            check_spot_policy(
+                "volumes.on_spot_discontinue",
+                v.on_spot_discontinue.as_ref(),
+            )?;
+            new_gb += u64::from(v.size);
         }
         if let Some(os) = &req.os_volume {
             check_size("os_volume.size", os.size)?;
+            check_spot_policy(
+                "os_volume.on_spot_discontinue",
+                os.on_spot_discontinue.as_ref(),
+            )?;
         }
-        Ok(())
+        if !boots_volume {
+            new_gb += u64::from(
+                req.os_volume
+                    .as_ref()
+                    .map_or(DEFAULT_OS_VOLUME_GB, |o| o.size),
+            );
+        }
+        self.check_quota("the deploy's volumes", new_gb)
     }
 
     /// The price, and a slot to run in: enough balance for an hour, and a free slot

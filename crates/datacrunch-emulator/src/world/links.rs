@@ -78,8 +78,10 @@ impl World {
             .listed(instance_id)
             .ok_or_else(|| ApiError::invalid(format!("Invalid instance_id {instance_id:?}")))?;
         let r = self.instances.get(idx);
+        // 403 `forbidden_action`: the request is well formed, the instance's state
+        // does not allow it (clients tell the two apart by the code).
         if r.status != InstanceStatus::Offline {
-            return Err(ApiError::invalid(format!(
+            return Err(ApiError::forbidden(format!(
                 "Instance {instance_id} must be shut down (offline) first; it is {}",
                 r.status
             )));

@@ -10,8 +10,10 @@
 //! `instances`, `clusters`, `volumes`, `documents` (SSH keys, startup scripts), `capacity`
 //! (catalog slots and their use), `ledger` (balance). Operations that span stores live
 //! in `deploy`, `actions` (instance actions and tags), `cluster_ops` (cluster
-//! endpoints), `cluster_machines` (a cluster's volumes and sandboxed machines), `volume_ops` (volume endpoints)
-//! and `links` (volumes attached to instances, instances holding capacity). Leaves:
+//! endpoints), `cluster_machines` (a cluster's volumes and sandboxed machines),
+//! `volume_ops` (volume endpoints), `quota` (the storage quota, the trash included),
+//! `spot` (spot instances the provider takes back) and `links` (volumes attached to
+//! instances, instances holding capacity). Leaves:
 //! `records` (stored shapes), `rules` (shared limits and checks), `schedule` (lifecycle
 //! steps on the virtual clock, for instances and clusters), `persist`. `nodes`
 //! reads what the sandbox supervisor should run.
@@ -28,13 +30,16 @@ mod ledger;
 mod links;
 mod nodes;
 mod persist;
+mod quota;
 mod records;
 mod rules;
 mod schedule;
+mod spot;
 mod volume_ops;
 mod volumes;
 
 pub use capacity::{Slot, SlotUsage};
+pub use quota::StorageUsage;
 pub use records::{InstanceRecord, Step, Transition, VolumeRecord};
 pub use rules::Tagged;
 
@@ -71,6 +76,8 @@ pub struct World {
     scripts: DocStore<StartupScript>,
     capacity: CapacityStore,
     ledger: Ledger,
+    /// Starts as the configured quota; the admin API changes it.
+    storage_quota_gb: u64,
     clock_offset_changed: bool,
 }
 
@@ -101,6 +108,7 @@ impl World {
             ledger: Ledger::load(&store, config.starting_balance)?,
             instances,
             capacity,
+            storage_quota_gb: config.storage_quota_gb,
             catalog,
             config,
             clock,
@@ -345,6 +353,7 @@ impl World {
         )
         .map_err(server)?;
         self.ledger = Ledger::load(&self.store, self.config.starting_balance).map_err(server)?;
+        self.storage_quota_gb = self.config.storage_quota_gb;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! name checks, and device names of attached volumes.
 
 use crate::error::ApiError;
-use datacrunch_models::{validate, Tag};
+use datacrunch_models::{validate, OnSpotDiscontinue, Tag};
 
 /// Where deploys and new volumes land without a `location_code` (the SDK default
 /// since 2025-10).
@@ -77,6 +77,17 @@ pub fn check_volume_count(what: &str, count: usize) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+/// An `on_spot_discontinue` policy the service knows (or none: `keep_detached`).
+pub fn check_spot_policy(field: &str, policy: Option<&OnSpotDiscontinue>) -> Result<(), ApiError> {
+    match policy {
+        Some(OnSpotDiscontinue::Other(p)) => Err(ApiError::invalid(format!(
+            "{field} {p:?} is not a policy; expected one of keep_detached, move_to_trash, \
+             delete_permanently"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub fn check_size(field: &str, size: u32) -> Result<(), ApiError> {

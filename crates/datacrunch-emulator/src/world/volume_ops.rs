@@ -4,15 +4,27 @@
 
 use super::records::VolumeRecord;
 use super::rules::{
-    check_id_count, check_name, check_size, check_volume_count, new_id, stored_tags,
-    DEFAULT_LOCATION,
+    check_id_count, check_name, check_size, check_spot_policy, check_volume_count, new_id,
+    stored_tags, DEFAULT_LOCATION,
 };
 use super::World;
 use crate::clock::Millis;
 use crate::error::ApiError;
 use datacrunch_models::{
-    CreateVolumeRequest, Volume, VolumeAction, VolumeActionRequest, VolumeStatus,
+    CreateVolumeRequest, OnSpotDiscontinue, Tag, Volume, VolumeAction, VolumeActionRequest,
+    VolumeStatus,
 };
+
+/// A volume to create detached (see [`World::add_volume`]).
+#[derive(Clone, Debug)]
+pub(super) struct NewVolume {
+    pub name: String,
+    pub size: u32,
+    pub volume_type: String,
+    pub location: String,
+    pub on_spot_discontinue: Option<OnSpotDiscontinue>,
+    pub tags: Vec<Tag>,
+}
 
 impl World {
     /// `GET /volumes[?status=]`: every volume not deleted (or those with the status).
@@ -68,7 +80,7 @@ impl World {
         req: CreateVolumeRequest,
         now: Millis,
     ) -> Result<String, ApiError> {
-        self.check_new_volume("volume", &req.name, req.size, &req.volume_type)?;
+        check_spot_policy("on_spot_discontinue", req.on_spot_discontinue.as_ref())?;
         let location = req
             .location_code
             .clone()
@@ -91,27 +103,46 @@ impl World {
             }
             None => None,
         };
-        let vidx = self.volumes.insert(VolumeRecord {
+        let vidx = self.add_volume(
+            NewVolume {
+                name: req.name,
+                size: req.size,
+                volume_type: req.volume_type,
+                location,
+                on_spot_discontinue: req.on_spot_discontinue,
+                tags,
+            },
+            now,
+        )?;
+        if let Some(idx) = owner {
+            self.attach_to_instance(vidx, idx);
+        }
+        Ok(self.volumes.get(vidx).id.clone())
+    }
+
+    /// Creates a detached volume after checking it (name, size, type) and the storage
+    /// quota; returns its index. `POST /volumes` creates through this, and so may any
+    /// endpoint that makes a volume of its own (attach it with `attach_to_instance`).
+    pub(super) fn add_volume(&mut self, spec: NewVolume, now: Millis) -> Result<usize, ApiError> {
+        self.check_new_volume("volume", &spec.name, spec.size, &spec.volume_type)?;
+        self.check_quota("the new volume", u64::from(spec.size))?;
+        Ok(self.volumes.insert(VolumeRecord {
             id: new_id(),
-            name: req.name,
-            size: req.size,
-            volume_type: req.volume_type,
-            location,
+            name: spec.name,
+            size: spec.size,
+            volume_type: spec.volume_type,
+            location: spec.location,
             is_os_volume: false,
             created_at: now,
             status: VolumeStatus::Detached,
             instance_id: None,
             target: None,
             ssh_key_ids: Vec::new(),
-            on_spot_discontinue: req.on_spot_discontinue,
-            tags,
+            on_spot_discontinue: spec.on_spot_discontinue,
+            tags: spec.tags,
             deleted_at: None,
             permanently_deleted: false,
-        });
-        if let Some(idx) = owner {
-            self.attach_to_instance(vidx, idx);
-        }
-        Ok(self.volumes.get(vidx).id.clone())
+        }))
     }
 
     /// `PUT /volumes`. Returns the new ids for `clone`.
@@ -222,6 +253,7 @@ impl World {
     fn resize_volumes(&mut self, idxs: &[usize], size: Option<u32>) -> Result<(), ApiError> {
         let size = size.ok_or_else(|| ApiError::invalid("size is required to resize"))?;
         check_size("size", size)?;
+        let mut growth = 0;
         for &v in idxs {
             self.check_live(v)?;
             let current = self.volumes.get(v).size;
@@ -230,7 +262,9 @@ impl World {
                     "size must be larger than the current {current} GB (volumes only grow)"
                 )));
             }
+            growth += u64::from(size - current);
         }
+        self.check_quota("the resize", growth)?;
         for &v in idxs {
             self.volumes.get_mut(v).size = size;
         }
@@ -271,6 +305,11 @@ impl World {
                 return Err(ApiError::invalid(format!("Volume {} is deleted", src.id)));
             }
         }
+        let total = idxs
+            .iter()
+            .map(|&v| u64::from(self.volumes.get(v).size))
+            .sum();
+        self.check_quota("the clone", total)?;
         let mut ids = Vec::new();
         for &v in idxs {
             let src = self.volumes.get(v).clone();

@@ -20,3 +20,4 @@ mod sandbox;
 mod sandbox_process;
 mod state_faults;
 mod stuck;
+mod volume_rules;

@@ -147,7 +147,7 @@ async fn volume_lifecycle() {
     let attach = json!({"action": "attach", "id": vol, "instance_id": inst});
     api.put("/volumes", attach.clone())
         .await
-        .assert_error(400, "invalid_request", "shut down");
+        .assert_error(403, "forbidden_action", "shut down");
     api.action("shutdown", &[&inst]).await;
     assert_eq!(api.put("/volumes", attach).await.status, 202);
     let v = api.get(&format!("/volumes/{vol}")).await.json();

@@ -37,7 +37,12 @@ pub fn pages(examples: &Path) -> Result<Vec<(PathBuf, String)>> {
     )];
     for r in resources::all() {
         let name = r.type_name();
-        let text = object_page(&name, Kind::Resource, &r.schema(), examples)?;
+        let identity: Vec<String> = r
+            .identity_schema()
+            .map(|i| i.attributes.into_iter().map(|a| a.name).collect())
+            .unwrap_or_default();
+        let mut text = object_page(&name, Kind::Resource, &r.schema(), examples)?;
+        text.push_str(&import_section(&name, &identity, examples)?);
         pages.push((
             PathBuf::from("resources").join(format!("{}.md", short(&name))),
             text,
@@ -231,19 +236,40 @@ fn object_page(name: &str, kind: Kind, schema: &Schema, examples: &Path) -> Resu
         example(&dir.join(kind.example_file()))?
     );
     out.push_str(&schema_section(&schema.block));
-    if kind == Kind::Resource {
-        let _ = write!(
-            out,
-            "\n## Import\n\nImport is supported using the following syntax:\n\n\
-             ```shell\n{}\n```\n\nOr, with Terraform 1.5 and later, an `import` block:\n\n\
-             ```terraform\nimport {{\n  to = {name}.example\n  id = \"<id>\"\n}}\n```\n\n\
-             With Terraform 1.12 and later, by identity (the id; `terraform query` \
-             writes these blocks for you, see the list resource):\n\n\
-             ```terraform\nimport {{\n  to       = {name}.example\n  identity = {{ id = \"<id>\" }}\n}}\n```\n",
-            example(&dir.join("import.sh"))?
-        );
-    }
     Ok(out)
+}
+
+/// "Import": the example's `import.sh`, an `import` block by id, and one by identity
+/// (its attributes; `id` for most resources).
+fn import_section(name: &str, identity: &[String], examples: &Path) -> Result<String> {
+    let dir = examples.join(Kind::Resource.examples_dir()).join(name);
+    let (what, fields) = match identity {
+        // No identity of its own: documented as its id, as before identities existed.
+        attrs if attrs.iter().all(|a| a == "id") => {
+            ("the id".to_owned(), "id = \"<id>\"".to_owned())
+        }
+        attrs => (
+            attrs
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            attrs
+                .iter()
+                .map(|a| format!("{a} = \"<{a}>\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    };
+    Ok(format!(
+        "\n## Import\n\nImport is supported using the following syntax:\n\n\
+         ```shell\n{}\n```\n\nOr, with Terraform 1.5 and later, an `import` block:\n\n\
+         ```terraform\nimport {{\n  to = {name}.example\n  id = \"<id>\"\n}}\n```\n\n\
+         With Terraform 1.12 and later, by identity ({what}; `terraform query` \
+         writes these blocks for you, see the list resource):\n\n\
+         ```terraform\nimport {{\n  to       = {name}.example\n  identity = {{ {fields} }}\n}}\n```\n",
+        example(&dir.join("import.sh"))?
+    ))
 }
 
 /// `<!-- schema -->` plus Required / Optional / Read-Only and the nested schemas.

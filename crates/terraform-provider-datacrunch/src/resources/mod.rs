@@ -10,6 +10,7 @@ pub mod startup_script;
 mod tags;
 mod validators;
 pub mod volume;
+pub mod volume_attachment;
 
 use std::sync::Arc;
 use tfplugin::schema::{IdentityAttribute, IdentitySchema};
@@ -33,5 +34,6 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(ssh_key::SshKeyResource),
         Arc::new(startup_script::StartupScriptResource),
         Arc::new(volume::VolumeResource),
+        Arc::new(volume_attachment::VolumeAttachmentResource),
     ]
 }

@@ -128,7 +128,8 @@ mod tests {
             get("os_volume"),
             Value::object([
                 ("name", Value::string("gpu-1-os")),
-                ("size", Value::number(100))
+                ("size", Value::number(100)),
+                ("on_spot_discontinue", Value::Null)
             ])
         );
         assert_eq!(get("delete_os_volume_on_destroy"), Value::Bool(true));

@@ -1,7 +1,8 @@
 //! `datacrunch_volume`: a block volume. Renames, growth, attach/detach and tags happen
 //! in place through the volume actions; shrinking is refused at plan time (the API only
 //! grows volumes, and replacing one would lose its data); type and location force a
-//! replacement. Destroy sends it to the trash unless `delete_permanently = true`.
+//! replacement. Destroy deletes it for good unless `delete_permanently = false` sends it
+//! to the trash (where it would still count against the storage quota).
 
 use crate::diagnostics::api_error;
 use crate::diagnostics::deleted_or_gone;
@@ -25,6 +26,39 @@ use tfplugin::{
 
 pub struct VolumeResource;
 
+impl VolumeResource {
+    /// Attaches the volume to `to` (detaching it from where it is), or detaches it.
+    /// Compared with the API, not the prior state: after an import the volume may be
+    /// attached where the configuration wants it already.
+    async fn move_attachment(
+        &self,
+        client: &Client,
+        id: &str,
+        to: Option<&str>,
+    ) -> Result<(), Diagnostics> {
+        let current = client
+            .volume(id)
+            .await
+            .map_err(|e| api_error(format!("Reading volume {id}"), &e))?
+            .instance_id
+            .filter(|s| !s.is_empty());
+        if current.as_deref() == to {
+            return Ok(());
+        }
+        if let Some(from) = current {
+            let mut r = action(VolumeAction::Detach, id);
+            r.instance_id = Some(from);
+            run_action(client, r, "Detaching").await?;
+        }
+        if let Some(to) = to {
+            let mut r = action(VolumeAction::Attach, id);
+            r.instance_id = Some(to.to_owned());
+            run_action(client, r, "Attaching").await?;
+        }
+        Ok(())
+    }
+}
+
 /// Volume types the API offers.
 const VOLUME_TYPES: &[&str] = &["NVMe", "HDD", "NVMe_Shared", "HDD_Shared"];
 
@@ -44,6 +78,17 @@ struct VolumeModel {
 }
 
 impl VolumeModel {
+    /// The attachment this resource manages: only one it made (`instance_id` set). A
+    /// volume this resource leaves detached may be attached by a
+    /// `datacrunch_volume_attachment` (or an instance's `existing_volume_ids`); that is
+    /// theirs to track, not drift here. (An import takes no attachment either; an
+    /// `instance_id` in the configuration then finds the volume attached already.)
+    fn tracked_instance(&self, api: &Volume) -> Option<String> {
+        api.instance_id
+            .clone()
+            .filter(|s| self.instance_id.is_some() && !s.is_empty())
+    }
+
     fn refreshed(&self, api: &Volume) -> Self {
         let tags: BTreeMap<String, String> = api
             .tags
@@ -56,13 +101,13 @@ impl VolumeModel {
             size: Some(api.size),
             volume_type: Some(api.volume_type.clone()),
             location_code: Some(api.location.clone()),
-            instance_id: api.instance_id.clone().filter(|s| !s.is_empty()),
+            instance_id: self.tracked_instance(api),
             tags: if tags.is_empty() && self.tags.as_ref().is_none_or(|t| t.is_empty()) {
                 self.tags.clone()
             } else {
                 Some(tags)
             },
-            delete_permanently: Some(self.delete_permanently.unwrap_or(false)),
+            delete_permanently: Some(self.delete_permanently.unwrap_or(true)),
             status: Some(api.status.to_string()),
             created_at: Some(api.created_at.clone()),
         }
@@ -110,6 +155,12 @@ async fn run_action(
         .map_err(|e| api_error(format!("{what} volume {id}"), &e))
 }
 
+/// A volume neither deleted nor in the trash: a deleted volume may still answer GET
+/// (status `deleted`, or listed in the trash), but for Terraform it is gone.
+pub(crate) fn is_live(v: &Volume) -> bool {
+    !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting) && v.deleted_at.is_none()
+}
+
 /// The state of a volume as `terraform query` lists it (what an import then reads).
 pub(crate) fn listed_state(api: &Volume) -> Result<Value, Diagnostics> {
     Ok(Value::encode(&VolumeModel::default().refreshed(api))?)
@@ -149,7 +200,10 @@ impl Resource for VolumeResource {
             .description(
                 "A block volume. `name`, `size` (grow only), `instance_id` and `tags` change in \
                  place; attaching and detaching need the instance shut down (`offline`), as the \
-                 API requires.",
+                 API requires (`datacrunch_volume_attachment` can power-cycle it for you). \
+                 Destroy deletes the volume for good by default (`delete_permanently`): a \
+                 volume in the trash still counts against the account's storage quota (and \
+                 may bill) until purged, and a kdevops destroy should leave nothing behind.",
             )
             .attribute(
                 Attribute::string("id")
@@ -196,10 +250,13 @@ impl Resource for VolumeResource {
             )
             .attribute(
                 Attribute::bool("delete_permanently")
-                    .default(false)
+                    .default(true)
                     .description(
-                        "On destroy, delete for good instead of moving the volume to the trash.",
-                    ),
+                    "On destroy, delete the volume for good (default). `false` moves it to the \
+                 trash instead, where it can be restored but still counts against the \
+                 account's storage quota (and may bill) until it is purged; the default makes \
+                 a destroy leave nothing billed or counted.",
+                ),
             )
             .attribute(
                 Attribute::string("status")
@@ -292,10 +349,7 @@ impl Resource for VolumeResource {
         })?;
         // A deleted volume may still answer GET (status `deleted`, or in the trash):
         // for Terraform it is gone.
-        let live = found.filter(|v| {
-            !matches!(v.status, VolumeStatus::Deleted | VolumeStatus::Deleting)
-                && v.deleted_at.is_none()
-        });
+        let live = found.filter(is_live);
         live.map(|v| Value::encode(&prior.refreshed(&v)))
             .transpose()
             .map_err(Into::into)
@@ -323,16 +377,8 @@ impl Resource for VolumeResource {
             run_action(&st.client, r, "Resizing").await?;
         }
         if new.instance_id != old.instance_id {
-            if let Some(from) = &old.instance_id {
-                let mut r = action(VolumeAction::Detach, &id);
-                r.instance_id = Some(from.clone());
-                run_action(&st.client, r, "Detaching").await?;
-            }
-            if let Some(to) = &new.instance_id {
-                let mut r = action(VolumeAction::Attach, &id);
-                r.instance_id = Some(to.clone());
-                run_action(&st.client, r, "Attaching").await?;
-            }
+            self.move_attachment(&st.client, &id, new.instance_id.as_deref())
+                .await?;
         }
         let (before, after) = (
             old.tags.clone().unwrap_or_default(),
@@ -370,7 +416,7 @@ impl Resource for VolumeResource {
         }
         deleted_or_gone(
             st.client
-                .delete_volume(&id, m.delete_permanently.unwrap_or(false))
+                .delete_volume(&id, m.delete_permanently.unwrap_or(true))
                 .await,
             || format!("Deleting volume {id}"),
         )

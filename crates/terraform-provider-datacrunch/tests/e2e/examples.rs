@@ -42,7 +42,7 @@ fn every_resource_and_data_source_example_applies() {
         .into_iter()
         .chain(example_files("data-sources", "data-source.tf"))
         .collect();
-    assert_eq!(files.len(), 18, "{files:?}");
+    assert_eq!(files.len(), 19, "{files:?}");
     let emu = emulator();
     for file in files {
         let ws = EmulatedWorkspace::new(&terraform(), &emu);

@@ -17,4 +17,5 @@ mod lifecycle;
 mod query;
 mod secrets;
 mod validation;
+mod volume_attachment;
 mod volume_script;

@@ -62,7 +62,8 @@ fn volume_and_startup_script_lifecycle() {
     let v = ws.values("datacrunch_volume.v");
     assert_eq!(v["type"], "NVMe");
     assert_eq!(v["status"], "detached");
-    assert_eq!(v["delete_permanently"], false);
+    // Destroy deletes for good by default: nothing stays in the trash, counted.
+    assert_eq!(v["delete_permanently"], true);
     let script = ws.values("datacrunch_startup_script.s");
     assert_eq!(
         ws.values("datacrunch_instance.n")["startup_script_id"],

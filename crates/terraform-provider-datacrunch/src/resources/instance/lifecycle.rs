@@ -305,7 +305,8 @@ fn is_stuck(status: &InstanceStatus, start: Instant, budget: &Budget<'_>) -> boo
 /// unknown or already discontinued counts as deleted; "Can't discontinue a provisioning
 /// instance" is retried, and where the instance is stuck (see [`is_stuck`]) the
 /// refused delete becomes `delete_stuck`. `delete_os_volume` false keeps every
-/// volume (`volume_ids: []`); true deletes the OS volume and detaches the others.
+/// volume (`volume_ids: []`); true deletes the OS volume for good (not to the trash)
+/// and detaches the others.
 pub async fn delete_and_confirm(
     client: &Client,
     id: &str,
@@ -321,7 +322,9 @@ pub async fn delete_and_confirm(
         } else {
             Some(Vec::new())
         },
-        delete_permanently: None,
+        // A deleted OS volume skips the trash, where it would still count against the
+        // storage quota (and bill) until purged.
+        delete_permanently: delete_os_volume.then_some(true),
     };
     let mut outcome = Deleted::Normally;
     loop {

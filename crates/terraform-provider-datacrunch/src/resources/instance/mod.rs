@@ -74,7 +74,7 @@ pub fn create_token(m: &InstanceModel) -> String {
     let os_volume = m
         .os_volume
         .as_ref()
-        .map(|v| format!("{:?}/{:?}", v.name, v.size))
+        .map(|v| format!("{:?}/{:?}/{:?}", v.name, v.size, v.on_spot_discontinue))
         .unwrap_or_default();
     let parts = [
         m.hostname.clone().unwrap_or_default(),
@@ -112,7 +112,7 @@ fn deploy_request(m: &InstanceModel, token: &str) -> Result<DeployInstanceReques
             v.size.map(|size| OsVolumeRequest {
                 name: v.name.clone().unwrap_or_else(|| format!("{hostname}-os")),
                 size,
-                on_spot_discontinue: None,
+                on_spot_discontinue: v.on_spot_discontinue.as_deref().map(Into::into),
             })
         }),
         volumes: Vec::new(),
@@ -169,6 +169,7 @@ fn settle(ctx: &Context, planned: &InstanceModel, api: &Instance) -> InstanceMod
             .clone()
             .or_else(|| Some(format!("{}-os", api.hostname))),
         size: v.size,
+        on_spot_discontinue: v.on_spot_discontinue.clone(),
     });
     m
 }
@@ -336,6 +337,10 @@ impl Resource for InstanceResource {
         Some(default_timeout(op))
     }
 
+    async fn validate(&self, _ctx: &Context, config: &Value) -> Result<(), Diagnostics> {
+        plan::check_spot_policy(config)
+    }
+
     async fn modify_plan(&self, ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
         plan::check(ctx, plan).await
     }
@@ -399,6 +404,7 @@ impl Resource for InstanceResource {
                     m.os_volume = Some(OsVolume {
                         name: Some(v.name),
                         size: Some(v.size),
+                        on_spot_discontinue: None,
                     });
                 }
             }
@@ -508,8 +514,8 @@ mod tests {
         // Anything that forces a replacement gives another token.
         let mut bigger_disk = model();
         bigger_disk.os_volume = Some(OsVolume {
-            name: None,
             size: Some(200),
+            ..OsVolume::default()
         });
         let mut elsewhere = model();
         elsewhere.location_code = Some("FIN-02".into());
@@ -524,8 +530,9 @@ mod tests {
     fn deploy_request_carries_the_token_and_the_os_volume_name() {
         let mut m = model();
         m.os_volume = Some(OsVolume {
-            name: None,
             size: Some(100),
+            on_spot_discontinue: Some("move_to_trash".into()),
+            ..OsVolume::default()
         });
         let r = deploy_request(&m, "tok").unwrap();
         assert!(r
@@ -535,5 +542,9 @@ mod tests {
         assert!(r.tags.iter().any(|t| t.key == "team"));
         let os = r.os_volume.unwrap();
         assert_eq!((os.name.as_str(), os.size), ("node-1-os", 100));
+        assert_eq!(
+            os.on_spot_discontinue,
+            Some(datacrunch_models::OnSpotDiscontinue::MoveToTrash)
+        );
     }
 }

@@ -21,11 +21,12 @@ pub fn carries_create_token(instance: &datacrunch_models::Instance, token: &str)
         .any(|t| t.key == CREATE_TOKEN_TAG && t.value.as_deref() == Some(token))
 }
 
-/// `os_volume { name, size }`.
+/// `os_volume { name, size, on_spot_discontinue }`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OsVolume {
     pub name: Option<String>,
     pub size: Option<u32>,
+    pub on_spot_discontinue: Option<String>,
 }
 
 /// `cpu { description, cores }`.

@@ -21,6 +21,38 @@ fn invalid(diags: &mut Diagnostics, attr: &str, summary: &str, detail: String) {
     diags.push(Diagnostic::error(summary, detail).at(AttributePath::new(attr)));
 }
 
+/// `os_volume.on_spot_discontinue` only means something for a spot instance (`is_spot`
+/// or the `SPOT` contract): on any other it would be silently ignored, so it is refused.
+/// Unknown values (known only at apply) pass.
+pub fn check_spot_policy(config: &Value) -> Result<(), Diagnostics> {
+    let policy = config
+        .get("os_volume")
+        .and_then(|v| v.get("on_spot_discontinue"))
+        .and_then(Value::as_str);
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    let is_spot = match (config.get("is_spot"), config.get("contract")) {
+        (_, Some(Value::String(c))) if c == "SPOT" => true,
+        (Some(Value::Bool(b)), _) => *b,
+        (Some(Value::Null) | None, _) => false,
+        _ => return Ok(()),
+    };
+    if is_spot {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        "on_spot_discontinue needs a spot instance",
+        format!(
+            "os_volume.on_spot_discontinue = {policy:?} says what happens to the OS volume \
+             when the provider discontinues a spot instance, but this instance is not spot. \
+             Set is_spot = true, or remove on_spot_discontinue."
+        ),
+    )
+    .at(AttributePath::new("os_volume").attr("on_spot_discontinue"))
+    .into())
+}
+
 pub async fn check(ctx: &Context, plan: &mut PlanChange) -> Result<(), Diagnostics> {
     // Without a configured provider (e.g. `terraform validate`) there is no catalog.
     let Ok(st) = ctx.provider_data::<ProviderState>() else {

@@ -16,6 +16,9 @@ pub const TIMEOUTS: TimeoutDefaults = TimeoutDefaults(&[
     (Operation::Delete, Duration::from_secs(10 * 60)),
 ]);
 
+/// The values of `os_volume.on_spot_discontinue`, as the API spells them.
+pub const SPOT_POLICIES: &[&str] = &["keep_detached", "move_to_trash", "delete_permanently"];
+
 /// Reads have no `timeouts` entry; they get as long as a delete.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
@@ -140,6 +143,16 @@ pub fn schema() -> Schema {
                         .required()
                         .validator(validators::range(Some(1.into()), Some(100_000.into())))
                         .description("Size of the OS volume in GB."),
+                    Attribute::string("on_spot_discontinue")
+                        .optional()
+                        .validator(validators::one_of(SPOT_POLICIES.iter().copied()))
+                        .description(
+                            "Spot instances only: what happens to the OS volume when the \
+                             provider discontinues the instance: `keep_detached` (the API's \
+                             default; it stays, detached and billed), `move_to_trash` \
+                             (it still counts against the storage quota until purged) or \
+                             `delete_permanently`.",
+                        ),
                 ],
             )
             .optional()
