@@ -57,6 +57,20 @@ fn id() -> Attribute {
     Attribute::string("id").computed().use_state_for_unknown()
 }
 
+/// Their `location`: defaults to FIN-01, so computed too; a change replaces.
+fn location() -> Attribute {
+    Attribute::string("location")
+        .optional()
+        .computed()
+        .requires_replace()
+        .use_state_for_unknown()
+}
+
+/// A required argument whose change replaces the object.
+fn fixed(attribute: Attribute) -> Attribute {
+    attribute.required().requires_replace()
+}
+
 fn computed(name: &str) -> Attribute {
     Attribute::string(name).computed()
 }
@@ -88,18 +102,10 @@ fn instance() -> Schema {
     };
     Schema::new()
         .attribute(id())
-        .attribute(
-            Attribute::string("instance_type")
-                .required()
-                .requires_replace(),
-        )
-        .attribute(Attribute::string("image").required().requires_replace())
-        .attribute(Attribute::string("hostname").required().requires_replace())
-        .attribute(
-            Attribute::string("description")
-                .required()
-                .requires_replace(),
-        )
+        .attribute(fixed(Attribute::string("instance_type")))
+        .attribute(fixed(Attribute::string("image")))
+        .attribute(fixed(Attribute::string("hostname")))
+        .attribute(fixed(Attribute::string("description")))
         .attribute(Attribute::number("price_per_hour").computed())
         .attribute(computed("ip"))
         .attribute(computed("status"))
@@ -111,13 +117,7 @@ fn instance() -> Schema {
                 .requires_replace()
                 .use_state_for_unknown(),
         )
-        .attribute(
-            Attribute::string("location")
-                .optional()
-                .computed()
-                .requires_replace()
-                .use_state_for_unknown(),
-        )
+        .attribute(location())
         .attribute(Attribute::bool("is_spot").optional().computed())
         .attribute(computed("os_name"))
         .attribute(
@@ -164,11 +164,7 @@ fn ssh_key() -> Schema {
     Schema::new()
         .attribute(id())
         .attribute(Attribute::string("name").required())
-        .attribute(
-            Attribute::string("public_key")
-                .required()
-                .requires_replace(),
-        )
+        .attribute(fixed(Attribute::string("public_key")))
         .attribute(computed("fingerprint"))
         .attribute(computed("created_at"))
 }
@@ -184,16 +180,10 @@ fn startup_script() -> Schema {
 fn volume() -> Schema {
     Schema::new()
         .attribute(id())
-        .attribute(Attribute::string("name").required().requires_replace())
-        .attribute(Attribute::number("size").required().requires_replace())
-        .attribute(Attribute::string("type").required().requires_replace())
-        .attribute(
-            Attribute::string("location")
-                .optional()
-                .computed()
-                .requires_replace()
-                .use_state_for_unknown(),
-        )
+        .attribute(fixed(Attribute::string("name")))
+        .attribute(fixed(Attribute::number("size")))
+        .attribute(fixed(Attribute::string("type")))
+        .attribute(location())
         .attribute(
             Attribute::string("on_spot_discontinue")
                 .optional()
