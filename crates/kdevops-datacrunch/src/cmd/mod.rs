@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod destroy;
 pub mod extend;
+pub mod power;
 pub mod reap;
 pub mod select_tier;
 pub mod status;

@@ -19,6 +19,7 @@ mod lifecycle;
 mod menuconfig;
 mod nodes;
 mod noop;
+mod power;
 mod ssh_key;
 mod team;
 mod volumes;

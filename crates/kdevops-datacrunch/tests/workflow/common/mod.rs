@@ -71,6 +71,11 @@ impl Project {
             )
             .unwrap();
         }
+        // The power actions, copied into the module only for their invocation.
+        copy_tree(
+            &root.join("terraform/datacrunch/actions"),
+            &module.join("actions"),
+        );
         Project {
             top,
             home,
