@@ -93,6 +93,9 @@ enum Command {
     /// Delete every expired kdevops instance of the account (any project, any
     /// checkout), after showing what each cost; needs no .config.
     Reap(cmd::reap::ReapArgs),
+    /// List this project's instances that Terraform's state lacks (as `terraform
+    /// query` does) and import the ones that are configured nodes.
+    Adopt(cmd::adopt::AdoptArgs),
     /// Shut down this project's nodes (or `--node NAME`); they still bill while off.
     PowerOff(cmd::power::PowerArgs),
     /// Start this project's nodes (or `--node NAME`) again.
@@ -136,6 +139,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Destroy => stoppable(&runtime, &project, cmd::destroy::run(&project)),
         Command::Extend(a) => stoppable(&runtime, &project, cmd::extend::run(&project, a)),
         Command::Reap(a) => runtime.block_on(cmd::reap::run(&project, a)),
+        Command::Adopt(a) => stoppable(&runtime, &project, cmd::adopt::run(&project, a)),
         Command::PowerOff(a) => stoppable(
             &runtime,
             &project,

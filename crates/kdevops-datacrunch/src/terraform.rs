@@ -429,6 +429,11 @@ impl Terraform {
         self.apply_approved(&[&format!("-invoke={action}")])
     }
 
+    /// `terraform query -json` over the module's `*.tfquery.hcl` (Terraform 1.14+).
+    pub fn query_json(&self) -> Result<String> {
+        self.run_quiet(&["query", "-json", "-no-color"], AfterStop::Refuse)
+    }
+
     /// `terraform apply -refresh-only`: state (and outputs) take what the API says now,
     /// e.g. a node's status after a power change, so the next plan shows no change.
     pub fn refresh_only(&self) -> Result<String> {

@@ -2,6 +2,7 @@
 //! pieces several of them share: loading settings, the Terraform inputs, and the files
 //! written for ssh and Ansible.
 
+pub mod adopt;
 pub mod bringup;
 pub mod catalog;
 pub mod credentials;

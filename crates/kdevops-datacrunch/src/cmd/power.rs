@@ -20,12 +20,13 @@ use datacrunch_models::{Instance, InstanceAction, InstanceActionRequest, Instanc
 use crate::api::{self, Api};
 use crate::cmd::Setup;
 use crate::emulator::sibling_binary;
+use crate::fleet::fallback::nodes_in_state;
 use crate::project::Project;
 use crate::terraform::Terraform;
 use crate::terraform_binary::{self, Version};
 
-/// The first Terraform with actions (`terraform apply -invoke`).
-const ACTIONS_SINCE: Version = Version(1, 14, 0);
+/// The first Terraform with actions (`terraform apply -invoke`) and `terraform query`.
+pub(crate) const ACTIONS_SINCE: Version = Version(1, 14, 0);
 
 /// How long a node may take to reach its new status.
 const POWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
@@ -68,9 +69,14 @@ impl Power {
     }
 }
 
-pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()> {
-    let ctx = Setup::load(project)?;
-    let api = api::connect(project, &ctx.settings).await?;
+/// Terraform set up for this project's module (installed provider, credentials,
+/// backend, init), with its version: what `power-*` and `adopt` run before they can
+/// read state or invoke anything.
+pub(crate) fn prepared_terraform(
+    project: &Project,
+    ctx: &Setup,
+    api: &Api,
+) -> Result<(Terraform, Version)> {
     let chosen = terraform_binary::find(project)?;
     let tf = Terraform::prepare(
         project,
@@ -80,8 +86,15 @@ pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()>
     .with_env(api.provider_env.clone())
     .with_backend(ctx.backend.clone())?;
     tf.init_if_needed()?;
+    Ok((tf, chosen.version))
+}
+
+pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()> {
+    let ctx = Setup::load(project)?;
+    let api = api::connect(project, &ctx.settings).await?;
+    let (tf, version) = prepared_terraform(project, &ctx, &api)?;
     let nodes = selected_nodes(&tf, args.node.as_deref())?;
-    if chosen.version >= ACTIONS_SINCE {
+    if version >= ACTIONS_SINCE {
         let _file = ActionsFile::copy_into(project)?;
         // Terraform invokes one action per run.
         for (name, _) in &nodes {
@@ -94,7 +107,7 @@ pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()>
         println!(
             "Terraform {} has no actions (they need {ACTIONS_SINCE} or later): \
              switching the nodes through the API directly.",
-            chosen.version
+            version
         );
         for (_, id) in &nodes {
             switch_through_api(&api, id, power).await?;
@@ -125,11 +138,9 @@ fn report_line(name: &str, instance: &Instance) -> String {
 
 /// (node name, instance id) of every node in state, or of `only`.
 fn selected_nodes(tf: &Terraform, only: Option<&str>) -> Result<Vec<(String, String)>> {
-    let all: Vec<(String, String)> = tf
-        .state()?
+    let all: Vec<(String, String)> = nodes_in_state(&tf.state()?)
         .into_iter()
-        .filter(|r| r.resource_type == "datacrunch_instance")
-        .filter_map(|r| Some((r.index?, r.values["id"].as_str()?.to_owned())))
+        .map(|(name, node)| (name, node.id))
         .collect();
     if all.is_empty() {
         bail!("No nodes in Terraform's state: run `make bringup` first.");

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod adopt;
 mod bad_input;
 mod config;
 mod cost;

@@ -64,7 +64,13 @@ impl Project {
         copy_tree(&root.join("defconfigs"), &top.path().join("defconfigs"));
         let module = top.path().join("terraform/datacrunch");
         std::fs::create_dir_all(&module).unwrap();
-        for name in ["provider.tf", "main.tf", "variables.tf", "outputs.tf"] {
+        for name in [
+            "provider.tf",
+            "main.tf",
+            "variables.tf",
+            "outputs.tf",
+            "kdevops.tfquery.hcl",
+        ] {
             std::fs::copy(
                 root.join("terraform/datacrunch").join(name),
                 module.join(name),
