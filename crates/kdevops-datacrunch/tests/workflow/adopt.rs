@@ -3,17 +3,10 @@
 //! address, so the next bringup creates no duplicate.
 
 use crate::common::{text, Project};
+use crate::power::per_node;
 
 fn ids(p: &Project) -> Vec<(String, String)> {
-    p.status()
-        .iter()
-        .map(|n| {
-            (
-                n["name"].as_str().unwrap().to_owned(),
-                n["id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    per_node(p, "id")
 }
 
 #[test]

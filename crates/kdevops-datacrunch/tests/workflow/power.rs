@@ -9,16 +9,21 @@ use std::path::Path;
 use crate::common::{text, Project};
 use crate::noop::logging_terraform;
 
-fn statuses(p: &Project) -> Vec<(String, String)> {
+/// (node name, `field`) of each node, from `status --json`.
+pub(crate) fn per_node(p: &Project, field: &str) -> Vec<(String, String)> {
     p.status()
         .iter()
         .map(|n| {
             (
                 n["name"].as_str().unwrap().to_owned(),
-                n["status"].as_str().unwrap().to_owned(),
+                n[field].as_str().unwrap().to_owned(),
             )
         })
         .collect()
+}
+
+fn statuses(p: &Project) -> Vec<(String, String)> {
+    per_node(p, "status")
 }
 
 fn two_nodes() -> Project {
