@@ -40,7 +40,7 @@ WORKFLOW_SOURCES := $(WORKFLOW_SRC)/Cargo.toml $(WORKFLOW_SRC)/Cargo.lock \
 	$(shell find $(WORKFLOW_SRC)/crates \( -path '*/src/*' -o -name Cargo.toml \
 	  -o -name build.rs \) -type f 2>/dev/null)
 
-.PHONY: menuconfig olddefconfig savedefconfig defconfig-% bringup status destroy \
+.PHONY: menuconfig olddefconfig savedefconfig defconfig-% bringup status destroy power-off power-on \
 	extend reap catalog credentials workflow-build workflow-build-missing
 
 $(KCONFIG_BIN)/menuconfig:
@@ -96,6 +96,13 @@ destroy: workflow-build | $(KCONFIG_CONFIG) ## delete every node of this project
 extend: workflow-build | $(KCONFIG_CONFIG) ## move the nodes' expiry to TTL from now (make extend TTL=4h)
 	@$(if $(TTL),,echo "error: make extend needs TTL, e.g. make extend TTL=4h" >&2; exit 2)
 	@$(WORKFLOW) extend '$(TTL)'
+
+# A node that is off still bills until it is deleted: only destroy stops the billing.
+power-off: workflow-build | $(KCONFIG_CONFIG) ## shut down the nodes (NODE=name: one); they STILL BILL while off
+	@$(WORKFLOW) power-off $(if $(NODE),--node '$(NODE)')
+
+power-on: workflow-build | $(KCONFIG_CONFIG) ## start the nodes again (NODE=name: one)
+	@$(WORKFLOW) power-on $(if $(NODE),--node '$(NODE)')
 
 # No .config prerequisite: reap runs from any checkout, or none (endpoint and
 # credentials from DATACRUNCH_SERVER_URL and the usual credentials discovery).

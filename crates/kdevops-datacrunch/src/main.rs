@@ -93,6 +93,13 @@ enum Command {
     /// Delete every expired kdevops instance of the account (any project, any
     /// checkout), after showing what each cost; needs no .config.
     Reap(cmd::reap::ReapArgs),
+    /// List this project's instances that Terraform's state lacks (as `terraform
+    /// query` does) and import the ones that are configured nodes.
+    Adopt(cmd::adopt::AdoptArgs),
+    /// Shut down this project's nodes (or `--node NAME`); they still bill while off.
+    PowerOff(cmd::power::PowerArgs),
+    /// Start this project's nodes (or `--node NAME`) again.
+    PowerOn(cmd::power::PowerArgs),
     /// Print the settings read from .config (what bringup will use) as JSON.
     ShowConfig,
 }
@@ -132,6 +139,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Destroy => stoppable(&runtime, &project, cmd::destroy::run(&project)),
         Command::Extend(a) => stoppable(&runtime, &project, cmd::extend::run(&project, a)),
         Command::Reap(a) => runtime.block_on(cmd::reap::run(&project, a)),
+        Command::Adopt(a) => stoppable(&runtime, &project, cmd::adopt::run(&project, a)),
+        Command::PowerOff(a) => stoppable(
+            &runtime,
+            &project,
+            cmd::power::run(&project, a, cmd::power::Power::Off),
+        ),
+        Command::PowerOn(a) => stoppable(
+            &runtime,
+            &project,
+            cmd::power::run(&project, a, cmd::power::Power::On),
+        ),
         Command::ShowConfig => cmd::show_config(&project),
     }
 }

@@ -443,6 +443,34 @@ impl Terraform {
         Ok(report)
     }
 
+    /// `terraform apply -invoke=ACTION` (Terraform 1.14+; one action per run);
+    /// returns Terraform's output (the action's progress lines).
+    pub fn invoke(&self, action: &str) -> Result<String> {
+        self.apply_approved(&[&format!("-invoke={action}")])
+    }
+
+    /// `terraform query -json` over the module's `*.tfquery.hcl` (Terraform 1.14+).
+    pub fn query_json(&self) -> Result<String> {
+        self.run_quiet(&["query", "-json", "-no-color"], AfterStop::Refuse)
+    }
+
+    /// `terraform apply -refresh-only`: state (and outputs) take what the API says now,
+    /// e.g. a node's status after a power change, so the next plan shows no change.
+    pub fn refresh_only(&self) -> Result<String> {
+        self.apply_approved(&["-refresh-only"])
+    }
+
+    fn apply_approved(&self, extra: &[&str]) -> Result<String> {
+        let state_files = OwnerOnly::prepare(&self.state_files())?;
+        let mut args = vec!["apply", "-auto-approve", "-input=false", "-no-color"];
+        let lock = self.lock_arg();
+        args.extend(lock.as_deref());
+        args.extend_from_slice(extra);
+        let output = self.run_quiet(&args, AfterStop::Refuse)?;
+        state_files.finish()?;
+        Ok(output)
+    }
+
     /// `terraform output -json` as name → value.
     pub fn outputs(&self) -> Result<BTreeMap<String, Value>> {
         let json: Value = serde_json::from_str(

@@ -7,7 +7,7 @@
 
 use crate::diagnostics::api_error;
 use crate::state::ProviderState;
-use datacrunch_client::{Client, WaitError};
+use datacrunch_client::WaitError;
 use datacrunch_models::{Instance, InstanceAction, InstanceActionRequest, InstanceStatus};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -116,7 +116,7 @@ impl Action for InstancePower {
         })?;
         let st = ProviderState::of(ctx)?;
         progress.report(format!("{name} instance {id}")).await;
-        let reached = set_power(ctx, &st.client, id, action, &target).await?;
+        let reached = set_power(ctx, &st, id, action, &target).await?;
         let mut message = format!("instance {id} is {}", reached.status);
         if target == InstanceStatus::Offline {
             message.push_str(&format!(
@@ -129,11 +129,13 @@ impl Action for InstancePower {
     }
 }
 
-/// Sends a power action to an instance and waits (until the operation's deadline, or
-/// [`POWER_TIMEOUT`]) for the status it ends in; returns the instance as it then is.
+/// Asks for `action` on instance `id` and waits (until the operation's deadline, or
+/// [`POWER_TIMEOUT`]) until it is `target`; returns the instance as it then is. The
+/// instance directory forgets its snapshot once the request is accepted and again when
+/// the wait ends (however it ends), so no later read in this process sees the old status.
 pub(crate) async fn set_power(
     ctx: &Context,
-    client: &Client,
+    st: &ProviderState,
     id: &str,
     action: InstanceAction,
     target: &InstanceStatus,
@@ -145,24 +147,27 @@ pub(crate) async fn set_power(
         delete_permanently: None,
     };
     ctx.run(async {
-        client
+        st.client
             .instance_action(&request)
             .await
             .map_err(|e| api_error(format!("{} of instance {id}", request.action), &e))
     })
     .await?;
+    st.instances.forget().await;
     let deadline = ctx
         .deadline()
         .unwrap_or_else(|| Instant::now() + POWER_TIMEOUT);
-    client
+    let reached = st
+        .client
         .wait_for_instance(
             id,
             |i| i.status == *target,
             deadline,
             ctx.cancellation_token(),
         )
-        .await
-        .map_err(|e| wait_error(id, target, e))
+        .await;
+    st.instances.forget().await;
+    reached.map_err(|e| wait_error(id, target, e))
 }
 
 fn wait_error(id: &str, target: &InstanceStatus, e: WaitError) -> Diagnostics {
@@ -171,4 +176,63 @@ fn wait_error(id: &str, target: &InstanceStatus, e: WaitError) -> Diagnostics {
         e.to_string(),
     )
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::instances::{Lookup, READ_MAX_AGE};
+    use crate::state::Pacing;
+    use datacrunch_models::DeployInstanceRequest;
+    use test_support::datacrunch::{api, emulator};
+    use tokio_util::sync::CancellationToken;
+
+    async fn directory_status(st: &ProviderState, id: &str) -> InstanceStatus {
+        match st.instances.lookup(id, READ_MAX_AGE).await.unwrap() {
+            Lookup::Found(i) => i.status,
+            Lookup::Gone => panic!("instance {id} gone"),
+        }
+    }
+
+    /// A read before the action takes a snapshot; a read right after it (well within
+    /// the snapshot's age) must see the new status, not the snapshot's.
+    #[tokio::test]
+    async fn a_power_change_leaves_no_stale_status_in_the_instance_directory() {
+        let emu = emulator();
+        let client = api(&emu);
+        let id = client
+            .deploy_instance(&DeployInstanceRequest {
+                location_code: Some("FIN-01".into()),
+                ..DeployInstanceRequest::new(
+                    "1H100.80S.30V",
+                    "ubuntu-24.04-cuda-12.8-open-docker",
+                    "power-cache",
+                    "power cache",
+                )
+            })
+            .await
+            .unwrap();
+        let deadline = Instant::now() + POWER_TIMEOUT;
+        let cancel = CancellationToken::new();
+        let running = |i: &Instance| i.status == InstanceStatus::Running;
+        client
+            .wait_for_instance(&id, running, deadline, &cancel)
+            .await
+            .unwrap();
+        let pacing = Pacing {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(200),
+        };
+        let st = Arc::new(ProviderState::new(client, pacing));
+        let ctx = Context::for_tests(Some(st.clone()));
+        assert_eq!(directory_status(&st, &id).await, InstanceStatus::Running);
+
+        let (action, target) = power_action("shutdown").unwrap();
+        set_power(&ctx, &st, &id, action, &target).await.unwrap();
+        assert_eq!(directory_status(&st, &id).await, InstanceStatus::Offline);
+
+        let (action, target) = power_action("start").unwrap();
+        set_power(&ctx, &st, &id, action, &target).await.unwrap();
+        assert_eq!(directory_status(&st, &id).await, InstanceStatus::Running);
+    }
 }

@@ -28,6 +28,11 @@ pub fn target_dir() -> PathBuf {
 /// Builds binary `bin` of package `package` (debug profile) and returns its path.
 /// Panics with cargo's output when the build fails: this is test setup.
 pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    workspace_bin_with_features(package, bin, &[])
+}
+
+/// [`workspace_bin`] for a binary that needs `features` of its package.
+pub fn workspace_bin_with_features(package: &str, bin: &str, features: &[&str]) -> PathBuf {
     // One build at a time from this process; cargo also locks across processes.
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
@@ -35,6 +40,7 @@ pub fn workspace_bin(package: &str, bin: &str) -> PathBuf {
     let out = Command::new(cargo)
         .current_dir(workspace_root())
         .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .args(features.iter().flat_map(|f| ["--features", f]))
         .output()
         .unwrap_or_else(|e| panic!("cannot run cargo to build {bin}: {e}"));
     assert!(

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use datacrunch_emulator::{Emulator, EmulatorBuilder, RunningEmulator};
 
-use crate::cargo_bin::workspace_bin;
+use crate::cargo_bin::{workspace_bin, workspace_bin_with_features};
 use crate::process::Output;
 use crate::terraform::{pinned, terraform_binaries};
 
@@ -37,6 +37,24 @@ pub fn provider() -> &'static MirroredProvider {
             "terraform-provider-datacrunch",
             "terraform-provider-datacrunch",
         ))
+    })
+}
+
+/// The official Verda provider's registry address.
+pub const VERDA_SOURCE: &str = "registry.terraform.io/verda-cloud/verda";
+
+/// The stand-in of the official Verda provider (this crate's `terraform-provider-verda`,
+/// which only holds state), to mirror under [`VERDA_SOURCE`].
+pub fn verda_standin() -> &'static MirroredProvider {
+    static STANDIN: OnceLock<MirroredProvider> = OnceLock::new();
+    STANDIN.get_or_init(|| {
+        let binary = workspace_bin_with_features(
+            "test-support",
+            "terraform-provider-verda",
+            &["datacrunch"],
+        );
+        // Any version does: configurations moving from it do not constrain it.
+        MirroredProvider::new(VERDA_SOURCE, "1.0.0", binary)
     })
 }
 
@@ -111,7 +129,20 @@ impl EmulatedWorkspace {
         emu: &RunningEmulator,
         provider: &MirroredProvider,
     ) -> Self {
-        let mut ws = Workspace::new(terraform, std::slice::from_ref(provider));
+        Self::with_other_providers(terraform, emu, provider, &[])
+    }
+
+    /// A workspace with the given provider build and `others` in the mirror too (e.g.
+    /// [`verda_standin`]).
+    pub fn with_other_providers(
+        terraform: &Terraform,
+        emu: &RunningEmulator,
+        provider: &MirroredProvider,
+        others: &[MirroredProvider],
+    ) -> Self {
+        let mut mirrored = vec![provider.clone()];
+        mirrored.extend_from_slice(others);
+        let mut ws = Workspace::new(terraform, &mirrored);
         let home = ws.root().join("home");
         std::fs::create_dir_all(&home).expect("create HOME");
         for (key, value) in [

@@ -2,11 +2,13 @@
 //! pieces several of them share: loading settings, the Terraform inputs, and the files
 //! written for ssh and Ansible.
 
+pub mod adopt;
 pub mod bringup;
 pub mod catalog;
 pub mod credentials;
 pub mod destroy;
 pub mod extend;
+pub mod power;
 pub mod reap;
 pub mod select_tier;
 pub mod status;

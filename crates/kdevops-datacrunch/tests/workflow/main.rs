@@ -8,6 +8,7 @@
 
 mod common;
 
+mod adopt;
 mod bad_input;
 mod cluster;
 mod config;
@@ -20,6 +21,7 @@ mod lifecycle;
 mod menuconfig;
 mod nodes;
 mod noop;
+mod power;
 mod ssh_key;
 mod team;
 mod volumes;

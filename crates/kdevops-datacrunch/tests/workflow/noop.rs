@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use crate::common::{terraform_bin, text, Project};
 
 /// A `terraform` that appends its arguments to `log`, then runs the real one.
-fn logging_terraform(p: &Project, log: &Path) -> PathBuf {
+pub(crate) fn logging_terraform(p: &Project, log: &Path) -> PathBuf {
     let wrapper = p.dir().join("terraform-logging");
     let script = format!(
         "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{}' \"$@\"\n",

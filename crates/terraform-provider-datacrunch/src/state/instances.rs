@@ -86,6 +86,13 @@ impl InstanceDirectory {
         })
     }
 
+    /// Drops the snapshot, so that the next read lists afresh: called after this
+    /// process changed an instance (a power action), whose snapshot entry would
+    /// otherwise show the old status for up to `max_age`.
+    pub async fn forget(&self) {
+        self.latest.lock().await.snapshot = None;
+    }
+
     /// The newest listing if younger than `max_age`, else a new one. The lock is held
     /// across the call so that concurrent callers share it (single flight); a caller
     /// that waited for a call that failed gets that call's error.

@@ -14,6 +14,7 @@ mod failures;
 mod instance;
 mod kdevops_compat;
 mod lifecycle;
+mod moved;
 mod query;
 mod secrets;
 mod validation;

@@ -70,6 +70,7 @@ impl Project {
             "variables.tf",
             "outputs.tf",
             "cluster.tf",
+            "kdevops.tfquery.hcl",
         ] {
             std::fs::copy(
                 root.join("terraform/datacrunch").join(name),
@@ -77,6 +78,11 @@ impl Project {
             )
             .unwrap();
         }
+        // The power actions, copied into the module only for their invocation.
+        copy_tree(
+            &root.join("terraform/datacrunch/actions"),
+            &module.join("actions"),
+        );
         Project {
             top,
             home,

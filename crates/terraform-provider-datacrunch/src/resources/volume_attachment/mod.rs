@@ -254,7 +254,7 @@ impl Resource for VolumeAttachmentResource {
         let (volume_id, instance_id) = m.ids()?;
         let st = ProviderState::of(ctx)?;
         let allow = m.allow_power_cycle.unwrap_or(false);
-        offline::with_instance_offline(ctx, &st.client, instance_id, allow, "attach", || {
+        offline::with_instance_offline(ctx, &st, instance_id, allow, "attach", || {
             volume_action(&st.client, VolumeAction::Attach, volume_id, instance_id)
         })
         .await?;
@@ -314,7 +314,7 @@ impl Resource for VolumeAttachmentResource {
             return Ok(());
         }
         let allow = m.allow_power_cycle.unwrap_or(false);
-        offline::with_instance_offline(ctx, &st.client, instance_id, allow, "detach", || {
+        offline::with_instance_offline(ctx, &st, instance_id, allow, "detach", || {
             volume_action(&st.client, VolumeAction::Detach, volume_id, instance_id)
         })
         .await

@@ -5,6 +5,7 @@
 
 use crate::actions::set_power;
 use crate::diagnostics::api_error;
+use crate::state::ProviderState;
 use datacrunch_client::Client;
 use datacrunch_models::{Instance, InstanceAction, InstanceStatus};
 use std::future::Future;
@@ -66,7 +67,7 @@ async fn settled(ctx: &Context, client: &Client, id: &str) -> Result<Instance, D
 /// when the change fails); otherwise refused.
 pub async fn with_instance_offline<F, Fut>(
     ctx: &Context,
-    client: &Client,
+    st: &ProviderState,
     instance_id: &str,
     allow_power_cycle: bool,
     what: &str,
@@ -76,6 +77,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<(), Diagnostics>>,
 {
+    let client = &st.client;
     let instance = client
         .instance(instance_id)
         .await
@@ -91,7 +93,7 @@ where
         InstanceStatus::Running if allow_power_cycle => {
             set_power(
                 ctx,
-                client,
+                st,
                 instance_id,
                 InstanceAction::Shutdown,
                 &InstanceStatus::Offline,
@@ -100,7 +102,7 @@ where
             let changed = change().await;
             set_power(
                 ctx,
-                client,
+                st,
                 instance_id,
                 InstanceAction::Start,
                 &InstanceStatus::Running,

@@ -1,0 +1,281 @@
+//! `moved` blocks from the official Verda provider (`verda-cloud/verda`), with the
+//! pinned Terraform 1.15.5 against the emulator: the worked example of
+//! docs/guides/migrating-from-verda.md, run as written. The objects are made through the
+//! API, their state is written as the official provider writes it (its attribute names
+//! and types, held by the stand-in `terraform-provider-verda` from test-support) and
+//! pushed with `terraform state push`; the guide's second configuration then moves all
+//! four kinds with no create or destroy.
+
+use datacrunch_models::{
+    CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,
+    Instance, InstanceStatus,
+};
+use serde_json::{json, Value as Json};
+use test_support::datacrunch::*;
+
+const GUIDE: &str = include_str!("../../../../docs/guides/migrating-from-verda.md");
+
+/// The guide's ```terraform blocks: the configuration before and after the move.
+fn guide_configs() -> (String, String) {
+    let blocks: Vec<&str> = GUIDE
+        .split("```terraform\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2, "the guide has a before and an after block");
+    (blocks[0].to_owned(), blocks[1].to_owned())
+}
+
+/// The ids of the objects the "before" configuration made.
+struct Made {
+    key: String,
+    script: String,
+    volume: String,
+    instance: String,
+}
+
+/// Makes the objects of the guide's "before" configuration through the API and returns
+/// the state terraform-provider-verda would have written for them.
+fn made_by_verda(emu: &datacrunch_emulator::RunningEmulator) -> (Made, Json) {
+    let api = api(emu);
+    block_on(async {
+        let key_id = api
+            .create_ssh_key(&CreateSshKeyRequest {
+                name: "me".into(),
+                key: PUBKEY.into(),
+            })
+            .await
+            .unwrap();
+        let key = api.ssh_key(&key_id).await.unwrap();
+        let script_id = api
+            .create_startup_script(&CreateStartupScriptRequest {
+                name: "setup".into(),
+                script: "#!/bin/sh\napt-get install -y fio\n".into(),
+            })
+            .await
+            .unwrap();
+        let script = api.startup_script(&script_id).await.unwrap();
+        let volume_id = api
+            .create_volume(&CreateVolumeRequest {
+                volume_type: "NVMe".into(),
+                name: "data".into(),
+                size: 500,
+                instance_id: None,
+                instance_ids: Vec::new(),
+                location_code: Some("FIN-01".into()),
+                on_spot_discontinue: None,
+                tags: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let volume = api.volume(&volume_id).await.unwrap();
+        let instance_id = api
+            .deploy_instance(&DeployInstanceRequest {
+                ssh_key_ids: vec![key_id.clone()],
+                location_code: Some("FIN-01".into()),
+                startup_script_id: Some(script_id.clone()),
+                ..DeployInstanceRequest::new(
+                    "1H100.80S.30V",
+                    "ubuntu-24.04-cuda-12.8-open-docker",
+                    "gpu-1",
+                    "training",
+                )
+            })
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+        let instance = api
+            .wait_for_instance(
+                &instance_id,
+                |i| i.status == InstanceStatus::Running,
+                deadline,
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+
+        let state = verda_state(&[
+            (
+                "verda_ssh_key",
+                "me",
+                json!({
+                    "id": key.id,
+                    "name": key.name,
+                    "public_key": key.key,
+                    // Their provider writes "" when the API sends none.
+                    "fingerprint": key.fingerprint.unwrap_or_default(),
+                    "created_at": key.created_at,
+                }),
+                &[],
+            ),
+            (
+                "verda_startup_script",
+                "setup",
+                json!({
+                    "id": script.id,
+                    "name": script.name,
+                    "script": script.script,
+                    "created_at": script.created_at,
+                }),
+                &[],
+            ),
+            (
+                "verda_volume",
+                "data",
+                json!({
+                    "id": volume.id,
+                    "name": volume.name,
+                    "size": volume.size,
+                    "type": volume.volume_type,
+                    "location": volume.location,
+                    "on_spot_discontinue": null,
+                    "status": volume.status.to_string(),
+                    "instance_id": volume.instance_id,
+                    "created_at": volume.created_at,
+                }),
+                &[],
+            ),
+            (
+                "verda_instance",
+                "gpu",
+                verda_instance(&instance),
+                &["verda_ssh_key.me", "verda_startup_script.setup"],
+            ),
+        ]);
+        let made = Made {
+            key: key_id,
+            script: script_id,
+            volume: volume_id,
+            instance: instance_id,
+        };
+        (made, state)
+    })
+}
+
+/// A `verda_instance` state as their provider flattens the API's instance.
+fn verda_instance(i: &Instance) -> Json {
+    json!({
+        "id": i.id,
+        "instance_type": i.instance_type,
+        "image": i.image,
+        "hostname": i.hostname,
+        "description": i.description,
+        "price_per_hour": i.price_per_hour.to_string().parse::<f64>().unwrap(),
+        "ip": i.ip,
+        "status": i.status.to_string(),
+        "created_at": i.created_at,
+        "ssh_key_ids": i.ssh_key_ids,
+        "location": i.location,
+        "is_spot": i.is_spot,
+        "os_name": i.os_name,
+        "startup_script_id": i.startup_script_id,
+        "os_volume_id": i.os_volume_id,
+        "contract": i.contract.as_ref().map(|c| c.as_str()),
+        "pricing": i.pricing.as_ref().map(|p| p.as_str()),
+        "cpu": {"description": i.cpu.description, "number_of_cores": i.cpu.number_of_cores},
+        "gpu": {"description": i.gpu.description, "number_of_gpus": i.gpu.number_of_gpus},
+        "memory": {"description": i.memory.description,
+                   "size_in_gigabytes": i.memory.size_in_gigabytes},
+        "gpu_memory": {"description": i.gpu_memory.description,
+                       "size_in_gigabytes": i.gpu_memory.size_in_gigabytes},
+        "storage": {"description": i.storage.description},
+        "volumes": null,
+        "existing_volumes": null,
+        "os_volume": null,
+    })
+}
+
+/// A state file (format 4) holding `resources` of the official provider:
+/// (type, name, attributes, dependencies).
+fn verda_state(resources: &[(&str, &str, Json, &[&str])]) -> Json {
+    let resources: Vec<Json> = resources
+        .iter()
+        .map(|(ty, name, attributes, dependencies)| {
+            json!({
+                "mode": "managed",
+                "type": ty,
+                "name": name,
+                "provider": format!("provider[\"{VERDA_SOURCE}\"]"),
+                "instances": [{
+                    "schema_version": 0,
+                    "attributes": attributes,
+                    "sensitive_attributes": [],
+                    "dependencies": dependencies,
+                }]
+            })
+        })
+        .collect();
+    json!({
+        "version": 4,
+        "terraform_version": "1.8.0",
+        "serial": 1,
+        "lineage": "6f1c9e4a-57a8-4b1d-9a63-0c2b0e7f5d21",
+        "outputs": {},
+        "resources": resources,
+        "check_results": null,
+    })
+}
+
+#[test]
+fn the_guides_moved_blocks_take_over_verda_state_without_create_or_destroy() {
+    let tf = terraform();
+    let emu = emulator();
+    let ws =
+        EmulatedWorkspace::with_other_providers(&tf, &emu, provider(), &[verda_standin().clone()]);
+    // The guide reads the key from ~/.ssh/id_ed25519.pub; HOME is the workspace's.
+    std::fs::create_dir_all(ws.home().join(".ssh")).unwrap();
+    std::fs::write(ws.home().join(".ssh/id_ed25519.pub"), format!("{PUBKEY}\n")).unwrap();
+    let (before, after) = guide_configs();
+    let (made, state) = made_by_verda(&emu);
+
+    // The state matches the guide's "before" configuration: with the official
+    // provider's schemas, nothing to change.
+    // (Each init rewrites the lock file for the providers that configuration needs,
+    // and so warns that it holds checksums of this platform only: not checked here.)
+    let init = ["init", "-input=false", "-no-color"];
+    ws.write_file("main.tf", &before);
+    ws.ok(&init);
+    ws.write_file("verda.tfstate", &state.to_string());
+    ws.ok(&["state", "push", "verda.tfstate"]);
+    ws.assert_no_changes();
+
+    // The "after" configuration moves each one, and plans nothing else.
+    ws.write_file("main.tf", &after);
+    ws.ok(&init);
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    for (from, to) in [
+        ("verda_ssh_key.me", "datacrunch_ssh_key.me"),
+        (
+            "verda_startup_script.setup",
+            "datacrunch_startup_script.setup",
+        ),
+        ("verda_volume.data", "datacrunch_volume.data"),
+        ("verda_instance.gpu", "datacrunch_instance.gpu"),
+    ] {
+        assert!(
+            plan.contains(&format!("# {from} has moved to {to}")),
+            "{from} not moved:\n{plan}"
+        );
+    }
+    assert!(
+        plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    ws.apply();
+
+    // Same objects, now ours; nothing left of theirs; nothing else planned.
+    for (address, id) in [
+        ("datacrunch_ssh_key.me", &made.key),
+        ("datacrunch_startup_script.setup", &made.script),
+        ("datacrunch_volume.data", &made.volume),
+        ("datacrunch_instance.gpu", &made.instance),
+    ] {
+        assert_eq!(ws.values(address)["id"], id.as_str(), "{address}");
+    }
+    let listed = ws.ok(&["state", "list"]);
+    assert!(!listed.contains("verda_"), "{listed}");
+    ws.assert_no_changes();
+    let live = live_instances(&emu);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0]["id"], made.instance.as_str());
+}
