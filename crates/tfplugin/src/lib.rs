@@ -205,15 +205,7 @@ mod server;
 mod traits;
 pub mod value;
 
-/// Generated protocol types (project-written `.proto` files under `proto/`).
-pub mod proto {
-    pub mod tfplugin6 {
-        tonic::include_proto!("tfplugin6");
-    }
-    pub mod plugin {
-        tonic::include_proto!("plugin");
-    }
-}
+pub mod proto;
 
 pub use async_trait::async_trait;
 pub use context::{Context, ProviderData};

@@ -76,6 +76,8 @@ where
 /// The string must match `pattern` (anchor it yourself); `message` explains
 /// the expected form to the user. Panics if `pattern` is not a valid regex,
 /// which is a bug in the provider, found at schema construction.
+/// Needs the `regex` feature (on by default).
+#[cfg(feature = "regex")]
 pub fn regex(pattern: &str, message: impl Into<String>) -> Arc<dyn Validator> {
     let re = regex::Regex::new(pattern).expect("validator regex must compile");
     let message = message.into();
@@ -187,9 +189,12 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d.iter().next().unwrap().path, Some(AttributePath::new("x")));
 
-        let re = regex("^[a-z]+$", "must be lowercase letters");
-        assert!(run(&re, "abc".into()).is_empty());
-        assert!(run(&re, "aBc".into()).has_errors());
+        #[cfg(feature = "regex")]
+        {
+            let re = regex("^[a-z]+$", "must be lowercase letters");
+            assert!(run(&re, "abc".into()).is_empty());
+            assert!(run(&re, "aBc".into()).has_errors());
+        }
 
         let len = length_between(2, 3);
         assert!(run(&len, "ab".into()).is_empty());
