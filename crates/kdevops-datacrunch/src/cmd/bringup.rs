@@ -134,14 +134,18 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     // Team state: what is read next must not be another checkout's apply half done.
     tf.wait_for_state_lock().await?;
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
-    let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
+    let replace = provision::nodes_to_replace(settings, &fleet, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
     let (public_key, key_id) = ssh_key(&ctx, &api, &fleet)?;
     let mut vars = ctx.tfvars(&api, public_key, key_id, ctx.startup_script()?);
     let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout.seconds);
     if let Some(wanted) = &settings.cluster {
-        let hosts =
-            cluster::converge(settings, wanted, &api, &tf, &mut vars, &mut progress).await?;
+        let goal = cluster::Goal {
+            settings,
+            cluster: wanted,
+            replace: &replace,
+        };
+        let hosts = cluster::converge(&goal, &api, &tf, &mut vars, &fleet, &mut progress).await?;
         return finish(&ctx, &api, hosts, &mut progress, ssh_deadline).await;
     }
     if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {
