@@ -331,10 +331,12 @@ pub async fn preflight(
 /// The nodes named by REPLACE (`--replace`): node names (or the cluster's hostname)
 /// separated by commas or spaces, or `all`. A configured node or cluster is rebuilt; one
 /// in state that is no longer configured may be destroyed (the confirmation the plan
-/// check asks for). Each must be one or the other.
+/// check asks for). Each must be one or the other. `clusters`: the hostnames of the
+/// clusters in state.
 pub fn nodes_to_replace(
     settings: &Settings,
     fleet: &Fleet,
+    clusters: impl IntoIterator<Item = String>,
     replace: Option<&str>,
 ) -> Result<BTreeSet<String>> {
     let names: Vec<&str> = replace
@@ -351,7 +353,7 @@ pub fn nodes_to_replace(
     let known: BTreeSet<String> = configured
         .into_iter()
         .chain(fleet.state.keys().cloned())
-        .chain(super::cluster::in_state(&fleet.resources).map(|c| c.hostname))
+        .chain(clusters)
         .collect();
     if names.contains(&"all") {
         return Ok(known);
