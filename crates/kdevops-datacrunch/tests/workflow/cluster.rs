@@ -254,3 +254,33 @@ fn a_misspelt_image_or_a_type_without_capacity_is_refused_before_anything_exists
     );
     p.stop_emulator();
 }
+
+#[test]
+fn switching_cluster_mode_on_deletes_running_nodes_only_when_confirmed() {
+    let p = cluster_project();
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER=n");
+    p.ok(&["bringup"]);
+    let running_instances = |p: &Project| -> Vec<Value> {
+        list(p, "/instances")
+            .into_iter()
+            .filter(|i| i["status"] == "running")
+            .collect()
+    };
+    assert_eq!(running_instances(&p).len(), 1);
+
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER=y");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("gpu-0 would be destroyed: it is no longer configured"),
+        "{err}"
+    );
+    assert!(err.contains("cluster mode switched on"), "{err}");
+    assert!(list(&p, "/clusters").is_empty(), "nothing was applied");
+    assert_eq!(running_instances(&p).len(), 1);
+
+    let out = p.ok(&["bringup", "--replace", "all"]);
+    assert!(out.contains("gpu-0: will destroy"), "{out}");
+    assert_eq!(running(&p).len(), 1);
+    assert!(running_instances(&p).is_empty());
+    p.ok(&["destroy"]);
+}
