@@ -1,7 +1,8 @@
 //! `datacrunch_cluster`: create (waiting until `running`, deleting a cluster that
 //! failed on the way), read (a deleted cluster is gone, so Terraform re-creates it),
-//! tags in place, delete (confirmed), import by id, and plan-time checks of type, image
-//! and location against the live cluster catalog.
+//! tags in place, delete (confirmed), import by id, `moved` from the official provider's
+//! `verda_cluster`, and plan-time checks of type, image and location against the live
+//! cluster catalog.
 
 mod model;
 mod plan;
@@ -141,6 +142,7 @@ impl Resource for ClusterResource {
         schema::schema()
     }
 
+    /// `moved` from the official provider's `verda_cluster`.
     async fn move_state(
         &self,
         _ctx: &Context,
