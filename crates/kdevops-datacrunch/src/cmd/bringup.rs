@@ -32,9 +32,10 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct BringupArgs {
-    /// Rebuild these nodes (names, comma- or space-separated, or `all`) with what
-    /// .config says now, or let bringup destroy them when no longer configured;
-    /// without it, bringup refuses a plan that would replace or destroy a node.
+    /// Rebuild these nodes (names, comma- or space-separated, or `all`; in cluster mode
+    /// the cluster's hostname) with what .config says now, or let bringup destroy them
+    /// when no longer configured; without it, bringup refuses a plan that would replace
+    /// or destroy a node or the cluster.
     #[arg(long, value_name = "NODES")]
     replace: Option<String>,
 
@@ -134,14 +135,19 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     // Team state: what is read next must not be another checkout's apply half done.
     tf.wait_for_state_lock().await?;
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
-    let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
+    let clusters = cluster::in_state(&fleet.resources).map(|c| c.hostname);
+    let replace = provision::nodes_to_replace(settings, &fleet, clusters, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
     let (public_key, key_id) = ssh_key(&ctx, &api, &fleet)?;
     let mut vars = ctx.tfvars(&api, public_key, key_id, ctx.startup_script()?);
     let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout.seconds);
     if let Some(wanted) = &settings.cluster {
-        let hosts =
-            cluster::converge(settings, wanted, &api, &tf, &mut vars, &mut progress).await?;
+        let goal = cluster::Goal {
+            settings,
+            cluster: wanted,
+            replace: &replace,
+        };
+        let hosts = cluster::converge(&goal, &api, &tf, &mut vars, &fleet, &mut progress).await?;
         return finish(&ctx, &api, hosts, &mut progress, ssh_deadline).await;
     }
     if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {

@@ -1,25 +1,29 @@
 //! Cluster mode (CONFIG_TERRAFORM_DATACRUNCH_CLUSTER=y): one `datacrunch_cluster`
-//! instead of instances. Owns the checks before it is created (its type against the
-//! live `/cluster-types`, with a "did you mean"; each node's share of its price for the
-//! budget preflight), the apply, the hosts it is reached by (the jump host, and every worker
-//! through it), and the clean-up of this project's clusters through the API.
+//! instead of instances. Owns the checks before it is created (its type, image and
+//! capacity against the live cluster catalog, with a "did you mean"; each node's share of
+//! its price for the budget preflight), the plan check that keeps a running cluster from
+//! being replaced or destroyed without REPLACE, the apply, the hosts it is reached by
+//! (the jump host, and every worker through it), and the clean-up of this project's
+//! clusters through the API.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use datacrunch_client::offer::no_capacity_summary;
 use datacrunch_client::suggest::did_you_mean;
-use datacrunch_models::{Cluster, ClusterType};
+use datacrunch_models::{Cluster, ClusterType, Image, LocationAvailability};
 use serde::Deserialize;
 
 use crate::api::Api;
 use crate::budget::{Billed, NodeCost};
 use crate::fleet::cleanup::{self, DELETE_TIMEOUT, POLL};
-use crate::fleet::provision;
+use crate::fleet::{plan_check, provision, Fleet};
 use crate::progress::Progress;
 use crate::project::{Identity, PROJECT_TAG};
 use crate::settings::{ClusterSettings, Settings};
 use crate::sshconfig::HostEntry;
-use crate::terraform::{self, Terraform};
+use crate::terraform::{self, StateResource, Terraform};
 use crate::tfvars::{ClusterVars, TfVars};
 
 /// The module's resource address of the cluster.
@@ -37,6 +41,42 @@ struct ClusterOutput {
 struct WorkerOutput {
     hostname: String,
     private_ip: Option<String>,
+}
+
+/// A cluster in Terraform's state, as far as bringup decides anything by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InState {
+    pub hostname: String,
+    cluster_type: String,
+    image: String,
+    location: String,
+    /// A create that failed or was interrupted: the next apply replaces it.
+    tainted: bool,
+}
+
+impl InState {
+    /// Whether it is what `.config` asks for (a location of AUTO matches any).
+    fn matches(&self, wanted: &ClusterSettings, location: Option<&str>) -> bool {
+        self.hostname == wanted.hostname
+            && self.cluster_type == wanted.cluster_type
+            && self.image == wanted.image
+            && location.is_none_or(|l| l == self.location)
+    }
+}
+
+/// The clusters in state.
+pub fn in_state(resources: &[StateResource]) -> impl Iterator<Item = InState> + '_ {
+    let text = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
+    resources
+        .iter()
+        .filter(|r| r.resource_type == "datacrunch_cluster")
+        .map(move |r| InState {
+            hostname: text(&r.values, "hostname"),
+            cluster_type: text(&r.values, "cluster_type"),
+            image: text(&r.values, "image"),
+            location: text(&r.values, "location_code"),
+            tainted: r.tainted,
+        })
 }
 
 /// The configured cluster type from the live catalog, or an error naming the setting,
@@ -62,27 +102,115 @@ pub fn check_type<'a>(
     )
 }
 
-/// Creates (or keeps) the cluster: type check, budget preflight when it is new, then a
-/// plan and its apply. Returns the jump host and every worker behind it.
+/// The configured image must be one the cluster type boots (`images`: GET
+/// /images/cluster for that type), by image type or id.
+fn check_image(cluster: &ClusterSettings, images: &[Image], url: &str) -> Result<()> {
+    if images
+        .iter()
+        .any(|i| i.image_type == cluster.image || i.id == cluster.image)
+    {
+        return Ok(());
+    }
+    let names: Vec<&str> = images.iter().map(|i| i.image_type.as_str()).collect();
+    bail!(
+        "CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE is {:?}, which is not an image of cluster type {} at {url} \
+         (GET /images/cluster?instance_type={} has {}).{} Change it in `make menuconfig`. Nothing was created",
+        cluster.image,
+        cluster.cluster_type,
+        cluster.cluster_type,
+        names.join(", "),
+        did_you_mean(&cluster.image, &names)
+    )
+}
+
+/// The cluster type must have capacity in the configured location (any location with
+/// AUTO); otherwise an error naming where it has some, if anywhere.
+fn check_capacity(
+    cluster_type: &str,
+    location: Option<&str>,
+    availability: &[LocationAvailability],
+) -> Result<()> {
+    let with_capacity: Vec<&str> = availability
+        .iter()
+        .filter(|l| l.availabilities.iter().any(|t| t == cluster_type))
+        .map(|l| l.location_code.as_str())
+        .collect();
+    let ok = match location {
+        Some(l) => with_capacity.contains(&l),
+        None => !with_capacity.is_empty(),
+    };
+    if ok {
+        return Ok(());
+    }
+    let elsewhere = if with_capacity.is_empty() {
+        "it has none in any location right now".to_owned()
+    } else {
+        format!("it has some in {}", with_capacity.join(", "))
+    };
+    bail!(
+        "{} (CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_TYPE, CONFIG_TERRAFORM_DATACRUNCH_LOCATION): {elsewhere}. \
+         Choose another cluster type or location in `make menuconfig`, or try later. Nothing was created",
+        no_capacity_summary(cluster_type, location)
+    )
+}
+
+/// What bringup asks of the cluster.
+pub struct Goal<'a> {
+    pub settings: &'a Settings,
+    pub cluster: &'a ClusterSettings,
+    /// REPLACE: the cluster is rebuilt (or let go) only when named here.
+    pub replace: &'a BTreeSet<String>,
+}
+
+/// Creates (or keeps) the cluster: catalog checks and budget preflight when a cluster is
+/// to be made, then a plan, refused if it would replace or destroy what the user did
+/// not name in REPLACE, and its apply. Returns the jump host and every worker behind it.
 pub async fn converge(
-    settings: &Settings,
-    cluster: &ClusterSettings,
+    goal: &Goal<'_>,
     api: &Api,
     tf: &Terraform,
     vars: &mut TfVars,
+    fleet: &Fleet,
     progress: &mut Progress,
 ) -> Result<Vec<HostEntry>> {
+    let Goal {
+        settings,
+        cluster,
+        replace,
+    } = *goal;
+    let location = settings.location.as_deref();
     let types = api
         .client
         .cluster_types(None)
         .await
         .map_err(|e| api.explain(e))?;
     let cluster_type = check_type(cluster, &types, &api.server_url)?;
-    let exists = tf
-        .state()?
-        .iter()
-        .any(|r| r.resource_type == "datacrunch_cluster");
-    if !exists {
+    let current = in_state(&fleet.resources).next();
+    // A cluster is made when there is none, a failed one, or one REPLACE names; one
+    // whose settings changed is made too once confirmed. Either way the catalog is
+    // asked first, so a bad choice is named by its option before the plan.
+    let rebuilt = current
+        .as_ref()
+        .is_none_or(|c| c.tainted || replace.contains(&c.hostname));
+    if rebuilt
+        || current
+            .as_ref()
+            .is_some_and(|c| !c.matches(cluster, location))
+    {
+        let images = api
+            .client
+            .cluster_images(Some(&cluster.cluster_type))
+            .await
+            .map_err(|e| api.explain(e))?;
+        check_image(cluster, &images, &api.server_url)?;
+        let availability = api
+            .client
+            .cluster_availability(None)
+            .await
+            .map_err(|e| api.explain(e))?;
+        check_capacity(&cluster.cluster_type, location, &availability)?;
+    }
+    if rebuilt {
         let costs = node_costs(cluster, cluster_type, settings.ttl);
         provision::preflight(settings, api, costs, progress).await?;
     }
@@ -94,7 +222,23 @@ pub async fn converge(
         shared_volume_gb: cluster.shared_volume_gb,
     });
     vars.write(&tf.tfvars_path())?;
-    tf.plan(&[])?;
+    // Named in REPLACE: rebuilt even when nothing about it changed.
+    let forced: Vec<String> = current
+        .iter()
+        .filter(|c| replace.contains(&c.hostname))
+        .map(|_| CLUSTER_ADDRESS.to_owned())
+        .collect();
+    let plan = tf.plan(&forced)?;
+    let losses = plan_check::losses(&plan);
+    plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
+    for loss in &losses {
+        progress.line(format!(
+            "{}: will {} ({})",
+            loss.node,
+            loss.verb(),
+            loss.why()
+        ));
+    }
     progress.waiting(format!(
         "terraform apply: cluster {} ({})",
         cluster.hostname, cluster.cluster_type
@@ -240,5 +384,68 @@ mod tests {
             check_type(&wanted, &types, "u").unwrap().cluster_type,
             "32H200"
         );
+    }
+
+    #[test]
+    fn an_image_the_type_does_not_boot_names_the_setting_and_the_closest_image() {
+        let images: Vec<Image> = [
+            ("id-1", "ubuntu-22.04-cuda-12.4-cluster"),
+            ("id-2", "ubuntu-24.04-cuda-12.8-open-cluster"),
+        ]
+        .iter()
+        .map(|(id, t)| {
+            serde_json::from_value(serde_json::json!({"id": id, "image_type": t})).unwrap()
+        })
+        .collect();
+        let mut wanted = ClusterSettings {
+            hostname: "c".into(),
+            cluster_type: "16H200".into(),
+            image: "ubuntu-22.04-cuda-12.4-clustr".into(),
+            shared_volume_gb: 1,
+        };
+        let err = check_image(&wanted, &images, "http://x/v1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE"),
+            "{err}"
+        );
+        assert!(
+            err.contains("Did you mean \"ubuntu-22.04-cuda-12.4-cluster\"?"),
+            "{err}"
+        );
+        assert!(err.contains("Nothing was created"), "{err}");
+        for ok in ["ubuntu-24.04-cuda-12.8-open-cluster", "id-1"] {
+            wanted.image = ok.into();
+            assert!(check_image(&wanted, &images, "u").is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_type_without_capacity_where_asked_says_where_it_has_some() {
+        let availability: Vec<LocationAvailability> = serde_json::from_value(serde_json::json!([
+            {"location_code": "FIN-01", "availabilities": ["32H200"]},
+            {"location_code": "FIN-03", "availabilities": ["16H200", "32H200"]},
+        ]))
+        .unwrap();
+        assert!(check_capacity("16H200", Some("FIN-03"), &availability).is_ok());
+        assert!(check_capacity("16H200", None, &availability).is_ok());
+        let err = check_capacity("16H200", Some("FIN-01"), &availability)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("No capacity for 16H200 in FIN-01"), "{err}");
+        assert!(err.contains("it has some in FIN-03"), "{err}");
+        assert!(
+            err.contains("CONFIG_TERRAFORM_DATACRUNCH_LOCATION"),
+            "{err}"
+        );
+        let err = check_capacity("16B300", None, &availability)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("No capacity for 16B300 in any location"),
+            "{err}"
+        );
+        assert!(err.contains("none in any location right now"), "{err}");
     }
 }

@@ -1,8 +1,10 @@
 //! The check between `terraform plan` and `apply`: bringup applies a saved plan only
 //! after reading it (`show -json`), and refuses one that would replace or destroy a
-//! node the user did not name in REPLACE. A replaced or destroyed node is a billed
-//! machine, and whatever is on it, thrown away: that takes the user's word, never a
-//! side effect of a changed `.config` (a new spot setting, a lowered node count).
+//! node or the cluster the user did not name in REPLACE. A replaced or destroyed node
+//! is a billed machine, and whatever is on it, thrown away (a cluster is several, and
+//! its shared `/home`): that takes the user's word, never a side effect of a changed
+//! `.config` (a new spot setting, a lowered node count, another cluster type or image,
+//! cluster mode switched off).
 //!
 //! The workflow's own repairs need no word: a node whose instance failed (tainted in
 //! state, or in a failed status such as `no_capacity`) is replaced by the capacity
@@ -15,8 +17,31 @@ use serde_json::Value;
 
 use super::fallback::NodeState;
 
-/// The resource type of a node.
+/// The resource type of a node, named by its `for_each` key.
 const NODE_TYPE: &str = "datacrunch_instance";
+/// The resource type of the cluster, named by its hostname.
+const CLUSTER_TYPE: &str = "datacrunch_cluster";
+
+/// What a loss is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Node,
+    Cluster,
+}
+
+/// The name REPLACE confirms a change by: a node's key, or the hostname the cluster has
+/// now (before the change, which may rename it).
+fn subject(change: &Value) -> Option<(Kind, String)> {
+    let (kind, name) = match change["type"].as_str()? {
+        NODE_TYPE => (Kind::Node, change["index"].as_str()?),
+        CLUSTER_TYPE => (
+            Kind::Cluster,
+            change.pointer("/change/before/hostname")?.as_str()?,
+        ),
+        _ => return None,
+    };
+    Some((kind, name.to_owned()))
+}
 
 /// What a plan would do to an existing node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,22 +53,24 @@ pub enum Loss {
     Destroy,
 }
 
-/// One node a plan would replace or destroy.
+/// One node (or the cluster) a plan would replace or destroy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeLoss {
+    /// The node's name, or the cluster's hostname.
     pub node: String,
+    pub kind: Kind,
     pub loss: Loss,
     /// Terraform's `action_reason`, e.g. `replace_because_tainted`.
     pub reason: String,
 }
 
-/// The nodes the plan (`terraform show -json PLAN`) would replace or destroy.
+/// The nodes and clusters the plan (`terraform show -json PLAN`) would replace or
+/// destroy.
 pub fn losses(plan: &Value) -> Vec<NodeLoss> {
     let changes = plan["resource_changes"].as_array().into_iter().flatten();
     changes
-        .filter(|c| c["type"] == NODE_TYPE)
         .filter_map(|c| {
-            let node = c["index"].as_str()?.to_owned();
+            let (kind, node) = subject(c)?;
             let actions: Vec<&str> = c
                 .pointer("/change/actions")?
                 .as_array()?
@@ -67,6 +94,7 @@ pub fn losses(plan: &Value) -> Vec<NodeLoss> {
             };
             Some(NodeLoss {
                 node,
+                kind,
                 loss,
                 reason: c["action_reason"].as_str().unwrap_or_default().to_owned(),
             })
@@ -168,9 +196,15 @@ impl NodeLoss {
                     forced_by.join(", ")
                 )
             }
-            Loss::Destroy => {
-                "it is no longer configured (node count lowered or node renamed)".to_owned()
-            }
+            Loss::Destroy => match self.kind {
+                Kind::Node => {
+                    "it is no longer configured (node count lowered, node renamed, or cluster mode switched on)"
+                        .to_owned()
+                }
+                Kind::Cluster => {
+                    "it is no longer configured (cluster mode switched off)".to_owned()
+                }
+            },
         }
     }
 }
@@ -241,6 +275,41 @@ mod tests {
         assert_eq!(losses[1].loss, Loss::Destroy);
         assert!(describe(&losses[0]).contains("a change of is_spot, os_volume.0.size"));
         assert!(describe(&losses[1]).contains("no longer configured"));
+    }
+
+    fn cluster(hostname: &str, actions: &[&str], paths: Value) -> Value {
+        json!({
+            "address": "datacrunch_cluster.kdevops[0]", "type": "datacrunch_cluster",
+            "index": 0, "action_reason": "replace_because_cannot_update",
+            "change": {"actions": actions, "replace_paths": paths,
+                       "before": {"hostname": hostname, "image": "old-cluster"}},
+        })
+    }
+
+    #[test]
+    fn the_cluster_is_named_by_the_hostname_it_has_and_needs_confirming() {
+        let plan = json!({"resource_changes": [
+            cluster("gpu", &["delete", "create"], json!([["image"]])),
+            // Created, not lost: nothing to confirm (and no `before`).
+            {"type": "datacrunch_cluster", "index": 0, "change": {"actions": ["create"], "before": null}},
+        ]});
+        let losses = losses(&plan);
+        assert_eq!(losses.len(), 1, "{losses:?}");
+        assert_eq!(
+            (losses[0].node.as_str(), losses[0].kind),
+            ("gpu", Kind::Cluster)
+        );
+        assert!(describe(&losses[0]).contains("gpu would be replaced: a change of image"));
+        let none = BTreeSet::new();
+        let err = refuse_unconfirmed(&losses, &none, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`make bringup REPLACE=gpu`"), "{err}");
+        let confirmed: BTreeSet<String> = ["gpu".to_string()].into();
+        assert!(refuse_unconfirmed(&losses, &confirmed, &BTreeMap::new()).is_ok());
+
+        let off = json!({"resource_changes": [cluster("gpu", &["delete"], json!(null))]});
+        assert!(describe(&super::losses(&off)[0]).contains("cluster mode switched off"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use datacrunch_client::offer::{Availability, OfferQuery};
 use datacrunch_client::suggest::did_you_mean;
 use datacrunch_models::{InstanceType, Price};
 
-use super::fallback::{self, Failure, NodeState};
+use super::fallback::{self, Failure};
 use super::placement::{self, Placement};
 use super::plan_check;
 use super::Fleet;
@@ -328,13 +328,15 @@ pub async fn preflight(
     budget::check(&estimate, settings.budget_usd, Some(balance))
 }
 
-/// The nodes named by REPLACE (`--replace`): node names separated by commas or spaces,
-/// or `all`. A configured node is rebuilt; a node in state that is no longer configured
-/// may be destroyed (the confirmation the plan check asks for). Each must be one or the
-/// other.
+/// The nodes named by REPLACE (`--replace`): node names (or the cluster's hostname)
+/// separated by commas or spaces, or `all`. A configured node or cluster is rebuilt; one
+/// in state that is no longer configured may be destroyed (the confirmation the plan
+/// check asks for). Each must be one or the other. `clusters`: the hostnames of the
+/// clusters in state.
 pub fn nodes_to_replace(
     settings: &Settings,
-    state: &BTreeMap<String, NodeState>,
+    fleet: &Fleet,
+    clusters: impl IntoIterator<Item = String>,
     replace: Option<&str>,
 ) -> Result<BTreeSet<String>> {
     let names: Vec<&str> = replace
@@ -342,7 +344,17 @@ pub fn nodes_to_replace(
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|n| !n.is_empty())
         .collect();
-    let known: BTreeSet<String> = settings.nodes.iter().chain(state.keys()).cloned().collect();
+    // In cluster mode the configured "node" is the cluster; the node names of .config
+    // do not apply.
+    let configured = match &settings.cluster {
+        Some(c) => vec![c.hostname.clone()],
+        None => settings.nodes.clone(),
+    };
+    let known: BTreeSet<String> = configured
+        .into_iter()
+        .chain(fleet.state.keys().cloned())
+        .chain(clusters)
+        .collect();
     if names.contains(&"all") {
         return Ok(known);
     }

@@ -3,7 +3,9 @@
 //! and an inventory of the workers; `status` shows the cluster and its workers with
 //! the cluster's price; with sandboxed nodes, `ssh <worker>` answers with the worker's
 //! hostname through the jump host; destroy leaves no cluster, no volume, no node
-//! process and no disk. A misspelt cluster type is refused before anything exists.
+//! process and no disk. A misspelt cluster type or image, and a type without capacity
+//! where it is asked for, are refused before anything exists; a `.config` change that
+//! would replace or destroy the running cluster is refused until REPLACE confirms it.
 
 use std::path::PathBuf;
 
@@ -140,4 +142,145 @@ fn a_misspelt_cluster_type_is_refused_with_the_closest_one() {
     assert!(err.contains("Nothing was created"), "{err}");
     assert!(list(&p, "/clusters").is_empty());
     p.stop_emulator();
+}
+
+/// The ids of the clusters the API lists as running.
+fn running(p: &Project) -> Vec<Value> {
+    list(p, "/clusters")
+        .into_iter()
+        .filter(|c| c["status"] == "running")
+        .map(|c| c["id"].clone())
+        .collect()
+}
+
+#[test]
+fn a_config_change_that_would_replace_or_destroy_the_cluster_waits_for_replace() {
+    let p = cluster_project();
+    p.ok(&["bringup"]);
+    let first = running(&p);
+    assert_eq!(first.len(), 1, "{first:?}");
+
+    // Another image: the cluster would be rebuilt, and its /home with it.
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"ubuntu-24.04-cuda-12.8-open-cluster\"");
+    let err = p.fails(&["bringup"]);
+    assert!(err.contains("nothing was applied"), "{err}");
+    assert!(
+        err.contains("gpu would be replaced: a change of image cannot be made in place"),
+        "{err}"
+    );
+    assert!(err.contains("`make bringup REPLACE=gpu`"), "{err}");
+    assert_eq!(running(&p), first);
+
+    // Cluster mode switched off: the instance plan would delete the cluster.
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER=n");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains(
+            "gpu would be destroyed: it is no longer configured (cluster mode switched off)"
+        ),
+        "{err}"
+    );
+    assert_eq!(running(&p), first);
+    assert!(list(&p, "/instances").is_empty(), "nothing was applied");
+
+    // Confirmed: rebuilt with the new image.
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER=y");
+    let out = p.ok(&["bringup", "--replace", "gpu"]);
+    assert!(out.contains("gpu: will replace"), "{out}");
+    let second = running(&p);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+    let clusters = list(&p, "/clusters");
+    let now = clusters.iter().find(|c| c["id"] == second[0]).unwrap();
+    assert_eq!(now["image"], "ubuntu-24.04-cuda-12.8-open-cluster", "{now}");
+    p.ok(&["destroy"]);
+    // Restarted to look (destroy stops the emulator).
+    p.ok(&["catalog"]);
+    assert!(running(&p).is_empty());
+    p.stop_emulator();
+}
+
+#[test]
+fn a_misspelt_image_or_a_type_without_capacity_is_refused_before_anything_exists() {
+    let p = cluster_project();
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"ubuntu-22.04-cuda-12.4-clustr\"");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("CONFIG_TERRAFORM_DATACRUNCH_CLUSTER_IMAGE"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Did you mean \"ubuntu-22.04-cuda-12.4-cluster\"?"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was created"), "{err}");
+
+    // No capacity for the type's nodes where .config asks for it.
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER_IMAGE=\"ubuntu-22.04-cuda-12.4-cluster\"");
+    let offered: Vec<String> = list(&p, "/cluster-availability")
+        .iter()
+        .filter(|l| {
+            l["availabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "16H200")
+        })
+        .map(|l| l["location_code"].as_str().unwrap().to_owned())
+        .collect();
+    let location = offered.first().expect("16H200 is offered somewhere");
+    p.admin_put(
+        "capacity",
+        &format!(r#"{{"instance_type":"8H200.141S.176V","location_code":"{location}","is_spot":false,"total":0}}"#),
+    );
+    p.set(&format!("TERRAFORM_DATACRUNCH_LOCATION=\"{location}\""));
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains(&datacrunch_client::offer::no_capacity_summary(
+            "16H200",
+            Some(location)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("CONFIG_TERRAFORM_DATACRUNCH_LOCATION"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was created"), "{err}");
+    assert!(list(&p, "/clusters").is_empty());
+    assert!(
+        list(&p, "/ssh-keys").is_empty(),
+        "not even the key was uploaded"
+    );
+    p.stop_emulator();
+}
+
+#[test]
+fn switching_cluster_mode_on_deletes_running_nodes_only_when_confirmed() {
+    let p = cluster_project();
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER=n");
+    p.ok(&["bringup"]);
+    let running_instances = |p: &Project| -> Vec<Value> {
+        list(p, "/instances")
+            .into_iter()
+            .filter(|i| i["status"] == "running")
+            .collect()
+    };
+    assert_eq!(running_instances(&p).len(), 1);
+
+    p.set("TERRAFORM_DATACRUNCH_CLUSTER=y");
+    let err = p.fails(&["bringup"]);
+    assert!(
+        err.contains("gpu-0 would be destroyed: it is no longer configured"),
+        "{err}"
+    );
+    assert!(err.contains("cluster mode switched on"), "{err}");
+    assert!(list(&p, "/clusters").is_empty(), "nothing was applied");
+    assert_eq!(running_instances(&p).len(), 1);
+
+    let out = p.ok(&["bringup", "--replace", "all"]);
+    assert!(out.contains("gpu-0: will destroy"), "{out}");
+    assert_eq!(running(&p).len(), 1);
+    assert!(running_instances(&p).is_empty());
+    p.ok(&["destroy"]);
 }

@@ -1,4 +1,5 @@
-//! `moved { from = verda_instance.x  to = datacrunch_instance.x }`: states of the
+//! `moved { from = verda_instance.x  to = datacrunch_instance.x }` (and clusters, keys,
+//! scripts, volumes): states of the
 //! official Verda provider (`verda-cloud/verda`) taken over through MoveResourceState.
 //! The API objects are the same, so a move copies the id and the arguments under our
 //! names; the read that follows fills in everything else.
@@ -163,5 +164,52 @@ mod tests {
         let moved = VolumeResource.move_state(&ctx, &src).await.unwrap();
         assert_eq!(moved.get("location_code"), Some(&Value::string("FIN-01")));
         assert_eq!(moved.get("type"), Some(&Value::string("NVMe")));
+    }
+
+    #[tokio::test]
+    async fn a_verda_cluster_moves_with_our_names() {
+        use crate::resources::cluster::ClusterResource;
+        let ctx = Context::for_tests(None);
+        // A state as terraform-provider-verda writes it (resource_cluster.go).
+        let state = serde_json::json!({
+            "id": "c1", "cluster_type": "16H200", "image": "ubuntu-22.04-cuda-12.4-cluster",
+            "hostname": "train", "description": "training", "location": "FIN-03",
+            "contract": "PAY_AS_YOU_GO", "ssh_key_ids": ["k1"], "startup_script_id": null,
+            "shared_volume": {"name": "train-home", "size": 1000},
+            "existing_volumes": [{"id": "v1"}, {"id": "v2"}],
+            "auto_rental_extension": false, "turn_to_pay_as_you_go": false,
+            "ip": "1.2.3.4", "status": "running", "price_per_hour": 41.44,
+            "os_name": "Ubuntu", "long_term_period": null,
+            "shared_volumes": [{"id": "s1", "name": "train-home", "mount_point": "/home",
+                                "size_in_gigabytes": 1000}],
+            "worker_nodes": [{"id": "w1", "hostname": "train-1", "status": "running",
+                              "private_ip": "10.0.0.2", "public_ip": null}],
+        });
+        let src = source(
+            "registry.terraform.io/verda-cloud/verda",
+            "verda_cluster",
+            state,
+        );
+        let moved = ClusterResource.move_state(&ctx, &src).await.unwrap();
+        let get = |name: &str| moved.get(name).cloned().unwrap_or(Value::Null);
+        assert_eq!(get("id"), Value::string("c1"));
+        assert_eq!(get("location_code"), Value::string("FIN-03"));
+        assert_eq!(get("cluster_type"), Value::string("16H200"));
+        assert_eq!(
+            get("existing_volume_ids"),
+            Value::List(vec![Value::string("v1"), Value::string("v2")])
+        );
+        assert_eq!(
+            get("shared_volume"),
+            Value::object([
+                ("name", Value::string("train-home")),
+                ("size", Value::number(1000))
+            ])
+        );
+        assert_eq!(get("ssh_key_ids"), Value::List(vec![Value::string("k1")]));
+        // Theirs only: not carried over.
+        assert!(moved.get("auto_rental_extension").is_none());
+        // A cluster of theirs is not an instance of ours.
+        assert!(InstanceResource.move_state(&ctx, &src).await.is_err());
     }
 }

@@ -4,11 +4,11 @@
 //! API, their state is written as the official provider writes it (its attribute names
 //! and types, held by the stand-in `terraform-provider-verda` from test-support) and
 //! pushed with `terraform state push`; the guide's second configuration then moves all
-//! four kinds with no create or destroy.
+//! five kinds (key, script, volume, instance, cluster) with no create or destroy.
 
 use datacrunch_models::{
-    CreateSshKeyRequest, CreateStartupScriptRequest, CreateVolumeRequest, DeployInstanceRequest,
-    Instance, InstanceStatus,
+    Cluster, ClusterStatus, CreateClusterRequest, CreateSshKeyRequest, CreateStartupScriptRequest,
+    CreateVolumeRequest, DeployInstanceRequest, Instance, InstanceStatus, SharedVolumeSpec,
 };
 use serde_json::{json, Value as Json};
 use test_support::datacrunch::*;
@@ -32,6 +32,7 @@ struct Made {
     script: String,
     volume: String,
     instance: String,
+    cluster: String,
 }
 
 /// Makes the objects of the guide's "before" configuration through the API and returns
@@ -94,6 +95,36 @@ fn made_by_verda(emu: &datacrunch_emulator::RunningEmulator) -> (Made, Json) {
             .await
             .unwrap();
 
+        let cluster_id = api
+            .create_cluster(&CreateClusterRequest {
+                hostname: "train".into(),
+                cluster_type: "16H200".into(),
+                image: "ubuntu-22.04-cuda-12.4-cluster".into(),
+                description: "training cluster".into(),
+                ssh_key_ids: vec![key_id.clone()],
+                contract: None,
+                location_code: Some("FIN-03".into()),
+                startup_script_id: None,
+                shared_volume: Some(SharedVolumeSpec {
+                    name: "train-home".into(),
+                    size: 1000,
+                }),
+                existing_volumes: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let cluster = loop {
+            let c = api.cluster(&cluster_id).await.unwrap();
+            if c.status == ClusterStatus::Running && c.ip.is_some() {
+                break c;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "cluster not running: {c:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+
         let state = verda_state(&[
             (
                 "verda_ssh_key",
@@ -141,12 +172,19 @@ fn made_by_verda(emu: &datacrunch_emulator::RunningEmulator) -> (Made, Json) {
                 verda_instance(&instance),
                 &["verda_ssh_key.me", "verda_startup_script.setup"],
             ),
+            (
+                "verda_cluster",
+                "train",
+                verda_cluster(&cluster),
+                &["verda_ssh_key.me"],
+            ),
         ]);
         let made = Made {
             key: key_id,
             script: script_id,
             volume: volume_id,
             instance: instance_id,
+            cluster: cluster_id,
         };
         (made, state)
     })
@@ -182,6 +220,53 @@ fn verda_instance(i: &Instance) -> Json {
         "volumes": null,
         "existing_volumes": null,
         "os_volume": null,
+    })
+}
+
+/// A `verda_cluster` state as their provider flattens the API's cluster: `shared_volume`
+/// as configured (their read keeps it), strings the API left out as "", and the
+/// hardware summaries the emulator does not list as empty.
+fn verda_cluster(c: &Cluster) -> Json {
+    let summary = |number: Option<&str>| {
+        let mut s = json!({"description": ""});
+        if let Some(n) = number {
+            s[n] = json!(0);
+        }
+        s
+    };
+    json!({
+        "id": c.id,
+        "cluster_type": c.cluster_type,
+        "image": c.image,
+        "hostname": c.hostname,
+        "description": c.description,
+        "shared_volume": {"name": "train-home", "size": 1000},
+        "existing_volumes": null,
+        "location": c.location,
+        "contract": c.contract.as_ref().map_or("", |x| x.as_str()),
+        "ssh_key_ids": c.ssh_key_ids,
+        "startup_script_id": c.startup_script_id,
+        "auto_rental_extension": null,
+        "turn_to_pay_as_you_go": null,
+        "ip": c.ip,
+        "status": c.status.to_string(),
+        "created_at": c.created_at,
+        "price_per_hour": c.price_per_hour.to_string().parse::<f64>().unwrap(),
+        "os_name": "",
+        "cpu": summary(Some("number_of_cores")),
+        "gpu": summary(Some("number_of_gpus")),
+        "memory": summary(Some("size_in_gigabytes")),
+        "gpu_memory": summary(Some("size_in_gigabytes")),
+        "storage": summary(None),
+        "shared_volumes": c.shared_volumes.iter().map(|v| json!({
+            "id": v.id, "name": v.name, "mount_point": v.mount_point,
+            "size_in_gigabytes": v.size_in_gigabytes,
+        })).collect::<Vec<_>>(),
+        "long_term_period": null,
+        "worker_nodes": c.worker_nodes.iter().map(|w| json!({
+            "id": w.id, "hostname": w.hostname, "status": w.status,
+            "private_ip": w.private_ip, "public_ip": w.public_ip,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -251,6 +336,7 @@ fn the_guides_moved_blocks_take_over_verda_state_without_create_or_destroy() {
         ),
         ("verda_volume.data", "datacrunch_volume.data"),
         ("verda_instance.gpu", "datacrunch_instance.gpu"),
+        ("verda_cluster.train", "datacrunch_cluster.train"),
     ] {
         assert!(
             plan.contains(&format!("# {from} has moved to {to}")),
@@ -269,6 +355,7 @@ fn the_guides_moved_blocks_take_over_verda_state_without_create_or_destroy() {
         ("datacrunch_startup_script.setup", &made.script),
         ("datacrunch_volume.data", &made.volume),
         ("datacrunch_instance.gpu", &made.instance),
+        ("datacrunch_cluster.train", &made.cluster),
     ] {
         assert_eq!(ws.values(address)["id"], id.as_str(), "{address}");
     }

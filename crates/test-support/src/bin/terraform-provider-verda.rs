@@ -2,7 +2,7 @@
 //! (`registry.terraform.io/verda-cloud/verda`), for the end-to-end tests of `moved`
 //! blocks from it to `linux-kdevops/datacrunch`. Terraform needs the source provider
 //! installed to hold a state of its resources, but the real one cannot be downloaded
-//! offline. This one declares `verda_instance`, `verda_ssh_key`,
+//! offline. This one declares `verda_instance`, `verda_cluster`, `verda_ssh_key`,
 //! `verda_startup_script` and `verda_volume` with the official provider's attribute
 //! names and types (its `internal/provider/resource_*.go`) and holds their state:
 //! a read returns the state as it is, and anything that would change an object is
@@ -43,6 +43,7 @@ impl tfplugin::Provider for Verda {
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         [
             ("verda_instance", instance as fn() -> Schema),
+            ("verda_cluster", cluster),
             ("verda_ssh_key", ssh_key),
             ("verda_startup_script", startup_script),
             ("verda_volume", volume),
@@ -158,6 +159,93 @@ fn instance() -> Schema {
                 .optional()
                 .requires_replace(),
         )
+}
+
+/// A computed list of objects of computed strings (and numbers).
+fn computed_objects(name: &str, strings: &[&str], numbers: &[&str]) -> Attribute {
+    let fields = strings
+        .iter()
+        .map(|f| Attribute::string(*f).computed())
+        .chain(numbers.iter().map(|f| Attribute::number(*f).computed()))
+        .collect();
+    Attribute::nested(name, Nesting::List, fields).computed()
+}
+
+fn cluster() -> Schema {
+    Schema::new()
+        .attribute(id())
+        .attribute(fixed(Attribute::string("cluster_type")))
+        .attribute(fixed(Attribute::string("image")))
+        .attribute(fixed(Attribute::string("hostname")))
+        .attribute(fixed(Attribute::string("description")))
+        .attribute(fixed(Attribute::nested(
+            "shared_volume",
+            Nesting::Single,
+            vec![
+                Attribute::string("name").required(),
+                Attribute::number("size").required(),
+            ],
+        )))
+        .attribute(
+            Attribute::nested(
+                "existing_volumes",
+                Nesting::List,
+                vec![Attribute::string("id").required()],
+            )
+            .optional()
+            .requires_replace(),
+        )
+        .attribute(location())
+        .attribute(
+            Attribute::string("contract")
+                .optional()
+                .computed()
+                .requires_replace()
+                .use_state_for_unknown(),
+        )
+        .attribute(
+            Attribute::list("ssh_key_ids", Type::String)
+                .optional()
+                .computed()
+                .requires_replace()
+                .use_state_for_unknown(),
+        )
+        .attribute(
+            Attribute::string("startup_script_id")
+                .optional()
+                .requires_replace(),
+        )
+        .attribute(
+            Attribute::bool("auto_rental_extension")
+                .optional()
+                .computed(),
+        )
+        .attribute(
+            Attribute::bool("turn_to_pay_as_you_go")
+                .optional()
+                .computed(),
+        )
+        .attribute(computed("ip"))
+        .attribute(computed("status"))
+        .attribute(computed("created_at"))
+        .attribute(Attribute::number("price_per_hour").computed())
+        .attribute(computed("os_name"))
+        .attribute(summary("cpu", Some("number_of_cores")))
+        .attribute(summary("gpu", Some("number_of_gpus")))
+        .attribute(summary("memory", Some("size_in_gigabytes")))
+        .attribute(summary("gpu_memory", Some("size_in_gigabytes")))
+        .attribute(summary("storage", None))
+        .attribute(computed_objects(
+            "shared_volumes",
+            &["id", "name", "mount_point"],
+            &["size_in_gigabytes"],
+        ))
+        .attribute(computed("long_term_period"))
+        .attribute(computed_objects(
+            "worker_nodes",
+            &["id", "hostname", "status", "private_ip", "public_ip"],
+            &[],
+        ))
 }
 
 fn ssh_key() -> Schema {

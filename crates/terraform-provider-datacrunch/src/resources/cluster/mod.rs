@@ -1,7 +1,8 @@
 //! `datacrunch_cluster`: create (waiting until `running`, deleting a cluster that
 //! failed on the way), read (a deleted cluster is gone, so Terraform re-creates it),
-//! tags in place, delete (confirmed), import by id, and plan-time checks of type, image
-//! and location against the live cluster catalog.
+//! tags in place, delete (confirmed), import by id, `moved` from the official provider's
+//! `verda_cluster`, and plan-time checks of type, image and location against the live
+//! cluster catalog.
 
 mod model;
 mod plan;
@@ -139,6 +140,40 @@ impl Resource for ClusterResource {
 
     fn schema(&self) -> tfplugin::Schema {
         schema::schema()
+    }
+
+    /// `moved` from the official provider's `verda_cluster`.
+    async fn move_state(
+        &self,
+        _ctx: &Context,
+        source: &tfplugin::MoveSource,
+    ) -> Result<Value, Diagnostics> {
+        let mapping = crate::resources::moved::VerdaMapping {
+            from_type: "verda_cluster",
+            attributes: &[
+                ("id", "id"),
+                ("cluster_type", "cluster_type"),
+                ("image", "image"),
+                ("hostname", "hostname"),
+                ("description", "description"),
+                ("location", "location_code"),
+                ("contract", "contract"),
+                ("ssh_key_ids", "ssh_key_ids"),
+                ("startup_script_id", "startup_script_id"),
+                ("shared_volume", "shared_volume"),
+            ],
+        };
+        // Their `existing_volumes` is a list of `{id}` objects; ours a list of ids.
+        let existing: Option<Vec<serde_json::Value>> = source
+            .state
+            .get("existing_volumes")
+            .and_then(serde_json::Value::as_array)
+            .map(|volumes| volumes.iter().map(|v| v["id"].clone()).collect());
+        let fixed: Vec<(&str, serde_json::Value)> = existing
+            .map(|ids| ("existing_volume_ids", serde_json::Value::Array(ids)))
+            .into_iter()
+            .collect();
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &fixed)
     }
 
     fn default_timeout(&self, op: Operation) -> Option<Duration> {
