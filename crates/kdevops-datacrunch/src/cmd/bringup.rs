@@ -132,7 +132,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     }
 
     // Team state: what is read next must not be another checkout's apply half done.
-    tf.wait_for_state_lock().await?;
+    tf.wait_for_state_lock()?;
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
     let replace = provision::nodes_to_replace(settings, &fleet.state, args.replace.as_deref())?;
     // A fresh key pair (GENKEY_OVERWRITE) only when nothing of this project exists.
@@ -140,8 +140,16 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     let mut vars = ctx.tfvars(&api, public_key, key_id, ctx.startup_script()?);
     let ssh_deadline = Instant::now() + Duration::from_secs(args.ssh_timeout.seconds);
     if let Some(wanted) = &settings.cluster {
-        let hosts =
-            cluster::converge(settings, wanted, &api, &tf, &mut vars, &mut progress).await?;
+        let hosts = cluster::converge(
+            settings,
+            wanted,
+            &api,
+            &tf,
+            &mut vars,
+            extend,
+            &mut progress,
+        )
+        .await?;
         return finish(&ctx, &api, hosts, &mut progress, ssh_deadline).await;
     }
     if reconcile::run(&tf, &api, settings, &mut vars, &fleet, &mut progress).await? {

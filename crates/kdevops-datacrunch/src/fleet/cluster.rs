@@ -4,7 +4,7 @@
 //! budget preflight), the apply, the hosts it is reached by (the jump host, and every worker
 //! through it), and the clean-up of this project's clusters through the API.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use datacrunch_client::suggest::did_you_mean;
@@ -21,6 +21,7 @@ use crate::settings::{ClusterSettings, Settings};
 use crate::sshconfig::HostEntry;
 use crate::terraform::{self, Terraform};
 use crate::tfvars::{ClusterVars, TfVars};
+use crate::ttl::{self, EXPIRES_TAG};
 
 /// The module's resource address of the cluster.
 const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
@@ -63,13 +64,15 @@ pub fn check_type<'a>(
 }
 
 /// Creates (or keeps) the cluster: type check, budget preflight when it is new, then a
-/// plan and its apply. Returns the jump host and every worker behind it.
+/// plan and its apply. Its expiry is decided as a node's ([`Billed::next_expiry`]:
+/// `extend` moves it). Returns the jump host and every worker behind it.
 pub async fn converge(
     settings: &Settings,
     cluster: &ClusterSettings,
     api: &Api,
     tf: &Terraform,
     vars: &mut TfVars,
+    extend: Option<Duration>,
     progress: &mut Progress,
 ) -> Result<Vec<HostEntry>> {
     let types = api
@@ -78,10 +81,15 @@ pub async fn converge(
         .await
         .map_err(|e| api.explain(e))?;
     let cluster_type = check_type(cluster, &types, &api.server_url)?;
-    let exists = tf
-        .state()?
+    let state = tf.state()?;
+    let existing = state
         .iter()
-        .any(|r| r.resource_type == "datacrunch_cluster");
+        .find(|r| r.resource_type == "datacrunch_cluster");
+    let exists = existing.is_some();
+    let current = existing
+        .and_then(|r| r.values["tags"][EXPIRES_TAG].as_str())
+        .and_then(ttl::parse_expiry);
+    let (expires_at, _) = Billed::next_expiry(api.now().await, extend, current, settings.ttl);
     if !exists {
         let costs = node_costs(cluster, cluster_type, settings.ttl);
         provision::preflight(settings, api, costs, progress).await?;
@@ -92,7 +100,13 @@ pub async fn converge(
         image: cluster.image.clone(),
         location: settings.location.clone(),
         shared_volume_gb: cluster.shared_volume_gb,
+        expires_at: ttl::format(expires_at),
     });
+    progress.line(format!(
+        "cluster {} expires {} (`make extend TTL=4h` moves it, `make reap` deletes it then)",
+        cluster.hostname,
+        ttl::format(expires_at)
+    ));
     vars.write(&tf.tfvars_path())?;
     tf.plan(&[])?;
     progress.waiting(format!(
@@ -155,7 +169,7 @@ fn hosts(tf: &Terraform) -> Result<Vec<HostEntry>> {
 }
 
 /// Whether `cluster` carries this project's mark.
-fn is_ours(cluster: &Cluster, identity: &Identity) -> bool {
+pub fn is_ours(cluster: &Cluster, identity: &Identity) -> bool {
     cluster
         .tags
         .iter()
@@ -175,6 +189,21 @@ pub async fn live_clusters(api: &Api, identity: &Identity) -> Result<Vec<Cluster
         .collect())
 }
 
+/// Deletes one cluster (its shared volume goes with it): done when deleted or already
+/// gone; retried while the API refuses because it is still provisioning.
+pub async fn delete(api: &Api, id: &str, deadline: Instant) -> Result<()> {
+    loop {
+        match api.client.delete_cluster(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_gone_on_delete() => return Ok(()),
+            Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await
+            }
+            Err(e) => return Err(api.explain(e)),
+        }
+    }
+}
+
 /// Deletes every live cluster of this project (its shared volume goes with it) and
 /// waits until the API lists none.
 pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Result<()> {
@@ -184,16 +213,7 @@ pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Resul
             "deleting leftover cluster {} ({}, {})",
             c.hostname, c.id, c.status
         ));
-        loop {
-            match api.client.delete_cluster(&c.id).await {
-                Ok(()) => break,
-                Err(e) if e.is_gone_on_delete() => break,
-                Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
-                    tokio::time::sleep(POLL).await
-                }
-                Err(e) => return Err(api.explain(e)),
-            }
-        }
+        delete(api, &c.id, deadline).await?;
     }
     cleanup::wait_until_none("clusters", deadline, || async {
         let remaining = live_clusters(api, identity).await?;
