@@ -144,18 +144,7 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
     );
 
     // A second checkout with no .config, pointed at the same emulator.
-    let q = Project::new();
-    let reap = |args: &[&str]| {
-        let url = format!("{}/v1", p.emulator_base());
-        let creds = p.dir().join(".local/emulator/credentials");
-        let mut cmd = q.command(&["reap", "--json", "--url", &url, "--profile", "emulator"]);
-        cmd.arg("--credentials-file").arg(creds).args(args);
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let json: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
-        json
-    };
+    let reap = |args: &[&str]| p.reap_from_elsewhere(args);
     assert!(reap(&[]).is_empty(), "nothing has expired yet");
 
     // extend takes bringup's SSH wait limit, from the environment too.
@@ -193,9 +182,9 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
 
     let reaped = reap(&[]);
     assert_eq!(reaped.len(), 2, "{reaped:?}");
-    assert!(reaped
-        .iter()
-        .all(|e| e["deleted"] == true && e["project"] == p.project_id()));
+    assert!(reaped.iter().all(|e| e["deleted"] == true
+        && e["kind"] == "instance"
+        && e["project"] == p.project_id()));
     // Reaped instances leave the running set; the other two still run.
     let running: Vec<String> = live(&p)
         .iter()

@@ -303,6 +303,21 @@ impl Project {
         (code, text(&out))
     }
 
+    /// `reap --json ARGS` from another tree with no .config, pointed at this project's
+    /// emulator by flags (as cron would run it); asserts success.
+    pub fn reap_from_elsewhere(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let elsewhere = Project::new();
+        let url = format!("{}/v1", self.emulator_base());
+        let creds = self.dir().join(".local/emulator/credentials");
+        let mut cmd =
+            elsewhere.command(&["reap", "--json", "--url", &url, "--profile", "emulator"]);
+        cmd.arg("--credentials-file").arg(creds).args(args);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("reap --json: {e}: {}", text(&out)))
+    }
+
     /// The emulator's live (not deleted) instances, from `status --json`.
     pub fn status(&self) -> Vec<serde_json::Value> {
         let out = self.ok(&["status", "--json"]);
