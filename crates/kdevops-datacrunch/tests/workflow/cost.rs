@@ -198,3 +198,53 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
     );
     p.ok(&["destroy"]);
 }
+
+#[test]
+fn make_reap_runs_from_a_tree_without_config_on_the_environments_endpoint() {
+    let p = brought_up(1, "30m");
+    let node = live(&p).remove(0);
+    p.advance_clock(3600);
+
+    // Another tree with no .config: `make reap` takes the endpoint and the credentials
+    // from the environment, as from cron.
+    let elsewhere = Project::new();
+    assert!(!elsewhere.dir().join(".config").exists());
+    let (client_id, client_secret) = p.emulator_credentials();
+    let make_reap = |args: &[&str]| {
+        let out = elsewhere
+            .make_command(args)
+            .env("DATACRUNCH_SERVER_URL", format!("{}/v1", p.emulator_base()))
+            .env("DATACRUNCH_CLIENT_ID", &client_id)
+            .env("DATACRUNCH_CLIENT_SECRET", &client_secret)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "make {args:?}: {}", text(&out));
+        text(&out)
+    };
+    let id = node["id"].as_str().unwrap();
+    let dry = make_reap(&["reap", "DRY_RUN=1"]);
+    assert!(
+        dry.contains(&format!(
+            "would delete instance kdevops-0 ({id}, project {}",
+            p.project_id()
+        )) && dry.contains("1 expired instance(s) and 0 cluster(s)"),
+        "{dry}"
+    );
+    assert!(
+        !elsewhere.dir().join(".config").exists(),
+        "make reap loads no default .config"
+    );
+    assert_eq!(
+        live(&p)[0]["status"],
+        "running",
+        "a dry run deletes nothing"
+    );
+
+    let out = make_reap(&["reap"]);
+    assert!(
+        out.contains(&format!("deleted instance kdevops-0 ({id}")),
+        "{out}"
+    );
+    assert_ne!(live(&p)[0]["status"], "running", "{:?}", live(&p));
+    p.ok(&["destroy"]);
+}
