@@ -7,9 +7,11 @@
 #                              three nodes on the free local emulator)
 #   make status                nodes, addresses, hourly price and money spent so far
 #   make destroy               delete every node of this project, verify, clean up
-#   make extend TTL=4h         move this project's nodes' expiry to 4 hours from now
-#   make reap                  delete every expired kdevops instance of the account
-#                              (any checkout; no .config needed; DRY_RUN=1 only shows)
+#   make extend TTL=4h         move this project's nodes' (or cluster's) expiry to 4 hours
+#                              from now
+#   make reap                  delete every expired kdevops instance and cluster of the
+#                              account (any checkout; no .config needed; DRY_RUN=1 only
+#                              shows)
 #   make catalog               instance types, prices, live availability per location
 #   make credentials           store API credentials (asks for them; the secret is not
 #                              shown), then test them against the configured endpoint
@@ -93,7 +95,7 @@ status: workflow-build | $(KCONFIG_CONFIG) ## show nodes, IPs, prices and money 
 destroy: workflow-build | $(KCONFIG_CONFIG) ## delete every node of this project and clean up
 	@$(WORKFLOW) destroy
 
-extend: workflow-build | $(KCONFIG_CONFIG) ## move the nodes' expiry to TTL from now (make extend TTL=4h)
+extend: workflow-build | $(KCONFIG_CONFIG) ## move the nodes' (or cluster's) expiry to TTL from now (make extend TTL=4h)
 	@$(if $(TTL),,echo "error: make extend needs TTL, e.g. make extend TTL=4h" >&2; exit 2)
 	@$(WORKFLOW) extend '$(TTL)'
 
@@ -106,7 +108,7 @@ power-on: workflow-build | $(KCONFIG_CONFIG) ## start the nodes again (NODE=name
 
 # No .config prerequisite: reap runs from any checkout, or none (endpoint and
 # credentials from DATACRUNCH_SERVER_URL and the usual credentials discovery).
-reap: workflow-build ## delete every expired kdevops instance of the account (DRY_RUN=1: only show)
+reap: workflow-build ## delete every expired kdevops instance and cluster of the account (DRY_RUN=1: only show)
 	@$(WORKFLOW) reap $(if $(DRY_RUN),--dry-run)
 
 catalog: workflow-build | $(KCONFIG_CONFIG) ## instance types, prices, live availability per location

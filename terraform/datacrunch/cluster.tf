@@ -10,6 +10,8 @@ variable "datacrunch_cluster" {
     image            = string
     location         = optional(string)
     shared_volume_gb = number
+    # RFC 3339 expiry, the cluster tag kdevops-expires-at; "" for none.
+    expires_at = optional(string, "")
   })
   default = null
 }
@@ -31,9 +33,13 @@ resource "datacrunch_cluster" "kdevops" {
     size = var.datacrunch_cluster.shared_volume_gb
   }
 
-  # The project mark, as on instances: destroy finds this project's cluster through
-  # the API even when the state is lost.
-  tags = { "kdevops-project" = var.datacrunch_project_id }
+  # The project mark and the expiry, as on instances: destroy finds this project's
+  # cluster through the API even when the state is lost, and `reap` deletes it once
+  # expired from any checkout. Tags change in place: `make extend` never replaces it.
+  tags = merge(
+    { "kdevops-project" = var.datacrunch_project_id },
+    var.datacrunch_cluster.expires_at == "" ? {} : { "kdevops-expires-at" = var.datacrunch_cluster.expires_at },
+  )
 
   timeouts {
     create = "60m"

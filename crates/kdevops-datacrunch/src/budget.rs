@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+use time::OffsetDateTime;
 
 use crate::ttl;
 
@@ -22,6 +23,25 @@ pub enum Billed {
 }
 
 impl Billed {
+    /// The expiry a node gets from this run and how long it bills until then:
+    /// `extend` moves it to now + that; otherwise a running node keeps the one it
+    /// carries (`current`) and a new one gets now + the configured `ttl`.
+    pub fn next_expiry(
+        now: OffsetDateTime,
+        extend: Option<Duration>,
+        current: Option<OffsetDateTime>,
+        ttl: Duration,
+    ) -> (OffsetDateTime, Self) {
+        match (extend, current) {
+            (Some(by), _) => (now + by, Billed::Extended(by)),
+            (None, Some(at)) => (
+                at,
+                Billed::UntilExpiry((at - now).try_into().unwrap_or_default()),
+            ),
+            (None, None) => (now + ttl, Billed::Ttl(ttl)),
+        }
+    }
+
     fn duration(self) -> Duration {
         match self {
             Billed::Ttl(d) | Billed::Extended(d) | Billed::UntilExpiry(d) => d,

@@ -87,11 +87,11 @@ enum Command {
     Status(cmd::status::StatusArgs),
     /// Delete every node of this project, verify through the API, clean up.
     Destroy,
-    /// Move the expiry of this project's nodes to now + TTL (e.g. `4h`); also brings
-    /// up nodes that are missing.
+    /// Move the expiry of this project's nodes (or cluster) to now + TTL (e.g. `4h`);
+    /// also brings up nodes that are missing.
     Extend(cmd::extend::ExtendArgs),
-    /// Delete every expired kdevops instance of the account (any project, any
-    /// checkout), after showing what each cost; needs no .config.
+    /// Delete every expired kdevops instance and cluster of the account (any project,
+    /// any checkout), after showing what each cost; needs no .config.
     Reap(cmd::reap::ReapArgs),
     /// List this project's instances that Terraform's state lacks (as `terraform
     /// query` does) and import the ones that are configured nodes.

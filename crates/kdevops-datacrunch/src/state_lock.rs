@@ -106,7 +106,7 @@ impl Holder {
 
 /// The session holding the state's lock, `None` when nobody holds it. Reads the
 /// database with the connection Terraform uses.
-pub async fn holder(conn_str: &str) -> Result<Option<Holder>, String> {
+async fn holder(conn_str: &str) -> Result<Option<Holder>, String> {
     let lookup = async {
         let mut config: tokio_postgres::Config =
             conn_str.parse().map_err(|e: tokio_postgres::Error| {
@@ -129,6 +129,24 @@ pub async fn holder(conn_str: &str) -> Result<Option<Holder>, String> {
         Ok(result) => result,
         Err(_) => Err("the database did not answer within 20s".to_owned()),
     }
+}
+
+/// [`holder`] from synchronous code (a Terraform run that found the lock taken), on a
+/// runtime of its own in a thread of its own: the workflow's single-threaded runtime is
+/// blocked in that run meanwhile.
+pub fn holder_now(conn_str: &str) -> Result<Option<Holder>, String> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start the lookup: {e}"))?
+                    .block_on(holder(conn_str))
+            })
+            .join()
+            .unwrap_or_else(|_| Err("the lookup failed".to_owned()))
+    })
 }
 
 async fn query(client: &tokio_postgres::Client) -> Result<Option<Holder>, tokio_postgres::Error> {

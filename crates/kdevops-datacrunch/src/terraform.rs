@@ -27,6 +27,7 @@ use crate::owner_only::OwnerOnly;
 use crate::project::Project;
 use crate::state_lock;
 
+mod apply;
 mod init;
 
 /// The provider's registry address.
@@ -53,6 +54,8 @@ pub struct Terraform {
 }
 
 mod team_state;
+
+use team_state::lock_busy;
 
 /// One resource instance from `terraform show -json`.
 #[derive(Debug, Clone)]
@@ -193,14 +196,6 @@ impl Terraform {
     pub fn run_by(mut self, command: &str) -> Self {
         self.application_name = state_lock::application_name(command);
         self
-    }
-
-    /// The lock-timeout argument, for the team backend (the local state has no
-    /// concurrent users).
-    fn lock_arg(&self) -> Option<String> {
-        self.backend
-            .is_remote()
-            .then(|| format!("-lock-timeout={}s", self.lock_timeout.as_secs()))
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -354,11 +349,12 @@ impl Terraform {
     /// `terraform import ADDRESS ID` (adopting an instance created by an interrupted run).
     pub fn import(&self, address: &str, id: &str) -> Result<()> {
         let state_files = OwnerOnly::prepare(&self.state_files())?;
-        let mut args = vec!["import", "-input=false", "-no-color"];
-        let lock = self.lock_arg();
-        args.extend(lock.as_deref());
-        args.extend([address, id]);
-        self.run_quiet(&args, AfterStop::Refuse)?;
+        self.locking(|lock| {
+            let mut args = vec!["import", "-input=false", "-no-color"];
+            args.extend(lock);
+            args.extend([address, id]);
+            lock_busy(self.run_quiet(&args, AfterStop::Refuse))
+        })?;
         state_files.finish()
     }
 
@@ -368,13 +364,14 @@ impl Terraform {
     pub fn plan(&self, replace: &[String]) -> Result<Value> {
         let out = format!("-out={}", self.plan_file.display());
         let replace: Vec<String> = replace.iter().map(|a| format!("-replace={a}")).collect();
-        let mut args = vec!["plan", "-input=false", "-no-color", out.as_str()];
-        let lock = self.lock_arg();
-        args.extend(lock.as_deref());
-        args.extend(replace.iter().map(String::as_str));
         // The plan holds a snapshot of the state: private like it.
         let plan_file = OwnerOnly::prepare(std::slice::from_ref(&self.plan_file))?;
-        self.run_quiet(&args, AfterStop::Refuse)?;
+        self.locking(|lock| {
+            let mut args = vec!["plan", "-input=false", "-no-color", out.as_str()];
+            args.extend(lock);
+            args.extend(replace.iter().map(String::as_str));
+            lock_busy(self.run_quiet(&args, AfterStop::Refuse))
+        })?;
         plan_file.finish()?;
         let plan = self.plan_file.display().to_string();
         serde_json::from_str(
@@ -387,60 +384,6 @@ impl Terraform {
     /// must come from a new, checked plan.
     pub fn discard_plan(&self) -> Result<()> {
         remove_any(&self.plan_file)
-    }
-
-    /// `terraform apply -json` of the saved plan, or a destroy, streaming progress lines
-    /// to `on_event`. A signal meanwhile is forwarded to Terraform ([`interrupt`]), which
-    /// saves state and exits; the apply then fails with [`Interrupted`].
-    pub fn apply(&self, what: Apply, mut on_event: impl FnMut(&Value)) -> Result<ApplyReport> {
-        let plan = self.plan_file.display().to_string();
-        let mut args = match what {
-            Apply::SavedPlan => vec!["apply", "-input=false", "-json"],
-            Apply::Destroy => vec![
-                "apply",
-                "-destroy",
-                "-auto-approve",
-                "-input=false",
-                "-json",
-            ],
-        };
-        let lock = self.lock_arg();
-        args.extend(lock.as_deref());
-        if what == Apply::SavedPlan {
-            args.push(plan.as_str());
-        }
-        let mut cmd = self.command(&args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let state_files = OwnerOnly::prepare(&self.state_files())?;
-        let (mut child, group) = interrupt::spawn(&mut cmd, AfterStop::Refuse)?;
-        let stdout = child.stdout.take().context("terraform stdout")?;
-        let mut report = ApplyReport::default();
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
-            let line = line?;
-            let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            record_event(&mut report, &event);
-            track_creates(&event);
-            on_event(&event);
-        }
-        let output = child.wait_with_output()?;
-        drop(group);
-        report.succeeded = output.status.success();
-        if !report.succeeded && report.errors.is_empty() && report.general_errors.is_empty() {
-            report
-                .general_errors
-                .push(String::from_utf8_lossy(&output.stderr).trim().to_owned());
-        }
-        state_files.finish()?;
-        if what == Apply::SavedPlan {
-            // Used once: a later apply must come from a new, checked plan.
-            remove_any(&self.plan_file)?;
-        }
-        if interrupt::requested().is_some() {
-            return Err(Interrupted.into());
-        }
-        Ok(report)
     }
 
     /// `terraform apply -invoke=ACTION` (Terraform 1.14+; one action per run);
@@ -462,11 +405,12 @@ impl Terraform {
 
     fn apply_approved(&self, extra: &[&str]) -> Result<String> {
         let state_files = OwnerOnly::prepare(&self.state_files())?;
-        let mut args = vec!["apply", "-auto-approve", "-input=false", "-no-color"];
-        let lock = self.lock_arg();
-        args.extend(lock.as_deref());
-        args.extend_from_slice(extra);
-        let output = self.run_quiet(&args, AfterStop::Refuse)?;
+        let output = self.locking(|lock| {
+            let mut args = vec!["apply", "-auto-approve", "-input=false", "-no-color"];
+            args.extend(lock);
+            args.extend_from_slice(extra);
+            lock_busy(self.run_quiet(&args, AfterStop::Refuse))
+        })?;
         state_files.finish()?;
         Ok(output)
     }
@@ -516,45 +460,6 @@ impl Terraform {
     }
 }
 
-/// Tells [`interrupt`] which creates are in flight (what a forced stop puts at risk).
-fn track_creates(event: &Value) {
-    let Some(address) = event.pointer("/hook/resource/addr").and_then(Value::as_str) else {
-        return;
-    };
-    match event["type"].as_str() {
-        Some("apply_start") if event.pointer("/hook/action") == Some(&Value::from("create")) => {
-            interrupt::creating(address, true)
-        }
-        Some("apply_complete" | "apply_errored") => interrupt::creating(address, false),
-        _ => {}
-    }
-}
-
-/// Files an `apply -json` error under its resource address (or as a general error).
-fn record_event(report: &mut ApplyReport, event: &Value) {
-    if event["type"] != "diagnostic"
-        || event.pointer("/diagnostic/severity") != Some(&Value::from("error"))
-    {
-        return;
-    }
-    let diag = &event["diagnostic"];
-    let summary = diag["summary"].as_str().unwrap_or_default();
-    let detail = diag["detail"].as_str().unwrap_or_default();
-    let text = if detail.is_empty() {
-        summary.to_owned()
-    } else {
-        format!("{summary}: {detail}")
-    };
-    match diag["address"].as_str() {
-        Some(address) => report
-            .errors
-            .entry(address.to_owned())
-            .or_default()
-            .push(text),
-        None => report.general_errors.push(text),
-    }
-}
-
 fn remove_any(path: &Path) -> Result<()> {
     let result = if path.is_dir() {
         std::fs::remove_dir_all(path)
@@ -571,26 +476,6 @@ fn remove_any(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn apply_errors_are_filed_by_address() {
-        let mut report = ApplyReport::default();
-        let lines = [
-            r#"{"@level":"info","type":"apply_start","hook":{"resource":{"addr":"datacrunch_instance.kdevops[\"a\"]"}}}"#,
-            r#"{"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"No capacity","detail":"503 service_unavailable","address":"datacrunch_instance.kdevops[\"b\"]"}}"#,
-            r#"{"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"Invalid provider configuration","detail":""}}"#,
-            r#"{"@level":"warn","type":"diagnostic","diagnostic":{"severity":"warning","summary":"w","address":"x"}}"#,
-        ];
-        for l in lines {
-            record_event(&mut report, &serde_json::from_str(l).unwrap());
-        }
-        assert_eq!(
-            report.errors["datacrunch_instance.kdevops[\"b\"]"],
-            ["No capacity: 503 service_unavailable"]
-        );
-        assert_eq!(report.errors.len(), 1);
-        assert_eq!(report.general_errors, ["Invalid provider configuration"]);
-    }
 
     #[test]
     fn platform_directory_name() {

@@ -41,6 +41,8 @@ pub struct ClusterVars {
     /// `None`: the API's default location.
     pub location: Option<String>,
     pub shared_volume_gb: u32,
+    /// The cluster's expiry tag value (RFC 3339), as a node's.
+    pub expires_at: String,
 }
 
 /// One node's entry in `datacrunch_nodes`.

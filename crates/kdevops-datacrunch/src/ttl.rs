@@ -1,11 +1,11 @@
 //! How long nodes live: the TTL as written in `.config` or on the command line
-//! (`30s`, `20m`, `8h`, `2d`), and the expiry each node carries as the instance tag
-//! [`EXPIRES_TAG`] (RFC 3339, UTC), which `reap` reads from any checkout.
+//! (`30s`, `20m`, `8h`, `2d`), and the expiry each node (instance or cluster) carries
+//! as the tag [`EXPIRES_TAG`] (RFC 3339, UTC), which `reap` reads from any checkout.
 
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use datacrunch_models::Instance;
+use datacrunch_models::{Cluster, Instance, Tag};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -67,19 +67,71 @@ pub fn format(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The expiry an instance carries, if it carries a readable one.
-pub fn expires_at(instance: &Instance) -> Option<OffsetDateTime> {
-    instance
-        .tags
-        .iter()
-        .find(|t| t.key == EXPIRES_TAG)
-        .and_then(|t| t.value.as_deref())
-        .and_then(|v| OffsetDateTime::parse(v, &Rfc3339).ok())
+/// What bills by the hour and carries the kdevops tags: an instance or a cluster.
+pub trait Expiring {
+    fn id(&self) -> &str;
+    fn name(&self) -> &str;
+    fn status_text(&self) -> String;
+    fn price_per_hour(&self) -> f64;
+    fn tags(&self) -> &[Tag];
+    /// When it was created (RFC 3339, as the API writes it).
+    fn created_at(&self) -> &str;
 }
 
-/// Hours since an instance was created, by `now` (0 when the API's time is unreadable).
-pub fn hours_running(instance: &Instance, now: OffsetDateTime) -> f64 {
-    OffsetDateTime::parse(&instance.created_at, &Rfc3339)
+/// [`Expiring`] for the API's instance and cluster, which name these fields alike.
+macro_rules! expiring {
+    ($t:ty) => {
+        impl Expiring for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn name(&self) -> &str {
+                &self.hostname
+            }
+            fn status_text(&self) -> String {
+                self.status.to_string()
+            }
+            fn price_per_hour(&self) -> f64 {
+                self.price_per_hour.to_f64()
+            }
+            fn tags(&self) -> &[Tag] {
+                &self.tags
+            }
+            fn created_at(&self) -> &str {
+                &self.created_at
+            }
+        }
+    };
+}
+expiring!(Instance);
+expiring!(Cluster);
+
+/// The value of the tag `key`, if it is there with a value.
+pub fn tag<'a>(item: &'a (impl Expiring + ?Sized), key: &str) -> Option<&'a str> {
+    item.tags()
+        .iter()
+        .find(|t| t.key == key)
+        .and_then(|t| t.value.as_deref())
+}
+
+/// The expiry an instance or cluster carries, if it carries a readable one.
+pub fn expires_at(item: &(impl Expiring + ?Sized)) -> Option<OffsetDateTime> {
+    tag(item, EXPIRES_TAG).and_then(parse_expiry)
+}
+
+/// An expiry tag's value; `None` when it is not RFC 3339.
+pub fn parse_expiry(value: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(value, &Rfc3339).ok()
+}
+
+/// Hours since an instance or cluster was created, by `now`.
+pub fn hours_running(item: &(impl Expiring + ?Sized), now: OffsetDateTime) -> f64 {
+    hours_since(item.created_at(), now)
+}
+
+/// Hours from `created_at` (RFC 3339) to `now`; 0 when unreadable or in the future.
+pub fn hours_since(created_at: &str, now: OffsetDateTime) -> f64 {
+    OffsetDateTime::parse(created_at, &Rfc3339)
         .map(|t| ((now - t).as_seconds_f64() / 3600.0).max(0.0))
         .unwrap_or(0.0)
 }

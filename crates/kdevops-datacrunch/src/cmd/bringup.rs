@@ -133,7 +133,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
     }
 
     // Team state: what is read next must not be another checkout's apply half done.
-    tf.wait_for_state_lock().await?;
+    tf.wait_for_state_lock()?;
     let mut fleet = Fleet::survey(&api, &ctx.identity, Some(&tf)).await?;
     let clusters = cluster::in_state(&fleet.resources).map(|c| c.hostname);
     let replace = provision::nodes_to_replace(settings, &fleet, clusters, args.replace.as_deref())?;
@@ -146,6 +146,7 @@ pub async fn run(project: &Project, args: BringupArgs) -> Result<()> {
             settings,
             cluster: wanted,
             replace: &replace,
+            extend,
         };
         let hosts = cluster::converge(&goal, &api, &tf, &mut vars, &fleet, &mut progress).await?;
         return finish(&ctx, &api, hosts, &mut progress, ssh_deadline).await;

@@ -39,7 +39,7 @@ pub async fn run(project: &Project) -> Result<()> {
     let mut terraform_error = None;
     if tf.has_state() {
         tf.init_if_needed()?;
-        tf.wait_for_state_lock().await?;
+        tf.wait_for_state_lock()?;
         let resources = tf.state()?;
         if !resources.is_empty() {
             // The inputs must name the current endpoint (the emulator's port changes

@@ -1,4 +1,4 @@
-//! `extend`: a bringup that moves every node's expiry to now + the given TTL, with the
+//! `extend`: a bringup that moves every node's (or the cluster's) expiry to now + the given TTL, with the
 //! same options as bringup for what follows the apply (the SSH wait).
 
 use anyhow::Result;

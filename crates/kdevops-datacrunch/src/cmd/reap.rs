@@ -1,7 +1,7 @@
-//! `reap`: deletes every instance of the account whose expiry (tag
+//! `reap`: deletes every instance and cluster of the account whose expiry (tag
 //! [`EXPIRES_TAG`](crate::ttl::EXPIRES_TAG)) has passed, whichever checkout or machine
-//! made it, after showing what it is and what it has cost so far. Instances without
-//! both kdevops tags (project and expiry) are never touched. Needs no `.config`: the
+//! made it, after showing what it is and what it has cost so far. Instances and
+//! clusters without both kdevops tags (project and expiry) are never touched. Needs no `.config`: the
 //! endpoint and credentials may come from flags or the environment, so it runs from
 //! cron or from any checkout.
 
@@ -10,15 +10,15 @@ use clap::Args;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use datacrunch_models::Instance;
+use datacrunch_models::{Cluster, Instance};
 
 use crate::api::{self, Api, Target};
 use crate::cmd::load_settings;
 use crate::emulator;
-use crate::fleet::cleanup;
+use crate::fleet::{cleanup, cluster};
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
-use crate::ttl;
+use crate::ttl::{self, Expiring};
 
 #[derive(Debug, Args)]
 pub struct ReapArgs {
@@ -40,9 +40,27 @@ pub struct ReapArgs {
     profile: Option<String>,
 }
 
-/// One expired instance.
+/// What bills by the hour: an instance, or a cluster (all its nodes at one price).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Instance,
+    Cluster,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Instance => "instance",
+            Kind::Cluster => "cluster",
+        }
+    }
+}
+
+/// One expired instance or cluster.
 #[derive(Debug, Serialize)]
 pub struct Expired {
+    pub kind: Kind,
     pub id: String,
     pub hostname: String,
     pub project: String,
@@ -60,41 +78,54 @@ pub async fn run(project: &Project, args: ReapArgs) -> Result<()> {
         return Ok(());
     };
     let now = api.now().await;
-    let all = api
+    let instances = api
         .client
         .instances(None)
         .await
         .map_err(|e| api.explain(e))?;
-    let mut expired = expired(&all, now);
+    let clusters = api
+        .client
+        .clusters(None)
+        .await
+        .map_err(|e| api.explain(e))?;
+    let mut expired = expired(&instances, &clusters, now);
     if !args.dry_run {
+        let deadline = std::time::Instant::now() + cleanup::DELETE_TIMEOUT;
         for e in &mut expired {
-            cleanup::delete_instance(&api, &e.id, false).await?;
+            match e.kind {
+                Kind::Instance => cleanup::delete_instance(&api, &e.id, false).await?,
+                Kind::Cluster => cluster::delete(&api, &e.id, deadline).await?,
+            }
             e.deleted = true;
         }
     }
     report(&args, &expired, &api.server_url)
 }
 
-/// Instances carrying a kdevops project tag and an expiry that has passed by `now`.
-pub fn expired(instances: &[Instance], now: OffsetDateTime) -> Vec<Expired> {
-    instances
+/// Instances and clusters carrying a kdevops project tag and an expiry that has passed
+/// by `now`.
+pub fn expired(instances: &[Instance], clusters: &[Cluster], now: OffsetDateTime) -> Vec<Expired> {
+    let instances = instances
         .iter()
         .filter(|i| !i.status.is_gone())
-        .filter_map(|i| {
-            let project = i
-                .tags
-                .iter()
-                .find(|t| t.key == PROJECT_TAG)?
-                .value
-                .clone()?;
-            let at = ttl::expires_at(i).filter(|at| *at <= now)?;
-            let hours = ttl::hours_running(i, now);
-            let price = i.price_per_hour.to_f64();
+        .map(|i| (Kind::Instance, i as &dyn Expiring));
+    let clusters = clusters
+        .iter()
+        .filter(|c| !c.status.is_gone())
+        .map(|c| (Kind::Cluster, c as &dyn Expiring));
+    instances
+        .chain(clusters)
+        .filter_map(|(kind, item)| {
+            let project = ttl::tag(item, PROJECT_TAG)?.to_owned();
+            let at = ttl::expires_at(item).filter(|at| *at <= now)?;
+            let hours = ttl::hours_running(item, now);
+            let price = item.price_per_hour();
             Some(Expired {
-                id: i.id.clone(),
-                hostname: i.hostname.clone(),
+                kind,
+                id: item.id().to_owned(),
+                hostname: item.name().to_owned(),
                 project,
-                status: i.status.to_string(),
+                status: item.status_text(),
                 expires_at: ttl::format(at),
                 price_per_hour: price,
                 hours,
@@ -111,7 +142,7 @@ fn report(args: &ReapArgs, expired: &[Expired], at: &str) -> Result<()> {
         return Ok(());
     }
     if expired.is_empty() {
-        println!("Nothing to reap: no expired kdevops instance ({at}).");
+        println!("Nothing to reap: no expired kdevops instance or cluster ({at}).");
         return Ok(());
     }
     let verb = if args.dry_run {
@@ -121,14 +152,23 @@ fn report(args: &ReapArgs, expired: &[Expired], at: &str) -> Result<()> {
     };
     for e in expired {
         println!(
-            "{verb} {} ({}, project {}, {}): expired {}, {:.2} $/h, {:.2} h, {:.2} $ so far",
-            e.hostname, e.id, e.project, e.status, e.expires_at, e.price_per_hour, e.hours, e.spent
+            "{verb} {} {} ({}, project {}, {}): expired {}, {:.2} $/h, {:.2} h, {:.2} $ so far",
+            e.kind.noun(),
+            e.hostname,
+            e.id,
+            e.project,
+            e.status,
+            e.expires_at,
+            e.price_per_hour,
+            e.hours,
+            e.spent
         );
     }
     let spent: f64 = expired.iter().map(|e| e.spent).sum();
+    let clusters = expired.iter().filter(|e| e.kind == Kind::Cluster).count();
     println!(
-        "{} expired instance(s), {spent:.2} $ spent on them",
-        expired.len()
+        "{} expired instance(s) and {clusters} cluster(s), {spent:.2} $ spent on them",
+        expired.len() - clusters
     );
     Ok(())
 }
@@ -181,8 +221,16 @@ mod tests {
         .unwrap()
     }
 
+    fn cluster(id: &str, tags: serde_json::Value) -> Cluster {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "hostname": id, "status": "running", "tags": tags,
+            "price_per_hour": 40.0, "created_at": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap()
+    }
+
     #[test]
-    fn only_instances_with_both_tags_and_a_past_expiry_are_reaped() {
+    fn only_instances_and_clusters_with_both_tags_and_a_past_expiry_are_reaped() {
         let now = OffsetDateTime::parse(
             "2026-01-01T10:00:00Z",
             &time::format_description::well_known::Rfc3339,
@@ -204,10 +252,22 @@ mod tests {
             ),
             instance("untagged", serde_json::json!([])),
         ];
-        let reaped = expired(&all, now);
-        assert_eq!(reaped.len(), 1, "{reaped:?}");
+        let clusters = [
+            cluster("past-cluster", tagged("2026-01-01T09:00:00Z")),
+            cluster("future-cluster", tagged("2026-01-01T11:00:00Z")),
+            cluster(
+                "no-project-cluster",
+                serde_json::json!([{"key": ttl::EXPIRES_TAG, "value": "2026-01-01T09:00:00Z"}]),
+            ),
+            cluster("untagged-cluster", serde_json::json!([])),
+        ];
+        let reaped = expired(&all, &clusters, now);
+        assert_eq!(reaped.len(), 2, "{reaped:?}");
         let e = &reaped[0];
         assert_eq!((e.id.as_str(), e.project.as_str()), ("past", "p"));
-        assert_eq!((e.hours, e.spent), (10.0, 20.0));
+        assert_eq!((e.kind, e.hours, e.spent), (Kind::Instance, 10.0, 20.0));
+        let c = &reaped[1];
+        assert_eq!((c.id.as_str(), c.kind), ("past-cluster", Kind::Cluster));
+        assert_eq!((c.hours, c.spent), (10.0, 400.0));
     }
 }

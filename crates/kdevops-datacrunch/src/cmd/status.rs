@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use datacrunch_models::Instance;
+use datacrunch_models::{Cluster, Instance};
 
 use crate::api;
 use crate::cmd::Setup;
@@ -18,7 +18,7 @@ use crate::emulator;
 use crate::fleet::{cluster, legacy_marker, live_instances_dated, reconcile};
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
-use crate::ttl;
+use crate::ttl::{self, Expiring};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -64,12 +64,28 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
             .map(|i| (i.hostname.clone(), i.id.clone()))
             .collect(),
     };
+    let (our_clusters, foreign_clusters): (Vec<Cluster>, Vec<Cluster>) = api
+        .client
+        .clusters(None)
+        .await
+        .map_err(|e| api.explain(e))?
+        .into_iter()
+        .filter(|c| !c.status.is_gone())
+        .partition(|c| cluster::is_ours(c, &ctx.identity));
     let mut notes = drift(&settings.nodes, &state, &ours, &foreign);
-    notes.extend(expiry_warnings(&ours, &foreign, now));
+    let expiring = ours.iter().chain(&foreign).map(|i| i as &dyn Expiring);
+    let expiring = expiring.chain(
+        our_clusters
+            .iter()
+            .chain(&foreign_clusters)
+            .map(|c| c as &dyn Expiring),
+    );
+    notes.extend(expiry_warnings(expiring, now));
+    notes.extend(other_projects(&foreign));
     let mut rows: Vec<Row> = ours
         .into_iter()
         .map(|i| {
-            let hours = hours_since(&i.created_at, now);
+            let hours = ttl::hours_running(&i, now);
             let price = i.price_per_hour.to_f64();
             let expiry = ttl::expires_at(&i);
             Row {
@@ -88,7 +104,7 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
             }
         })
         .collect();
-    for c in cluster::live_clusters(&api, &ctx.identity).await? {
+    for c in our_clusters {
         rows.extend(cluster_rows(c, now));
     }
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -140,8 +156,9 @@ pub async fn run(project: &Project, args: StatusArgs) -> Result<()> {
 /// A cluster as rows: its jump host (named as the cluster, with the cluster's type and
 /// whole price), then each worker at its private address (its cost is the cluster's).
 fn cluster_rows(c: datacrunch_models::Cluster, now: OffsetDateTime) -> Vec<Row> {
-    let hours = hours_since(&c.created_at, now);
+    let hours = ttl::hours_running(&c, now);
     let price = c.price_per_hour.to_f64();
+    let expiry = ttl::expires_at(&c);
     let row = |name: String, id: String, status: String, kind: String, ip, price: f64| Row {
         name,
         id,
@@ -153,8 +170,8 @@ fn cluster_rows(c: datacrunch_models::Cluster, now: OffsetDateTime) -> Vec<Row> 
         created_at: c.created_at.clone(),
         hours,
         spent: price * hours,
-        expires_at: None,
-        hours_left: None,
+        expires_at: expiry.map(ttl::format),
+        hours_left: expiry.map(|at| (at - now).as_seconds_f64() / 3600.0),
     };
     let mut rows = vec![row(
         c.hostname.clone(),
@@ -193,14 +210,6 @@ fn billing_clock(server_time: Option<std::time::SystemTime>) -> (OffsetDateTime,
     }
 }
 
-/// Hours from `created_at` (RFC 3339, as the API writes it) to `now`; 0 when
-/// unreadable or in the future.
-fn hours_since(created_at: &str, now: OffsetDateTime) -> f64 {
-    OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
-        .map(|t| ((now - t).as_seconds_f64() / 3600.0).max(0.0))
-        .unwrap_or(0.0)
-}
-
 /// Time and money left until the nodes expire (the latest expiry; each node costs
 /// until its own).
 fn until_expiry(rows: &[Row]) -> Option<String> {
@@ -219,34 +228,40 @@ fn until_expiry(rows: &[Row]) -> Option<String> {
     ))
 }
 
-/// Warnings about instances whose expiry has passed (`reap` deletes them), this
-/// project's and others' alike, and about other kdevops projects' instances that the
-/// account pays for.
-fn expiry_warnings(ours: &[Instance], foreign: &[Instance], now: OffsetDateTime) -> Vec<String> {
-    let mut out = Vec::new();
-    for inst in ours.iter().chain(foreign) {
-        if let Some(at) = ttl::expires_at(inst).filter(|at| *at <= now) {
-            out.push(format!(
+/// Warnings about instances and clusters whose expiry has passed (`reap` deletes
+/// them), this project's and others' alike.
+fn expiry_warnings<'a>(
+    items: impl Iterator<Item = &'a dyn Expiring>,
+    now: OffsetDateTime,
+) -> Vec<String> {
+    items
+        .filter_map(|item| {
+            let at = ttl::expires_at(item).filter(|at| *at <= now)?;
+            Some(format!(
                 "warning: {} ({}) expired {} ago ({}) and still bills: `make reap` deletes it",
-                inst.hostname,
-                inst.id,
+                item.name(),
+                item.id(),
                 ttl::human((now - at).whole_seconds()),
                 ttl::format(at)
-            ));
-        }
-    }
+            ))
+        })
+        .collect()
+}
+
+/// A warning about other kdevops projects' instances that the account pays for.
+fn other_projects(foreign: &[Instance]) -> Option<String> {
     let others: Vec<&Instance> = foreign
         .iter()
         .filter(|i| i.tags.iter().any(|t| t.key == PROJECT_TAG))
         .collect();
-    if !others.is_empty() {
-        let per_hour: f64 = others.iter().map(|i| i.price_per_hour.to_f64()).sum();
-        out.push(format!(
-            "warning: the account also pays {per_hour:.2} $/h for {} instance(s) of other kdevops projects (listed above)",
-            others.len()
-        ));
+    if others.is_empty() {
+        return None;
     }
-    out
+    let per_hour: f64 = others.iter().map(|i| i.price_per_hour.to_f64()).sum();
+    Some(format!(
+        "warning: the account also pays {per_hour:.2} $/h for {} instance(s) of other kdevops projects (listed above)",
+        others.len()
+    ))
 }
 
 /// Node name → instance id, as recorded in `terraform.tfstate` (format version 4). Read
@@ -371,9 +386,9 @@ mod tests {
         .unwrap();
         let (now, note) = billing_clock(Some(server.into()));
         assert_eq!((now, note), (server, None));
-        assert_eq!(hours_since("2026-01-01T09:30:00.000Z", now), 2.5);
-        assert_eq!(hours_since("2026-01-01T13:00:00Z", now), 0.0);
-        assert_eq!(hours_since("garbage", now), 0.0);
+        assert_eq!(ttl::hours_since("2026-01-01T09:30:00.000Z", now), 2.5);
+        assert_eq!(ttl::hours_since("2026-01-01T13:00:00Z", now), 0.0);
+        assert_eq!(ttl::hours_since("garbage", now), 0.0);
         let (_, note) = billing_clock(None);
         assert!(note.unwrap().contains("no Date header"));
     }

@@ -7,13 +7,14 @@
 //! clusters through the API.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use datacrunch_client::offer::no_capacity_summary;
 use datacrunch_client::suggest::did_you_mean;
 use datacrunch_models::{Cluster, ClusterType, Image, LocationAvailability};
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 use crate::api::Api;
 use crate::budget::{Billed, NodeCost};
@@ -25,6 +26,7 @@ use crate::settings::{ClusterSettings, Settings};
 use crate::sshconfig::HostEntry;
 use crate::terraform::{self, StateResource, Terraform};
 use crate::tfvars::{ClusterVars, TfVars};
+use crate::ttl::{self, EXPIRES_TAG};
 
 /// The module's resource address of the cluster.
 const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
@@ -52,6 +54,8 @@ pub struct InState {
     location: String,
     /// A create that failed or was interrupted: the next apply replaces it.
     tainted: bool,
+    /// Its `kdevops-expires-at` tag, when it has one.
+    expires_at: Option<OffsetDateTime>,
 }
 
 impl InState {
@@ -76,6 +80,9 @@ pub fn in_state(resources: &[StateResource]) -> impl Iterator<Item = InState> + 
             image: text(&r.values, "image"),
             location: text(&r.values, "location_code"),
             tainted: r.tainted,
+            expires_at: r.values["tags"][EXPIRES_TAG]
+                .as_str()
+                .and_then(ttl::parse_expiry),
         })
 }
 
@@ -160,11 +167,16 @@ pub struct Goal<'a> {
     pub cluster: &'a ClusterSettings,
     /// REPLACE: the cluster is rebuilt (or let go) only when named here.
     pub replace: &'a BTreeSet<String>,
+    /// `make extend TTL=...`: the new expiry counts from now; otherwise a running
+    /// cluster keeps its own.
+    pub extend: Option<Duration>,
 }
 
 /// Creates (or keeps) the cluster: catalog checks and budget preflight when a cluster is
 /// to be made, then a plan, refused if it would replace or destroy what the user did
-/// not name in REPLACE, and its apply. Returns the jump host and every worker behind it.
+/// not name in REPLACE, and its apply. Its expiry is decided as a node's
+/// ([`Billed::next_expiry`]: `extend` moves it). Returns the jump host and every worker
+/// behind it.
 pub async fn converge(
     goal: &Goal<'_>,
     api: &Api,
@@ -177,6 +189,7 @@ pub async fn converge(
         settings,
         cluster,
         replace,
+        ..
     } = *goal;
     let location = settings.location.as_deref();
     let types = api
@@ -210,6 +223,9 @@ pub async fn converge(
             .map_err(|e| api.explain(e))?;
         check_capacity(&cluster.cluster_type, location, &availability)?;
     }
+    let current_expiry = current.as_ref().and_then(|c| c.expires_at);
+    let (expires_at, _) =
+        Billed::next_expiry(api.now().await, goal.extend, current_expiry, settings.ttl);
     if rebuilt {
         let costs = node_costs(cluster, cluster_type, settings.ttl);
         provision::preflight(settings, api, costs, progress).await?;
@@ -220,7 +236,13 @@ pub async fn converge(
         image: cluster.image.clone(),
         location: settings.location.clone(),
         shared_volume_gb: cluster.shared_volume_gb,
+        expires_at: ttl::format(expires_at),
     });
+    progress.line(format!(
+        "cluster {} expires {} (`make extend TTL=4h` moves it, `make reap` deletes it then)",
+        cluster.hostname,
+        ttl::format(expires_at)
+    ));
     vars.write(&tf.tfvars_path())?;
     // Named in REPLACE: rebuilt even when nothing about it changed.
     let forced: Vec<String> = current
@@ -299,7 +321,7 @@ fn hosts(tf: &Terraform) -> Result<Vec<HostEntry>> {
 }
 
 /// Whether `cluster` carries this project's mark.
-fn is_ours(cluster: &Cluster, identity: &Identity) -> bool {
+pub fn is_ours(cluster: &Cluster, identity: &Identity) -> bool {
     cluster
         .tags
         .iter()
@@ -319,6 +341,21 @@ pub async fn live_clusters(api: &Api, identity: &Identity) -> Result<Vec<Cluster
         .collect())
 }
 
+/// Deletes one cluster (its shared volume goes with it): done when deleted or already
+/// gone; retried while the API refuses because it is still provisioning.
+pub async fn delete(api: &Api, id: &str, deadline: Instant) -> Result<()> {
+    loop {
+        match api.client.delete_cluster(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_gone_on_delete() => return Ok(()),
+            Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await
+            }
+            Err(e) => return Err(api.explain(e)),
+        }
+    }
+}
+
 /// Deletes every live cluster of this project (its shared volume goes with it) and
 /// waits until the API lists none.
 pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Result<()> {
@@ -328,16 +365,7 @@ pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Resul
             "deleting leftover cluster {} ({}, {})",
             c.hostname, c.id, c.status
         ));
-        loop {
-            match api.client.delete_cluster(&c.id).await {
-                Ok(()) => break,
-                Err(e) if e.is_gone_on_delete() => break,
-                Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
-                    tokio::time::sleep(POLL).await
-                }
-                Err(e) => return Err(api.explain(e)),
-            }
-        }
+        delete(api, &c.id, deadline).await?;
     }
     cleanup::wait_until_none("clusters", deadline, || async {
         let remaining = live_clusters(api, identity).await?;

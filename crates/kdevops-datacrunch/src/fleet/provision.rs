@@ -79,14 +79,7 @@ pub async fn converge(
                 .flatten()
                 .and_then(|s| fleet.ours.iter().find(|i| i.id == s.id))
                 .and_then(ttl::expires_at);
-            let (at, billed) = match (extend, running) {
-                (Some(by), _) => (now + by, Billed::Extended(by)),
-                (None, Some(at)) => (
-                    at,
-                    Billed::UntilExpiry((at - now).try_into().unwrap_or_default()),
-                ),
-                (None, None) => (now + settings.ttl, Billed::Ttl(settings.ttl)),
-            };
+            let (at, billed) = Billed::next_expiry(now, extend, running, settings.ttl);
             vars.set_expiry(node, ttl::format(at));
             expiries.insert(node.clone(), billed);
         }

@@ -10,57 +10,83 @@ use crate::{state_lock, ttl};
 
 /// What Terraform says when it could not take the lock (its "Lock Info" names the
 /// waiting run itself, never the holder).
-const LOCK_ERROR: &str = "Error acquiring the state lock";
+pub(super) const LOCK_ERROR: &str = "Error acquiring the state lock";
+
+/// One run of a command that takes the state lock.
+pub(super) enum Locked<T> {
+    Done(T),
+    /// Terraform could not take the lock: another run holds it. The error says so.
+    Busy(anyhow::Error),
+}
+
+/// A run's result with Terraform's lock error as [`Locked::Busy`].
+pub(super) fn lock_busy<T>(result: Result<T>) -> Result<Locked<T>> {
+    match result {
+        Err(e) if format!("{e:#}").contains(LOCK_ERROR) => Ok(Locked::Busy(e)),
+        other => other.map(Locked::Done),
+    }
+}
 
 impl Terraform {
-    /// Waits until no other checkout's Terraform holds the team state's lock, naming the
-    /// holder when it has to wait, so that what this run then reads is not in the middle
-    /// of another run's apply. After the wait ([`state_lock::timeout`]) fails saying
-    /// what releases it. A no-op for the local state.
-    pub async fn wait_for_state_lock(&self) -> Result<()> {
+    /// Runs a command that takes the state lock. With the team state it first tries the
+    /// lock at once (`-lock-timeout=0s`): when another checkout holds it, this says so,
+    /// naming the holder, then runs the command again waiting up to the configured time
+    /// ([`state_lock::timeout`]), and fails after that saying what releases it. So no
+    /// command ever waits silently inside Terraform, also when the lock was taken just
+    /// after [`Self::wait_for_state_lock`] found it free. `run` gets the lock-timeout
+    /// argument (none for the local state, which no other checkout shares).
+    pub(super) fn locking<T>(
+        &self,
+        mut run: impl FnMut(Option<&str>) -> Result<Locked<T>>,
+    ) -> Result<T> {
         let Backend::Pg { conn_str } = &self.backend else {
-            return Ok(());
+            return match run(None)? {
+                Locked::Done(done) => Ok(done),
+                Locked::Busy(e) => Err(e),
+            };
         };
-        // A state command that takes the lock and changes nothing.
-        let provider = format!("registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}");
-        let probe = |timeout: &str| {
-            let outcome = self.run_quiet(
-                &[
-                    "state",
-                    "replace-provider",
-                    "-auto-approve",
-                    timeout,
-                    &provider,
-                    &provider,
-                ],
-                AfterStop::Refuse,
-            );
-            match outcome {
-                Ok(_) => Ok(true),
-                // "No state file was found" comes after the lock was taken: nobody holds it.
-                Err(e) if format!("{e:#}").contains("No state file was found") => Ok(true),
-                Err(e) if format!("{e:#}").contains(LOCK_ERROR) => Ok(false),
-                Err(e) => Err(e),
-            }
-        };
-        if probe("-lock-timeout=0s")? {
-            return Ok(());
+        if let Locked::Done(done) = run(Some("-lock-timeout=0s"))? {
+            return Ok(done);
         }
         let database = self.backend.describe();
         eprintln!(
             "waiting for the state lock held by {} on {database} (up to {}, {})",
-            state_lock::describe(&state_lock::holder(conn_str).await),
+            state_lock::describe(&state_lock::holder_now(conn_str)),
             ttl::show(self.lock_timeout),
             state_lock::TIMEOUT_ENV
         );
-        if probe(&format!("-lock-timeout={}s", self.lock_timeout.as_secs()))? {
-            return Ok(());
+        let wait = format!("-lock-timeout={}s", self.lock_timeout.as_secs());
+        if let Locked::Done(done) = run(Some(&wait))? {
+            return Ok(done);
         }
-        let holder = state_lock::holder(conn_str).await;
+        let holder = state_lock::holder_now(conn_str);
         bail!(
             "{}",
             state_lock::still_held(&holder, &database, self.lock_timeout)
         )
+    }
+
+    /// Waits until no other checkout's Terraform holds the team state's lock, naming the
+    /// holder when it has to wait, so that what this run then reads is not in the middle
+    /// of another run's apply. A no-op for the local state.
+    pub fn wait_for_state_lock(&self) -> Result<()> {
+        if !self.backend.is_remote() {
+            return Ok(());
+        }
+        // A state command that takes the lock and changes nothing.
+        let provider = format!("registry.terraform.io/{PROVIDER_NAMESPACE}/{PROVIDER_TYPE}");
+        self.locking(|lock| {
+            let mut args = vec!["state", "replace-provider", "-auto-approve"];
+            args.extend(lock);
+            args.extend([provider.as_str(), provider.as_str()]);
+            match self.run_quiet(&args, AfterStop::Refuse) {
+                // "No state file was found" comes after the lock was taken: nobody holds it.
+                Err(e) if format!("{e:#}").contains("No state file was found") => {
+                    Ok(Locked::Done(()))
+                }
+                other => lock_busy(other.map(drop)),
+            }
+        })
     }
 
     /// `terraform init ARGS`; a failure is named with the state's database.

@@ -5,7 +5,9 @@
 //! hostname through the jump host; destroy leaves no cluster, no volume, no node
 //! process and no disk. A misspelt cluster type or image, and a type without capacity
 //! where it is asked for, are refused before anything exists; a `.config` change that
-//! would replace or destroy the running cluster is refused until REPLACE confirms it.
+//! would replace or destroy the running cluster is refused until REPLACE confirms it. A
+//! cluster carries its expiry like a node: `extend` moves it in place, `status` warns
+//! once it has passed, and `reap` from anywhere deletes it (never an untagged one).
 
 use std::path::PathBuf;
 
@@ -282,5 +284,105 @@ fn switching_cluster_mode_on_deletes_running_nodes_only_when_confirmed() {
     assert!(out.contains("gpu-0: will destroy"), "{out}");
     assert_eq!(running(&p).len(), 1);
     assert!(running_instances(&p).is_empty());
+    p.ok(&["destroy"]);
+}
+
+/// The value of a cluster's tag `key`, as the API lists it.
+fn tag(cluster: &Value, key: &str) -> Option<String> {
+    cluster["tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["key"] == key)
+        .and_then(|t| t["value"].as_str())
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_cluster_expires_is_extended_in_place_and_is_reaped_from_anywhere() {
+    let p = cluster_project();
+    p.set("TERRAFORM_DATACRUNCH_TTL=\"1h\"");
+    let out = p.ok(&["bringup"]);
+    assert!(out.contains("cluster gpu expires "), "{out}");
+    let cluster = list(&p, "/clusters").remove(0);
+    let first = tag(&cluster, "kdevops-expires-at").expect("the expiry tag");
+    assert_eq!(
+        tag(&cluster, "kdevops-project"),
+        Some(p.project_id()),
+        "{cluster}"
+    );
+    let table = p.ok(&["status"]);
+    assert!(
+        table.contains("Until expiry: 1h 00m") || table.contains("Until expiry: 59m"),
+        "{table}"
+    );
+
+    // extend changes the tag in place: the same cluster, a later expiry.
+    p.ok(&["extend", "3h"]);
+    let extended = list(&p, "/clusters").remove(0);
+    assert_eq!(
+        extended["id"], cluster["id"],
+        "a tag change never replaces it"
+    );
+    let later = tag(&extended, "kdevops-expires-at").unwrap();
+    assert!(later > first, "{first} -> {later}");
+    p.advance_clock(3600 + 60);
+    assert!(
+        p.reap_from_elsewhere(&[]).is_empty(),
+        "extended: not expired yet"
+    );
+
+    // What reap must leave alone: a cluster with a past expiry but no project tag.
+    let body = serde_json::json!({
+        "hostname": "by-hand", "cluster_type": cluster["cluster_type"],
+        "image": cluster["image"], "ssh_key_ids": cluster["ssh_key_ids"],
+        "shared_volume": {"name": "by-hand-home", "size": 100},
+    });
+    let (status, reply) = p.api("POST", "/clusters", Some(&body.to_string()));
+    assert!(status < 300, "{status} {reply}");
+    let by_hand: Value = serde_json::from_str(&reply).unwrap();
+    let by_hand = by_hand["id"].as_str().unwrap().to_owned();
+    let expiry = r#"{"key": "kdevops-expires-at", "value": "2000-01-01T00:00:00Z"}"#;
+    let (status, reply) = p.api("POST", &format!("/clusters/{by_hand}/tags"), Some(expiry));
+    assert!(status < 300, "{status} {reply}");
+
+    // Past the extended expiry: status warns, a dry run lists it with its cost.
+    p.advance_clock(2 * 3600);
+    let table = p.ok(&["status"]);
+    assert!(
+        table.contains(&format!(
+            "warning: gpu ({}) expired",
+            cluster["id"].as_str().unwrap()
+        )) && table.contains("`make reap` deletes it"),
+        "{table}"
+    );
+    let dry = p.reap_from_elsewhere(&["--dry-run"]);
+    assert_eq!(dry.len(), 1, "{dry:?}");
+    assert_eq!(
+        (&dry[0]["kind"], &dry[0]["id"], &dry[0]["deleted"]),
+        (&Value::from("cluster"), &cluster["id"], &Value::from(false))
+    );
+    assert!(dry[0]["spent"].as_f64().unwrap() > 41.44 * 3.0, "{dry:?}");
+    assert_eq!(dry[0]["project"], p.project_id());
+
+    let reaped = p.reap_from_elsewhere(&[]);
+    assert_eq!(reaped.len(), 1, "{reaped:?}");
+    assert_eq!(reaped[0]["deleted"], true);
+    let after = list(&p, "/clusters");
+    let status_of = |id: &str| {
+        after
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+    };
+    let gone = status_of(cluster["id"].as_str().unwrap());
+    assert!(
+        matches!(gone.as_deref(), None | Some("deleting" | "discontinued")),
+        "{after:?}"
+    );
+    assert_ne!(
+        status_of(&by_hand).as_deref(),
+        Some("discontinued"),
+        "an untagged cluster is never reaped: {after:?}"
+    );
     p.ok(&["destroy"]);
 }

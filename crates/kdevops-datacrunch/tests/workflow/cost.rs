@@ -144,18 +144,7 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
     );
 
     // A second checkout with no .config, pointed at the same emulator.
-    let q = Project::new();
-    let reap = |args: &[&str]| {
-        let url = format!("{}/v1", p.emulator_base());
-        let creds = p.dir().join(".local/emulator/credentials");
-        let mut cmd = q.command(&["reap", "--json", "--url", &url, "--profile", "emulator"]);
-        cmd.arg("--credentials-file").arg(creds).args(args);
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let json: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
-        json
-    };
+    let reap = |args: &[&str]| p.reap_from_elsewhere(args);
     assert!(reap(&[]).is_empty(), "nothing has expired yet");
 
     // extend takes bringup's SSH wait limit, from the environment too.
@@ -193,9 +182,9 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
 
     let reaped = reap(&[]);
     assert_eq!(reaped.len(), 2, "{reaped:?}");
-    assert!(reaped
-        .iter()
-        .all(|e| e["deleted"] == true && e["project"] == p.project_id()));
+    assert!(reaped.iter().all(|e| e["deleted"] == true
+        && e["kind"] == "instance"
+        && e["project"] == p.project_id()));
     // Reaped instances leave the running set; the other two still run.
     let running: Vec<String> = live(&p)
         .iter()
@@ -207,5 +196,55 @@ fn nodes_expire_extend_and_are_reaped_from_another_checkout() {
         running.contains(&other) && running.contains(&untagged),
         "{running:?}"
     );
+    p.ok(&["destroy"]);
+}
+
+#[test]
+fn make_reap_runs_from_a_tree_without_config_on_the_environments_endpoint() {
+    let p = brought_up(1, "30m");
+    let node = live(&p).remove(0);
+    p.advance_clock(3600);
+
+    // Another tree with no .config: `make reap` takes the endpoint and the credentials
+    // from the environment, as from cron.
+    let elsewhere = Project::new();
+    assert!(!elsewhere.dir().join(".config").exists());
+    let (client_id, client_secret) = p.emulator_credentials();
+    let make_reap = |args: &[&str]| {
+        let out = elsewhere
+            .make_command(args)
+            .env("DATACRUNCH_SERVER_URL", format!("{}/v1", p.emulator_base()))
+            .env("DATACRUNCH_CLIENT_ID", &client_id)
+            .env("DATACRUNCH_CLIENT_SECRET", &client_secret)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "make {args:?}: {}", text(&out));
+        text(&out)
+    };
+    let id = node["id"].as_str().unwrap();
+    let dry = make_reap(&["reap", "DRY_RUN=1"]);
+    assert!(
+        dry.contains(&format!(
+            "would delete instance kdevops-0 ({id}, project {}",
+            p.project_id()
+        )) && dry.contains("1 expired instance(s) and 0 cluster(s)"),
+        "{dry}"
+    );
+    assert!(
+        !elsewhere.dir().join(".config").exists(),
+        "make reap loads no default .config"
+    );
+    assert_eq!(
+        live(&p)[0]["status"],
+        "running",
+        "a dry run deletes nothing"
+    );
+
+    let out = make_reap(&["reap"]);
+    assert!(
+        out.contains(&format!("deleted instance kdevops-0 ({id}")),
+        "{out}"
+    );
+    assert_ne!(live(&p)[0]["status"], "running", "{:?}", live(&p));
     p.ok(&["destroy"]);
 }

@@ -1,7 +1,7 @@
 //! Team state on PostgreSQL end to end: a real PostgreSQL (Debian `postgresql`, run as
 //! an unprivileged user on a private socket directory in a temp dir), one shared
 //! emulator reached through the custom URL option, and checkouts of the team started at
-//! once on a fresh database.
+//! once on a fresh database; every locking Terraform command says when it waits.
 
 mod support;
 
@@ -252,4 +252,62 @@ fn a_stopped_holder_of_the_state_lock_is_named_with_the_session_to_end() {
     assert!(reaped.iter().all(|r| r["deleted"] == true));
     assert!(emu.live().is_empty());
     b.ok(&["destroy"]);
+}
+
+#[test]
+fn a_lock_taken_after_the_probe_is_waited_for_visibly_by_the_plan() {
+    let Some(team) = Team::start() else { return };
+    let Team { pg, emu, creds, .. } = &team;
+    let p = checkout(&emu.url(), creds);
+    p.set(&format!(
+        "TERRAFORM_DATACRUNCH_STATE_PG_CONN_STR=\"{}\"",
+        pg.conn_str()
+    ));
+    p.ok(&["bringup"]);
+    let ids: Vec<_> = emu.live().iter().map(|i| i["id"].clone()).collect();
+
+    // The next bringup probes the lock (free), then asks the API's clock (GET
+    // /v1/balance, made slow) before its plan: the lock is taken in that window, so the
+    // plan, not the probe, is the one that finds it held.
+    let slow = r#"{"endpoint": "GET /v1/balance", "latency_ms": 8000}"#;
+    let (status, body) = http(&emu.base, "PUT", "/admin/faults", Some(slow));
+    assert!(status < 300, "{status} {body}");
+    let (status, body) = http(&emu.base, "DELETE", "/admin/counters", None);
+    assert!(status < 300, "{status} {body}");
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("stderr");
+    let mut run = p
+        .command(&["bringup"])
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    let asked_the_clock = || {
+        let (_, body) = http(&emu.base, "GET", "/admin/counters", None);
+        let counters: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        counters["GET /v1/balance"].as_u64().unwrap_or(0) > 0
+    };
+    wait_until(Duration::from_secs(120), asked_the_clock, || {
+        format!("bringup to pass its lock probe: {}", said())
+    });
+    assert!(
+        !said().contains("waiting for the state lock"),
+        "the probe found the lock free: {}",
+        said()
+    );
+    let holder = pg.hold_state_lock();
+    wait_until(
+        Duration::from_secs(120),
+        || said().contains("waiting for the state lock held by psql (database session"),
+        || format!("the plan's wait naming the holder: {}", said()),
+    );
+    let (status, body) = http(&emu.base, "DELETE", "/admin/faults", None);
+    assert!(status < 300, "{status} {body}");
+    drop(holder);
+    let status = run.wait().unwrap();
+    assert!(status.success(), "{}", said());
+    let after: Vec<_> = emu.live().iter().map(|i| i["id"].clone()).collect();
+    assert_eq!(after, ids, "the waiting bringup kept the nodes");
+    p.ok(&["destroy"]);
 }

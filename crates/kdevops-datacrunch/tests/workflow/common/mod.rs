@@ -156,18 +156,31 @@ impl Project {
 
     /// `make ARGS` from the workspace, pointed at this tree and the workspace's venv.
     pub fn make(&self, args: &[&str]) -> Output {
+        self.make_command(args).output().expect("run make")
+    }
+
+    /// [`Self::make`], prepared (for more environment), and running the workflow
+    /// binaries this test run built: make's build step is skipped (`CARGO=true`), so
+    /// it neither rebuilds them under the other tests nor takes minutes.
+    pub fn make_command(&self, args: &[&str]) -> Command {
         let root = workspace_root();
-        Command::new("make")
-            .arg("-s")
+        let target = workflow_bin()
+            .parent()
+            .and_then(Path::parent)
+            .expect("the workflow binary sits in <target>/debug")
+            .to_owned();
+        let mut cmd = Command::new("make");
+        cmd.arg("-s")
             .arg("-C")
             .arg(&root)
             .args(args)
             .arg(format!("TOPDIR={}", self.dir().display()))
             .arg(format!("VENV={}", root.join(".venv").display()))
+            .arg(format!("CARGO_TARGET_DIR={}", target.display()))
+            .arg("CARGO=true")
             .env("HOME", self.home_dir())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run make")
+            .stdin(std::process::Stdio::null());
+        cmd
     }
 
     /// Appends `CONFIG_<line>` to .config (later lines win).
@@ -303,6 +316,21 @@ impl Project {
         (code, text(&out))
     }
 
+    /// `reap --json ARGS` from another tree with no .config, pointed at this project's
+    /// emulator by flags (as cron would run it); asserts success.
+    pub fn reap_from_elsewhere(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let elsewhere = Project::new();
+        let url = format!("{}/v1", self.emulator_base());
+        let creds = self.dir().join(".local/emulator/credentials");
+        let mut cmd =
+            elsewhere.command(&["reap", "--json", "--url", &url, "--profile", "emulator"]);
+        cmd.arg("--credentials-file").arg(creds).args(args);
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("reap --json: {e}: {}", text(&out)))
+    }
+
     /// The emulator's live (not deleted) instances, from `status --json`.
     pub fn status(&self) -> Vec<serde_json::Value> {
         let out = self.ok(&["status", "--json"]);
@@ -344,8 +372,8 @@ pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
 }
 
 impl Project {
-    /// An API call to the running emulator with this project's emulator credentials.
-    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    /// The client id and secret of this project's emulator.
+    pub fn emulator_credentials(&self) -> (String, String) {
         let creds =
             std::fs::read_to_string(self.dir().join(".local/emulator/credentials")).unwrap();
         let field = |key: &str| {
@@ -358,11 +386,15 @@ impl Project {
                 })
                 .unwrap()
         };
+        (field("client_id"), field("client_secret"))
+    }
+
+    /// An API call to the running emulator with this project's emulator credentials.
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let (client_id, client_secret) = self.emulator_credentials();
         let base = self.emulator_base();
         let login = format!(
-            r#"{{"grant_type":"client_credentials","client_id":"{}","client_secret":"{}"}}"#,
-            field("client_id"),
-            field("client_secret")
+            r#"{{"grant_type":"client_credentials","client_id":"{client_id}","client_secret":"{client_secret}"}}"#
         );
         let (status, token) = http(&base, "POST", "/v1/oauth2/token", Some(&login));
         assert_eq!(status, 200, "{token}");
