@@ -261,6 +261,13 @@ pub async fn converge(
             loss.why()
         ));
     }
+    // Nothing to change (the usual second bringup): an apply would only cost another
+    // Terraform start and state read.
+    if plan_check::changes_nothing(&plan) {
+        tf.discard_plan()?;
+        progress.line("ready (nothing to change)");
+        return hosts(tf);
+    }
     progress.waiting(format!(
         "terraform apply: cluster {} ({})",
         cluster.hostname, cluster.cluster_type

@@ -122,3 +122,25 @@ fn init_runs_only_when_one_of_its_inputs_changed() {
 
     p.ok(&["destroy"]);
 }
+
+/// Cluster mode too: a second bringup with nothing changed plans, finds nothing to do
+/// and applies nothing, and still writes the hosts it is reached by.
+#[test]
+fn a_cluster_bringup_with_nothing_changed_applies_nothing() {
+    let p = Project::new();
+    p.defconfig("emulator-cluster");
+    let log = p.dir().join("terraform-commands.log");
+    let wrapper = logging_terraform(&p, &log);
+
+    let (_, ran) = bringup(&p, &wrapper, &log);
+    assert!(ran.contains(&"apply".to_owned()), "{ran:?}");
+    std::fs::remove_file(p.dir().join("hosts")).unwrap();
+
+    let (out, ran) = bringup(&p, &wrapper, &log);
+    assert!(ran.contains(&"plan".to_owned()), "{ran:?}");
+    assert!(!ran.contains(&"apply".to_owned()), "{ran:?}\n{out}");
+    assert!(out.contains("ready (nothing to change)"), "{out}");
+    let hosts = std::fs::read_to_string(p.dir().join("hosts")).unwrap();
+    assert!(hosts.contains("gpu-1"), "{hosts}");
+    p.ok(&["destroy"]);
+}
