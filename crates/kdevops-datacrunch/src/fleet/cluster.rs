@@ -223,7 +223,12 @@ pub async fn converge(
             .map_err(|e| api.explain(e))?;
         check_capacity(&cluster.cluster_type, location, &availability)?;
     }
-    let current_expiry = current.as_ref().and_then(|c| c.expires_at);
+    // A rebuilt cluster is a new machine: its expiry counts from now. Keeping the old
+    // one's would tag it as already expired when the old one was, and reap deletes it.
+    let current_expiry = current
+        .as_ref()
+        .filter(|_| !rebuilt)
+        .and_then(|c| c.expires_at);
     let (expires_at, _) =
         Billed::next_expiry(api.now().await, goal.extend, current_expiry, settings.ttl);
     if rebuilt {

@@ -158,8 +158,10 @@ fn running(p: &Project) -> Vec<Value> {
 #[test]
 fn a_config_change_that_would_replace_or_destroy_the_cluster_waits_for_replace() {
     let p = cluster_project();
+    p.set("TERRAFORM_DATACRUNCH_TTL=\"1h\"");
     p.ok(&["bringup"]);
     let first = running(&p);
+    let old_expiry = tag(&list(&p, "/clusters")[0], "kdevops-expires-at").unwrap();
     assert_eq!(first.len(), 1, "{first:?}");
 
     // Another image: the cluster would be rebuilt, and its /home with it.
@@ -185,8 +187,10 @@ fn a_config_change_that_would_replace_or_destroy_the_cluster_waits_for_replace()
     assert_eq!(running(&p), first);
     assert!(list(&p, "/instances").is_empty(), "nothing was applied");
 
-    // Confirmed: rebuilt with the new image.
+    // Confirmed, once the old cluster has expired: rebuilt with the new image, and
+    // with an expiry of its own (the old one's would have it reaped at once).
     p.set("TERRAFORM_DATACRUNCH_CLUSTER=y");
+    p.advance_clock(2 * 3600);
     let out = p.ok(&["bringup", "--replace", "gpu"]);
     assert!(out.contains("gpu: will replace"), "{out}");
     let second = running(&p);
@@ -195,6 +199,8 @@ fn a_config_change_that_would_replace_or_destroy_the_cluster_waits_for_replace()
     let clusters = list(&p, "/clusters");
     let now = clusters.iter().find(|c| c["id"] == second[0]).unwrap();
     assert_eq!(now["image"], "ubuntu-24.04-cuda-12.8-open-cluster", "{now}");
+    let new_expiry = tag(now, "kdevops-expires-at").unwrap();
+    assert!(new_expiry > old_expiry, "{old_expiry} -> {new_expiry}");
     p.ok(&["destroy"]);
     // Restarted to look (destroy stops the emulator).
     p.ok(&["catalog"]);
