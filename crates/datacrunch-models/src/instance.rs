@@ -203,6 +203,26 @@ pub struct InstanceActionRequest {
     pub delete_permanently: Option<bool>,
 }
 
+impl InstanceActionRequest {
+    /// Deletes instance `id`. With `delete_os_volume` false every volume is kept
+    /// (`volume_ids: []`); with true the OS volume is deleted for good and the others are
+    /// detached: not to the trash, where a volume still counts against the storage quota
+    /// (and bills) until it is purged, which a user who deleted the machine does not
+    /// expect.
+    pub fn delete(id: &str, delete_os_volume: bool) -> Self {
+        InstanceActionRequest {
+            action: InstanceAction::Delete,
+            id: vec![id.to_owned()],
+            volume_ids: if delete_os_volume {
+                None
+            } else {
+                Some(Vec::new())
+            },
+            delete_permanently: delete_os_volume.then_some(true),
+        }
+    }
+}
+
 /// One item of the `PUT /instances` response (202 all succeeded, 207 some failed).
 /// The keys are camelCase, unlike the rest of the API.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -70,6 +70,9 @@ pub struct Expired {
     pub hours: f64,
     pub spent: f64,
     pub deleted: bool,
+    /// Why the delete failed, when it did (the others are still deleted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 pub async fn run(project: &Project, args: ReapArgs) -> Result<()> {
@@ -91,15 +94,40 @@ pub async fn run(project: &Project, args: ReapArgs) -> Result<()> {
     let mut expired = expired(&instances, &clusters, now);
     if !args.dry_run {
         let deadline = std::time::Instant::now() + cleanup::DELETE_TIMEOUT;
+        // One failure does not stop the rest: each machine left bills on.
         for e in &mut expired {
-            match e.kind {
-                Kind::Instance => cleanup::delete_instance(&api, &e.id, false).await?,
-                Kind::Cluster => cluster::delete(&api, &e.id, deadline).await?,
+            let deleted = match e.kind {
+                Kind::Instance => cleanup::delete_instance(&api, &e.id, false).await,
+                Kind::Cluster => cluster::delete(&api, &e.id, deadline).await,
+            };
+            match deleted {
+                Ok(()) => e.deleted = true,
+                Err(err) => e.error = Some(format!("{err:#}")),
             }
-            e.deleted = true;
         }
     }
-    report(&args, &expired, &api.server_url)
+    report(&args, &expired, &api.server_url)?;
+    let failed: Vec<String> = expired
+        .iter()
+        .filter_map(|e| {
+            Some(format!(
+                "{} {} ({}): {}",
+                e.kind.noun(),
+                e.hostname,
+                e.id,
+                e.error.as_ref()?
+            ))
+        })
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} expired machines could not be deleted and still bill: {}",
+            failed.len(),
+            expired.len(),
+            failed.join("; ")
+        );
+    }
+    Ok(())
 }
 
 /// Instances and clusters carrying a kdevops project tag and an expiry that has passed
@@ -131,6 +159,7 @@ pub fn expired(instances: &[Instance], clusters: &[Cluster], now: OffsetDateTime
                 hours,
                 spent: price * hours,
                 deleted: false,
+                error: None,
             })
         })
         .collect()
@@ -145,12 +174,12 @@ fn report(args: &ReapArgs, expired: &[Expired], at: &str) -> Result<()> {
         println!("Nothing to reap: no expired kdevops instance or cluster ({at}).");
         return Ok(());
     }
-    let verb = if args.dry_run {
-        "would delete"
-    } else {
-        "deleted"
-    };
     for e in expired {
+        let verb = match (&e.error, args.dry_run) {
+            (Some(_), _) => "could not delete",
+            (None, true) => "would delete",
+            (None, false) => "deleted",
+        };
         println!(
             "{verb} {} {} ({}, project {}, {}): expired {}, {:.2} $/h, {:.2} h, {:.2} $ so far",
             e.kind.noun(),

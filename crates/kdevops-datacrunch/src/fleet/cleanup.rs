@@ -15,16 +15,11 @@ use crate::project::Identity;
 pub const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const POLL: Duration = Duration::from_secs(2);
 
-/// Deletes one instance: done when deleted, already gone or already discontinued;
-/// retried while the API refuses because it is still provisioning.
+/// Deletes one instance (its OS volume for good unless `keep_volumes`, as the provider's
+/// destroy does): done when deleted, already gone or already discontinued; retried
+/// while the API refuses because it is still provisioning.
 pub async fn delete_instance(api: &Api, id: &str, keep_volumes: bool) -> Result<()> {
-    let request = datacrunch_models::InstanceActionRequest {
-        action: datacrunch_models::InstanceAction::Delete,
-        id: vec![id.to_owned()],
-        // [] keeps every volume; absent deletes the OS volume.
-        volume_ids: keep_volumes.then(Vec::new),
-        delete_permanently: None,
-    };
+    let request = datacrunch_models::InstanceActionRequest::delete(id, !keep_volumes);
     let deadline = Instant::now() + DELETE_TIMEOUT;
     loop {
         match api.client.instance_action(&request).await {

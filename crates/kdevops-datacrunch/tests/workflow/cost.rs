@@ -248,3 +248,44 @@ fn make_reap_runs_from_a_tree_without_config_on_the_environments_endpoint() {
     assert_ne!(live(&p)[0]["status"], "running", "{:?}", live(&p));
     p.ok(&["destroy"]);
 }
+
+/// One expired node whose delete the API refuses does not keep reap from deleting the
+/// others: all are tried, the report says which failed and why, and the exit status is
+/// non-zero. A reaped node's OS volume is deleted for good, not left in the trash
+/// (where it would still count against the storage quota).
+#[test]
+fn reap_deletes_what_it_can_and_reports_what_it_could_not() {
+    let p = brought_up(2, "30m");
+    let nodes = live(&p);
+    let (stuck, other) = (&nodes[0], &nodes[1]);
+    let stuck_id = stuck["id"].as_str().unwrap();
+    p.advance_clock(3600);
+    p.admin_put(
+        &format!("instances/{stuck_id}/stuck"),
+        r#"{"status": "error"}"#,
+    );
+
+    let (out, report) = p.reap_from_elsewhere_outcome(&[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 of 2 expired machines could not be deleted and still bill"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(report.len(), 2, "{report:?}");
+    let entry = |id: &serde_json::Value| report.iter().find(|e| e["id"] == *id).unwrap();
+    assert_eq!(entry(&other["id"])["deleted"], true, "{report:?}");
+    assert_eq!(entry(&stuck["id"])["deleted"], false, "{report:?}");
+    assert!(
+        entry(&stuck["id"])["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Can't discontinue")),
+        "{report:?}"
+    );
+
+    let (status, trash) = p.api("GET", "/volumes/trash", None);
+    assert_eq!(status, 200, "{trash}");
+    let os_volume = other["os_volume_id"].as_str().unwrap();
+    assert!(!trash.contains(os_volume), "{trash}");
+    p.ok(&["destroy"]);
+}

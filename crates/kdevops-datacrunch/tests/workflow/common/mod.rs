@@ -319,6 +319,13 @@ impl Project {
     /// `reap --json ARGS` from another tree with no .config, pointed at this project's
     /// emulator by flags (as cron would run it); asserts success.
     pub fn reap_from_elsewhere(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let (out, report) = self.reap_from_elsewhere_outcome(args);
+        assert!(out.status.success(), "{}", text(&out));
+        report
+    }
+
+    /// [`Project::reap_from_elsewhere`] that may fail: its output and its JSON report.
+    pub fn reap_from_elsewhere_outcome(&self, args: &[&str]) -> (Output, Vec<serde_json::Value>) {
         let elsewhere = Project::new();
         let url = format!("{}/v1", self.emulator_base());
         let creds = self.dir().join(".local/emulator/credentials");
@@ -326,9 +333,9 @@ impl Project {
             elsewhere.command(&["reap", "--json", "--url", &url, "--profile", "emulator"]);
         cmd.arg("--credentials-file").arg(creds).args(args);
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("reap --json: {e}: {}", text(&out)))
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("reap --json: {e}: {}", text(&out)));
+        (out, report)
     }
 
     /// The emulator's live (not deleted) instances, from `status --json`.

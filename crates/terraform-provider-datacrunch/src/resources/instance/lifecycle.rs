@@ -314,18 +314,7 @@ pub async fn delete_and_confirm(
     budget: &Budget<'_>,
 ) -> Result<Deleted, LifecycleError> {
     let start = Instant::now();
-    let mut request = InstanceActionRequest {
-        action: InstanceAction::Delete,
-        id: vec![id.to_owned()],
-        volume_ids: if delete_os_volume {
-            None
-        } else {
-            Some(Vec::new())
-        },
-        // A deleted OS volume skips the trash, where it would still count against the
-        // storage quota (and bill) until purged.
-        delete_permanently: delete_os_volume.then_some(true),
-    };
+    let mut request = InstanceActionRequest::delete(id, delete_os_volume);
     let mut outcome = Deleted::Normally;
     loop {
         match client.instance_action(&request).await {
