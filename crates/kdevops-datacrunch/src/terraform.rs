@@ -87,6 +87,15 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
+    /// Terraform refused the saved plan because the state changed since it was made
+    /// (another checkout of the team applied meanwhile, perhaps while this run waited for
+    /// the lock): nothing was applied, and a new plan must be made and checked.
+    pub fn plan_was_stale(&self) -> bool {
+        self.general_errors
+            .iter()
+            .any(|e| e.contains("Saved plan is stale"))
+    }
+
     /// Every error: the general ones, then each resource's as `address: detail; ...`.
     pub fn messages(&self) -> Vec<String> {
         let mut all = self.general_errors.clone();

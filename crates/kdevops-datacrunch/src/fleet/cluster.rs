@@ -255,41 +255,74 @@ pub async fn converge(
         .filter(|c| replace.contains(&c.hostname))
         .map(|_| CLUSTER_ADDRESS.to_owned())
         .collect();
-    let plan = tf.plan(&forced)?;
-    let losses = plan_check::losses(&plan);
-    plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
-    for loss in &losses {
-        progress.line(format!(
-            "{}: will {} ({})",
-            loss.node,
-            loss.verb(),
-            loss.why()
-        ));
-    }
-    // Nothing to change (the usual second bringup): an apply would only cost another
-    // Terraform start and state read.
-    if plan_check::changes_nothing(&plan) {
-        tf.discard_plan()?;
-        progress.line("ready (nothing to change)");
-        return hosts(tf);
-    }
-    progress.waiting(format!(
-        "terraform apply: cluster {} ({})",
-        cluster.hostname, cluster.cluster_type
-    ));
-    let report = tf.apply(terraform::Apply::SavedPlan, |event| {
-        if let Some(addr) = terraform::completed_address(event) {
-            progress.line(format!("created {addr}"));
-        }
-    })?;
-    progress.done();
-    if !report.succeeded {
-        bail!(
-            "terraform apply of the cluster failed: {}; `make destroy` deletes what exists",
-            report.messages().join("; ")
-        );
-    }
+    plan_and_apply(tf, &forced, replace, fleet, cluster, progress)?;
     hosts(tf)
+}
+
+/// How many times a plan is made again when the team state changed under it.
+const PLANS: u32 = 5;
+
+/// Plans (forcing the replacement of `forced`), refuses what REPLACE did not confirm,
+/// and applies, unless the plan changes nothing. A plan made stale by another checkout's
+/// apply (seen only once the apply has the lock) is made again and checked again.
+fn plan_and_apply(
+    tf: &Terraform,
+    forced: &[String],
+    replace: &BTreeSet<String>,
+    fleet: &Fleet,
+    cluster: &ClusterSettings,
+    progress: &mut Progress,
+) -> Result<()> {
+    for _ in 0..PLANS {
+        let plan = tf.plan(forced)?;
+        let losses = plan_check::losses(&plan);
+        plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
+        for loss in &losses {
+            progress.line(format!(
+                "{}: will {} ({})",
+                loss.node,
+                loss.verb(),
+                loss.why()
+            ));
+        }
+        // Nothing to change (the usual second bringup): an apply would only cost another
+        // Terraform start and state read.
+        if plan_check::changes_nothing(&plan) {
+            tf.discard_plan()?;
+            progress.line("ready (nothing to change)");
+            return Ok(());
+        }
+        progress.waiting(format!(
+            "terraform apply: cluster {} ({})",
+            cluster.hostname, cluster.cluster_type
+        ));
+        let report = tf.apply(terraform::Apply::SavedPlan, |event| {
+            if let Some(addr) = terraform::completed_address(event) {
+                progress.line(format!("created {addr}"));
+            }
+        })?;
+        progress.done();
+        if report.plan_was_stale() {
+            progress.line(
+                "the team state changed since the plan (another checkout applied): planning again",
+            );
+            continue;
+        }
+        if !report.succeeded {
+            // Not "make destroy": with team state that would delete a colleague's
+            // machines too.
+            bail!(
+                "terraform apply of the cluster failed: {}; `make status` shows what exists, \
+                 `make bringup` tries again",
+                report.messages().join("; ")
+            );
+        }
+        return Ok(());
+    }
+    bail!(
+        "the team state changed under each of {PLANS} plans of the cluster (other checkouts keep \
+         applying); nothing of this run was applied: run `make bringup` again"
+    )
 }
 
 /// Each node of the cluster at its share of the cluster's price, for the configured TTL

@@ -170,11 +170,7 @@ pub async fn converge(
             return Ok(());
         }
         // Another checkout of the team applied since this plan was made: plan again.
-        if report
-            .general_errors
-            .iter()
-            .any(|e| e.contains("Saved plan is stale"))
-        {
+        if report.plan_was_stale() {
             progress.line(
                 "the team state changed since the plan (another checkout applied): planning again",
             );

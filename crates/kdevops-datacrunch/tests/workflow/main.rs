@@ -23,5 +23,6 @@ mod nodes;
 mod noop;
 mod power;
 mod ssh_key;
+mod stale_plan;
 mod team;
 mod volumes;
