@@ -96,6 +96,8 @@ impl World {
         if !late && self.capacity.free(&slot) < nodes {
             return Err(ApiError::unavailable(messages::NOT_ENOUGH_RESOURCES));
         }
+        // The shared volume counts against the storage quota like any other volume.
+        self.check_quota("the cluster's shared volume", u64::from(shared_size))?;
         // Every check passed: from here on the cluster and its volumes exist.
         let shared_volume = self.create_shared_volume(shared_name, shared_size, &location, now);
         for &vidx in &existing {

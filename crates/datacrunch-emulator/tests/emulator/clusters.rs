@@ -3,7 +3,7 @@
 //! billing, tags, delete through `PUT /clusters` in both request shapes, cluster
 //! types, availability and images, and the error shapes.
 
-use crate::common::{start, to_running, ED25519};
+use crate::common::{builder, start, start_with, to_running, ED25519};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -462,4 +462,22 @@ async fn cluster_nodes_are_sandboxes_reached_through_the_jump_host() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     emu.shutdown().await;
+}
+
+/// The shared volume counts against the storage quota: a cluster whose volume does not
+/// fit is refused like a volume create, and nothing of it exists.
+#[tokio::test]
+async fn a_shared_volume_over_the_storage_quota_refuses_the_cluster() {
+    let (_emu, api) = start_with(builder().storage_quota_gb(500)).await;
+    api.post("/clusters", h200_cluster("big"))
+        .await
+        .assert_error(
+            403,
+            "forbidden_action",
+            "Storage quota exceeded: the cluster's shared volume needs 1000 GB",
+        );
+    let clusters = api.get("/clusters").await.json();
+    assert_eq!(clusters, json!([]));
+    let volumes = api.get("/volumes").await.json();
+    assert_eq!(volumes, json!([]));
 }
