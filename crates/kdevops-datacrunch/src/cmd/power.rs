@@ -94,14 +94,20 @@ pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()>
     let api = api::connect(project, &ctx.settings).await?;
     let (tf, version) = prepared_terraform(project, &ctx, &api)?;
     let nodes = selected_nodes(&tf, args.node.as_deref())?;
+    // A node that cannot be switched does not keep the others from it; what failed is
+    // said at the end.
+    let mut failed = Vec::new();
     if version >= ACTIONS_SINCE {
         let _file = ActionsFile::copy_into(project)?;
         // Terraform invokes one action per run.
         for (name, _) in &nodes {
-            tf.invoke(&format!(
+            let action = format!(
                 "action.datacrunch_instance_power.{}[\"{name}\"]",
                 power.block()
-            ))?;
+            );
+            if let Err(e) = tf.invoke(&action) {
+                failed.push(format!("{name}: {e:#}"));
+            }
         }
     } else {
         println!(
@@ -109,16 +115,27 @@ pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()>
              switching the nodes through the API directly.",
             version
         );
-        for (_, id) in &nodes {
-            switch_through_api(&api, id, power).await?;
+        for (name, id) in &nodes {
+            if let Err(e) = switch_through_api(&api, id, power).await {
+                failed.push(format!("{name}: {e:#}"));
+            }
         }
     }
     // State holds each node's status (and the outputs show it): record the new one, so
-    // the next bringup or plan shows no change.
+    // the next bringup or plan shows no change. Also after a failure: the nodes that
+    // did switch must not keep their old status in state.
     tf.refresh_only()?;
     for (name, id) in &nodes {
         let instance = api.client.instance(id).await.map_err(|e| api.explain(e))?;
         println!("{}", report_line(name, &instance));
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} nodes could not be switched: {}",
+            failed.len(),
+            nodes.len(),
+            failed.join("; ")
+        );
     }
     Ok(())
 }

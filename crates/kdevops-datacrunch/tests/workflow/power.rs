@@ -108,3 +108,30 @@ fn power_off_without_actions_goes_through_the_api() {
     assert!(out.contains("still bills $"), "{out}");
     assert!(statuses(&p).iter().all(|(_, s)| s == "offline"));
 }
+
+/// A node whose power change the API refuses does not keep the others from switching,
+/// and the state records the status of those that did: the run fails naming the node,
+/// after the refresh.
+#[test]
+fn a_node_that_cannot_switch_leaves_the_others_switched_and_recorded() {
+    let p = two_nodes();
+    p.ok(&["bringup"]);
+    let ids = per_node(&p, "id");
+    p.admin_put(
+        &format!("instances/{}/stuck", ids[1].1),
+        r#"{"status": "error"}"#,
+    );
+    let err = p.fails(&["power-off"]);
+    assert!(
+        err.contains("1 of 2 nodes could not be switched: kdevops-1"),
+        "{err}"
+    );
+    assert_eq!(
+        statuses(&p)[0],
+        ("kdevops-0".to_owned(), "offline".to_owned())
+    );
+    let out = p.terraform(&["output", "-json", "instance_details"]);
+    let details: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(details["kdevops-0"]["status"], "offline", "{details}");
+    p.ok(&["destroy"]);
+}
