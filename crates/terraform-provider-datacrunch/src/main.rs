@@ -25,6 +25,8 @@ mod lists;
 mod provider;
 mod resources;
 mod state;
+#[cfg(test)]
+mod testing;
 
 use std::path::PathBuf;
 

@@ -6,6 +6,8 @@
 //! Import by `volume_id/instance_id` or by identity.
 
 mod offline;
+#[cfg(test)]
+mod tests;
 
 use crate::diagnostics::{api_error, found_or_gone, missing};
 use crate::resources::volume::is_live;
