@@ -128,13 +128,27 @@ fn action(action: VolumeAction, id: &str) -> VolumeActionRequest {
 
 /// Reads the volume until it has left `ordered`/`creating` (or the deadline passes).
 async fn settled(ctx: &Context, client: &Client, id: &str) -> Result<Volume, Diagnostics> {
+    read_until(ctx, client, id, |v| {
+        !matches!(v.status, VolumeStatus::Ordered | VolumeStatus::Creating)
+    })
+    .await
+}
+
+/// Reads volume `id` until `done` holds, backing off from 250 ms to 10 s between reads;
+/// an error when the operation is cancelled or its deadline passes.
+pub(crate) async fn read_until(
+    ctx: &Context,
+    client: &Client,
+    id: &str,
+    done: impl Fn(&Volume) -> bool,
+) -> Result<Volume, Diagnostics> {
     let mut wait = Duration::from_millis(250);
     loop {
         let v = client
             .volume(id)
             .await
             .map_err(|e| api_error(format!("Reading volume {id}"), &e))?;
-        if !matches!(v.status, VolumeStatus::Ordered | VolumeStatus::Creating) {
+        if done(&v) {
             return Ok(v);
         }
         ctx.sleep(wait).await?;

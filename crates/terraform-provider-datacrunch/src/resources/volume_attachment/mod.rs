@@ -10,16 +10,18 @@ mod offline;
 mod tests;
 
 use crate::diagnostics::{api_error, found_or_gone, missing};
-use crate::resources::volume::is_live;
+use crate::resources::volume::{is_live, read_until};
 use crate::state::ProviderState;
 use datacrunch_client::Client;
 use datacrunch_models::{InstanceStatus, Volume, VolumeAction, VolumeActionRequest};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use tfplugin::schema::{IdentityAttribute, IdentitySchema};
 use tfplugin::{
     async_trait, Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanChange, Resource,
     Schema, Type, Value,
 };
+use tokio::time::Instant;
 
 pub struct VolumeAttachmentResource;
 
@@ -44,17 +46,53 @@ impl AttachmentModel {
         ))
     }
 
-    /// The state for an attachment the API shows.
-    fn attached(&self, volume: &Volume) -> Self {
-        let instance_id = volume.instance_id.clone().unwrap_or_default();
-        Self {
-            id: Some(format!("{}/{instance_id}", volume.id)),
-            volume_id: Some(volume.id.clone()),
-            instance_id: Some(instance_id),
+    /// The state for this attachment (the ids as planned or as in the prior state) on
+    /// device `target`.
+    fn attached(&self, target: Option<String>) -> Result<Self, Diagnostics> {
+        let (volume_id, instance_id) = self.ids()?;
+        Ok(Self {
+            id: Some(format!("{volume_id}/{instance_id}")),
+            volume_id: Some(volume_id.to_owned()),
+            instance_id: Some(instance_id.to_owned()),
             allow_power_cycle: Some(self.allow_power_cycle.unwrap_or(false)),
-            target: volume.target.clone(),
-        }
+            target,
+        })
     }
+}
+
+/// How long a volume may take to show an accepted attach when Terraform sets no
+/// deadline.
+const SHOWN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// The volume once it shows itself attached to `instance_id`. The API may attach
+/// after answering; the state written before then would lack the target device (and
+/// the next read would drop the attachment). Waits until the operation's deadline, or
+/// [`SHOWN_TIMEOUT`].
+async fn shown_attached(
+    ctx: &Context,
+    client: &Client,
+    volume_id: &str,
+    instance_id: &str,
+) -> Result<Volume, Diagnostics> {
+    let until = ctx
+        .deadline()
+        .unwrap_or_else(|| Instant::now() + SHOWN_TIMEOUT);
+    let shows = |v: &Volume| v.instance_id.as_deref() == Some(instance_id);
+    let waited = tokio::time::timeout_at(until, read_until(ctx, client, volume_id, shows))
+        .await
+        .unwrap_or_else(|_| Err(Diagnostics::new()));
+    waited.map_err(|cause| {
+        let mut d = Diagnostics::from(Diagnostic::error(
+            format!("Volume {volume_id} does not show the attachment yet"),
+            format!(
+                "The API accepted attaching volume {volume_id} to instance {instance_id}, \
+                 but the volume did not show it in time. The attachment is kept in the state \
+                 as tainted; once the volume shows it, `terraform untaint` keeps it as is."
+            ),
+        ));
+        d.extend(cause);
+        d
+    })
 }
 
 async fn volume_action(
@@ -260,12 +298,11 @@ impl Resource for VolumeAttachmentResource {
             volume_action(&st.client, VolumeAction::Attach, volume_id, instance_id)
         })
         .await?;
-        let volume = st
-            .client
-            .volume(volume_id)
-            .await
-            .map_err(|e| api_error(format!("Reading volume {volume_id}"), &e))?;
-        Ok(Value::encode(&m.attached(&volume))?)
+        match shown_attached(ctx, &st.client, volume_id, instance_id).await {
+            Ok(volume) => Ok(Value::encode(&m.attached(volume.target)?)?),
+            // Attached, not yet shown: Terraform keeps what exists (as tainted).
+            Err(e) => Err(e.with_state(Value::encode(&m.attached(None)?)?)),
+        }
     }
 
     async fn read(&self, ctx: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -279,7 +316,7 @@ impl Resource for VolumeAttachmentResource {
             .filter(is_live)
             .filter(|v| v.instance_id.as_deref() == Some(instance_id));
         match attached {
-            Some(v) => Ok(Some(Value::encode(&prior.attached(&v))?)),
+            Some(v) => Ok(Some(Value::encode(&prior.attached(v.target)?)?)),
             None => {
                 tracing::info!(volume_id, instance_id, "volume no longer attached");
                 Ok(None)

@@ -1,7 +1,8 @@
-//! The power dance against the in-process emulator.
+//! The power dance and the wait for an attach to show, against the in-process
+//! emulator.
 
 use super::offline::with_instance_offline;
-use super::volume_action;
+use super::{shown_attached, volume_action, AttachmentModel};
 use crate::state::ProviderState;
 use crate::testing::{provider_state, running_instance};
 use datacrunch_client::Client;
@@ -142,4 +143,73 @@ async fn an_instance_shut_down_is_started_again_when_the_wait_is_cancelled() {
     emu.admin.clear_faults();
     assert_eq!(power_requests(&emu.admin), 2, "shutdown, then start");
     assert_eq!(status(&client, &instance).await, InstanceStatus::Running);
+}
+
+/// The state of a new attachment carries the planned ids, whatever the volume showed.
+#[test]
+fn the_state_keeps_the_planned_ids() {
+    let planned = AttachmentModel {
+        volume_id: Some("vol".into()),
+        instance_id: Some("inst".into()),
+        ..AttachmentModel::default()
+    };
+    let state = planned.attached(None).unwrap();
+    assert_eq!(state.id.as_deref(), Some("vol/inst"));
+    assert_eq!(state.instance_id.as_deref(), Some("inst"));
+    assert_eq!(state.allow_power_cycle, Some(false));
+}
+
+/// An attach the API makes only after answering: the create waits until the volume
+/// shows it, and then has its target device.
+#[tokio::test]
+async fn create_waits_until_the_volume_shows_the_attachment() {
+    let emu = emulator();
+    let client = api(&emu);
+    let instance = running_instance(&client, "late-attach").await;
+    let volume_id = volume(&client, "late").await;
+    let st = provider_state(client.clone());
+    let ctx = ctx(&st);
+    crate::actions::set_power(
+        &ctx,
+        &st,
+        &instance,
+        datacrunch_models::InstanceAction::Shutdown,
+        &InstanceStatus::Offline,
+    )
+    .await
+    .unwrap();
+    let later = {
+        let (st, volume_id, instance) = (st.clone(), volume_id.clone(), instance.clone());
+        async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            volume_action(&st.client, VolumeAction::Attach, &volume_id, &instance).await
+        }
+    };
+    let (shown, attach) = tokio::join!(shown_attached(&ctx, &client, &volume_id, &instance), later);
+    attach.unwrap();
+    let shown = shown.unwrap();
+    assert_eq!(shown.instance_id.as_deref(), Some(instance.as_str()));
+    assert!(shown.target.is_some(), "an attached volume has a device");
+}
+
+/// A volume that never shows the attachment: the wait ends with an error saying so
+/// when the operation ends (here: cancelled).
+#[tokio::test]
+async fn a_volume_never_showing_the_attachment_is_an_error() {
+    let emu = emulator();
+    let client = api(&emu);
+    let instance = running_instance(&client, "never-attached").await;
+    let volume_id = volume(&client, "never").await;
+    let st = provider_state(client.clone());
+    let ctx = ctx(&st);
+    let cancel = ctx.cancellation_token().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel();
+    });
+    let err = shown_attached(&ctx, &client, &volume_id, &instance)
+        .await
+        .unwrap_err();
+    let all = text(&err);
+    assert!(all.contains("does not show the attachment"), "{all}");
 }
