@@ -13,7 +13,7 @@ use crate::diagnostics::{api_error, found_or_gone, missing};
 use crate::resources::volume::{is_live, read_until};
 use crate::state::ProviderState;
 use datacrunch_client::Client;
-use datacrunch_models::{InstanceStatus, Volume, VolumeAction, VolumeActionRequest};
+use datacrunch_models::{Instance, InstanceStatus, Volume, VolumeAction, VolumeActionRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tfplugin::schema::{IdentityAttribute, IdentitySchema};
@@ -207,6 +207,26 @@ async fn check_new(st: &ProviderState, planned: &Value) -> Result<(), Diagnostic
     Ok(())
 }
 
+/// The instance, while the volume is still attached to it and neither is deleted: a
+/// detach is needed only then (an instance being deleted lets its volumes go by
+/// itself).
+async fn attached_instance(
+    st: &ProviderState,
+    volume_id: &str,
+    instance_id: &str,
+) -> Result<Option<Instance>, Diagnostics> {
+    let found = found_or_gone(st.client.volume(volume_id).await, || {
+        format!("Reading volume {volume_id}")
+    })?;
+    if !found.is_some_and(|v| is_live(&v) && v.instance_id.as_deref() == Some(instance_id)) {
+        return Ok(None);
+    }
+    let instance = found_or_gone(st.client.instance(instance_id).await, || {
+        format!("Reading instance {instance_id}")
+    })?;
+    Ok(instance.filter(|i| !i.status.is_gone()))
+}
+
 #[async_trait]
 impl Resource for VolumeAttachmentResource {
     fn type_name(&self) -> String {
@@ -234,8 +254,10 @@ impl Resource for VolumeAttachmentResource {
                  instance is shut down (`offline`): a plan that would attach to (or a destroy \
                  that would detach from) a running instance is refused, unless \
                  `allow_power_cycle = true` lets the provider shut the instance down, make \
-                 the change and start it again (it says so in a warning). A volume detached \
-                 out of band is attached again by the next apply. Manage an attachment either \
+                 the change and start it again (it says so in a warning). A destroy is \
+                 checked with the `allow_power_cycle` in the state, also when the instance \
+                 is destroyed in the same run (Terraform does not tell the provider so): set \
+                 it and apply before destroying. A volume detached out of band is attached again by the next apply. Manage an attachment either \
                  here or through `datacrunch_volume.instance_id`, not both.",
             )
             .attribute(
@@ -335,21 +357,35 @@ impl Resource for VolumeAttachmentResource {
         Ok(planned.clone())
     }
 
+    /// A detach the API cannot make (the instance runs, allow_power_cycle is off) is
+    /// refused here rather than half-way through the apply. Terraform does not say
+    /// whether the instance is being destroyed in the same apply, so a `terraform
+    /// destroy` of both is refused the same way; the refusal says what to do.
+    async fn plan_destroy(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        let Ok(st) = ctx.provider_data::<ProviderState>() else {
+            return Ok(());
+        };
+        let m: AttachmentModel = prior.decode()?;
+        if m.allow_power_cycle == Some(true) {
+            return Ok(());
+        }
+        let (volume_id, instance_id) = m.ids()?;
+        match attached_instance(&st, volume_id, instance_id).await? {
+            Some(i) if i.status != InstanceStatus::Offline => {
+                Err(offline::refusal("detach", instance_id, i.status.as_str()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
         let m: AttachmentModel = prior.decode()?;
         let (volume_id, instance_id) = m.ids()?;
         let st = ProviderState::of(ctx)?;
-        let found = found_or_gone(st.client.volume(volume_id).await, || {
-            format!("Reading volume {volume_id}")
-        })?;
-        if !found.is_some_and(|v| is_live(&v) && v.instance_id.as_deref() == Some(instance_id)) {
-            return Ok(());
-        }
-        // An instance being deleted lets its volumes go by itself.
-        let instance = found_or_gone(st.client.instance(instance_id).await, || {
-            format!("Reading instance {instance_id}")
-        })?;
-        if instance.is_none_or(|i| i.status.is_gone()) {
+        if attached_instance(&st, volume_id, instance_id)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         let allow = m.allow_power_cycle.unwrap_or(false);

@@ -20,13 +20,21 @@ const PROVISIONING_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 /// Why the plan (or a destroy) is refused: the instance is not shut down and the
 /// configuration did not allow the provider to power-cycle it.
 pub fn refusal(what: &str, instance: &str, status: &str) -> Diagnostics {
+    // A destroy plans from the state alone, and Terraform does not tell the provider
+    // whether the instance is going too.
+    let destroy_hint = if what == "detach" {
+        " A destroy uses the allow_power_cycle in the state: apply that change before \
+         destroying. This holds when the instance is destroyed in the same run too."
+    } else {
+        ""
+    };
     Diagnostic::error(
         format!("Instance {instance} must be shut down to {what} a volume"),
         format!(
             "Instance {instance} is {status}. The DataCrunch API attaches and detaches \
              volumes only while the instance is shut down (offline). Shut it down first \
              (the datacrunch_instance_power action), or set allow_power_cycle = true to let \
-             the provider shut it down, {what} the volume and start it again."
+             the provider shut it down, {what} the volume and start it again.{destroy_hint}"
         ),
     )
     .at(AttributePath::new("allow_power_cycle"))
