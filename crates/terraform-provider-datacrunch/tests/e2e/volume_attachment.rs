@@ -113,8 +113,14 @@ fn attachment_lifecycle_with_the_offline_rule() {
     ));
     ws2.init();
     let out = ws2.apply();
+    // The imported volume's state says delete_permanently = false (nobody asked for
+    // it), so the change to the configured default is applied visibly.
     assert!(
-        out.contains("3 imported, 0 added, 0 changed, 0 destroyed"),
+        out.contains("3 imported, 0 added, 1 changed, 0 destroyed"),
+        "{out}"
+    );
+    assert!(
+        flat(&out).contains("~ delete_permanently = false -> true"),
         "{out}"
     );
     ws2.assert_no_changes();
