@@ -242,6 +242,58 @@ fn a_running_instance_is_not_detached_without_allow_power_cycle() {
     assert!(block_on(async { client.trash().await.unwrap() }).is_empty());
 }
 
+/// Two attachments of one running instance, both allowed to power-cycle it, applied
+/// in parallel by Terraform: both attach (one cycle after the other), the instance
+/// ends running, and a destroy detaches both the same way.
+#[test]
+fn parallel_attachments_of_one_running_instance_both_attach() {
+    let emu = emulator();
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    let client = api(&emu);
+    let second = r#"
+resource "datacrunch_volume" "w" {
+  name          = "more"
+  size          = 50
+  location_code = "FIN-03"
+}
+
+resource "datacrunch_volume_attachment" "b" {
+  volume_id         = datacrunch_volume.w.id
+  instance_id       = datacrunch_instance.n.id
+  allow_power_cycle = true
+}
+"#;
+    ws.write(&config(second));
+    ws.init();
+    ws.apply();
+    let instance_id = ws.values("datacrunch_instance.n")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ws.write(&config(&format!("{}{second}", attachment(true))));
+    ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-parallelism=10",
+    ]);
+    for address in ["datacrunch_volume.v", "datacrunch_volume.w"] {
+        let id = ws.values(address)["id"].as_str().unwrap().to_owned();
+        let volume = block_on(async { client.volume(&id).await.unwrap() });
+        assert_eq!(
+            volume.instance_id.as_deref(),
+            Some(instance_id.as_str()),
+            "{address}"
+        );
+    }
+    let instance = block_on(async { client.instance(&instance_id).await.unwrap() });
+    assert_eq!(instance.status.as_str(), "running");
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
+}
+
 fn spot_instance(extra: &str) -> String {
     format!(
         r#"
@@ -273,6 +325,15 @@ fn spot_volume_policy_is_checked_at_plan_and_applied_on_discontinue() {
             && text.contains("is_spot = true"),
         "{text}"
     );
+    // A contract known only at apply may yet be SPOT: not refused at plan.
+    ws.write(&format!(
+        "{}\nresource \"terraform_data\" \"contract\" {{\n  input = \"SPOT\"\n}}\n",
+        spot_instance(
+            "is_spot = false\n  contract = terraform_data.contract.output\n  \
+             os_volume = { size = 60, on_spot_discontinue = \"move_to_trash\" }"
+        )
+    ));
+    ws.ok(&["plan", "-input=false", "-no-color"]);
     ws.write(&spot_instance(
         "is_spot = true\n  os_volume = { size = 60, on_spot_discontinue = \"shred\" }",
     ));
