@@ -1,7 +1,12 @@
 //! `datacrunch_volume_attachment`: one volume attached to one instance. The API attaches
 //! and detaches only while the instance is shut down, so a plan that would attach to a
 //! running instance is refused unless `allow_power_cycle = true` lets the provider shut
-//! it down, attach and start it again ([`offline`]). Read drops the attachment from state
+//! it down, attach and start it again ([`offline`]); a destroy whose detach would need
+//! the same is refused at plan time too. Terraform does not tell a destroy plan whether
+//! the instance goes as well, so `terraform destroy` of both is treated alike: with
+//! `allow_power_cycle` it detaches by a power cycle (the instance is then deleted),
+//! without it the plan is refused and says how to proceed. Create keeps the planned ids
+//! and waits until the volume shows the attach. Read drops the attachment from state
 //! when the volume was detached (or deleted) out of band, so the next plan re-creates it.
 //! Import by `volume_id/instance_id` or by identity.
 
