@@ -2,8 +2,8 @@
 //!
 //! Layout, from the bottom up: [`state`] (what a configured provider holds: the client,
 //! pacing, the catalog cache, the instance directory and per-instance power locks),
-//! [`credentials`] (where the
-//! secret comes from), [`resources`] and [`data_sources`] (which depend on `state` only),
+//! [`credentials`] (where the secret comes from), [`resources`] and [`data_sources`]
+//! (which depend on `state` only),
 //! [`provider`] (the provider block: schema, configure, and the lists of resources and
 //! data sources), and [`docs`] (the registry docs, generated from the schema by
 //! `terraform-provider-datacrunch docs`).
