@@ -140,20 +140,50 @@ pub(crate) async fn set_power(
     action: InstanceAction,
     target: &InstanceStatus,
 ) -> Result<Instance, Diagnostics> {
+    request_power(ctx, st, id, action).await?;
+    await_power(ctx, st, id, target).await
+}
+
+/// The first half of [`set_power`]: asks for `action` on instance `id`, giving up when
+/// the operation is cancelled or out of time. `Ok` means the API accepted it.
+pub(crate) async fn request_power(
+    ctx: &Context,
+    st: &ProviderState,
+    id: &str,
+    action: InstanceAction,
+) -> Result<(), Diagnostics> {
+    ctx.run(send_power(st, id, action)).await
+}
+
+/// Asks for `action` on instance `id` whatever the state of the operation: for a
+/// request whose outcome must be known (it is accepted or refused, never abandoned
+/// half-way), one call bounded by the client's own timeouts.
+pub(crate) async fn send_power(
+    st: &ProviderState,
+    id: &str,
+    action: InstanceAction,
+) -> Result<(), Diagnostics> {
     let request = InstanceActionRequest {
         action,
         id: vec![id.to_owned()],
         volume_ids: None,
         delete_permanently: None,
     };
-    ctx.run(async {
-        st.client
-            .instance_action(&request)
-            .await
-            .map_err(|e| api_error(format!("{} of instance {id}", request.action), &e))
-    })
-    .await?;
+    st.client
+        .instance_action(&request)
+        .await
+        .map_err(|e| api_error(format!("{} of instance {id}", request.action), &e))?;
     st.instances.forget().await;
+    Ok(())
+}
+
+/// The second half of [`set_power`]: waits until instance `id` is `target`.
+pub(crate) async fn await_power(
+    ctx: &Context,
+    st: &ProviderState,
+    id: &str,
+    target: &InstanceStatus,
+) -> Result<Instance, Diagnostics> {
     let deadline = ctx
         .deadline()
         .unwrap_or_else(|| Instant::now() + POWER_TIMEOUT);
@@ -182,10 +212,8 @@ fn wait_error(id: &str, target: &InstanceStatus, e: WaitError) -> Diagnostics {
 mod tests {
     use super::*;
     use crate::state::instances::{Lookup, READ_MAX_AGE};
-    use crate::state::Pacing;
-    use datacrunch_models::DeployInstanceRequest;
+    use crate::testing::{provider_state, running_instance};
     use test_support::datacrunch::{api, emulator};
-    use tokio_util::sync::CancellationToken;
 
     async fn directory_status(st: &ProviderState, id: &str) -> InstanceStatus {
         match st.instances.lookup(id, READ_MAX_AGE).await.unwrap() {
@@ -200,30 +228,8 @@ mod tests {
     async fn a_power_change_leaves_no_stale_status_in_the_instance_directory() {
         let emu = emulator();
         let client = api(&emu);
-        let id = client
-            .deploy_instance(&DeployInstanceRequest {
-                location_code: Some("FIN-01".into()),
-                ..DeployInstanceRequest::new(
-                    "1H100.80S.30V",
-                    "ubuntu-24.04-cuda-12.8-open-docker",
-                    "power-cache",
-                    "power cache",
-                )
-            })
-            .await
-            .unwrap();
-        let deadline = Instant::now() + POWER_TIMEOUT;
-        let cancel = CancellationToken::new();
-        let running = |i: &Instance| i.status == InstanceStatus::Running;
-        client
-            .wait_for_instance(&id, running, deadline, &cancel)
-            .await
-            .unwrap();
-        let pacing = Pacing {
-            initial: Duration::from_millis(50),
-            max: Duration::from_millis(200),
-        };
-        let st = Arc::new(ProviderState::new(client, pacing));
+        let id = running_instance(&client, "power-cache").await;
+        let st = provider_state(client);
         let ctx = Context::for_tests(Some(st.clone()));
         assert_eq!(directory_status(&st, &id).await, InstanceStatus::Running);
 

@@ -1,8 +1,9 @@
 //! The DataCrunch Terraform provider (source address linux-kdevops/datacrunch).
 //!
 //! Layout, from the bottom up: [`state`] (what a configured provider holds: the client,
-//! pacing, the catalog cache and the instance directory), [`credentials`] (where the
-//! secret comes from), [`resources`] and [`data_sources`] (which depend on `state` only),
+//! pacing, the catalog cache, the instance directory and per-instance power locks),
+//! [`credentials`] (where the secret comes from), [`resources`] and [`data_sources`]
+//! (which depend on `state` only),
 //! [`provider`] (the provider block: schema, configure, and the lists of resources and
 //! data sources), and [`docs`] (the registry docs, generated from the schema by
 //! `terraform-provider-datacrunch docs`).
@@ -25,6 +26,8 @@ mod lists;
 mod provider;
 mod resources;
 mod state;
+#[cfg(test)]
+mod testing;
 
 use std::path::PathBuf;
 

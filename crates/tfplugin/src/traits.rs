@@ -131,8 +131,16 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Optional plan hook: adjust computed values, add requires-replace
     /// paths or reject the plan (e.g. after checking a live catalog).
-    /// Not called for destroy.
+    /// Not called for destroy: see [`Resource::plan_destroy`].
     async fn modify_plan(&self, _ctx: &Context, _plan: &mut PlanChange) -> Result<(), Diagnostics> {
+        Ok(())
+    }
+
+    /// Optional destroy-plan hook: `prior` is the state about to be destroyed. An
+    /// error refuses the plan, so a destroy the provider cannot carry out is refused
+    /// before anything is destroyed rather than half-way through an apply. (Terraform
+    /// says nothing else about the destroy, e.g. whether it is `terraform destroy`.)
+    async fn plan_destroy(&self, _ctx: &Context, _prior: &Value) -> Result<(), Diagnostics> {
         Ok(())
     }
 

@@ -164,6 +164,8 @@ mod tests {
         let moved = VolumeResource.move_state(&ctx, &src).await.unwrap();
         assert_eq!(moved.get("location_code"), Some(&Value::string("FIN-01")));
         assert_eq!(moved.get("type"), Some(&Value::string("NVMe")));
+        // Permanent deletion is not taken over silently: the plan shows it.
+        assert_eq!(moved.get("delete_permanently"), Some(&Value::Bool(false)));
     }
 
     #[tokio::test]

@@ -62,6 +62,13 @@ impl VolumeResource {
 /// Volume types the API offers.
 const VOLUME_TYPES: &[&str] = &["NVMe", "HDD", "NVMe_Shared", "HDD_Shared"];
 
+/// `delete_permanently` of a state that never had it set: an imported volume, one
+/// moved from `verda_volume`. Nobody asked for permanent deletion there, so the state
+/// says `false` and the first plan shows the change to the default (`true`), for the
+/// user to accept or to write `false` in the configuration, instead of a later destroy
+/// deleting it for good silently.
+const NOT_ASKED: bool = false;
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct VolumeModel {
     id: Option<String>,
@@ -107,7 +114,7 @@ impl VolumeModel {
             } else {
                 Some(tags)
             },
-            delete_permanently: Some(self.delete_permanently.unwrap_or(true)),
+            delete_permanently: Some(self.delete_permanently.unwrap_or(NOT_ASKED)),
             status: Some(api.status.to_string()),
             created_at: Some(api.created_at.clone()),
         }
@@ -128,13 +135,27 @@ fn action(action: VolumeAction, id: &str) -> VolumeActionRequest {
 
 /// Reads the volume until it has left `ordered`/`creating` (or the deadline passes).
 async fn settled(ctx: &Context, client: &Client, id: &str) -> Result<Volume, Diagnostics> {
+    read_until(ctx, client, id, |v| {
+        !matches!(v.status, VolumeStatus::Ordered | VolumeStatus::Creating)
+    })
+    .await
+}
+
+/// Reads volume `id` until `done` holds, backing off from 250 ms to 10 s between reads;
+/// an error when the operation is cancelled or its deadline passes.
+pub(crate) async fn read_until(
+    ctx: &Context,
+    client: &Client,
+    id: &str,
+    done: impl Fn(&Volume) -> bool,
+) -> Result<Volume, Diagnostics> {
     let mut wait = Duration::from_millis(250);
     loop {
         let v = client
             .volume(id)
             .await
             .map_err(|e| api_error(format!("Reading volume {id}"), &e))?;
-        if !matches!(v.status, VolumeStatus::Ordered | VolumeStatus::Creating) {
+        if done(&v) {
             return Ok(v);
         }
         ctx.sleep(wait).await?;
@@ -192,7 +213,8 @@ impl Resource for VolumeResource {
                 ("location", "location_code"),
             ],
         };
-        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &[])
+        let not_asked = [("delete_permanently", serde_json::Value::Bool(NOT_ASKED))];
+        crate::resources::moved::from_verda(source, &mapping, &self.schema(), &not_asked)
     }
 
     fn schema(&self) -> Schema {
@@ -255,7 +277,9 @@ impl Resource for VolumeResource {
                     "On destroy, delete the volume for good (default). `false` moves it to the \
                  trash instead, where it can be restored but still counts against the \
                  account's storage quota (and may bill) until it is purged; the default makes \
-                 a destroy leave nothing billed or counted.",
+                 a destroy leave nothing billed or counted. An imported volume (or one \
+                 moved from `verda_volume`) starts with `false` in its state, so the first \
+                 plan shows the change to the default instead of taking it silently.",
                 ),
             )
             .attribute(
@@ -416,7 +440,7 @@ impl Resource for VolumeResource {
         }
         deleted_or_gone(
             st.client
-                .delete_volume(&id, m.delete_permanently.unwrap_or(true))
+                .delete_volume(&id, m.delete_permanently.unwrap_or(NOT_ASKED))
                 .await,
             || format!("Deleting volume {id}"),
         )

@@ -1,6 +1,6 @@
 //! What a configured provider holds, shared by every resource and data source of one
-//! provider process: the API client, how waits pace their polls, the catalog cache and
-//! the instance directory.
+//! provider process: the API client, how waits pace their polls, the catalog cache,
+//! the instance directory and the per-instance power locks.
 //!
 //! This module sits below resources and data sources: they read the state through
 //! [`ProviderState::of`]; `provider.rs` builds it in `configure` and never the other way
@@ -8,10 +8,12 @@
 
 pub mod catalog;
 pub mod instances;
+pub mod power;
 
 use catalog::CatalogCache;
 use datacrunch_client::Client;
 use instances::InstanceDirectory;
+use power::PowerLocks;
 use std::sync::Arc;
 use std::time::Duration;
 use tfplugin::{Context, Diagnostics};
@@ -39,6 +41,8 @@ pub struct ProviderState {
     pub catalog: CatalogCache,
     pub instances: InstanceDirectory,
     pub pacing: Pacing,
+    /// Serialises power changes of one instance around volume attach and detach.
+    pub power: PowerLocks,
 }
 
 impl ProviderState {
@@ -48,6 +52,7 @@ impl ProviderState {
             client,
             catalog: CatalogCache::default(),
             pacing,
+            power: PowerLocks::default(),
         }
     }
 

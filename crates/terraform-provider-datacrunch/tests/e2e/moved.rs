@@ -334,7 +334,6 @@ fn the_guides_moved_blocks_take_over_verda_state_without_create_or_destroy() {
             "verda_startup_script.setup",
             "datacrunch_startup_script.setup",
         ),
-        ("verda_volume.data", "datacrunch_volume.data"),
         ("verda_instance.gpu", "datacrunch_instance.gpu"),
         ("verda_cluster.train", "datacrunch_cluster.train"),
     ] {
@@ -343,8 +342,21 @@ fn the_guides_moved_blocks_take_over_verda_state_without_create_or_destroy() {
             "{from} not moved:\n{plan}"
         );
     }
+    // Moved too, and changed (below), which Terraform words differently.
     assert!(
-        plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."),
+        flat(&plan).contains(
+            "# datacrunch_volume.data will be updated in-place # (moved from verda_volume.data)"
+        ),
+        "verda_volume.data not moved:\n{plan}"
+    );
+    // The one change: the moved volume's delete_permanently, false in the moved state
+    // (nobody asked for permanent deletion), to the configured default.
+    assert!(
+        plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{plan}"
+    );
+    assert!(
+        flat(&plan).contains("~ delete_permanently = false -> true"),
         "{plan}"
     );
     ws.apply();

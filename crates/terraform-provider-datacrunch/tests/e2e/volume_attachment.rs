@@ -113,8 +113,14 @@ fn attachment_lifecycle_with_the_offline_rule() {
     ));
     ws2.init();
     let out = ws2.apply();
+    // The imported volume's state says delete_permanently = false (nobody asked for
+    // it), so the change to the configured default is applied visibly.
     assert!(
-        out.contains("3 imported, 0 added, 0 changed, 0 destroyed"),
+        out.contains("3 imported, 0 added, 1 changed, 0 destroyed"),
+        "{out}"
+    );
+    assert!(
+        flat(&out).contains("~ delete_permanently = false -> true"),
         "{out}"
     );
     ws2.assert_no_changes();
@@ -202,23 +208,90 @@ fn a_running_instance_is_not_detached_without_allow_power_cycle() {
     ws.write(&config(&attachment(false)));
     ws.apply();
     power(&client, &instance_id, InstanceAction::Start);
+    // Refused at plan time, before anything is destroyed: the attachment alone, and
+    // with everything else (Terraform does not tell the provider that the instance
+    // goes too, so the detach cannot be skipped).
+    let detach_refused = |text: &str| {
+        text.contains("must be shut down to detach a volume")
+            && text.contains("is running")
+            && text.contains("apply that change before destroying")
+    };
     let text = flat(&ws.fails(&[
-        "destroy",
+        "plan",
+        "-destroy",
         "-target=datacrunch_volume_attachment.a",
-        "-auto-approve",
         "-input=false",
         "-no-color",
     ]));
-    assert!(
-        text.contains("must be shut down to detach a volume") && text.contains("is running"),
-        "{text}"
+    assert!(detach_refused(&text), "{text}");
+    emu.admin.reset_counters();
+    let text = flat(&ws.fails(&["destroy", "-auto-approve", "-input=false", "-no-color"]));
+    assert!(detach_refused(&text), "{text}");
+    assert_eq!(emu.admin.count("PUT /v1/volumes"), 0, "nothing detached");
+    assert_eq!(
+        emu.admin.count("DELETE /v1/volumes/{id}"),
+        0,
+        "nothing deleted"
     );
+    assert_eq!(live_instances(&emu).len(), 1, "the instance is still there");
     // Allowed now: destroy power-cycles the instance and leaves nothing.
     ws.write(&config(&attachment(true)));
     ws.apply();
     ws.destroy();
     assert!(live_instances(&emu).is_empty());
     assert!(block_on(async { client.trash().await.unwrap() }).is_empty());
+}
+
+/// Two attachments of one running instance, both allowed to power-cycle it, applied
+/// in parallel by Terraform: both attach (one cycle after the other), the instance
+/// ends running, and a destroy detaches both the same way.
+#[test]
+fn parallel_attachments_of_one_running_instance_both_attach() {
+    let emu = emulator();
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    let client = api(&emu);
+    let second = r#"
+resource "datacrunch_volume" "w" {
+  name          = "more"
+  size          = 50
+  location_code = "FIN-03"
+}
+
+resource "datacrunch_volume_attachment" "b" {
+  volume_id         = datacrunch_volume.w.id
+  instance_id       = datacrunch_instance.n.id
+  allow_power_cycle = true
+}
+"#;
+    ws.write(&config(second));
+    ws.init();
+    ws.apply();
+    let instance_id = ws.values("datacrunch_instance.n")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ws.write(&config(&format!("{}{second}", attachment(true))));
+    ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-parallelism=10",
+    ]);
+    for address in ["datacrunch_volume.v", "datacrunch_volume.w"] {
+        let id = ws.values(address)["id"].as_str().unwrap().to_owned();
+        let volume = block_on(async { client.volume(&id).await.unwrap() });
+        assert_eq!(
+            volume.instance_id.as_deref(),
+            Some(instance_id.as_str()),
+            "{address}"
+        );
+    }
+    let instance = block_on(async { client.instance(&instance_id).await.unwrap() });
+    assert_eq!(instance.status.as_str(), "running");
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_instances(&emu).is_empty());
 }
 
 fn spot_instance(extra: &str) -> String {
@@ -252,6 +325,15 @@ fn spot_volume_policy_is_checked_at_plan_and_applied_on_discontinue() {
             && text.contains("is_spot = true"),
         "{text}"
     );
+    // A contract known only at apply may yet be SPOT: not refused at plan.
+    ws.write(&format!(
+        "{}\nresource \"terraform_data\" \"contract\" {{\n  input = \"SPOT\"\n}}\n",
+        spot_instance(
+            "is_spot = false\n  contract = terraform_data.contract.output\n  \
+             os_volume = { size = 60, on_spot_discontinue = \"move_to_trash\" }"
+        )
+    ));
+    ws.ok(&["plan", "-input=false", "-no-color"]);
     ws.write(&spot_instance(
         "is_spot = true\n  os_volume = { size = 60, on_spot_discontinue = \"shred\" }",
     ));

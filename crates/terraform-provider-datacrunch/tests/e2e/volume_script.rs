@@ -152,8 +152,9 @@ fn volume_and_startup_script_lifecycle() {
     ));
     ws2.init();
     let out = ws2.apply();
+    // The import says delete_permanently = false: the default is applied visibly.
     assert!(
-        out.contains("3 imported, 0 added, 0 changed, 0 destroyed"),
+        out.contains("3 imported, 0 added, 1 changed, 0 destroyed"),
         "{out}"
     );
     ws2.assert_no_changes();

@@ -121,10 +121,14 @@ impl ProviderService {
         let proposed = convert::decode(&r.proposed_new_state, &ty)?;
         let config = convert::decode(&r.config, &ty)?;
         if proposed.is_null() {
-            // Destroy: nothing to plan.
+            // Destroy: nothing to plan, only the resource's check.
+            let ctx = self.context(None);
+            if !prior.is_null() {
+                entry.imp.plan_destroy(&ctx, &prior).await?;
+            }
             return Ok((
                 (convert::encode(&Value::Null, &ty)?, Vec::new(), None),
-                Diagnostics::new(),
+                ctx.take_warnings(),
             ));
         }
         // A timeout that will not parse fails the plan, not the apply after it.

@@ -53,6 +53,13 @@ impl Resource for R {
         ctx.warn("planned", "hook ran");
         Ok(())
     }
+    async fn plan_destroy(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        if prior.get("name").and_then(Value::as_str) == Some("bad") {
+            return Err(crate::Diagnostic::error("cannot be destroyed", "as the test says").into());
+        }
+        ctx.warn("destroy planned", "hook ran");
+        Ok(())
+    }
     async fn create(
         &self,
         ctx: &Context,
@@ -416,19 +423,25 @@ async fn plan_create_writes_unknown_and_runs_the_hook() {
     );
     assert!(!r.legacy_type_system);
 
-    // Destroy plans null.
-    let r = service()
-        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
-            type_name: "t_res".into(),
-            prior_state: dv(&obj(Value::string("x"), "a")),
-            proposed_new_state: dv(&Value::Null),
-            config: dv(&Value::Null),
-            ..Default::default()
-        }))
-        .await
-        .unwrap()
-        .into_inner();
+    // Destroy plans null, after the destroy hook (which may refuse it).
+    let destroy = |name: &'static str| async move {
+        service()
+            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: "t_res".into(),
+                prior_state: dv(&obj(Value::string("x"), name)),
+                proposed_new_state: dv(&Value::Null),
+                config: dv(&Value::Null),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let r = destroy("a").await;
     assert!(decode(&r.planned_state).is_null());
+    assert_eq!(r.diagnostics[0].summary, "destroy planned");
+    let r = destroy("bad").await;
+    assert_eq!(r.diagnostics[0].summary, "cannot be destroyed");
 }
 
 fn apply_req(name: &str) -> pb::apply_resource_change::Request {

@@ -32,13 +32,14 @@ pub fn check_spot_policy(config: &Value) -> Result<(), Diagnostics> {
     let Some(policy) = policy else {
         return Ok(());
     };
-    let is_spot = match (config.get("is_spot"), config.get("contract")) {
-        (_, Some(Value::String(c))) if c == "SPOT" => true,
-        (Some(Value::Bool(b)), _) => *b,
-        (Some(Value::Null) | None, _) => false,
-        _ => return Ok(()),
-    };
-    if is_spot {
+    let is_spot = config.get("is_spot").unwrap_or(&Value::Null);
+    let contract = config.get("contract").unwrap_or(&Value::Null);
+    // Either one saying spot is enough; either one still unknown may yet say it.
+    let spot = matches!(is_spot, Value::Bool(true))
+        || contract.as_str() == Some("SPOT")
+        || is_spot.is_unknown()
+        || contract.is_unknown();
+    if spot {
         return Ok(());
     }
     Err(Diagnostic::error(
@@ -222,4 +223,55 @@ async fn check_capacity(
     )
     .at(AttributePath::new(attr))
     .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(is_spot: Value, contract: Value) -> Value {
+        Value::object([
+            ("is_spot", is_spot),
+            ("contract", contract),
+            (
+                "os_volume",
+                Value::object([("on_spot_discontinue", Value::string("delete_permanently"))]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn on_spot_discontinue_passes_while_spot_may_yet_be_set() {
+        let cases = [
+            (Value::Bool(true), Value::Null),
+            (Value::Null, Value::string("SPOT")),
+            (Value::Bool(false), Value::string("SPOT")),
+            (Value::Bool(false), Value::Unknown),
+            (Value::Unknown, Value::Null),
+            (Value::Unknown, Value::string("PAY_AS_YOU_GO")),
+        ];
+        for (is_spot, contract) in cases {
+            let c = config(is_spot.clone(), contract.clone());
+            assert!(
+                check_spot_policy(&c).is_ok(),
+                "is_spot {is_spot:?}, contract {contract:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn on_spot_discontinue_is_refused_on_a_known_non_spot_instance() {
+        let cases = [
+            (Value::Bool(false), Value::Null),
+            (Value::Null, Value::Null),
+            (Value::Bool(false), Value::string("PAY_AS_YOU_GO")),
+        ];
+        for (is_spot, contract) in cases {
+            let c = config(is_spot.clone(), contract.clone());
+            assert!(
+                check_spot_policy(&c).is_err(),
+                "is_spot {is_spot:?}, contract {contract:?}"
+            );
+        }
+    }
 }

@@ -1,23 +1,32 @@
 //! `datacrunch_volume_attachment`: one volume attached to one instance. The API attaches
 //! and detaches only while the instance is shut down, so a plan that would attach to a
 //! running instance is refused unless `allow_power_cycle = true` lets the provider shut
-//! it down, attach and start it again ([`offline`]). Read drops the attachment from state
+//! it down, attach and start it again ([`offline`]); a destroy whose detach would need
+//! the same is refused at plan time too. Terraform does not tell a destroy plan whether
+//! the instance goes as well, so `terraform destroy` of both is treated alike: with
+//! `allow_power_cycle` it detaches by a power cycle (the instance is then deleted),
+//! without it the plan is refused and says how to proceed. Create keeps the planned ids
+//! and waits until the volume shows the attach. Read drops the attachment from state
 //! when the volume was detached (or deleted) out of band, so the next plan re-creates it.
 //! Import by `volume_id/instance_id` or by identity.
 
 mod offline;
+#[cfg(test)]
+mod tests;
 
 use crate::diagnostics::{api_error, found_or_gone, missing};
-use crate::resources::volume::is_live;
+use crate::resources::volume::{is_live, read_until};
 use crate::state::ProviderState;
 use datacrunch_client::Client;
-use datacrunch_models::{InstanceStatus, Volume, VolumeAction, VolumeActionRequest};
+use datacrunch_models::{Instance, InstanceStatus, Volume, VolumeAction, VolumeActionRequest};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use tfplugin::schema::{IdentityAttribute, IdentitySchema};
 use tfplugin::{
     async_trait, Attribute, AttributePath, Context, Diagnostic, Diagnostics, PlanChange, Resource,
     Schema, Type, Value,
 };
+use tokio::time::Instant;
 
 pub struct VolumeAttachmentResource;
 
@@ -42,17 +51,53 @@ impl AttachmentModel {
         ))
     }
 
-    /// The state for an attachment the API shows.
-    fn attached(&self, volume: &Volume) -> Self {
-        let instance_id = volume.instance_id.clone().unwrap_or_default();
-        Self {
-            id: Some(format!("{}/{instance_id}", volume.id)),
-            volume_id: Some(volume.id.clone()),
-            instance_id: Some(instance_id),
+    /// The state for this attachment (the ids as planned or as in the prior state) on
+    /// device `target`.
+    fn attached(&self, target: Option<String>) -> Result<Self, Diagnostics> {
+        let (volume_id, instance_id) = self.ids()?;
+        Ok(Self {
+            id: Some(format!("{volume_id}/{instance_id}")),
+            volume_id: Some(volume_id.to_owned()),
+            instance_id: Some(instance_id.to_owned()),
             allow_power_cycle: Some(self.allow_power_cycle.unwrap_or(false)),
-            target: volume.target.clone(),
-        }
+            target,
+        })
     }
+}
+
+/// How long a volume may take to show an accepted attach when Terraform sets no
+/// deadline.
+const SHOWN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// The volume once it shows itself attached to `instance_id`. The API may attach
+/// after answering; the state written before then would lack the target device (and
+/// the next read would drop the attachment). Waits until the operation's deadline, or
+/// [`SHOWN_TIMEOUT`].
+async fn shown_attached(
+    ctx: &Context,
+    client: &Client,
+    volume_id: &str,
+    instance_id: &str,
+) -> Result<Volume, Diagnostics> {
+    let until = ctx
+        .deadline()
+        .unwrap_or_else(|| Instant::now() + SHOWN_TIMEOUT);
+    let shows = |v: &Volume| v.instance_id.as_deref() == Some(instance_id);
+    let waited = tokio::time::timeout_at(until, read_until(ctx, client, volume_id, shows))
+        .await
+        .unwrap_or_else(|_| Err(Diagnostics::new()));
+    waited.map_err(|cause| {
+        let mut d = Diagnostics::from(Diagnostic::error(
+            format!("Volume {volume_id} does not show the attachment yet"),
+            format!(
+                "The API accepted attaching volume {volume_id} to instance {instance_id}, \
+                 but the volume did not show it in time. The attachment is kept in the state \
+                 as tainted; once the volume shows it, `terraform untaint` keeps it as is."
+            ),
+        ));
+        d.extend(cause);
+        d
+    })
 }
 
 async fn volume_action(
@@ -167,6 +212,26 @@ async fn check_new(st: &ProviderState, planned: &Value) -> Result<(), Diagnostic
     Ok(())
 }
 
+/// The instance, while the volume is still attached to it and neither is deleted: a
+/// detach is needed only then (an instance being deleted lets its volumes go by
+/// itself).
+async fn attached_instance(
+    st: &ProviderState,
+    volume_id: &str,
+    instance_id: &str,
+) -> Result<Option<Instance>, Diagnostics> {
+    let found = found_or_gone(st.client.volume(volume_id).await, || {
+        format!("Reading volume {volume_id}")
+    })?;
+    if !found.is_some_and(|v| is_live(&v) && v.instance_id.as_deref() == Some(instance_id)) {
+        return Ok(None);
+    }
+    let instance = found_or_gone(st.client.instance(instance_id).await, || {
+        format!("Reading instance {instance_id}")
+    })?;
+    Ok(instance.filter(|i| !i.status.is_gone()))
+}
+
 #[async_trait]
 impl Resource for VolumeAttachmentResource {
     fn type_name(&self) -> String {
@@ -194,8 +259,10 @@ impl Resource for VolumeAttachmentResource {
                  instance is shut down (`offline`): a plan that would attach to (or a destroy \
                  that would detach from) a running instance is refused, unless \
                  `allow_power_cycle = true` lets the provider shut the instance down, make \
-                 the change and start it again (it says so in a warning). A volume detached \
-                 out of band is attached again by the next apply. Manage an attachment either \
+                 the change and start it again (it says so in a warning). A destroy is \
+                 checked with the `allow_power_cycle` in the state, also when the instance \
+                 is destroyed in the same run (Terraform does not tell the provider so): set \
+                 it and apply before destroying. A volume detached out of band is attached again by the next apply. Manage an attachment either \
                  here or through `datacrunch_volume.instance_id`, not both.",
             )
             .attribute(
@@ -258,12 +325,11 @@ impl Resource for VolumeAttachmentResource {
             volume_action(&st.client, VolumeAction::Attach, volume_id, instance_id)
         })
         .await?;
-        let volume = st
-            .client
-            .volume(volume_id)
-            .await
-            .map_err(|e| api_error(format!("Reading volume {volume_id}"), &e))?;
-        Ok(Value::encode(&m.attached(&volume))?)
+        match shown_attached(ctx, &st.client, volume_id, instance_id).await {
+            Ok(volume) => Ok(Value::encode(&m.attached(volume.target)?)?),
+            // Attached, not yet shown: Terraform keeps what exists (as tainted).
+            Err(e) => Err(e.with_state(Value::encode(&m.attached(None)?)?)),
+        }
     }
 
     async fn read(&self, ctx: &Context, state: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -277,7 +343,7 @@ impl Resource for VolumeAttachmentResource {
             .filter(is_live)
             .filter(|v| v.instance_id.as_deref() == Some(instance_id));
         match attached {
-            Some(v) => Ok(Some(Value::encode(&prior.attached(&v))?)),
+            Some(v) => Ok(Some(Value::encode(&prior.attached(v.target)?)?)),
             None => {
                 tracing::info!(volume_id, instance_id, "volume no longer attached");
                 Ok(None)
@@ -296,21 +362,35 @@ impl Resource for VolumeAttachmentResource {
         Ok(planned.clone())
     }
 
+    /// A detach the API cannot make (the instance runs, allow_power_cycle is off) is
+    /// refused here rather than half-way through the apply. Terraform does not say
+    /// whether the instance is being destroyed in the same apply, so a `terraform
+    /// destroy` of both is refused the same way; the refusal says what to do.
+    async fn plan_destroy(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
+        let Ok(st) = ctx.provider_data::<ProviderState>() else {
+            return Ok(());
+        };
+        let m: AttachmentModel = prior.decode()?;
+        if m.allow_power_cycle == Some(true) {
+            return Ok(());
+        }
+        let (volume_id, instance_id) = m.ids()?;
+        match attached_instance(&st, volume_id, instance_id).await? {
+            Some(i) if i.status != InstanceStatus::Offline => {
+                Err(offline::refusal("detach", instance_id, i.status.as_str()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     async fn delete(&self, ctx: &Context, prior: &Value) -> Result<(), Diagnostics> {
         let m: AttachmentModel = prior.decode()?;
         let (volume_id, instance_id) = m.ids()?;
         let st = ProviderState::of(ctx)?;
-        let found = found_or_gone(st.client.volume(volume_id).await, || {
-            format!("Reading volume {volume_id}")
-        })?;
-        if !found.is_some_and(|v| is_live(&v) && v.instance_id.as_deref() == Some(instance_id)) {
-            return Ok(());
-        }
-        // An instance being deleted lets its volumes go by itself.
-        let instance = found_or_gone(st.client.instance(instance_id).await, || {
-            format!("Reading instance {instance_id}")
-        })?;
-        if instance.is_none_or(|i| i.status.is_gone()) {
+        if attached_instance(&st, volume_id, instance_id)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         let allow = m.allow_power_cycle.unwrap_or(false);
