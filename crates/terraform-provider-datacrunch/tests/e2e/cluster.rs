@@ -3,7 +3,8 @@
 //! back re-created, destroy leaving nothing; plan-time refusals with a "did you mean";
 //! a cluster that fails after being accepted deleted by the apply that made it; an
 //! apply killed while its cluster comes up (before its tags were set) leaves a cluster
-//! the next apply takes over and tags, never a second one.
+//! the next apply takes over and tags, never a second one; nor does a lost create
+//! answer.
 
 use test_support::datacrunch::*;
 
@@ -273,6 +274,33 @@ fn a_cluster_left_by_a_killed_apply_is_taken_over_and_tagged_not_created_twice()
     let tags: Vec<(String, Option<String>)> =
         tagged.tags.into_iter().map(|t| (t.key, t.value)).collect();
     assert_eq!(tags, [("team".to_owned(), Some("ml".to_owned()))]);
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_clusters(&emu).is_empty());
+}
+
+#[test]
+fn lost_cluster_create_answers_never_make_a_second_cluster() {
+    // Every create takes effect and loses its answer: the cluster is found by hostname
+    // and the description with its create token, never created again.
+    let emu = emulator_with(|b| {
+        b.fault(
+            "POST /v1/clusters",
+            datacrunch_emulator::FaultRule {
+                lost_answer_rate: 1.0,
+                ..Default::default()
+            },
+        )
+    });
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&config(IMAGE));
+    ws.init();
+    ws.apply();
+    let lost = emu.admin.injected_faults().get("lost_answer").copied();
+    assert!(lost.unwrap_or(0) >= 1, "no create answer was lost");
+    let ever = emu.admin.clusters();
+    assert_eq!(ever.len(), 1, "{ever:#?}");
+    assert_eq!(ws.values("datacrunch_cluster.c")["id"], ever[0]["id"]);
     ws.assert_no_changes();
     ws.destroy();
     assert!(live_clusters(&emu).is_empty());
