@@ -44,9 +44,11 @@ impl Client {
     /// `POST /clusters` → the new cluster's id (the API answers `{"id"}`).
     ///
     /// Safe against lost answers as [`deploy_instance`](Self::deploy_instance) is: when
-    /// an attempt may have taken effect, the cluster it made (same hostname, created
-    /// after the first attempt started, not gone) is looked up before the create is
-    /// sent again, and returned if found.
+    /// an attempt may have taken effect, the cluster it made (same hostname and
+    /// description, created after the first attempt started, not gone) is looked up
+    /// before the create is sent again, and returned if found. The API takes no tags
+    /// at create: put a unique token in the description so that only its own cluster
+    /// matches.
     pub async fn create_cluster(&self, request: &CreateClusterRequest) -> Result<String> {
         let hostname = super::require_id("hostname", &request.hostname)?;
         let req = Request::new(Method::POST, &["clusters"])
@@ -64,7 +66,11 @@ impl Client {
         since: SystemTime,
     ) -> Result<Option<String>> {
         let mut found = self.find_clusters_by_hostname(&request.hostname).await?;
-        found.retain(|c| !c.status.is_gone() && created_since(&c.created_at, since));
+        found.retain(|c| {
+            !c.status.is_gone()
+                && c.description == request.description
+                && created_since(&c.created_at, since)
+        });
         found.sort_by(|a, b| a.created_at.cmp(&b.created_at));
         Ok(found.into_iter().next().map(|c| c.id))
     }

@@ -19,17 +19,17 @@ use time::OffsetDateTime;
 use crate::api::Api;
 use crate::budget::{Billed, NodeCost};
 use crate::fleet::cleanup::{self, DELETE_TIMEOUT, POLL};
-use crate::fleet::{plan_check, provision, Fleet};
+use crate::fleet::{cluster_adopt, plan_check, provision, Fleet};
 use crate::progress::Progress;
 use crate::project::{Identity, PROJECT_TAG};
 use crate::settings::{ClusterSettings, Settings};
 use crate::sshconfig::HostEntry;
 use crate::terraform::{self, StateResource, Terraform};
-use crate::tfvars::{ClusterVars, TfVars};
+use crate::tfvars::TfVars;
 use crate::ttl::{self, EXPIRES_TAG};
 
 /// The module's resource address of the cluster.
-const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
+pub(super) const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
 
 /// The module's `cluster` output.
 #[derive(Debug, Deserialize)]
@@ -198,7 +198,25 @@ pub async fn converge(
         .await
         .map_err(|e| api.explain(e))?;
     let cluster_type = check_type(cluster, &types, &api.server_url)?;
-    let current = in_state(&fleet.resources).next();
+    // A cluster an interrupted bringup made but state lacks is imported first.
+    let adopted;
+    let resources = if cluster_adopt::run(
+        api,
+        tf,
+        settings,
+        cluster,
+        vars,
+        &fleet.resources,
+        progress,
+    )
+    .await?
+    {
+        adopted = tf.state()?;
+        &adopted
+    } else {
+        &fleet.resources
+    };
+    let current = in_state(resources).next();
     // A cluster is made when there is none, a failed one, or one REPLACE names; one
     // whose settings changed is made too once confirmed. Either way the catalog is
     // asked first, so a bad choice is named by its option before the plan.
@@ -235,14 +253,11 @@ pub async fn converge(
         let costs = node_costs(cluster, cluster_type, settings.ttl);
         provision::preflight(settings, api, costs, progress).await?;
     }
-    vars.datacrunch_cluster = Some(ClusterVars {
-        hostname: cluster.hostname.clone(),
-        cluster_type: cluster.cluster_type.clone(),
-        image: cluster.image.clone(),
-        location: settings.location.clone(),
-        shared_volume_gb: cluster.shared_volume_gb,
-        expires_at: ttl::format(expires_at),
-    });
+    vars.datacrunch_cluster = Some(cluster_adopt::cluster_vars(
+        settings,
+        cluster,
+        ttl::format(expires_at),
+    ));
     progress.line(format!(
         "cluster {} expires {} (`make extend TTL=4h` moves it, `make reap` deletes it then)",
         cluster.hostname,

@@ -10,10 +10,12 @@
 //! * [`provision`]: the apply attempts with the capacity fallback;
 //! * [`plan_check`]: what a plan would replace or destroy, refused unless confirmed;
 //! * [`cleanup`]: deleting instances through the API and proving they are gone;
-//! * [`cluster`]: cluster mode, one cluster instead of instances.
+//! * [`cluster`]: cluster mode, one cluster instead of instances; [`cluster_adopt`]:
+//!   the cluster an interrupted bringup made, imported before planning.
 
 pub mod cleanup;
 pub mod cluster;
+pub mod cluster_adopt;
 pub mod fallback;
 pub mod placement;
 pub mod plan_check;

@@ -7,7 +7,9 @@
 //! where it is asked for, are refused before anything exists; a `.config` change that
 //! would replace or destroy the running cluster is refused until REPLACE confirms it. A
 //! cluster carries its expiry like a node: `extend` moves it in place, `status` warns
-//! once it has passed, and `reap` from anywhere deletes it (never an untagged one).
+//! once it has passed, and `reap` from anywhere deletes it (never an untagged one). A
+//! bringup killed while its cluster comes up leaves it to the next bringup, which
+//! adopts it into state instead of creating a second one.
 
 use std::path::PathBuf;
 
@@ -390,5 +392,88 @@ fn a_cluster_expires_is_extended_in_place_and_is_reaped_from_anywhere() {
         Some("discontinued"),
         "an untagged cluster is never reaped: {after:?}"
     );
+    p.ok(&["destroy"]);
+}
+
+/// The cluster ids in the state file, read as JSON (independent of the tool under test).
+fn clusters_in_state(p: &Project) -> Vec<String> {
+    let path = p.dir().join("terraform/datacrunch/terraform.tfstate");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let state: Value = serde_json::from_str(&text).unwrap_or_default();
+    state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["type"] == "datacrunch_cluster")
+        .flat_map(|r| r["instances"].as_array().cloned().unwrap_or_default())
+        .filter_map(|i| i.pointer("/attributes/id")?.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_bringup_killed_while_its_cluster_comes_up_is_adopted_not_made_twice() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let p = cluster_project();
+    let mut child = p
+        .command(&["bringup"])
+        .env("DATACRUNCH_EMULATOR_PROVISIONING_SECONDS", "15")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    // Once the API lists the project's cluster (created and tagged), while it is still
+    // provisioning, kill every process of the run but the emulator, which keeps it.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        assert!(Instant::now() < deadline, "no cluster was ever created");
+        let started = p.dir().join(".local/emulator/url").exists()
+            && list(&p, "/clusters")
+                .iter()
+                .any(|c| tag(c, "kdevops-project").is_some());
+        if started {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("bringup ended before it could be killed: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let emulator = p.emulator_pid();
+    let mut victims: Vec<String> = crate::interrupt::descendants(child.id() as i32)
+        .into_iter()
+        .filter(|pid| Some(*pid) != emulator)
+        .map(|pid| pid.to_string())
+        .collect();
+    victims.push(child.id().to_string());
+    let killed = std::process::Command::new("kill")
+        .arg("-KILL")
+        .args(&victims)
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = child.wait();
+    let made = list(&p, "/clusters");
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_ne!(made[0]["status"], "running", "killed too late: {made:?}");
+    assert!(
+        clusters_in_state(&p).is_empty(),
+        "the kill left it in state"
+    );
+
+    let out = p.ok(&["bringup"]);
+    let id = made[0]["id"].as_str().unwrap();
+    assert!(
+        out.contains(&format!(
+            "adopting cluster gpu ({id}), created by an interrupted bringup"
+        )),
+        "{out}"
+    );
+    let clusters = list(&p, "/clusters");
+    assert_eq!(clusters.len(), 1, "a second cluster: {clusters:?}");
+    assert_eq!(clusters[0]["status"], "running", "{clusters:?}");
+    assert_eq!(clusters_in_state(&p), [id]);
     p.ok(&["destroy"]);
 }

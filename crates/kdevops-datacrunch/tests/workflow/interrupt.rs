@@ -216,7 +216,7 @@ fn children(pid: i32) -> Vec<i32> {
 }
 
 /// Every live descendant of `pid`.
-fn descendants(pid: i32) -> Vec<i32> {
+pub(crate) fn descendants(pid: i32) -> Vec<i32> {
     let mut found = Vec::new();
     let mut todo = vec![pid];
     while let Some(p) = todo.pop() {

@@ -2,7 +2,17 @@
 //! without ever making a second copy.
 
 use datacrunch_client::Error;
+use sha2::{Digest, Sha256};
 use std::future::Future;
+
+/// A token naming "the object this configuration asked for": the same `parts` (every
+/// argument that forces a replacement) give the same token, so a re-run after an
+/// interrupted apply recognises what the first run made instead of creating a second.
+pub fn config_token<S: AsRef<str>>(parts: &[S]) -> String {
+    let joined: Vec<&str> = parts.iter().map(AsRef::as_ref).collect();
+    let digest = Sha256::digest(joined.join("\u{1f}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
 
 /// Creates an object, adopting an identical one `find` already sees (left by an apply
 /// that was killed before it could record it); when the create's answer is lost

@@ -1,7 +1,10 @@
 //! `datacrunch_cluster` and the cluster data sources end to end: create waiting until
 //! running, no-change plan, tags in place, import, a cluster deleted behind Terraform's
 //! back re-created, destroy leaving nothing; plan-time refusals with a "did you mean";
-//! a cluster that fails after being accepted deleted by the apply that made it.
+//! a cluster that fails after being accepted deleted by the apply that made it; an
+//! apply killed while its cluster comes up (before its tags were set) leaves a cluster
+//! the next apply takes over and tags, never a second one; nor does a lost create
+//! answer.
 
 use test_support::datacrunch::*;
 
@@ -206,4 +209,99 @@ fn a_cluster_that_fails_after_being_accepted_is_deleted_not_left_billing() {
     assert_eq!(clusters[0]["status"], "discontinued", "{clusters:#?}");
     let state = ws.ok(&["state", "list"]);
     assert!(!state.contains("datacrunch_cluster.c"), "{state}");
+}
+
+#[test]
+fn a_cluster_left_by_a_killed_apply_is_taken_over_and_tagged_not_created_twice() {
+    use datacrunch_emulator::FaultRule;
+    use std::time::Duration;
+    let emu = emulator_with(|b| b.provisioning_time(Duration::from_secs(6)));
+    // Tagging hangs: the apply is killed after the create, before any tag is set, so
+    // the cluster carries nothing of this configuration but what the create sent.
+    let slow_tags = FaultRule {
+        latency_ms: 60_000,
+        ..Default::default()
+    };
+    emu.admin
+        .set_fault("POST /v1/clusters/{id}/tags", slow_tags)
+        .unwrap();
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&config(&format!("{IMAGE}\n  tags = {{ team = \"ml\" }}")));
+    ws.init();
+    let mut child = ws
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    test_support::process::wait_until(
+        Duration::from_secs(60),
+        || emu.admin.count("POST /v1/clusters/{id}/tags") >= 1,
+        || "the apply never created and began tagging its cluster".into(),
+    );
+    crate::failures::kill_terraform_and_its_provider(&ws, &mut child);
+    emu.admin.clear_faults();
+    let left = live_clusters(&emu);
+    assert_eq!(left.len(), 1, "{left:#?}");
+    let id = left[0]["id"].as_str().unwrap().to_owned();
+    let client = api(&emu);
+    let untagged = block_on(async { client.cluster(&id).await.unwrap() });
+    assert!(untagged.tags.is_empty(), "{untagged:?}");
+
+    // The killed run left its state lock behind.
+    let out = ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-lock=false",
+    ]);
+    assert!(
+        out.contains("Adopted a cluster from an interrupted create"),
+        "{out}"
+    );
+    assert_eq!(
+        emu.admin.count("POST /v1/clusters"),
+        1,
+        "a second create: {out}"
+    );
+    let c = ws.values("datacrunch_cluster.c");
+    assert_eq!(c["id"], id.as_str());
+    assert_eq!(c["status"], "running");
+    // The token the recovery finds it by stays out of the configured description.
+    assert_eq!(c["description"], "", "{c}");
+    let tagged = block_on(async { client.cluster(&id).await.unwrap() });
+    let tags: Vec<(String, Option<String>)> =
+        tagged.tags.into_iter().map(|t| (t.key, t.value)).collect();
+    assert_eq!(tags, [("team".to_owned(), Some("ml".to_owned()))]);
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_clusters(&emu).is_empty());
+}
+
+#[test]
+fn lost_cluster_create_answers_never_make_a_second_cluster() {
+    // Every create takes effect and loses its answer: the cluster is found by hostname
+    // and the description with its create token, never created again.
+    let emu = emulator_with(|b| {
+        b.fault(
+            "POST /v1/clusters",
+            datacrunch_emulator::FaultRule {
+                lost_answer_rate: 1.0,
+                ..Default::default()
+            },
+        )
+    });
+    let ws = EmulatedWorkspace::new(&terraform(), &emu);
+    ws.write(&config(IMAGE));
+    ws.init();
+    ws.apply();
+    let lost = emu.admin.injected_faults().get("lost_answer").copied();
+    assert!(lost.unwrap_or(0) >= 1, "no create answer was lost");
+    let ever = emu.admin.clusters();
+    assert_eq!(ever.len(), 1, "{ever:#?}");
+    assert_eq!(ws.values("datacrunch_cluster.c")["id"], ever[0]["id"]);
+    ws.assert_no_changes();
+    ws.destroy();
+    assert!(live_clusters(&emu).is_empty());
 }

@@ -187,7 +187,10 @@ fn processes_running(binary: &std::path::Path) -> Vec<i32> {
 
 /// SIGKILL for a running `terraform` and for the provider it started (which lost its
 /// parent and is ours to stop: it runs the binary copied into this workspace).
-fn kill_terraform_and_its_provider(ws: &EmulatedWorkspace, child: &mut std::process::Child) {
+pub(crate) fn kill_terraform_and_its_provider(
+    ws: &EmulatedWorkspace,
+    child: &mut std::process::Child,
+) {
     child.kill().unwrap();
     child.wait().unwrap();
     let mirror = ws.root().join("mirror");

@@ -1,19 +1,23 @@
-//! `datacrunch_cluster`: create (waiting until `running`, deleting a cluster that
-//! failed on the way), read (a deleted cluster is gone, so Terraform re-creates it),
+//! `datacrunch_cluster`: create (taking over the cluster an interrupted create of the
+//! same configuration left, see [`recover`]; waiting until `running`, deleting a cluster
+//! that failed on the way), read (a deleted cluster is gone, so Terraform re-creates it),
 //! tags in place, delete (confirmed), import by id, `moved` from the official provider's
 //! `verda_cluster`, and plan-time checks of type, image and location against the live
 //! cluster catalog.
 
 mod model;
 mod plan;
+mod recover;
 mod schema;
 
 use crate::diagnostics::{api_error, found_or_gone, missing};
+use crate::resources::create_once::find_or_create;
 use crate::resources::tags::sync_tags;
 use crate::state::ProviderState;
 use datacrunch_client::{Client, TaggedKind};
-use datacrunch_models::{Cluster, ClusterStatus};
+use datacrunch_models::{Cluster, ClusterStatus, CreateClusterRequest};
 use model::ClusterModel;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tfplugin::schema::timeouts::Operation;
 use tfplugin::{async_trait, Context, Diagnostic, Diagnostics, PlanChange, Resource, Value};
@@ -132,6 +136,28 @@ async fn failed_create(
     }
 }
 
+/// Takes over the cluster an interrupted create of `request` left (returned with its
+/// id), else creates one; a create whose answer was lost is looked up the same way
+/// before it is sent again.
+async fn create_or_adopt(
+    client: &Client,
+    request: &CreateClusterRequest,
+) -> Result<(String, Option<Cluster>), datacrunch_client::Error> {
+    if let Some(c) = recover::find_leftover(client, &request.hostname, &request.description).await?
+    {
+        return Ok((c.id.clone(), Some(c)));
+    }
+    let find = || async {
+        let found = recover::find_leftover(client, &request.hostname, &request.description);
+        Ok(found.await?.map(|c| c.id))
+    };
+    let (id, adopted) = find_or_create(|| client.create_cluster(request), find).await?;
+    if !adopted {
+        return Ok((id, None));
+    }
+    Ok((id.clone(), Some(client.cluster(&id).await?)))
+}
+
 #[async_trait]
 impl Resource for ClusterResource {
     fn type_name(&self) -> String {
@@ -192,24 +218,36 @@ impl Resource for ClusterResource {
     ) -> Result<Value, Diagnostics> {
         let m: ClusterModel = planned.decode()?;
         let st = ProviderState::of(ctx)?;
-        let request = m
+        let mut request = m
             .create_request()
             .ok_or_else(|| missing("cluster arguments"))?;
-        let id = st
-            .client
-            .create_cluster(&request)
+        request.description = recover::with_token(&request.description, &recover::create_token(&m));
+        let (id, adopted) = create_or_adopt(&st.client, &request)
             .await
             .map_err(|e| api_error(format!("Creating cluster {:?}", request.hostname), &e))?;
+        // A cluster taken over may carry its tags already, or none (its create was
+        // killed before they were set): either way they become the planned ones.
+        let current = match adopted {
+            Some(c) => {
+                ctx.warn(
+                    "Adopted a cluster from an interrupted create",
+                    format!(
+                        "Cluster {id} ({}, status {}) was created for this configuration by an \
+                         earlier create whose answer or apply was lost; it is used instead of \
+                         creating a second one.",
+                        c.hostname, c.status
+                    ),
+                );
+                c.tags
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                    .collect()
+            }
+            None => BTreeMap::new(),
+        };
         let tags = m.tags.clone().unwrap_or_default();
-        if !tags.is_empty() {
-            let tagged = sync_tags(
-                &st.client,
-                TaggedKind::Cluster,
-                &id,
-                &Default::default(),
-                &tags,
-            )
-            .await;
+        if tags != current {
+            let tagged = sync_tags(&st.client, TaggedKind::Cluster, &id, &current, &tags).await;
             if let Err(e) = tagged {
                 let error = api_error(format!("Tagging cluster {id}"), &e);
                 return Err(failed_create(ctx, &st, &m, &id, error).await);

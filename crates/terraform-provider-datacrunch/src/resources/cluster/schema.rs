@@ -41,8 +41,10 @@ pub fn schema() -> Schema {
              `running`; a cluster that fails on the way is deleted before the apply reports \
              the error, so nothing billed is left outside the state; one still on its way when \
              the create times out or is interrupted stays in state, tainted, so the next apply \
-             replaces it and a destroy deletes it. Only `tags` change in place. Import with \
-             the cluster id.",
+             replaces it and a destroy deletes it. A cluster whose create answer was lost, \
+             or whose apply was killed before saving it (even before its tags were set), is \
+             found by the next create of the same configuration and taken over (and tagged), \
+             never created twice. Only `tags` change in place. Import with the cluster id.",
         )
         .attribute(computed_string("id", "The cluster id."))
         .attribute(replace_string(
@@ -66,7 +68,11 @@ pub fn schema() -> Schema {
             Attribute::string("description")
                 .default("")
                 .requires_replace()
-                .description("Description."),
+                .description(
+                    "Description. The API's copy ends with a create token (the API takes no \
+                     tags at create): a create whose answer or apply was lost is found by it \
+                     and taken over, never made twice. The token is not shown here.",
+                ),
         )
         .attribute(
             Attribute::string("location_code")

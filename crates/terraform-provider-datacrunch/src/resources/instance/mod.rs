@@ -26,7 +26,6 @@ use datacrunch_client::{Client, TaggedKind};
 use datacrunch_models::{DeployInstanceRequest, Instance, OsVolumeRequest, Tag};
 use lifecycle::{Budget, LifecycleError, WaitFailure};
 use model::{carries_create_token, InstanceModel, OsVolume, CREATE_TOKEN_TAG};
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tfplugin::schema::timeouts::Operation;
 use tfplugin::{
@@ -90,8 +89,7 @@ pub fn create_token(m: &InstanceModel) -> String {
         sorted(&m.ssh_key_ids),
         sorted(&m.existing_volume_ids),
     ];
-    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::resources::create_once::config_token(&parts)
 }
 
 fn deploy_request(m: &InstanceModel, token: &str) -> Result<DeployInstanceRequest, Diagnostics> {
