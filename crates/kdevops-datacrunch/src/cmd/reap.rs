@@ -15,7 +15,7 @@ use datacrunch_models::{Cluster, Instance};
 use crate::api::{self, Api, Target};
 use crate::cmd::load_settings;
 use crate::emulator;
-use crate::fleet::{cleanup, cluster};
+use crate::fleet::cleanup;
 use crate::project::{Project, PROJECT_TAG};
 use crate::settings::Endpoint;
 use crate::ttl::{self, Expiring};
@@ -98,7 +98,7 @@ pub async fn run(project: &Project, args: ReapArgs) -> Result<()> {
         for e in &mut expired {
             let deleted = match e.kind {
                 Kind::Instance => cleanup::delete_instance(&api, &e.id, false).await,
-                Kind::Cluster => cluster::delete(&api, &e.id, deadline).await,
+                Kind::Cluster => cleanup::delete_cluster(&api, &e.id, deadline).await,
             };
             match deleted {
                 Ok(()) => e.deleted = true,

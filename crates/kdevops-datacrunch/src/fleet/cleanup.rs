@@ -1,4 +1,4 @@
-//! Deleting through the API: one instance (retried while the API says it is still
+//! Deleting through the API: one instance or one cluster (retried while the API says it is still
 //! provisioning), every instance of this project with proof that none is left, and the
 //! project's uploaded SSH key. Only what carries this project's mark is ever deleted.
 
@@ -25,6 +25,21 @@ pub async fn delete_instance(api: &Api, id: &str, keep_volumes: bool) -> Result<
         match api.client.instance_action(&request).await {
             Ok(_) => return Ok(()),
             // 404, or 403 forbidden_action "already discontinued": the goal is reached.
+            Err(e) if e.is_gone_on_delete() => return Ok(()),
+            Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
+                tokio::time::sleep(POLL).await
+            }
+            Err(e) => return Err(api.explain(e)),
+        }
+    }
+}
+
+/// Deletes one cluster (its shared volume goes with it): done when deleted or already
+/// gone; retried while the API refuses because it is still provisioning.
+pub async fn delete_cluster(api: &Api, id: &str, deadline: Instant) -> Result<()> {
+    loop {
+        match api.client.delete_cluster(id).await {
+            Ok(()) => return Ok(()),
             Err(e) if e.is_gone_on_delete() => return Ok(()),
             Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
                 tokio::time::sleep(POLL).await

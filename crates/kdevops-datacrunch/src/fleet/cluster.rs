@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 
 use crate::api::Api;
 use crate::budget::{Billed, NodeCost};
-use crate::fleet::cleanup::{self, DELETE_TIMEOUT, POLL};
-use crate::fleet::{cluster_adopt, plan_check, provision, Fleet};
+use crate::fleet::cleanup::{self, DELETE_TIMEOUT};
+use crate::fleet::{cluster_adopt, plan_check, provision, Fleet, CLUSTER_ADDRESS};
 use crate::progress::Progress;
 use crate::project::{Identity, PROJECT_TAG};
 use crate::settings::{ClusterSettings, Settings};
@@ -27,9 +27,6 @@ use crate::sshconfig::HostEntry;
 use crate::terraform::{self, StateResource, Terraform};
 use crate::tfvars::TfVars;
 use crate::ttl::{self, EXPIRES_TAG};
-
-/// The module's resource address of the cluster.
-pub(super) const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
 
 /// The module's `cluster` output.
 #[derive(Debug, Deserialize)]
@@ -401,21 +398,6 @@ pub async fn live_clusters(api: &Api, identity: &Identity) -> Result<Vec<Cluster
         .collect())
 }
 
-/// Deletes one cluster (its shared volume goes with it): done when deleted or already
-/// gone; retried while the API refuses because it is still provisioning.
-pub async fn delete(api: &Api, id: &str, deadline: Instant) -> Result<()> {
-    loop {
-        match api.client.delete_cluster(id).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_gone_on_delete() => return Ok(()),
-            Err(e) if e.is_still_provisioning() && Instant::now() < deadline => {
-                tokio::time::sleep(POLL).await
-            }
-            Err(e) => return Err(api.explain(e)),
-        }
-    }
-}
-
 /// Deletes every live cluster of this project (its shared volume goes with it) and
 /// waits until the API lists none.
 pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Result<()> {
@@ -425,7 +407,7 @@ pub async fn sweep(api: &Api, identity: &Identity, progress: &Progress) -> Resul
             "deleting leftover cluster {} ({}, {})",
             c.hostname, c.id, c.status
         ));
-        delete(api, &c.id, deadline).await?;
+        cleanup::delete_cluster(api, &c.id, deadline).await?;
     }
     cleanup::wait_until_none("clusters", deadline, || async {
         let remaining = live_clusters(api, identity).await?;

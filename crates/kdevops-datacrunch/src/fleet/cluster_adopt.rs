@@ -99,7 +99,7 @@ pub async fn run(
         "adopting cluster {} ({}), created by an interrupted bringup",
         ready.hostname, ready.id
     ));
-    tf.import(super::cluster::CLUSTER_ADDRESS, &ready.id)?;
+    tf.import(super::CLUSTER_ADDRESS, &ready.id)?;
     Ok(true)
 }
 
@@ -151,7 +151,7 @@ async fn wait_until_running(
                 found.hostname, found.id
             ));
             let delete_by = std::time::Instant::now() + DELETE_TIMEOUT;
-            super::cluster::delete(api, &found.id, delete_by).await?;
+            super::cleanup::delete_cluster(api, &found.id, delete_by).await?;
             Ok(None)
         }
     }

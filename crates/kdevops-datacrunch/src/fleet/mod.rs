@@ -33,6 +33,9 @@ use crate::project::{Identity, LEGACY_MARKER_PREFIX, PROJECT_TAG};
 use crate::terraform::{StateResource, Terraform};
 use fallback::NodeState;
 
+/// The module's resource address of the cluster (cluster mode).
+pub const CLUSTER_ADDRESS: &str = "datacrunch_cluster.kdevops[0]";
+
 /// Everything that exists, as seen at one moment.
 pub struct Fleet {
     /// The resources in Terraform's state.

@@ -5,6 +5,7 @@
 //! `verda_cluster`, and plan-time checks of type, image and location against the live
 //! cluster catalog.
 
+mod description;
 mod model;
 mod plan;
 mod recover;
@@ -221,7 +222,8 @@ impl Resource for ClusterResource {
         let mut request = m
             .create_request()
             .ok_or_else(|| missing("cluster arguments"))?;
-        request.description = recover::with_token(&request.description, &recover::create_token(&m));
+        request.description =
+            description::with_token(&request.description, &recover::create_token(&m));
         let (id, adopted) = create_or_adopt(&st.client, &request)
             .await
             .map_err(|e| api_error(format!("Creating cluster {:?}", request.hostname), &e))?;

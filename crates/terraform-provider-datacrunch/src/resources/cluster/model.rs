@@ -102,7 +102,7 @@ impl ClusterModel {
             cluster_type: Some(api.cluster_type.clone()),
             image,
             hostname: Some(api.hostname.clone()),
-            description: Some(super::recover::without_token(&api.description).to_owned()),
+            description: Some(super::description::without_token(&api.description).to_owned()),
             location_code: Some(api.location.clone()),
             location: Some(api.location.clone()),
             ssh_key_ids: list_or_prior(&api.ssh_key_ids, &self.ssh_key_ids),

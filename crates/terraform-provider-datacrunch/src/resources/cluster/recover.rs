@@ -11,9 +11,6 @@ use crate::resources::create_once::config_token;
 use datacrunch_client::Client;
 use datacrunch_models::Cluster;
 
-/// What precedes the token in the description.
-const TOKEN_PREFIX: &str = "[tf-create:";
-
 /// The token of "the cluster this configuration asked for": every argument that forces
 /// a replacement is in it, so a replacement never takes the cluster it replaces for a
 /// leftover. Tags are not: they change in place (the expiry on every extend).
@@ -41,32 +38,6 @@ pub fn create_token(m: &ClusterModel) -> String {
         sorted(&m.ssh_key_ids),
         sorted(&m.existing_volume_ids),
     ])
-}
-
-/// The description the create sends: the configured one, then the token.
-pub fn with_token(description: &str, token: &str) -> String {
-    let mark = format!("{TOKEN_PREFIX}{token}]");
-    if description.is_empty() {
-        mark
-    } else {
-        format!("{description} {mark}")
-    }
-}
-
-/// The description as configured: without the token a create put at its end.
-pub fn without_token(description: &str) -> &str {
-    let Some(start) = description.rfind(TOKEN_PREFIX) else {
-        return description;
-    };
-    let token = &description[start + TOKEN_PREFIX.len()..];
-    let is_token = token
-        .strip_suffix(']')
-        .is_some_and(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_hexdigit()));
-    if is_token {
-        description[..start].trim_end()
-    } else {
-        description
-    }
 }
 
 /// Whether `cluster` was made by a create that sent `description` (token included).
@@ -102,19 +73,6 @@ pub async fn find_leftover(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_token_is_hidden_from_the_description_and_only_a_token_is_removed() {
-        let token = "0123456789abcdef0123456789abcdef";
-        for configured in ["kdevops cluster gpu", ""] {
-            let sent = with_token(configured, token);
-            assert!(sent.contains(token), "{sent}");
-            assert_eq!(without_token(&sent), configured);
-        }
-        for not_a_token in ["notes [tf-create:]", "a [tf-create:xyz]", "plain"] {
-            assert_eq!(without_token(not_a_token), not_a_token);
-        }
-    }
 
     #[test]
     fn the_token_follows_what_forces_replacement_not_the_tags() {
