@@ -16,6 +16,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use tonic::body::Body;
@@ -23,9 +24,32 @@ use tonic::codegen::{http, Service};
 use tonic::server::NamedService;
 use tonic::Status;
 
-/// A gRPC service whose calls each run on a blocking-pool thread (see the module docs).
-#[derive(Clone)]
-pub(super) struct OwnThread<S>(pub S);
+/// A gRPC service whose calls each run on a blocking-pool thread (see the
+/// module docs), built by the first call: what building it takes (every
+/// resource's schema, for the provider service) is not done before Terraform
+/// asks for anything.
+pub(super) struct OwnThread<S> {
+    service: Arc<OnceLock<S>>,
+    build: Arc<dyn Fn() -> S + Send + Sync>,
+}
+
+impl<S> OwnThread<S> {
+    pub fn new(build: impl Fn() -> S + Send + Sync + 'static) -> Self {
+        Self {
+            service: Arc::new(OnceLock::new()),
+            build: Arc::new(build),
+        }
+    }
+}
+
+impl<S> Clone for OwnThread<S> {
+    fn clone(&self) -> Self {
+        Self {
+            service: self.service.clone(),
+            build: self.build.clone(),
+        }
+    }
+}
 
 impl<S: NamedService> NamedService for OwnThread<S> {
     const NAME: &'static str = S::NAME;
@@ -35,23 +59,33 @@ type CallFuture = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infal
 
 impl<S> Service<http::Request<Body>> for OwnThread<S>
 where
-    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>,
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = http::Response<Body>;
     type Error = Infallible;
     type Future = CallFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.0.poll_ready(cx)
+    /// Always ready: the services wrapped here are tonic's generated servers,
+    /// which are always ready themselves (they accept every call and run it).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: http::Request<Body>) -> CallFuture {
-        let call = self.0.call(req);
+        let this = self.clone();
         let handle = tokio::runtime::Handle::current();
         Box::pin(async move {
-            // The server's thread keeps driving the sockets and timers the call waits on.
-            match tokio::task::spawn_blocking(move || handle.block_on(call)).await {
+            let call = move || {
+                let mut service = this.service.get_or_init(|| (this.build)()).clone();
+                // The server's thread keeps driving the sockets and timers the call waits on.
+                handle.block_on(service.call(req))
+            };
+            match tokio::task::spawn_blocking(call).await {
                 Ok(response) => response,
                 // Only when panics unwind (the library's tests): a provider binary
                 // reports the panic to Terraform and exits from the panic hook.

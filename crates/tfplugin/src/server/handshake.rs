@@ -68,10 +68,6 @@ pub fn handshake_line(socket: &Path, cert_der: Option<&[u8]>) -> String {
 }
 
 /// Writes the handshake line to stdout: the only stdout write of a served provider.
-///
-/// Never inlined, so that its symbol marks the end of start-up in a profile:
-/// tools/bench/link-order stops its "start-up" function list when this returns.
-#[inline(never)]
 pub fn announce(line: &str) -> Result<(), HandshakeError> {
     let mut out = std::io::stdout().lock();
     out.write_all(line.as_bytes())

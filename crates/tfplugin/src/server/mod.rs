@@ -146,18 +146,19 @@ async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::R
     tracing::debug!(socket = %path.display(), tls = tls.is_some(), "plugin server listening");
 
     let incoming = transport::incoming(listener, tls);
-    let service = ProviderService::new(provider).notify_stop(stop_requested);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
     let server = Server::builder()
-        .add_service(calls::OwnThread(
+        .add_service(calls::OwnThread::new(move || {
+            let service =
+                ProviderService::new(provider.clone()).notify_stop(stop_requested.clone());
             ProviderServer::new(service)
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(MAX_MESSAGE_SIZE),
-        ))
+                .max_encoding_message_size(MAX_MESSAGE_SIZE)
+        }))
         .add_service(GrpcControllerServer::new(controller::Controller::new(
             shutdown.clone(),
             opts.debug,

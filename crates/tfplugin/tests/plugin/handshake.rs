@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    client_identity, connect_plain, connect_tls, start_provider, start_provider_with_env, Launched,
+    client_identity, connect_plain, connect_socket, connect_tls, start_provider,
+    start_provider_with_env, Launched,
 };
 use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
 use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
@@ -381,15 +382,42 @@ fn debug_mode_prints_reattach_config() {
     }
 }
 
-#[test]
-fn a_panic_is_reported_the_way_terraform_recognises() {
-    let out = std::process::Command::new(BIN)
+#[tokio::test]
+async fn a_panic_is_reported_the_way_terraform_recognises() {
+    use std::io::{BufRead, BufReader, Read};
+    // The testbed panics building its schema, which the first call does.
+    let mut child = std::process::Command::new(BIN)
         .env(COOKIE_KEY, COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
         .env("TESTBED_PANIC", "1")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let mut handshake = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut handshake)
+        .unwrap();
+    let socket = handshake
+        .split('|')
+        .nth(3)
+        .expect("handshake line")
+        .to_owned();
+    let channel = connect_socket(socket).await.unwrap();
+    let call = ProviderClient::new(channel)
+        .get_provider_schema(get_provider_schema::Request {})
+        .await;
+    assert!(call.is_err(), "the call must fail: the provider panicked");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let line = err
         .lines()
         .find(|l| l.starts_with("panic: "))
