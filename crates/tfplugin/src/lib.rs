@@ -173,8 +173,9 @@
 //!   replaced or destroyed later instead of being forgotten.
 //! - StopProvider (Ctrl-C) cancels the [`Context`]s of the operations in
 //!   flight; later calls get fresh ones.
-//! - Calls run on a two-thread runtime: one call that blocks cannot stall
-//!   StopProvider, but blocking work still belongs in `spawn_blocking`.
+//! - Each call runs on a thread of its own, apart from the server's: one
+//!   call that blocks cannot stall StopProvider or the other calls, but it
+//!   holds its thread while it blocks, so prefer async I/O.
 //! - Resources cannot set private state; Terraform's is passed through.
 //! - Set elements have no path in the protocol, so a validator or planner
 //!   diagnostic inside a set points at the whole set, and plan modifiers

@@ -342,13 +342,21 @@ impl DataSource for Catalog {
     }
 }
 
-/// Misbehaves on purpose for the tests: holds the runtime thread (no
-/// `.await`) until `release` exists, announcing the start by creating
-/// `release` + ".started". The server must keep answering meanwhile.
+/// Misbehaves on purpose for the tests: holds its thread (no `.await`)
+/// until `release` exists, announcing the start by appending a line to
+/// `release` + ".started" (one line per blocked call). The server must keep
+/// answering meanwhile.
 fn block_thread_until(release: &std::path::Path) {
+    use std::io::Write;
     let mut started = release.as_os_str().to_owned();
     started.push(".started");
-    let _ = std::fs::write(&started, b"");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&started)
+    {
+        let _ = f.write_all(b"started\n");
+    }
     while !release.exists() {
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -8,6 +8,7 @@
 //! and Shutdown all end serving gracefully, which removes the socket file.
 
 mod actions;
+mod calls;
 mod controller;
 mod convert;
 mod grpc;
@@ -39,13 +40,6 @@ pub use grpc::ProviderService;
 /// terraform-plugin-go's limit; tonic's default of 4 MiB is too small for big states.
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
 
-/// Runtime worker threads. Two, not one per core: a provider spends its time
-/// waiting on the network, and each extra thread costs start-up time and
-/// memory in every one of the several provider processes a Terraform command
-/// starts. Two are enough that one stuck call cannot stop the process from
-/// answering StopProvider and Shutdown.
-const WORKER_THREADS: usize = 2;
-
 /// Options for [`serve_with`]; [`serve`] reads them from argv and the environment.
 #[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
@@ -57,11 +51,11 @@ pub struct ServeOptions {
 /// Runs the provider: call it from `main` and nothing else.
 /// `--debug` on the command line selects reattach mode. Never returns.
 ///
-/// Requests are served on a tokio runtime with two worker threads,
-/// so a resource that blocks or burns CPU in one call does not stall
-/// StopProvider or Shutdown arriving meanwhile. Resources should still use
-/// async I/O (or `tokio::task::spawn_blocking`): Terraform runs up to ten
-/// operations in parallel, and each blocking one occupies a worker.
+/// The server runs on a single-threaded tokio runtime and each provider
+/// call on a thread of its own (`calls`), so a resource that blocks or burns
+/// CPU in one call does not stall StopProvider or Shutdown arriving
+/// meanwhile, nor the other calls. Resources should still use async I/O:
+/// a blocked call holds a thread for as long as it blocks.
 pub fn serve<P: Provider>(provider: P) -> ! {
     let debug = std::env::args()
         .skip(1)
@@ -79,8 +73,7 @@ pub fn serve_with<P: Provider>(provider: P, opts: ServeOptions) -> ! {
             std::process::exit(1);
         }
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -153,18 +146,19 @@ async fn run_inner(provider: Arc<dyn Provider>, opts: ServeOptions) -> anyhow::R
     tracing::debug!(socket = %path.display(), tls = tls.is_some(), "plugin server listening");
 
     let incoming = transport::incoming(listener, tls);
-    let service = ProviderService::new(provider).notify_stop(stop_requested);
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
     let server = Server::builder()
-        .add_service(
+        .add_service(calls::OwnThread::new(move || {
+            let service =
+                ProviderService::new(provider.clone()).notify_stop(stop_requested.clone());
             ProviderServer::new(service)
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
-                .max_encoding_message_size(MAX_MESSAGE_SIZE),
-        )
+                .max_encoding_message_size(MAX_MESSAGE_SIZE)
+        }))
         .add_service(GrpcControllerServer::new(controller::Controller::new(
             shutdown.clone(),
             opts.debug,

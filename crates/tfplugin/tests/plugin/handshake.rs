@@ -3,12 +3,13 @@
 //! certificate (and refusal of any other certificate), plaintext when TLS
 //! is disabled, Shutdown exiting promptly, SIGINT being ignored until
 //! StopProvider (a later one, or SIGTERM, stops it and removes the socket),
-//! `--debug`, and StopProvider answered while another call blocks a thread.
+//! `--debug`, and StopProvider answered while other calls block their threads.
 
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    client_identity, connect_plain, connect_tls, start_provider, start_provider_with_env, Launched,
+    client_identity, connect_plain, connect_socket, connect_tls, start_provider,
+    start_provider_with_env, Launched,
 };
 use tfplugin::handshake::{COOKIE_KEY, COOKIE_VALUE};
 use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
@@ -236,31 +237,50 @@ async fn messages_beyond_4_mib_are_accepted() {
     shutdown_and_check(p).await;
 }
 
-/// A resource that blocks its thread (CPU work, a blocking call) must not
-/// keep Terraform's StopProvider and other calls from being answered.
+/// Resources that block their thread (CPU work, a blocking call) must not
+/// keep Terraform's StopProvider and other calls from being answered, however
+/// many calls block at once (here three, more than a two-worker runtime has).
 #[tokio::test]
-async fn a_blocked_call_does_not_stall_stop_provider() {
+async fn blocked_calls_do_not_stall_stop_provider() {
+    const BLOCKED: usize = 3;
     let dir = tempfile::tempdir().unwrap();
     let release = dir.path().join("release");
     let started = dir.path().join("release.started");
     let p = start_provider_with_env(None, &[("TESTBED_BLOCK_UNTIL", release.to_str().unwrap())]);
-    let mut blocked = ProviderClient::new(connect_plain(&p).await.unwrap());
-    let read = tokio::spawn(async move {
-        blocked
-            .read_data_source(read_data_source::Request {
-                type_name: "testbed_catalog".into(),
-                config: None,
-                provider_meta: None,
-                client_capabilities: None,
-            })
-            .await
-    });
-    while !started.exists() {
-        assert!(!read.is_finished(), "the read returned without blocking");
+    let mut reads = Vec::new();
+    for _ in 0..BLOCKED {
+        let mut blocked = ProviderClient::new(connect_plain(&p).await.unwrap());
+        reads.push(tokio::spawn(async move {
+            blocked
+                .read_data_source(read_data_source::Request {
+                    type_name: "testbed_catalog".into(),
+                    config: None,
+                    provider_meta: None,
+                    client_capabilities: None,
+                })
+                .await
+        }));
+    }
+    let blocked_now = || {
+        std::fs::read_to_string(&started)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let waiting = Instant::now();
+    while blocked_now() < BLOCKED {
+        assert!(
+            reads.iter().all(|r| !r.is_finished()),
+            "a read returned without blocking"
+        );
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "only {} of {BLOCKED} reads started: the others wait for a thread",
+            blocked_now()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    // The read now holds one runtime thread for as long as `release` is absent.
+    // The reads now each hold a thread for as long as `release` is absent.
     let mut client = ProviderClient::new(connect_plain(&p).await.unwrap());
     let answered = tokio::time::timeout(Duration::from_secs(20), async {
         client
@@ -274,17 +294,19 @@ async fn a_blocked_call_does_not_stall_stop_provider() {
             .into_inner()
     })
     .await
-    .expect("StopProvider was not answered while another call blocked a thread");
+    .expect("StopProvider was not answered while other calls blocked their threads");
     assert_eq!(answered.error, "");
     assert!(
-        !read.is_finished(),
-        "the blocked read must still be running"
+        reads.iter().all(|r| !r.is_finished()),
+        "the blocked reads must still be running"
     );
 
     std::fs::write(&release, b"").unwrap();
-    read.await
-        .unwrap()
-        .expect("the blocked read completes once released");
+    for read in reads {
+        read.await
+            .unwrap()
+            .expect("a blocked read completes once released");
+    }
     shutdown_and_check(p).await;
 }
 
@@ -360,15 +382,42 @@ fn debug_mode_prints_reattach_config() {
     }
 }
 
-#[test]
-fn a_panic_is_reported_the_way_terraform_recognises() {
-    let out = std::process::Command::new(BIN)
+#[tokio::test]
+async fn a_panic_is_reported_the_way_terraform_recognises() {
+    use std::io::{BufRead, BufReader, Read};
+    // The testbed panics building its schema, which the first call does.
+    let mut child = std::process::Command::new(BIN)
         .env(COOKIE_KEY, COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
         .env("TESTBED_PANIC", "1")
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let mut handshake = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut handshake)
+        .unwrap();
+    let socket = handshake
+        .split('|')
+        .nth(3)
+        .expect("handshake line")
+        .to_owned();
+    let channel = connect_socket(socket).await.unwrap();
+    let call = ProviderClient::new(channel)
+        .get_provider_schema(get_provider_schema::Request {})
+        .await;
+    assert!(call.is_err(), "the call must fail: the provider panicked");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     let line = err
         .lines()
         .find(|l| l.starts_with("panic: "))

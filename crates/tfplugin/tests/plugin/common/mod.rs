@@ -209,7 +209,11 @@ pub async fn connect_tls(
 
 /// A plaintext gRPC channel over the unix socket.
 pub async fn connect_plain(p: &Launched) -> Result<Channel, tonic::transport::Error> {
-    let socket = p.socket.clone();
+    connect_socket(p.socket.clone()).await
+}
+
+/// A plaintext gRPC channel over the unix socket at `socket`.
+pub async fn connect_socket(socket: String) -> Result<Channel, tonic::transport::Error> {
     Endpoint::from_static("http://localhost")
         .connect_with_connector(tower::service_fn(move |_| {
             let socket = socket.clone();
