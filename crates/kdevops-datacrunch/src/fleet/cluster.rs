@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use datacrunch_client::offer::no_capacity_summary;
+use datacrunch_client::offer::{no_capacity_summary, Availability};
 use datacrunch_client::suggest::did_you_mean;
 use datacrunch_models::{Cluster, ClusterType, Image, LocationAvailability};
 use serde::Deserialize;
@@ -134,11 +134,9 @@ fn check_capacity(
     location: Option<&str>,
     availability: &[LocationAvailability],
 ) -> Result<()> {
-    let with_capacity: Vec<&str> = availability
-        .iter()
-        .filter(|l| l.availabilities.iter().any(|t| t == cluster_type))
-        .map(|l| l.location_code.as_str())
-        .collect();
+    // Clusters are not sold as spot: the answer is the on-demand inventory.
+    let capacity = Availability::new().with(false, availability);
+    let with_capacity = capacity.locations_for(cluster_type, false);
     let ok = match location {
         Some(l) => with_capacity.contains(&l),
         None => !with_capacity.is_empty(),
@@ -287,16 +285,7 @@ fn plan_and_apply(
 ) -> Result<()> {
     for _ in 0..PLANS {
         let plan = tf.plan(forced)?;
-        let losses = plan_check::losses(&plan);
-        plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
-        for loss in &losses {
-            progress.line(format!(
-                "{}: will {} ({})",
-                loss.node,
-                loss.verb(),
-                loss.why()
-            ));
-        }
+        plan_check::check(&plan, replace, &fleet.state, |line| progress.line(line))?;
         // Nothing to change (the usual second bringup): an apply would only cost another
         // Terraform start and state read.
         if plan_check::changes_nothing(&plan) {

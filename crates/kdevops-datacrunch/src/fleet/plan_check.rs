@@ -155,6 +155,28 @@ pub fn unconfirmed<'a>(
         .collect()
 }
 
+/// The check before a plan is applied: refused when it would replace or destroy what
+/// `confirmed` (REPLACE) does not name; otherwise each confirmed loss is announced
+/// through `say` (what will be replaced or destroyed, and why).
+pub fn check(
+    plan: &Value,
+    confirmed: &BTreeSet<String>,
+    state: &BTreeMap<String, NodeState>,
+    mut say: impl FnMut(String),
+) -> Result<()> {
+    let losses = losses(plan);
+    refuse_unconfirmed(&losses, confirmed, state)?;
+    for loss in &losses {
+        say(format!(
+            "{}: will {} ({})",
+            loss.node,
+            loss.verb(),
+            loss.why()
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses the plan when it holds unconfirmed losses: one clause per node saying what
 /// would happen, why, and how to confirm it.
 pub fn refuse_unconfirmed(

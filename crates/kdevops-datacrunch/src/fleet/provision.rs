@@ -140,16 +140,7 @@ pub async fn converge(
                 continue;
             }
         }
-        let losses = plan_check::losses(&plan);
-        plan_check::refuse_unconfirmed(&losses, replace, &fleet.state)?;
-        for loss in &losses {
-            progress.line(format!(
-                "{}: will {} ({})",
-                loss.node,
-                loss.verb(),
-                loss.why()
-            ));
-        }
+        plan_check::check(&plan, replace, &fleet.state, |line| progress.line(line))?;
         // A no-op bringup: the apply would only cost another Terraform start and state
         // read, and the state read before the plan is still current (no drift).
         let nothing_failed = || {

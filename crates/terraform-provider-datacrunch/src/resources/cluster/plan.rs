@@ -8,6 +8,7 @@ use crate::convert::known_str;
 use crate::diagnostics::api_error;
 use crate::state::catalog::looks_like_uuid;
 use crate::state::ProviderState;
+use datacrunch_client::offer::Availability;
 use datacrunch_client::suggest::check_choice;
 use tfplugin::{AttributePath, Context, Diagnostic, Diagnostics, PlanChange, Value};
 
@@ -106,11 +107,9 @@ async fn check_capacity(
         .cluster_availability(None)
         .await
         .map_err(|e| api_error("Reading cluster availability", &e))?;
-    let with_capacity: Vec<&str> = availability
-        .iter()
-        .filter(|l| l.availabilities.iter().any(|t| t == cluster_type))
-        .map(|l| l.location_code.as_str())
-        .collect();
+    // Clusters are not sold as spot: the answer is the on-demand inventory.
+    let capacity = Availability::new().with(false, &availability);
+    let with_capacity = capacity.locations_for(cluster_type, false);
     let ok = match location {
         Some(l) => with_capacity.contains(&l),
         None => !with_capacity.is_empty(),
