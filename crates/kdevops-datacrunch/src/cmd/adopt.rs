@@ -39,7 +39,7 @@ struct Listed {
 pub async fn run(project: &Project, args: AdoptArgs) -> Result<()> {
     let ctx = Setup::load(project)?;
     let api = api::connect(project, &ctx.settings).await?;
-    let (tf, version) = prepared_terraform(project, &ctx, &api)?;
+    let (tf, version) = prepared_terraform(project, &ctx, &api, "adopt")?;
     let listed = if version >= ACTIONS_SINCE {
         println!("This project's instances, by `terraform query`:");
         query_results(&tf.query_json()?)?

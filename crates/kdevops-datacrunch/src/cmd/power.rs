@@ -46,6 +46,14 @@ pub enum Power {
 }
 
 impl Power {
+    /// The workflow command.
+    fn command(self) -> &'static str {
+        match self {
+            Power::Off => "power-off",
+            Power::On => "power-on",
+        }
+    }
+
     /// The action block's name in `actions/power.tf`.
     fn block(self) -> &'static str {
         match self {
@@ -71,11 +79,13 @@ impl Power {
 
 /// Terraform set up for this project's module (installed provider, credentials,
 /// backend, init), with its version: what `power-*` and `adopt` run before they can
-/// read state or invoke anything.
+/// read state or invoke anything. `command` names the workflow command to a checkout
+/// that waits for the team state's lock meanwhile.
 pub(crate) fn prepared_terraform(
     project: &Project,
     ctx: &Setup,
     api: &Api,
+    command: &str,
 ) -> Result<(Terraform, Version)> {
     let chosen = terraform_binary::find(project)?;
     let tf = Terraform::prepare(
@@ -84,6 +94,7 @@ pub(crate) fn prepared_terraform(
         &sibling_binary("terraform-provider-datacrunch")?,
     )?
     .with_env(api.provider_env.clone())
+    .run_by(command)
     .with_backend(ctx.backend.clone())?;
     tf.init_if_needed()?;
     Ok((tf, chosen.version))
@@ -92,7 +103,7 @@ pub(crate) fn prepared_terraform(
 pub async fn run(project: &Project, args: PowerArgs, power: Power) -> Result<()> {
     let ctx = Setup::load(project)?;
     let api = api::connect(project, &ctx.settings).await?;
-    let (tf, version) = prepared_terraform(project, &ctx, &api)?;
+    let (tf, version) = prepared_terraform(project, &ctx, &api, power.command())?;
     let nodes = selected_nodes(&tf, args.node.as_deref())?;
     // A node that cannot be switched does not keep the others from it; what failed is
     // said at the end.
