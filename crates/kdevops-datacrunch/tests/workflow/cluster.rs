@@ -412,49 +412,21 @@ fn clusters_in_state(p: &Project) -> Vec<String> {
 
 #[test]
 fn a_bringup_killed_while_its_cluster_comes_up_is_adopted_not_made_twice() {
-    use std::os::unix::process::CommandExt;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
     let p = cluster_project();
-    let mut child = p
-        .command(&["bringup"])
-        .env("DATACRUNCH_EMULATOR_PROVISIONING_SECONDS", "15")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
     // Once the API lists the project's cluster (created and tagged), while it is still
-    // provisioning, kill every process of the run but the emulator, which keeps it.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        assert!(Instant::now() < deadline, "no cluster was ever created");
-        let started = p.dir().join(".local/emulator/url").exists()
-            && list(&p, "/clusters")
-                .iter()
-                .any(|c| tag(c, "kdevops-project").is_some());
-        if started {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("bringup ended before it could be killed: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let emulator = p.emulator_pid();
-    let mut victims: Vec<String> = crate::interrupt::descendants(child.id() as i32)
-        .into_iter()
-        .filter(|pid| Some(*pid) != emulator)
-        .map(|pid| pid.to_string())
-        .collect();
-    victims.push(child.id().to_string());
-    let killed = std::process::Command::new("kill")
-        .arg("-KILL")
-        .args(&victims)
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let _ = child.wait();
+    // provisioning.
+    crate::interrupt::kill_bringup_when(
+        &p,
+        &[("DATACRUNCH_EMULATOR_PROVISIONING_SECONDS", "15")],
+        std::time::Duration::from_secs(180),
+        "a cluster to be created",
+        || {
+            p.dir().join(".local/emulator/url").exists()
+                && list(&p, "/clusters")
+                    .iter()
+                    .any(|c| tag(c, "kdevops-project").is_some())
+        },
+    );
     let made = list(&p, "/clusters");
     assert_eq!(made.len(), 1, "{made:?}");
     assert_ne!(made[0]["status"], "running", "killed too late: {made:?}");

@@ -215,6 +215,49 @@ fn children(pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Starts `bringup` (with `env`), waits until `started` holds, then kills every process
+/// of the run with SIGKILL (a crash, a lost machine) but the emulator, which holds what
+/// was created and stays. Terraform runs in a process group of its own, so the run's
+/// processes are found by ancestry, not by group.
+pub(crate) fn kill_bringup_when(
+    p: &Project,
+    env: &[(&str, &str)],
+    timeout: Duration,
+    what: &str,
+    mut started: impl FnMut() -> bool,
+) {
+    let mut child = p
+        .command(&["bringup"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + timeout;
+    while !started() {
+        assert!(Instant::now() < deadline, "waited {timeout:?} for {what}");
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("bringup ended before it could be killed: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let emulator = p.emulator_pid();
+    let mut victims: Vec<String> = descendants(child.id() as i32)
+        .into_iter()
+        .filter(|pid| Some(*pid) != emulator)
+        .map(|pid| pid.to_string())
+        .collect();
+    victims.push(child.id().to_string());
+    let killed = Command::new("kill")
+        .arg("-KILL")
+        .args(&victims)
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = child.wait();
+}
+
 /// Every live descendant of `pid`.
 pub(crate) fn descendants(pid: i32) -> Vec<i32> {
     let mut found = Vec::new();
@@ -443,43 +486,14 @@ fn a_second_ctrl_c_names_what_is_at_risk_and_bringup_adopts_it() {
 fn killed_bringup_then_bringup_again_has_no_duplicates() {
     let p = Project::new();
     p.defconfig("emulator-3-nodes");
-    let mut child = p
-        .command(&["bringup"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    // Wait until the API has accepted at least one deploy, then kill the whole group.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        assert!(Instant::now() < deadline, "no instance was ever created");
-        let started =
-            p.dir().join(".local/emulator/url").exists() && !live_instances(&p).is_empty();
-        if started {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("bringup ended before it could be interrupted: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Terraform runs in a process group of its own: kill every process of the run
-    // (the emulator, in its own group too, holds the instances and stays).
-    let emulator = p.emulator_pid();
-    let mut victims: Vec<String> = descendants(child.id() as i32)
-        .into_iter()
-        .filter(|pid| Some(*pid) != emulator)
-        .map(|pid| pid.to_string())
-        .collect();
-    victims.push(child.id().to_string());
-    let killed = Command::new("kill")
-        .arg("-KILL")
-        .args(&victims)
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let _ = child.wait();
+    // Once the API has accepted at least one deploy.
+    kill_bringup_when(
+        &p,
+        &[],
+        Duration::from_secs(120),
+        "an instance to be created",
+        || p.dir().join(".local/emulator/url").exists() && !live_instances(&p).is_empty(),
+    );
 
     let out = p.ok(&["bringup"]);
     let live = live_instances(&p);
