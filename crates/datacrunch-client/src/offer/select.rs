@@ -53,6 +53,27 @@ impl Availability {
             .map(String::as_str)
             .collect()
     }
+
+    /// Whether the type has capacity in `location` (in any location when `None`); when
+    /// it has not, `Err` with the locations where it has some, in listing order (empty
+    /// when none), for the message that says where to go instead.
+    pub fn check_capacity(
+        &self,
+        instance_type: &str,
+        location: Option<&str>,
+        is_spot: bool,
+    ) -> Result<(), Vec<&str>> {
+        let with_capacity = self.locations_for(instance_type, is_spot);
+        let ok = match location {
+            Some(l) => with_capacity.contains(&l),
+            None => !with_capacity.is_empty(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(with_capacity)
+        }
+    }
 }
 
 /// What to look for.
@@ -242,6 +263,25 @@ mod tests {
                 availabilities: types.iter().map(|t| (*t).into()).collect(),
             })
             .collect()
+    }
+
+    #[test]
+    fn check_capacity_names_where_the_type_has_some_when_it_has_none_where_asked() {
+        let a = Availability::new().with(
+            false,
+            &avail(&[("FIN-01", &["16H200"]), ("FIN-03", &["16H200", "8B200"])]),
+        );
+        assert_eq!(a.check_capacity("16H200", Some("FIN-03"), false), Ok(()));
+        assert_eq!(a.check_capacity("16H200", None, false), Ok(()));
+        assert_eq!(
+            a.check_capacity("16H200", Some("ICE-01"), false),
+            Err(vec!["FIN-01", "FIN-03"])
+        );
+        assert_eq!(
+            a.check_capacity("16H200", Some("FIN-01"), true),
+            Err(vec![])
+        );
+        assert_eq!(a.check_capacity("4H100", None, false), Err(vec![]));
     }
 
     fn query(candidates: &[&str]) -> OfferQuery {

@@ -136,14 +136,9 @@ fn check_capacity(
 ) -> Result<()> {
     // Clusters are not sold as spot: the answer is the on-demand inventory.
     let capacity = Availability::new().with(false, availability);
-    let with_capacity = capacity.locations_for(cluster_type, false);
-    let ok = match location {
-        Some(l) => with_capacity.contains(&l),
-        None => !with_capacity.is_empty(),
-    };
-    if ok {
+    let Err(with_capacity) = capacity.check_capacity(cluster_type, location, false) else {
         return Ok(());
-    }
+    };
     let elsewhere = if with_capacity.is_empty() {
         "it has none in any location right now".to_owned()
     } else {

@@ -109,14 +109,9 @@ async fn check_capacity(
         .map_err(|e| api_error("Reading cluster availability", &e))?;
     // Clusters are not sold as spot: the answer is the on-demand inventory.
     let capacity = Availability::new().with(false, &availability);
-    let with_capacity = capacity.locations_for(cluster_type, false);
-    let ok = match location {
-        Some(l) => with_capacity.contains(&l),
-        None => !with_capacity.is_empty(),
-    };
-    if ok {
+    let Err(with_capacity) = capacity.check_capacity(cluster_type, location, false) else {
         return Ok(());
-    }
+    };
     let where_ = location.map(|l| format!(" in {l}")).unwrap_or_default();
     let elsewhere = if with_capacity.is_empty() {
         "It has no capacity in any location right now.".to_owned()
